@@ -1,0 +1,97 @@
+// The DICT contract as our code sees it. The HTTP/XML client (bridge/client.ts) and any
+// test double implement DictApi; the simulator implements the same contract over HTTP.
+import type { BrazilianAccount, Entry, EntryOperationReason, ExtendedEntry, Person } from '../domain/types.js';
+
+export interface ResponseMeta {
+  /** DICT's CorrelationId, for support tickets. */
+  correlationId?: string;
+  responseTime?: string;
+}
+
+export interface CreateEntryInput {
+  entry: Entry;
+  /** USER_REQUESTED or RECONCILIATION. */
+  reason: EntryOperationReason;
+  /** BCB RequestId (UUID): fixed once per logical creation and reused on every retry. */
+  requestId: string;
+}
+
+export interface UpdateEntryInput {
+  key: string;
+  account: BrazilianAccount;
+  owner: Person;
+  reason: EntryOperationReason;
+}
+
+export interface DeleteEntryInput {
+  key: string;
+  /** ISPB of the participant the key belongs to. */
+  participant: string;
+  reason: EntryOperationReason;
+}
+
+export interface GetEntryInput {
+  key: string;
+  /** CPF/CNPJ of the payer (PI-PayerId). */
+  payerId: string;
+  /** Payment's end-to-end id (PI-EndToEndId). */
+  endToEndId?: string;
+}
+
+export interface GetEntryResult extends ResponseMeta {
+  entry: ExtendedEntry;
+  /** max-age from DICT's Cache-Control, when it sent one. */
+  cacheMaxAgeSeconds?: number;
+}
+
+export interface CheckKeysResult extends ResponseMeta {
+  keys: { key: string; hasEntry: boolean }[];
+}
+
+export interface DictApi {
+  createEntry(input: CreateEntryInput): Promise<{ entry: ExtendedEntry } & ResponseMeta>;
+  getEntry(input: GetEntryInput): Promise<GetEntryResult>;
+  updateEntry(input: UpdateEntryInput): Promise<{ entry: ExtendedEntry } & ResponseMeta>;
+  deleteEntry(input: DeleteEntryInput): Promise<{ key: string } & ResponseMeta>;
+  checkKeys(keys: string[]): Promise<CheckKeysResult>;
+}
+
+/** One RFC 7807 violation. */
+export interface Violation {
+  reason: string;
+  value?: string;
+  property?: string;
+}
+
+/**
+ * DICT answered with a problem (RFC 7807, problem+xml). `name` is the last segment of the
+ * problem `type` URI: BCB's error name (EntryAlreadyExists, NotFound, RateLimited, ...).
+ */
+export class DictProblemError extends Error {
+  override readonly name = 'DictProblemError';
+  constructor(
+    readonly bcbError: string,
+    readonly status: number,
+    readonly title: string,
+    readonly detail?: string,
+    readonly correlationId?: string,
+    readonly violations: Violation[] = [],
+    /** Seconds from Retry-After, for 429/503. */
+    readonly retryAfterSeconds?: number,
+  ) {
+    super(`${bcbError} (${status}): ${detail ?? title}`);
+  }
+
+  /** 429, 5xx: the same request may succeed later. Business errors (4xx) never do. */
+  get retryable(): boolean {
+    return this.status === 429 || this.status >= 500;
+  }
+}
+
+/** DICT could not be reached or its answer could not be trusted (timeout, reset, bad signature). */
+export class DictTransportError extends Error {
+  override readonly name = 'DictTransportError';
+  constructor(message: string, override readonly cause?: unknown) {
+    super(message);
+  }
+}
