@@ -1,0 +1,117 @@
+// Activities of the key (entry) workflows. A factory over its dependencies, so the worker
+// wires real ones and tests may wire their own servers.
+import type { Logger } from 'pino';
+import type { DictApi } from '../bridge/types.js';
+import { DictProblemError } from '../bridge/types.js';
+import type { Entry, EntryOperationReason, ExtendedEntry, Person, BrazilianAccount } from '../domain/types.js';
+import type { Sql } from '../store/db.js';
+import * as entries from '../store/entries.js';
+import type { EntryRecord } from '../store/entries.js';
+import { BusinessRuleError } from '../store/errors.js';
+import type { LookupCache } from '../store/lookup-cache.js';
+import { finishOperation } from '../store/operations.js';
+import { translated } from './errors.js';
+
+export interface EntryActivityDeps {
+  sql: Sql;
+  dict: DictApi;
+  cache: LookupCache;
+  log: Logger;
+}
+
+export interface OperationRef {
+  participant: string;
+  requestId: string;
+}
+
+export function createEntryActivities({ sql, dict, cache, log }: EntryActivityDeps) {
+  /** Best effort: a stale cache entry only lives until its TTL (≤180 s) anyway. */
+  const invalidate = async (key: string | undefined): Promise<void> => {
+    if (!key) return;
+    await cache.invalidate(key).catch((err: unknown) => log.warn({ err }, 'lookup cache invalidation failed'));
+  };
+
+  return {
+    async reserveEntry(input: entries.ReserveInput): Promise<EntryRecord> {
+      return translated(() => entries.reservePendingEntry(sql, input));
+    },
+
+    /** createEntry with a RequestId fixed by the workflow: a retry after a lost answer gets the same entry back. */
+    async registerEntryInDict(input: { dictRequestId: string; entry: Entry; reason: EntryOperationReason }): Promise<ExtendedEntry> {
+      return translated(async () => {
+        const res = await dict.createEntry({ entry: input.entry, reason: input.reason, requestId: input.dictRequestId });
+        log.info({ correlationId: res.correlationId, keyType: res.entry.keyType }, 'DICT createEntry accepted');
+        return res.entry;
+      });
+    },
+
+    async activateEntry(input: { entryId: string; dictEntry: ExtendedEntry }): Promise<EntryRecord> {
+      const rec = await entries.activateEntry(sql, input.entryId, input.dictEntry);
+      await invalidate(rec.key);
+      return rec;
+    },
+
+    async failEntry(input: { entryId: string; errorName: string; errorDetail: string }): Promise<void> {
+      await entries.failEntry(sql, input.entryId, input.errorName, input.errorDetail);
+    },
+
+    async failOperation(input: OperationRef & { errorName: string; errorDetail?: string }): Promise<void> {
+      await finishOperation(sql, input.participant, input.requestId, 'FAILED', { name: input.errorName, detail: input.errorDetail });
+    },
+
+    /** The entry an update or delete applies to: live, ours, and for the same owner. */
+    async loadActiveEntry(input: { participant: string; key: string; owner?: Person }): Promise<EntryRecord> {
+      return translated(async () => {
+        const rec = await entries.getLiveEntryByKey(sql, input.key);
+        if (!rec || rec.account.participant !== input.participant || rec.status !== 'ACTIVE') {
+          throw new BusinessRuleError('NotFound', 'no active key with this value at this participant');
+        }
+        if (input.owner && (input.owner.taxIdNumber !== rec.owner.taxIdNumber || input.owner.type !== rec.owner.type)) {
+          throw new BusinessRuleError('EntryInvalid', "an update cannot change the owner's type or tax id");
+        }
+        return rec;
+      });
+    },
+
+    async updateEntryInDict(input: { key: string; account: BrazilianAccount; owner: Person; reason: EntryOperationReason }): Promise<ExtendedEntry> {
+      return translated(async () => (await dict.updateEntry(input)).entry);
+    },
+
+    async applyEntryUpdate(input: OperationRef & { entryId: string; dictEntry: ExtendedEntry }): Promise<EntryRecord> {
+      const rec = await entries.applyEntryUpdate(sql, input.entryId, input.dictEntry, input);
+      await invalidate(rec.key);
+      return rec;
+    },
+
+    async beginDelete(input: { entryId: string }): Promise<EntryRecord> {
+      return translated(() => entries.markDeleting(sql, input.entryId));
+    },
+
+    /** deleteEntry; NotFound means DICT no longer has it (e.g. our earlier attempt was applied). */
+    async deleteEntryInDict(input: { key: string; participant: string; reason: EntryOperationReason }): Promise<void> {
+      return translated(async () => {
+        try {
+          await dict.deleteEntry(input);
+        } catch (err) {
+          if (err instanceof DictProblemError && err.bcbError === 'NotFound') {
+            log.warn({ keyType: 'deleted' }, 'DICT had no entry to delete; treating as deleted');
+            return;
+          }
+          throw err;
+        }
+      });
+    },
+
+    async markDeleted(input: OperationRef & { entryId: string; reason: EntryOperationReason }): Promise<EntryRecord> {
+      const rec = await entries.markDeleted(sql, input.entryId, input.reason, input);
+      await invalidate(rec.key);
+      return rec;
+    },
+
+    async revertDelete(input: { entryId: string }): Promise<void> {
+      await entries.revertDeleting(sql, input.entryId);
+    },
+  };
+}
+
+export type EntryActivities = ReturnType<typeof createEntryActivities>;

@@ -1,0 +1,44 @@
+import { ApplicationFailure } from '@temporalio/common';
+import { DictProblemError } from '../bridge/types.js';
+import { BusinessRuleError } from '../store/errors.js';
+import type { FailureDetail } from '../workflows/failures.js';
+
+/**
+ * Translate what an activity caught into what Temporal should do with it: BCB business errors
+ * (ours or DICT's 4xx) fail for good; DICT's 429/5xx retry after Retry-After when it gave one;
+ * anything else is rethrown and retried by the activity's policy.
+ */
+export function asActivityFailure(err: unknown): unknown {
+  if (err instanceof BusinessRuleError) {
+    const detail: FailureDetail = { bcbError: err.bcbError, detail: err.message, source: 'CORE' };
+    return ApplicationFailure.create({ type: err.bcbError, message: err.message, nonRetryable: true, details: [detail] });
+  }
+  if (err instanceof DictProblemError) {
+    const detail: FailureDetail = {
+      bcbError: err.bcbError,
+      detail: err.detail ?? err.title,
+      status: err.status,
+      violations: err.violations,
+      source: 'DICT',
+    };
+    if (!err.retryable) {
+      return ApplicationFailure.create({ type: err.bcbError, message: err.message, nonRetryable: true, details: [detail] });
+    }
+    return ApplicationFailure.create({
+      type: err.bcbError,
+      message: err.message,
+      details: [detail],
+      nextRetryDelay: err.retryAfterSeconds ? `${err.retryAfterSeconds}s` : undefined,
+    });
+  }
+  return err;
+}
+
+/** Run an activity body, translating failures. */
+export async function translated<T>(fn: () => Promise<T>): Promise<T> {
+  try {
+    return await fn();
+  } catch (err) {
+    throw asActivityFailure(err);
+  }
+}

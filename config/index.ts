@@ -1,0 +1,100 @@
+// Configuration is read from the environment once per process, validated with zod, and the
+// process refuses to start naming every bad variable (fail fast, never half-configured).
+import { readFileSync } from 'node:fs';
+import { z } from 'zod';
+
+const ispb = z.string().regex(/^[0-9]{8}$/, 'must be an 8-digit ISPB');
+const port = z.coerce.number().int().min(0).max(65535);
+const optionalFile = z.string().min(1).optional();
+
+const common = {
+  LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+  PSP_ISPB: ispb.default('12345678'),
+  DATABASE_URL: z.string().url().default('postgres://coredict@127.0.0.1:5432/core_dict'),
+  DATABASE_POOL_MAX: z.coerce.number().int().min(1).max(200).default(10),
+  REDIS_URL: z.string().url().default('redis://127.0.0.1:6379/0'),
+  TEMPORAL_ADDRESS: z.string().min(1).default('127.0.0.1:7233'),
+  TEMPORAL_NAMESPACE: z.string().min(1).default('core-dict'),
+  TEMPORAL_TASK_QUEUE: z.string().min(1).default('core-dict'),
+  DICT_BASE_URL: z.string().url().default('http://127.0.0.1:8090/api/v2'),
+  DICT_SIGNING_KEY_FILE: z.string().min(1).default('.data/dev/pki/psp-12345678.key'),
+  DICT_SIGNING_CERT_FILE: z.string().min(1).default('.data/dev/pki/psp-12345678.crt'),
+  DICT_TRUSTED_CERT_FILE: z.string().min(1).default('.data/dev/pki/dict.crt'),
+  DICT_TLS_CA_FILE: optionalFile,
+  DICT_TLS_CERT_FILE: optionalFile,
+  DICT_TLS_KEY_FILE: optionalFile,
+  DICT_TIMEOUT_MS: z.coerce.number().int().min(100).max(60_000).default(10_000),
+  DICT_MAX_SOCKETS: z.coerce.number().int().min(1).max(1024).default(64),
+};
+
+const apiSchema = z.object({
+  ...common,
+  API_HOST: z.string().min(1).default('127.0.0.1'),
+  API_PORT: port.default(8080),
+  // Longest a write RPC may block waiting for its workflow's final state.
+  API_MAX_WAIT_MS: z.coerce.number().int().min(0).max(60_000).default(15_000),
+  // LookupKey's synchronous DICT call (the only one the API makes).
+  LOOKUP_TIMEOUT_MS: z.coerce.number().int().min(100).max(30_000).default(3_000),
+  // BCB allows caching only legal persons' entries, for at most 180 s.
+  LOOKUP_CACHE_TTL_SECONDS: z.coerce.number().int().min(0).max(180).default(180),
+});
+
+const workerSchema = z.object({
+  ...common,
+  WORKER_MAX_CONCURRENT_ACTIVITIES: z.coerce.number().int().min(1).max(1000).default(100),
+});
+
+export type ApiConfig = z.infer<typeof apiSchema>;
+export type WorkerConfig = z.infer<typeof workerSchema>;
+export type CommonConfig = Pick<ApiConfig, keyof typeof common>;
+
+export class ConfigError extends Error {
+  override readonly name = 'ConfigError';
+}
+
+function parse<T extends z.ZodTypeAny>(schema: T, env: NodeJS.ProcessEnv): z.infer<T> {
+  // Empty strings mean "unset", as in most shells' `VAR= cmd`.
+  const cleaned = Object.fromEntries(Object.entries(env).filter(([, v]) => v !== undefined && v !== ''));
+  const result = schema.safeParse(cleaned);
+  if (!result.success) {
+    const lines = result.error.issues.map((i) => `  ${i.path.join('.') || '(root)'}: ${i.message}`);
+    throw new ConfigError(`invalid configuration:\n${lines.join('\n')}`);
+  }
+  return result.data;
+}
+
+export const loadApiConfig = (env: NodeJS.ProcessEnv = process.env): ApiConfig => parse(apiSchema, env);
+export const loadWorkerConfig = (env: NodeJS.ProcessEnv = process.env): WorkerConfig => parse(workerSchema, env);
+
+/** Key material for the bridge, read once at boot. */
+export interface DictClientMaterial {
+  signing: { keyPem: string; certPem: string };
+  trustedDictCertsPem: string[];
+  tls?: { caPem?: string; certPem?: string; keyPem?: string };
+}
+
+export function readDictMaterial(c: CommonConfig): DictClientMaterial {
+  const read = (name: string, file: string): string => {
+    try {
+      return readFileSync(file, 'utf8');
+    } catch (err) {
+      throw new ConfigError(`${name}: cannot read ${file}: ${(err as Error).message}`);
+    }
+  };
+  const tls =
+    c.DICT_TLS_CA_FILE || c.DICT_TLS_CERT_FILE || c.DICT_TLS_KEY_FILE
+      ? {
+          caPem: c.DICT_TLS_CA_FILE ? read('DICT_TLS_CA_FILE', c.DICT_TLS_CA_FILE) : undefined,
+          certPem: c.DICT_TLS_CERT_FILE ? read('DICT_TLS_CERT_FILE', c.DICT_TLS_CERT_FILE) : undefined,
+          keyPem: c.DICT_TLS_KEY_FILE ? read('DICT_TLS_KEY_FILE', c.DICT_TLS_KEY_FILE) : undefined,
+        }
+      : undefined;
+  return {
+    signing: {
+      keyPem: read('DICT_SIGNING_KEY_FILE', c.DICT_SIGNING_KEY_FILE),
+      certPem: read('DICT_SIGNING_CERT_FILE', c.DICT_SIGNING_CERT_FILE),
+    },
+    trustedDictCertsPem: [read('DICT_TRUSTED_CERT_FILE', c.DICT_TRUSTED_CERT_FILE)],
+    tls,
+  };
+}

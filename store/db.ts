@@ -1,0 +1,23 @@
+import postgres from 'postgres';
+
+export type Sql = postgres.Sql;
+/** A transaction handle; store functions take `Sql | Tx` so callers can compose them in one transaction. */
+export type Tx = postgres.TransactionSql;
+export type Db = Sql | Tx;
+
+export function createSql(url: string, opts: { max?: number } = {}): Sql {
+  return postgres(url, {
+    max: opts.max ?? 10,
+    // Timestamps come back as Date; we turn them into ISO strings at the edges.
+    onnotice: () => {},
+    connection: { application_name: 'core-dict' },
+  });
+}
+
+/** Postgres error code of a failed query, e.g. '23505' for unique violations. */
+export function pgCode(err: unknown): string | undefined {
+  return typeof err === 'object' && err !== null && 'code' in err ? String((err as { code: unknown }).code) : undefined;
+}
+
+export const iso = (d: Date | string | null | undefined): string | undefined =>
+  d == null ? undefined : d instanceof Date ? d.toISOString() : new Date(d).toISOString();

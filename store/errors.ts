@@ -1,0 +1,14 @@
+/**
+ * A rule of BCB's that our own records already show to be broken (e.g. the key is live here,
+ * the account has reached its key limit). `bcbError` is the name DICT itself would answer,
+ * so callers see one vocabulary whether we or DICT caught it.
+ */
+export class BusinessRuleError extends Error {
+  override readonly name = 'BusinessRuleError';
+  constructor(
+    readonly bcbError: string,
+    message: string,
+  ) {
+    super(message);
+  }
+}
