@@ -30,7 +30,10 @@ const common = {
 const apiSchema = z.object({
   ...common,
   API_HOST: z.string().min(1).default('127.0.0.1'),
+  // HTTP/1.1: Connect, gRPC-web, /healthz, /readyz.
   API_PORT: port.default(8080),
+  // HTTP/2 cleartext: gRPC (and Connect, gRPC-web over h2).
+  API_GRPC_PORT: port.default(50051),
   // Longest a write RPC may block waiting for its workflow's final state.
   API_MAX_WAIT_MS: z.coerce.number().int().min(0).max(60_000).default(15_000),
   // LookupKey's synchronous DICT call (the only one the API makes).

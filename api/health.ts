@@ -1,0 +1,71 @@
+// Component health for HealthCheck, grpc.health.v1 and /readyz: each probe bounded in time.
+import { connect as netConnect } from 'node:net';
+import { connect as tlsConnect } from 'node:tls';
+import type { Client } from '@temporalio/client';
+import type { Redis } from 'ioredis';
+import type { Sql } from '../store/db.js';
+
+export interface ComponentHealth {
+  name: string;
+  ok: boolean;
+  detail: string;
+  latencyMs: number;
+}
+
+export type Probe = () => Promise<string>;
+
+async function run(name: string, probe: Probe, timeoutMs: number): Promise<ComponentHealth> {
+  const started = performance.now();
+  let timer: NodeJS.Timeout | undefined;
+  try {
+    const detail = await Promise.race([
+      probe(),
+      new Promise<never>((_, reject) => {
+        timer = setTimeout(() => reject(new Error(`no answer in ${timeoutMs} ms`)), timeoutMs);
+      }),
+    ]);
+    return { name, ok: true, detail, latencyMs: Math.round(performance.now() - started) };
+  } catch (err) {
+    return { name, ok: false, detail: (err as Error).message, latencyMs: Math.round(performance.now() - started) };
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+/**
+ * DICT has no health endpoint and every call counts against rate limits, so the bridge probe
+ * opens a connection (TLS handshake when https) to DICT's host instead.
+ */
+export function dictReachability(baseUrl: string): Probe {
+  return () =>
+    new Promise((resolve, reject) => {
+      const url = new URL(baseUrl);
+      const https = url.protocol === 'https:';
+      const port = Number(url.port || (https ? 443 : 80));
+      const socket = https
+        ? tlsConnect({ host: url.hostname, port, servername: url.hostname, rejectUnauthorized: false })
+        : netConnect({ host: url.hostname, port });
+      socket.once(https ? 'secureConnect' : 'connect', () => {
+        socket.destroy();
+        resolve(`${url.host} reachable`);
+      });
+      socket.once('error', reject);
+    });
+}
+
+export function healthChecker(o: { temporal: Client; sql: Sql; redis: Redis; dictBaseUrl: string; timeoutMs?: number }) {
+  const timeoutMs = o.timeoutMs ?? 2000;
+  const probes: Record<string, Probe> = {
+    temporal: async () => {
+      const info = await o.temporal.workflowService.getSystemInfo({});
+      return `server ${info.serverVersion ?? 'up'}`;
+    },
+    postgres: async () => {
+      await o.sql`select 1`;
+      return 'ok';
+    },
+    redis: async () => o.redis.ping(),
+    bridge: dictReachability(o.dictBaseUrl),
+  };
+  return async (): Promise<ComponentHealth[]> => Promise.all(Object.entries(probes).map(([name, p]) => run(name, p, timeoutMs)));
+}

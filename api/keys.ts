@@ -1,0 +1,249 @@
+// Key (entry) RPCs. Writes go through workflows; reads come from Postgres; LookupKey of
+// another participant's key is the only synchronous DICT call the API makes.
+import { createHash } from 'node:crypto';
+import { create } from '@bufbuild/protobuf';
+import { Code, ConnectError, type HandlerContext, type ServiceImpl } from '@connectrpc/connect';
+import type { Logger } from 'pino';
+import { DictProblemError, DictTransportError, type DictApi } from '../bridge/types.js';
+import type { BrazilianAccount, Entry, EntryOperationReason, KeyType, Person } from '../domain/types.js';
+import { inferKeyType, validateCreateEntry, validateDeleteEntry, validateLookup, validateUpdateEntry, type FieldViolation } from '../domain/validation.js';
+import * as pb from '../gen/dict/core/v1/service_pb.js';
+import * as types from '../gen/dict/core/v1/types_pb.js';
+import type { Sql } from '../store/db.js';
+import * as entries from '../store/entries.js';
+import type { LookupCache } from '../store/lookup-cache.js';
+import { entryCreateWorkflowId, entryDeleteWorkflowId, entryUpdateWorkflowId } from '../workflows/ids.js';
+import type { CreateEntryWorkflowInput, DeleteEntryWorkflowInput, UpdateEntryWorkflowInput } from '../workflows/entries.js';
+import { fromFailure, invalidArgument, notFound, unavailable } from './errors.js';
+import { accountFromProto, dictEntryToProto, entryToProto, enumName, personFromProto } from './mapping.js';
+import { principalOf } from './principal.js';
+import { DICT_KEY_TYPE, DICT_OPERATION, durationMs, submitWrite, type WriteDeps, type WriteOutcome } from './writes.js';
+
+export interface KeyServiceDeps extends WriteDeps {
+  dict: DictApi;
+  cache: LookupCache;
+  lookupCacheTtlSeconds: number;
+  log: Logger;
+}
+
+type KeyRpcs = Pick<ServiceImpl<typeof pb.CoreDictService>, 'createKey' | 'updateKey' | 'deleteKey' | 'getKey' | 'listKeys' | 'lookupKey'>;
+
+const MAX_PAGE_SIZE = 500;
+const DEFAULT_PAGE_SIZE = 50;
+
+function check(violations: FieldViolation[]): void {
+  if (violations.length) throw invalidArgument(violations);
+}
+
+function operationProto(o: WriteOutcome): types.Operation {
+  return create(types.OperationSchema, {
+    requestId: o.operation.requestId,
+    workflowId: o.operation.workflowId,
+    replayed: o.replayed,
+    done: o.done,
+  });
+}
+
+/** Opaque page token bound to its filters, so it cannot be replayed with other filters. */
+function pageToken(seq: string, filterKey: string): string {
+  return Buffer.from(JSON.stringify({ s: seq, f: filterKey })).toString('base64url');
+}
+
+function readPageToken(token: string, filterKey: string): string | undefined {
+  if (!token) return undefined;
+  try {
+    const t = JSON.parse(Buffer.from(token, 'base64url').toString('utf8')) as { s?: unknown; f?: unknown };
+    if (typeof t.s === 'string' && /^[0-9]+$/.test(t.s) && t.f === filterKey) return t.s;
+  } catch {
+    // fall through
+  }
+  throw invalidArgument([{ field: 'page_token', reason: 'INVALID_PAGE_TOKEN', description: 'not a page token of this query' }]);
+}
+
+export function keyService(d: KeyServiceDeps): KeyRpcs {
+  /** Our current record of a key, if it belongs to the caller. */
+  async function ownEntry(ctx: HandlerContext, key: string): Promise<entries.EntryRecord | undefined> {
+    const rec = await entries.getLatestEntryByKey(d.sql, key);
+    return rec && rec.account.participant === principalOf(ctx).participant ? rec : undefined;
+  }
+
+  return {
+    async createKey(req, ctx) {
+      const principal = principalOf(ctx);
+      const keyType = enumName<KeyType>(types.KeyType, req.keyType);
+      const reason = enumName<EntryOperationReason>(types.EntryOperationReason, req.reason);
+      const account = accountFromProto(req.account);
+      const owner = personFromProto(req.owner);
+      check(validateCreateEntry({ requestId: req.requestId, keyType, key: req.key || undefined, account, owner, reason }, { ourIspb: principal.participant }));
+      const entry: Entry = { keyType: keyType!, key: req.key || undefined, account: account as BrazilianAccount, owner: owner as Person };
+      const input: CreateEntryWorkflowInput = {
+        participant: principal.participant,
+        requestId: req.requestId,
+        requestedBy: principal.subject ?? principal.participant,
+        entry,
+        reason: reason!,
+      };
+      const outcome = await submitWrite(d, {
+        principal,
+        requestId: req.requestId,
+        kind: 'CREATE_ENTRY',
+        workflowType: 'createEntryWorkflow',
+        workflowId: entryCreateWorkflowId(principal.participant, req.requestId),
+        args: [input],
+        body: { entry, reason },
+        searchAttributes: [
+          { key: DICT_KEY_TYPE, value: entry.keyType },
+          { key: DICT_OPERATION, value: 'CREATE_ENTRY' },
+        ],
+        waitMs: durationMs(req.waitTimeout),
+      });
+      const rec = await entries.getEntryByRequestId(d.sql, principal.participant, req.requestId);
+      // Before the workflow has recorded it, report the request itself as PENDING.
+      const shown = rec
+        ? entryToProto(rec)
+        : create(types.EntrySchema, { ...dictEntryToProto({ ...entry, key: entry.key ?? '' }), status: types.EntryStatus.PENDING, requestId: req.requestId });
+      return create(pb.CreateKeyResponseSchema, { entry: shown, operation: operationProto(outcome) });
+    },
+
+    async updateKey(req, ctx) {
+      const principal = principalOf(ctx);
+      const reason = enumName<EntryOperationReason>(types.EntryOperationReason, req.reason);
+      const account = accountFromProto(req.account);
+      const owner = personFromProto(req.owner);
+      check(validateUpdateEntry({ requestId: req.requestId, key: req.key, account, owner, reason }, { ourIspb: principal.participant }));
+      const input: UpdateEntryWorkflowInput = {
+        participant: principal.participant,
+        requestId: req.requestId,
+        requestedBy: principal.subject ?? principal.participant,
+        key: req.key,
+        account: account as BrazilianAccount,
+        owner: owner as Person,
+        reason: reason!,
+      };
+      const outcome = await submitWrite(d, {
+        principal,
+        requestId: req.requestId,
+        kind: 'UPDATE_ENTRY',
+        workflowType: 'updateEntryWorkflow',
+        workflowId: entryUpdateWorkflowId(principal.participant, req.requestId),
+        args: [input],
+        body: { key: input.key, account: input.account, owner: input.owner, reason: input.reason },
+        searchAttributes: [
+          { key: DICT_KEY_TYPE, value: inferKeyType(req.key) ?? 'UNKNOWN' },
+          { key: DICT_OPERATION, value: 'UPDATE_ENTRY' },
+        ],
+        waitMs: durationMs(req.waitTimeout),
+      });
+      const rec = await ownEntry(ctx, req.key);
+      return create(pb.UpdateKeyResponseSchema, { entry: rec ? entryToProto(rec) : undefined, operation: operationProto(outcome) });
+    },
+
+    async deleteKey(req, ctx) {
+      const principal = principalOf(ctx);
+      const reason = enumName<EntryOperationReason>(types.EntryOperationReason, req.reason);
+      check(validateDeleteEntry({ requestId: req.requestId, key: req.key, reason }));
+      const input: DeleteEntryWorkflowInput = {
+        participant: principal.participant,
+        requestId: req.requestId,
+        requestedBy: principal.subject ?? principal.participant,
+        key: req.key,
+        reason: reason!,
+      };
+      const outcome = await submitWrite(d, {
+        principal,
+        requestId: req.requestId,
+        kind: 'DELETE_ENTRY',
+        workflowType: 'deleteEntryWorkflow',
+        workflowId: entryDeleteWorkflowId(principal.participant, req.requestId),
+        args: [input],
+        body: { key: input.key, reason: input.reason },
+        searchAttributes: [
+          { key: DICT_KEY_TYPE, value: inferKeyType(req.key) ?? 'UNKNOWN' },
+          { key: DICT_OPERATION, value: 'DELETE_ENTRY' },
+        ],
+        waitMs: durationMs(req.waitTimeout),
+      });
+      const rec = await ownEntry(ctx, req.key);
+      return create(pb.DeleteKeyResponseSchema, { entry: rec ? entryToProto(rec) : undefined, operation: operationProto(outcome) });
+    },
+
+    async getKey(req, ctx) {
+      const { participant } = principalOf(ctx);
+      let rec: entries.EntryRecord | undefined;
+      switch (req.by.case) {
+        case 'key':
+          rec = await ownEntry(ctx, req.by.value);
+          break;
+        case 'requestId':
+          rec = await entries.getEntryByRequestId(d.sql, participant, req.by.value);
+          break;
+        case 'entryId':
+          if (!/^[0-9a-f-]{36}$/i.test(req.by.value)) {
+            throw invalidArgument([{ field: 'entry_id', reason: 'PATTERN', description: 'must be a UUID' }]);
+          }
+          rec = await entries.getEntryById(d.sql, req.by.value);
+          break;
+        default:
+          throw invalidArgument([{ field: 'by', reason: 'REQUIRED', description: 'one of key, request_id or entry_id is required' }]);
+      }
+      if (!rec || rec.account.participant !== participant) throw notFound('key');
+      return create(pb.GetKeyResponseSchema, { entry: entryToProto(rec) });
+    },
+
+    async listKeys(req, ctx) {
+      const { participant } = principalOf(ctx);
+      const violations: FieldViolation[] = [];
+      if (req.pageSize < 0 || req.pageSize > MAX_PAGE_SIZE) {
+        violations.push({ field: 'page_size', reason: 'OUT_OF_RANGE', description: `must be between 0 and ${MAX_PAGE_SIZE}` });
+      }
+      check(violations);
+      const filter: entries.ListFilter = {
+        participant,
+        taxIdNumber: req.taxIdNumber || undefined,
+        branch: req.branch || undefined,
+        accountNumber: req.accountNumber || undefined,
+        keyType: enumName<KeyType>(types.KeyType, req.keyType),
+        status: enumName<entries.EntryStatus>(types.EntryStatus, req.status),
+      };
+      const filterKey = createHash('sha256').update(JSON.stringify(filter)).digest('base64url').slice(0, 12);
+      const after = readPageToken(req.pageToken, filterKey);
+      const page = await entries.listEntries(d.sql, filter, req.pageSize || DEFAULT_PAGE_SIZE, after);
+      return create(pb.ListKeysResponseSchema, {
+        entries: page.entries.map(entryToProto),
+        nextPageToken: page.next ? pageToken(page.next, filterKey) : '',
+      });
+    },
+
+    async lookupKey(req, ctx) {
+      const { participant } = principalOf(ctx);
+      check(validateLookup({ key: req.key, payerId: req.payerId, endToEndId: req.endToEndId }));
+      // BCB: no DICT lookups for keys of our own participant (book transfers).
+      const own = await entries.getLiveEntryByKey(d.sql, req.key);
+      if (own && own.account.participant === participant && own.status === 'ACTIVE') {
+        return create(pb.LookupKeyResponseSchema, { entry: entryToProto(own), source: 'LOCAL' });
+      }
+      const cached = await d.cache.get(req.key).catch((err: unknown) => {
+        d.log.warn({ err }, 'lookup cache read failed');
+        return undefined;
+      });
+      if (cached) return create(pb.LookupKeyResponseSchema, { entry: dictEntryToProto(cached), source: 'CACHE' });
+      try {
+        const res = await d.dict.getEntry({ key: req.key, payerId: req.payerId, endToEndId: req.endToEndId || undefined });
+        await d.cache
+          .put(res.entry, { ttlSeconds: d.lookupCacheTtlSeconds, dictMaxAgeSeconds: res.cacheMaxAgeSeconds })
+          .catch((err: unknown) => d.log.warn({ err }, 'lookup cache write failed'));
+        return create(pb.LookupKeyResponseSchema, { entry: dictEntryToProto(res.entry), source: 'DICT' });
+      } catch (err) {
+        if (err instanceof DictProblemError) {
+          if (err.bcbError === 'NotFound') throw notFound('key');
+          if (err.status === 429) throw unavailable('DICT rate limit reached', err.retryAfterSeconds, 'RateLimited');
+          if (err.retryable) throw unavailable(`DICT unavailable: ${err.message}`, err.retryAfterSeconds);
+          throw fromFailure({ bcbError: err.bcbError, detail: err.detail ?? err.title, status: err.status, violations: err.violations, source: 'DICT' });
+        }
+        if (err instanceof DictTransportError) throw unavailable(`DICT unreachable: ${err.message}`);
+        throw new ConnectError(`lookup failed: ${(err as Error).message}`, Code.Internal);
+      }
+    },
+  };
+}
+

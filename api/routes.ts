@@ -1,0 +1,40 @@
+// Routes: which service implementations the handler serves. Kept apart from server.ts so
+// tests and the process share them.
+import { create } from '@bufbuild/protobuf';
+import type { ConnectRouter } from '@connectrpc/connect';
+import * as pb from '../gen/dict/core/v1/service_pb.js';
+import { Health, HealthCheckResponseSchema, HealthCheckResponse_ServingStatus } from '../gen/grpc/health/v1/health_pb.js';
+import type { ComponentHealth } from './health.js';
+import { keyService, type KeyServiceDeps } from './keys.js';
+
+export interface RouteDeps extends KeyServiceDeps {
+  health: () => Promise<ComponentHealth[]>;
+  version: string;
+}
+
+export function routes(d: RouteDeps) {
+  return (router: ConnectRouter): void => {
+    // Claim and portability RPCs belong to the claims issue; until then the router answers
+    // them with Unimplemented.
+    router.service(pb.CoreDictService, {
+      ...keyService(d),
+      async healthCheck() {
+        const components = await d.health();
+        const status = (ok: boolean) => (ok ? pb.HealthCheckResponse_Status.SERVING : pb.HealthCheckResponse_Status.NOT_SERVING);
+        return create(pb.HealthCheckResponseSchema, {
+          status: status(components.every((c) => c.ok)),
+          version: d.version,
+          components: components.map((c) => ({ name: c.name, status: status(c.ok), detail: c.detail, latencyMs: BigInt(c.latencyMs) })),
+        });
+      },
+    });
+    router.service(Health, {
+      async check() {
+        const components = await d.health();
+        return create(HealthCheckResponseSchema, {
+          status: components.every((c) => c.ok) ? HealthCheckResponse_ServingStatus.SERVING : HealthCheckResponse_ServingStatus.NOT_SERVING,
+        });
+      },
+    });
+  };
+}

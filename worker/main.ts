@@ -1,0 +1,60 @@
+// The worker process: runs every workflow and activity of Core DICT.
+import { NativeConnection, Runtime, makeTelemetryFilterString } from '@temporalio/worker';
+import { Redis } from 'ioredis';
+import { createDictClient } from '../bridge/client.js';
+import { loadWorkerConfig, readDictMaterial } from '../config/index.js';
+import { createLogger } from '../config/logger.js';
+import { createSql } from '../store/db.js';
+import { createLookupCache } from '../store/lookup-cache.js';
+import { createWorker } from './worker.js';
+
+async function main(): Promise<void> {
+  const config = loadWorkerConfig();
+  const log = createLogger('core-dict-worker', config.LOG_LEVEL);
+  Runtime.install({
+    telemetryOptions: { logging: { filter: makeTelemetryFilterString({ core: 'WARN' }), forward: {} } },
+  });
+
+  const sql = createSql(config.DATABASE_URL, { max: config.DATABASE_POOL_MAX });
+  const redis = new Redis(config.REDIS_URL, { lazyConnect: false, maxRetriesPerRequest: 2 });
+  const material = readDictMaterial(config);
+  const dict = createDictClient({
+    baseUrl: config.DICT_BASE_URL,
+    participant: config.PSP_ISPB,
+    signing: material.signing,
+    trustedDictCertsPem: material.trustedDictCertsPem,
+    tls: material.tls,
+    timeoutMs: config.DICT_TIMEOUT_MS,
+    maxSockets: config.DICT_MAX_SOCKETS,
+  });
+  const connection = await NativeConnection.connect({ address: config.TEMPORAL_ADDRESS });
+  const worker = await createWorker({
+    connection,
+    namespace: config.TEMPORAL_NAMESPACE,
+    taskQueue: config.TEMPORAL_TASK_QUEUE,
+    deps: { sql, dict, cache: createLookupCache(redis), log },
+    maxConcurrentActivities: config.WORKER_MAX_CONCURRENT_ACTIVITIES,
+    log,
+  });
+
+  // SIGINT/SIGTERM: stop polling, let running tasks finish, then close connections.
+  const stop = (signal: string): void => {
+    log.info({ signal }, 'shutting down');
+    worker.shutdown();
+  };
+  process.once('SIGINT', () => stop('SIGINT'));
+  process.once('SIGTERM', () => stop('SIGTERM'));
+
+  log.info({ temporal: config.TEMPORAL_ADDRESS, namespace: config.TEMPORAL_NAMESPACE, taskQueue: config.TEMPORAL_TASK_QUEUE }, 'worker running');
+  await worker.run();
+  await connection.close();
+  dict.close();
+  redis.disconnect();
+  await sql.end({ timeout: 5 });
+  log.info('worker stopped');
+}
+
+main().catch((err: unknown) => {
+  console.error(err instanceof Error ? err.message : err);
+  process.exit(1);
+});

@@ -1,0 +1,155 @@
+// Key (entry) workflows: register, update and remove a Pix key in DICT, keeping our records
+// in step. Workflow code: deterministic, imports only @temporalio/workflow, pure modules and
+// types of activities.
+import { ActivityFailure, ApplicationFailure, defineQuery, proxyActivities, setHandler, uuid4 } from '@temporalio/workflow';
+import type { EntryActivities } from '../activities/entries.js';
+import type { BrazilianAccount, Entry, EntryOperationReason, Person } from '../domain/types.js';
+import type { EntryRecord } from '../store/entries.js';
+import { findBusinessFailure, type FailureDetail } from './failures.js';
+
+// Postgres steps: short, retried quickly.
+const db = proxyActivities<EntryActivities>({
+  startToCloseTimeout: '10 seconds',
+  retry: { initialInterval: '200 milliseconds', backoffCoefficient: 2, maximumInterval: '10 seconds' },
+});
+
+// DICT steps: retried until DICT answers (business errors fail fast, as non-retryable
+// failures). Every retry of createEntry carries the same BCB RequestId, so a write whose
+// answer was lost is found again, never duplicated.
+const dict = proxyActivities<EntryActivities>({
+  startToCloseTimeout: '30 seconds',
+  retry: { initialInterval: '500 milliseconds', backoffCoefficient: 2, maximumInterval: '30 seconds' },
+});
+
+export type EntryStage = 'ACCEPTED' | 'RESERVED' | 'REGISTERING' | 'UPDATING' | 'DELETING' | 'DONE' | 'FAILED';
+
+export interface EntryWorkflowState {
+  stage: EntryStage;
+  entryId?: string;
+  failure?: FailureDetail;
+}
+
+export const entryStateQuery = defineQuery<EntryWorkflowState>('entryState');
+
+interface Requested {
+  /** The calling participant's ISPB. */
+  participant: string;
+  /** Client request id (idempotency key). */
+  requestId: string;
+  /** Principal that asked, for audit. */
+  requestedBy: string;
+}
+
+export interface CreateEntryWorkflowInput extends Requested {
+  entry: Entry;
+  reason: EntryOperationReason;
+}
+
+export interface UpdateEntryWorkflowInput extends Requested {
+  key: string;
+  account: BrazilianAccount;
+  owner: Person;
+  reason: EntryOperationReason;
+}
+
+export interface DeleteEntryWorkflowInput extends Requested {
+  key: string;
+  reason: EntryOperationReason;
+}
+
+/** Re-raise a business failure as this workflow's own failure, keeping BCB's error name. */
+function failWith(detail: FailureDetail): never {
+  throw ApplicationFailure.create({ type: detail.bcbError, message: detail.detail ?? detail.bcbError, nonRetryable: true, details: [detail] });
+}
+
+function business(err: unknown): FailureDetail | undefined {
+  return err instanceof ActivityFailure ? findBusinessFailure(err) : undefined;
+}
+
+export async function createEntryWorkflow(input: CreateEntryWorkflowInput): Promise<EntryRecord> {
+  const state: EntryWorkflowState = { stage: 'ACCEPTED' };
+  setHandler(entryStateQuery, () => state);
+  const op = { participant: input.participant, requestId: input.requestId };
+
+  // Fixed once, replayed identically: our entry id and the BCB RequestId for createEntry.
+  const entryId = uuid4();
+  const dictRequestId = uuid4();
+
+  try {
+    await db.reserveEntry({ entryId, dictRequestId, requestId: input.requestId, entry: input.entry });
+  } catch (err) {
+    const f = business(err);
+    if (!f) throw err;
+    state.stage = 'FAILED';
+    state.failure = f;
+    await db.failOperation({ ...op, errorName: f.bcbError, errorDetail: f.detail });
+    failWith(f);
+  }
+  state.entryId = entryId;
+  state.stage = 'REGISTERING';
+
+  let dictEntry;
+  try {
+    dictEntry = await dict.registerEntryInDict({ dictRequestId, entry: input.entry, reason: input.reason });
+  } catch (err) {
+    const f = business(err);
+    if (!f) throw err;
+    state.stage = 'FAILED';
+    state.failure = f;
+    await db.failEntry({ entryId, errorName: f.bcbError, errorDetail: f.detail ?? '' });
+    await db.failOperation({ ...op, errorName: f.bcbError, errorDetail: f.detail });
+    failWith(f);
+  }
+
+  const rec = await db.activateEntry({ entryId, dictEntry });
+  state.stage = 'DONE';
+  return rec;
+}
+
+export async function updateEntryWorkflow(input: UpdateEntryWorkflowInput): Promise<EntryRecord> {
+  const state: EntryWorkflowState = { stage: 'ACCEPTED' };
+  setHandler(entryStateQuery, () => state);
+  const op = { participant: input.participant, requestId: input.requestId };
+  try {
+    const current = await db.loadActiveEntry({ participant: input.participant, key: input.key, owner: input.owner });
+    state.entryId = current.entryId;
+    state.stage = 'UPDATING';
+    const dictEntry = await dict.updateEntryInDict({ key: input.key, account: input.account, owner: input.owner, reason: input.reason });
+    const rec = await db.applyEntryUpdate({ ...op, entryId: current.entryId, dictEntry });
+    state.stage = 'DONE';
+    return rec;
+  } catch (err) {
+    const f = business(err);
+    if (!f) throw err;
+    state.stage = 'FAILED';
+    state.failure = f;
+    await db.failOperation({ ...op, errorName: f.bcbError, errorDetail: f.detail });
+    failWith(f);
+  }
+}
+
+export async function deleteEntryWorkflow(input: DeleteEntryWorkflowInput): Promise<EntryRecord> {
+  const state: EntryWorkflowState = { stage: 'ACCEPTED' };
+  setHandler(entryStateQuery, () => state);
+  const op = { participant: input.participant, requestId: input.requestId };
+  let entryId: string | undefined;
+  try {
+    const current = await db.loadActiveEntry({ participant: input.participant, key: input.key });
+    entryId = current.entryId;
+    state.entryId = entryId;
+    await db.beginDelete({ entryId });
+    state.stage = 'DELETING';
+    await dict.deleteEntryInDict({ key: input.key, participant: input.participant, reason: input.reason });
+    const rec = await db.markDeleted({ ...op, entryId, reason: input.reason });
+    state.stage = 'DONE';
+    return rec;
+  } catch (err) {
+    const f = business(err);
+    if (!f) throw err;
+    state.stage = 'FAILED';
+    state.failure = f;
+    if (entryId) await db.revertDelete({ entryId });
+    await db.failOperation({ ...op, errorName: f.bcbError, errorDetail: f.detail });
+    failWith(f);
+  }
+}
