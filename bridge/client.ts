@@ -1,0 +1,245 @@
+// HTTP client for BCB's DICT API v2 (XML over HTTPS with mTLS). Signs every write body,
+// verifies every response body (problems too) against pinned DICT certificates, and maps
+// failures onto DictProblemError (DICT answered) / DictTransportError (no trustworthy answer).
+// Connections are pooled (keep-alive): BCB recommends reuse because mTLS handshakes are costly.
+import http from 'node:http';
+import https from 'node:https';
+import { gunzipSync } from 'node:zlib';
+import {
+  decodeCheckKeysResponse,
+  decodeCreateEntryResponse,
+  decodeDeleteEntryResponse,
+  decodeGetEntryResponse,
+  decodeProblem,
+  decodeUpdateEntryResponse,
+  encodeCheckKeysRequest,
+  encodeCreateEntryRequest,
+  encodeDeleteEntryRequest,
+  encodeUpdateEntryRequest,
+} from './xml.js';
+import { signXml, verifyXml, type SigningKey } from './xmldsig.js';
+import { DictProblemError, DictTransportError, type DictApi, type GetEntryInput, type GetEntryResult } from './types.js';
+
+export interface DictClientOptions {
+  /** DICT API root, e.g. https://dict-h.pi.rsfn.net.br:16522/api/v2 (trailing slash optional). */
+  baseUrl: string;
+  /** BCB publishes /keys/check on a separate host (api-np); defaults to baseUrl. */
+  checkKeysBaseUrl?: string;
+  /** Our ISPB, sent as PI-RequestingParticipant. */
+  participant: string;
+  /** Request-signing key and certificate (registered with BCB). */
+  signing: SigningKey;
+  /** DICT's response-signing certificates; nothing else is trusted. */
+  trustedDictCertsPem: string[];
+  /** mTLS material for https URLs: CA to trust for the server, our client cert+key. */
+  tls?: { caPem?: string; certPem?: string; keyPem?: string };
+  /** Whole-request deadline. Default 10 s. */
+  timeoutMs?: number;
+  /** Pool size per host. Default 32. */
+  maxSockets?: number;
+  userAgent?: string;
+}
+
+export type DictClient = DictApi & { close(): void };
+
+const XML = 'application/xml';
+const MAX_BODY_BYTES = 4 * 1024 * 1024;
+
+interface RawResponse {
+  status: number;
+  headers: http.IncomingHttpHeaders;
+  body: string;
+}
+
+/** Seconds from Retry-After: delta-seconds or an HTTP-date (RFC 7231 7.1.3). */
+export function parseRetryAfter(v: string | string[] | undefined): number | undefined {
+  const s = Array.isArray(v) ? v[0] : v;
+  if (!s) return undefined;
+  if (/^\s*\d+\s*$/.test(s)) return Number(s.trim());
+  const at = Date.parse(s);
+  if (Number.isNaN(at)) return undefined;
+  return Math.max(0, Math.ceil((at - Date.now()) / 1000));
+}
+
+/** max-age from Cache-Control; undefined when absent or when caching is forbidden. */
+export function parseCacheMaxAge(v: string | string[] | undefined): number | undefined {
+  const s = Array.isArray(v) ? v.join(',') : v;
+  if (!s) return undefined;
+  if (/(^|,)\s*(no-store|no-cache)\s*(,|$)/i.test(s)) return undefined;
+  const m = /(?:^|,)\s*max-age\s*=\s*"?(\d+)"?\s*(?:,|$)/i.exec(s);
+  return m ? Number(m[1]) : undefined;
+}
+
+export function createDictClient(opts: DictClientOptions): DictClient {
+  if (!/^\d{8}$/.test(opts.participant)) throw new TypeError(`participant must be an 8-digit ISPB, got "${opts.participant}"`);
+  if (opts.trustedDictCertsPem.length === 0) throw new TypeError('trustedDictCertsPem must pin at least one DICT certificate');
+  const timeoutMs = opts.timeoutMs ?? 10_000;
+  const userAgent = opts.userAgent ?? 'core-dict-bridge';
+  const agentOpts = { keepAlive: true, maxSockets: opts.maxSockets ?? 32 };
+  const httpAgent = new http.Agent(agentOpts);
+  const httpsAgent = new https.Agent({
+    ...agentOpts,
+    ...(opts.tls?.caPem !== undefined ? { ca: opts.tls.caPem } : {}),
+    ...(opts.tls?.certPem !== undefined ? { cert: opts.tls.certPem } : {}),
+    ...(opts.tls?.keyPem !== undefined ? { key: opts.tls.keyPem } : {}),
+  });
+  const base = opts.baseUrl.replace(/\/+$/, '');
+  const keysBase = (opts.checkKeysBaseUrl ?? opts.baseUrl).replace(/\/+$/, '');
+
+  function send(method: string, url: string, body: string | undefined, extra: Record<string, string> = {}): Promise<RawResponse> {
+    let u: URL;
+    try {
+      u = new URL(url);
+    } catch (e) {
+      return Promise.reject(new DictTransportError(`invalid DICT URL ${url}`, e));
+    }
+    const isHttps = u.protocol === 'https:';
+    const headers: Record<string, string> = {
+      Accept: 'application/xml, application/problem+xml',
+      'Accept-Encoding': 'gzip',
+      'User-Agent': userAgent,
+      'PI-RequestingParticipant': opts.participant,
+      ...extra,
+    };
+    const payload = body === undefined ? undefined : Buffer.from(body, 'utf8');
+    if (payload) {
+      headers['Content-Type'] = `${XML}; charset=utf-8`;
+      headers['Content-Length'] = String(payload.length);
+    }
+    return new Promise<RawResponse>((resolve, reject) => {
+      let settled = false;
+      const fail = (msg: string, cause?: unknown): void => {
+        if (settled) return;
+        settled = true;
+        clearTimeout(timer);
+        reject(new DictTransportError(`${method} ${u.pathname}: ${msg}`, cause));
+      };
+      const req = (isHttps ? https : http).request(u, { method, headers, agent: isHttps ? httpsAgent : httpAgent }, (res) => {
+        const chunks: Buffer[] = [];
+        let size = 0;
+        res.on('data', (c: Buffer) => {
+          size += c.length;
+          if (size > MAX_BODY_BYTES) {
+            req.destroy();
+            fail(`response body exceeds ${MAX_BODY_BYTES} bytes`);
+            return;
+          }
+          chunks.push(c);
+        });
+        res.on('error', (e) => fail(`response error: ${e.message}`, e));
+        res.on('aborted', () => fail('response aborted'));
+        res.on('end', () => {
+          if (settled) return;
+          let buf = Buffer.concat(chunks);
+          try {
+            if (/gzip/i.test(String(res.headers['content-encoding'] ?? ''))) buf = gunzipSync(buf);
+          } catch (e) {
+            fail('cannot gunzip response body', e);
+            return;
+          }
+          settled = true;
+          clearTimeout(timer);
+          resolve({ status: res.statusCode ?? 0, headers: res.headers, body: buf.toString('utf8') });
+        });
+      });
+      const timer = setTimeout(() => {
+        fail(`timeout after ${timeoutMs} ms`);
+        req.destroy();
+      }, timeoutMs);
+      req.on('error', (e) => fail(`request failed: ${e.message}`, e));
+      req.end(payload);
+    });
+  }
+
+  /** Verifies the body's signature, then decodes success or maps a problem. */
+  function handle<T>(what: string, res: RawResponse, decode: (xml: string) => T): T {
+    const verified = (): void => {
+      try {
+        verifyXml(res.body, opts.trustedDictCertsPem);
+      } catch (e) {
+        throw new DictTransportError(`${what}: untrusted DICT response (HTTP ${res.status}): ${(e as Error).message}`, e);
+      }
+    };
+    if (res.status >= 200 && res.status < 300) {
+      verified();
+      try {
+        return decode(res.body);
+      } catch (e) {
+        throw new DictTransportError(`${what}: undecodable DICT response: ${(e as Error).message}`, e);
+      }
+    }
+    if (res.body.trim() === '' || !/xml/i.test(String(res.headers['content-type'] ?? ''))) {
+      // No problem document: a proxy or gateway answered, not DICT.
+      throw new DictTransportError(`${what}: HTTP ${res.status} without a DICT problem body`);
+    }
+    verified();
+    let p: ReturnType<typeof decodeProblem>;
+    try {
+      p = decodeProblem(res.body);
+    } catch (e) {
+      throw new DictTransportError(`${what}: undecodable problem (HTTP ${res.status}): ${(e as Error).message}`, e);
+    }
+    throw new DictProblemError(
+      p.bcbError,
+      p.status || res.status,
+      p.title,
+      p.detail,
+      p.correlationId,
+      p.violations ?? [],
+      parseRetryAfter(res.headers['retry-after']),
+    );
+  }
+
+  function signed(xml: string): string {
+    try {
+      return signXml(xml, opts.signing);
+    } catch (e) {
+      // Our own key is unusable: nothing reached DICT.
+      throw new DictTransportError(`cannot sign request: ${(e as Error).message}`, e);
+    }
+  }
+
+  const keyPath = (key: string): string => `${base}/entries/${encodeURIComponent(key)}`;
+
+  return {
+    async createEntry(input) {
+      const res = await send('POST', `${base}/entries/`, signed(encodeCreateEntryRequest(input)));
+      return handle('createEntry', res, decodeCreateEntryResponse);
+    },
+
+    async getEntry(input: GetEntryInput): Promise<GetEntryResult> {
+      // Both headers are mandatory in DICT v2 (rate limiting / anti-scan); fail before spending a token.
+      if (!/^(\d{11}|\d{14})$/.test(input.payerId)) throw new TypeError('getEntry: payerId (PI-PayerId) must be a CPF (11) or CNPJ (14) digits');
+      if (!input.endToEndId) throw new TypeError('getEntry: endToEndId (PI-EndToEndId) is required by DICT v2');
+      const res = await send('GET', keyPath(input.key), undefined, {
+        'PI-PayerId': input.payerId,
+        'PI-EndToEndId': input.endToEndId,
+      });
+      const out: GetEntryResult = handle('getEntry', res, decodeGetEntryResponse);
+      const maxAge = parseCacheMaxAge(res.headers['cache-control']);
+      if (maxAge !== undefined) out.cacheMaxAgeSeconds = maxAge;
+      return out;
+    },
+
+    async updateEntry(input) {
+      const res = await send('PUT', keyPath(input.key), signed(encodeUpdateEntryRequest(input)));
+      return handle('updateEntry', res, decodeUpdateEntryResponse);
+    },
+
+    async deleteEntry(input) {
+      const res = await send('POST', `${keyPath(input.key)}/delete`, signed(encodeDeleteEntryRequest(input)));
+      return handle('deleteEntry', res, decodeDeleteEntryResponse);
+    },
+
+    async checkKeys(keys) {
+      // A query: BCB's CheckKeysRequest carries no Signature, so it is sent unsigned.
+      const res = await send('POST', `${keysBase}/keys/check`, encodeCheckKeysRequest({ keys }));
+      return handle('checkKeys', res, decodeCheckKeysResponse);
+    },
+
+    close() {
+      httpAgent.destroy();
+      httpsAgent.destroy();
+    },
+  };
+}
