@@ -54,7 +54,8 @@ export function invalidArgument(violations: FieldViolation[], message = 'request
   const summary = violations.map((v) => `${v.field}: ${v.description}`).join('; ');
   return new ConnectError(`${message}: ${summary}`, Code.InvalidArgument, undefined, [
     { desc: BadRequestSchema, value: create(BadRequestSchema, { fieldViolations: violations }) },
-    errorInfo('EntryInvalid'),
+    // DICT's own name for a CPF/CNPJ key that is not its owner's tax id; EntryInvalid otherwise.
+    errorInfo(violations.some((v) => v.reason === 'KEY_MISMATCH_TAX_ID') ? 'EntryTaxIdNumberByDifferentOwner' : 'EntryInvalid'),
   ]);
 }
 

@@ -1,0 +1,146 @@
+// LookupKey (own keys locally, others through DICT, BCB's cache rule), health, and the three
+// protocols the one handler serves.
+import assert from 'node:assert/strict';
+import { randomUUID } from 'node:crypto';
+import { after, before, describe, test } from 'node:test';
+import { createClient } from '@connectrpc/connect';
+import { Code } from '@connectrpc/connect';
+import { CoreDictService, HealthCheckResponse_Status } from '../../gen/dict/core/v1/service_pb.js';
+import { Health, HealthCheckResponse_ServingStatus } from '../../gen/grpc/health/v1/health_pb.js';
+import { EntryStatus, KeyType } from '../../gen/dict/core/v1/types_pb.js';
+import { rpcError } from '../support/errors.js';
+import { createKeyRequest, legalPerson, naturalPerson, newCnpj, newEmail, newEndToEndId, newPhone } from '../support/fixtures.js';
+import { OTHER_ISPB, startStack, type Stack } from '../support/stack.js';
+
+let s: Stack;
+before(async () => {
+  s = await startStack();
+});
+after(async () => {
+  await s?.stop();
+});
+
+const payer = () => naturalPerson().taxIdNumber;
+const getEntryCalls = async () => (await s.simStats()).requests.getEntry ?? 0;
+
+async function otherPspKey(owner: { type: 'NATURAL_PERSON' | 'LEGAL_PERSON'; taxIdNumber: string; name: string }, keyType: 'EMAIL' | 'PHONE' | 'CNPJ', key: string) {
+  await s.otherPsp.createEntry({
+    requestId: randomUUID(),
+    reason: 'USER_REQUESTED',
+    entry: { key, keyType, account: { participant: OTHER_ISPB, branch: '0001', accountNumber: '4242', accountType: 'CACC', openingDate: '2020-01-10T03:00:00.000Z' }, owner },
+  });
+}
+
+describe('LookupKey', () => {
+  test('our own key is answered from our records, never sent to DICT', async () => {
+    const created = await s.client.createKey(createKeyRequest({ keyType: KeyType.EMAIL, key: newEmail() }));
+    const before = await getEntryCalls();
+    const res = await s.client.lookupKey({ key: created.entry!.key, payerId: payer(), endToEndId: newEndToEndId() });
+    assert.equal(res.source, 'LOCAL');
+    assert.equal(res.entry?.account?.accountNumber, created.entry!.account!.accountNumber);
+    assert.equal(await getEntryCalls(), before);
+  });
+
+  test("another PSP's natural-person key goes to DICT every time (never cached)", async () => {
+    const key = newPhone();
+    await otherPspKey({ type: 'NATURAL_PERSON', taxIdNumber: payer(), name: 'Joao Souza' }, 'PHONE', key);
+    const before = await getEntryCalls();
+    const a = await s.client.lookupKey({ key, payerId: payer(), endToEndId: newEndToEndId() });
+    const b = await s.client.lookupKey({ key, payerId: payer(), endToEndId: newEndToEndId() });
+    assert.deepEqual([a.source, b.source], ['DICT', 'DICT']);
+    assert.equal(a.entry?.account?.participant, OTHER_ISPB);
+    assert.equal((await getEntryCalls()) - before, 2);
+    assert.equal(await s.redis.exists(`dict:entry:${key}`), 0);
+  });
+
+  test("another PSP's legal-person key is cached for at most 180 s", async () => {
+    const cnpj = newCnpj();
+    await otherPspKey({ type: 'LEGAL_PERSON', taxIdNumber: cnpj, name: 'Mercado Bom Preco Ltda' }, 'CNPJ', cnpj);
+    const before = await getEntryCalls();
+    const a = await s.client.lookupKey({ key: cnpj, payerId: payer(), endToEndId: newEndToEndId() });
+    const b = await s.client.lookupKey({ key: cnpj, payerId: payer(), endToEndId: newEndToEndId() });
+    assert.deepEqual([a.source, b.source], ['DICT', 'CACHE']);
+    assert.equal(b.entry?.owner?.taxIdNumber, cnpj);
+    assert.equal((await getEntryCalls()) - before, 1);
+    const ttl = await s.redis.ttl(`dict:entry:${cnpj}`);
+    assert.ok(ttl > 0 && ttl <= 180, `ttl ${ttl}`);
+  });
+
+  test('our own write of a key invalidates its cached lookup', async () => {
+    const owner = legalPerson();
+    const key = newEmail();
+    await otherPspKey({ type: 'LEGAL_PERSON', taxIdNumber: owner.taxIdNumber, name: owner.name }, 'EMAIL', key);
+    await s.client.lookupKey({ key, payerId: payer(), endToEndId: newEndToEndId() });
+    assert.equal(await s.redis.exists(`dict:entry:${key}`), 1);
+    // The other PSP gives the key up; the owner registers it with us.
+    await s.otherPsp.deleteEntry({ key, participant: OTHER_ISPB, reason: 'USER_REQUESTED' });
+    const created = await s.client.createKey(createKeyRequest({ keyType: KeyType.EMAIL, key, owner }));
+    assert.equal(created.entry?.status, EntryStatus.ACTIVE);
+    assert.equal(await s.redis.exists(`dict:entry:${key}`), 0);
+    const res = await s.client.lookupKey({ key, payerId: payer(), endToEndId: newEndToEndId() });
+    assert.equal(res.source, 'LOCAL');
+  });
+
+  test('an unknown key is NotFound', async () => {
+    const e = await rpcError(() => s.client.lookupKey({ key: newEmail(), payerId: payer(), endToEndId: newEndToEndId() }));
+    assert.equal(e.code, Code.NotFound);
+    assert.equal(e.bcbError, 'NotFound');
+  });
+
+  test('DICT down: Unavailable, not a hang', async () => {
+    await s.simAdmin('faults', 'POST', { operation: 'getEntry', kind: '5xx', count: 1 });
+    const e = await rpcError(() => s.client.lookupKey({ key: newEmail(), payerId: payer(), endToEndId: newEndToEndId() }));
+    assert.equal(e.code, Code.Unavailable);
+  });
+});
+
+describe('health', () => {
+  test('HealthCheck reports each component', async () => {
+    const res = await s.client.healthCheck({});
+    assert.equal(res.status, HealthCheckResponse_Status.SERVING);
+    assert.deepEqual(res.components.map((c) => c.name).sort(), ['bridge', 'postgres', 'redis', 'temporal']);
+    assert.ok(res.components.every((c) => c.status === HealthCheckResponse_Status.SERVING));
+  });
+
+  test('grpc.health.v1 Check over gRPC', async () => {
+    const health = createClient(Health, s.transports.grpc);
+    const res = await health.check({ service: '' });
+    assert.equal(res.status, HealthCheckResponse_ServingStatus.SERVING);
+  });
+
+  test('/healthz and /readyz', async () => {
+    const live = await fetch(`${s.urls.httpUrl}/healthz`);
+    assert.equal(live.status, 200);
+    const ready = await fetch(`${s.urls.httpUrl}/readyz`);
+    assert.equal(ready.status, 200);
+    const body = (await ready.json()) as { components: { name: string; ok: boolean }[] };
+    assert.ok(body.components.every((c) => c.ok));
+  });
+});
+
+describe('one handler, three protocols', () => {
+  for (const name of ['connect', 'grpc', 'grpcWeb'] as const) {
+    test(name, async () => {
+      const client = createClient(CoreDictService, s.transports[name]);
+      const req = createKeyRequest({ keyType: KeyType.EMAIL, key: newEmail() });
+      const created = await client.createKey(req);
+      assert.equal(created.entry?.status, EntryStatus.ACTIVE);
+      const got = await client.getKey({ by: { case: 'requestId', value: req.requestId } });
+      assert.equal(got.entry?.key, req.key);
+      const bad = await rpcError(() => client.createKey(createKeyRequest({ keyType: KeyType.EMAIL, key: 'NOT-AN-EMAIL' })));
+      assert.equal(bad.code, Code.InvalidArgument);
+      assert.deepEqual(bad.fields, ['key']);
+    });
+  }
+
+  test('Connect JSON over plain HTTP/1.1 POST', async () => {
+    const res = await fetch(`${s.urls.httpUrl}/dict.core.v1.CoreDictService/GetKey`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ key: newEmail() }),
+    });
+    assert.equal(res.status, 404);
+    const body = (await res.json()) as { code: string };
+    assert.equal(body.code, 'not_found');
+  });
+});
