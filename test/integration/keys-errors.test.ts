@@ -27,7 +27,7 @@ describe('validation: InvalidArgument with one violation per bad field, nothing 
   const cases: { name: string; req: () => ReturnType<typeof createKeyRequest>; fields: string[]; bcbError?: string }[] = [
     { name: 'CPF with wrong check digits', req: () => { const o = naturalPerson('11122233300'); return createKeyRequest({ owner: o, key: o.taxIdNumber }); }, fields: ['key', 'owner.tax_id_number'] },
     { name: 'CPF key differs from the owner tax id', req: () => createKeyRequest({ key: newCpf() }), fields: ['key'], bcbError: 'EntryTaxIdNumberByDifferentOwner' },
-    { name: 'CNPJ key for a natural person', req: () => { const l = legalPerson(); return createKeyRequest({ keyType: KeyType.CNPJ, key: l.taxIdNumber }); }, fields: ['key'] },
+    { name: 'CNPJ key for a natural person', req: () => { const l = legalPerson(); return createKeyRequest({ keyType: KeyType.CNPJ, key: l.taxIdNumber }); }, fields: ['key'], bcbError: 'EntryTaxIdNumberByDifferentOwner' },
     { name: 'phone not E.164 +55 mobile', req: () => createKeyRequest({ keyType: KeyType.PHONE, key: '61988880000' }), fields: ['key'] },
     { name: 'upper-case e-mail', req: () => createKeyRequest({ keyType: KeyType.EMAIL, key: 'Fulano@Example.com' }), fields: ['key'] },
     { name: 'e-mail over 77 characters', req: () => createKeyRequest({ keyType: KeyType.EMAIL, key: `${'a'.repeat(70)}@example.com` }), fields: ['key'] },
