@@ -17,10 +17,19 @@ const FaultBody = z
   .strict()
   .refine((f) => f.kind !== 'latency' || f.latencyMs !== undefined, { message: 'latencyMs is required for kind latency', path: ['latencyMs'] });
 
+/** Body of POST /admin/entries/:key/open-claim (absent or empty body: claim opened now). */
+const OpenClaimBody = z
+  .object({
+    claimCreationDate: z.iso.datetime({ offset: true }).optional(),
+  })
+  .strict();
+
 export interface AdminDeps {
   store: SimStore;
   faults: FaultRegistry;
   stats: StatsCounter;
+  /** The simulator's clock (default open-claim creation date). */
+  now: () => Date;
 }
 
 function json(res: ServerResponse, status: number, body: unknown): void {
@@ -77,6 +86,35 @@ export async function handleAdmin(req: IncomingMessage, res: ServerResponse, seg
       deps.faults.clear();
       res.writeHead(204).end();
       return true;
+    case 'POST entries':
+    case 'DELETE entries': {
+      // Entry side of an open claim (claims are not simulated yet): marks or clears it.
+      const key = segments[2];
+      if (key === undefined || segments.length !== 4 || segments[3] !== 'open-claim') break;
+      let date: Date | null = null;
+      if (method === 'POST') {
+        const text = (await body()).trim();
+        let parsed: unknown = {};
+        if (text !== '') {
+          try {
+            parsed = JSON.parse(text);
+          } catch {
+            json(res, 400, { error: 'body must be JSON' });
+            return true;
+          }
+        }
+        const r = OpenClaimBody.safeParse(parsed);
+        if (!r.success) {
+          json(res, 400, { error: 'invalid open claim', issues: r.error.issues.map((i) => ({ path: i.path.join('.'), message: i.message })) });
+          return true;
+        }
+        date = r.data.claimCreationDate !== undefined ? new Date(r.data.claimCreationDate) : deps.now();
+      }
+      const entry = await deps.store.write([`key:${key}`], (repo) => repo.setOpenClaim(key, date));
+      if (entry) json(res, 200, entry);
+      else json(res, 404, { error: 'not found' });
+      return true;
+    }
     case 'GET entries': {
       const key = segments[2];
       if (key === undefined || segments.length !== 3) break;

@@ -246,6 +246,12 @@ export class EntriesService {
       if (current.account.participant !== caller || cmd.participant !== current.account.participant) {
         throw new SimProblem('Forbidden', 'Participant is not allowed to access this resource');
       }
+      // API v2 error table (EntryLockedByClaim) and Manual Operacional sections 5 and 6: while a
+      // claim is neither completed nor cancelled the entry cannot be deleted. updateEntry stays
+      // allowed (Manual footnotes 4 and 5: the donor may update account data meanwhile).
+      if (current.openClaimCreationDate !== undefined) {
+        throw new SimProblem('EntryLockedByClaim', `Entry has a claim open since ${current.openClaimCreationDate}; it cannot be deleted`);
+      }
       await repo.deleteEntry(pathKey);
       return { key: pathKey };
     });

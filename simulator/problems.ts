@@ -19,6 +19,7 @@ export const BCB_ERRORS = {
   EntryKeyOwnedByDifferentPerson: { status: 400, title: 'Entry key owned by different person' },
   EntryKeyInCustodyOfDifferentParticipant: { status: 400, title: 'Entry key in custody of different participant' },
   EntryTaxIdNumberByDifferentOwner: { status: 400, title: 'Entry tax id number by different owner' },
+  EntryLockedByClaim: { status: 400, title: 'Entry locked by claim' },
 } as const;
 
 export type BcbErrorName = keyof typeof BCB_ERRORS;

@@ -266,7 +266,7 @@ export async function startSimulator(opts: SimulatorOptions): Promise<RunningSim
       sendProblem(res, new SimProblem('BadRequest', 'Malformed URL path'));
       return;
     }
-    if (await handleAdmin(req, res, segments, () => readBody(req), { store, faults, stats })) return;
+    if (await handleAdmin(req, res, segments, () => readBody(req), { store, faults, stats, now })) return;
 
     const [base, version, ...rest] = segments;
     const r = (base === 'api' || base === 'api-np') && version === 'v2' ? route(method, base, rest) : undefined;

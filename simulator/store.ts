@@ -22,6 +22,9 @@ create table if not exists sim_entries (
   request_id         text not null,
   updated_at         timestamptz not null
 );
+-- Entry side of an open claim (claims themselves are not simulated yet); added by ALTER so
+-- databases created by older simulators upgrade in place.
+alter table sim_entries add column if not exists open_claim_creation_date timestamptz;
 create index if not exists sim_entries_account_idx
   on sim_entries (participant, account_number, account_type, (coalesce(branch, '')));
 -- One row per createEntry RequestId that created an entry: replays answer with the snapshot.
@@ -53,6 +56,7 @@ interface EntryRow {
   creation_date: Date;
   key_ownership_date: Date;
   request_id: string;
+  open_claim_creation_date: Date | null;
 }
 
 function toEntry(r: EntryRow): ExtendedEntry {
@@ -76,6 +80,7 @@ function toEntry(r: EntryRow): ExtendedEntry {
     owner,
     creationDate: r.creation_date.toISOString(),
     keyOwnershipDate: r.key_ownership_date.toISOString(),
+    ...(r.open_claim_creation_date !== null ? { openClaimCreationDate: r.open_claim_creation_date.toISOString() } : {}),
   };
 }
 
@@ -141,6 +146,14 @@ export class EntryRepo {
         account_number = ${account.accountNumber}, account_type = ${account.accountType},
         opening_date = ${account.openingDate}, owner_type = ${owner.type}, tax_id_number = ${owner.taxIdNumber},
         name = ${owner.name}, trade_name = ${owner.tradeName ?? null}, updated_at = ${now}
+      where key = ${key} returning *`;
+    return rows[0] ? toEntry(rows[0]) : undefined;
+  }
+
+  /** Sets (a date) or clears (null) the entry's open-claim creation date; undefined when absent. */
+  async setOpenClaim(key: string, openClaimCreationDate: Date | null): Promise<ExtendedEntry | undefined> {
+    const rows = await this.sql<EntryRow[]>`
+      update sim_entries set open_claim_creation_date = ${openClaimCreationDate}
       where key = ${key} returning *`;
     return rows[0] ? toEntry(rows[0]) : undefined;
   }

@@ -155,6 +155,21 @@ describe('BCB business errors reach the caller with a precise code and the BCB n
   });
 });
 
+describe('EntryLockedByClaim', () => {
+  test('a key with an open claim cannot be deleted; it stays ACTIVE', async () => {
+    const created = await s.client.createKey(createKeyRequest({ keyType: KeyType.PHONE, key: newPhone() }));
+    const key = created.entry!.key;
+    // Another participant opened a claim on the key (DICT's side of it).
+    const lock = await s.simAdmin(`entries/${encodeURIComponent(key)}/open-claim`, 'POST', {});
+    assert.equal(lock.status, 200);
+    const e = await rpcError(() => s.client.deleteKey({ requestId: randomUUID(), key, reason: EntryOperationReason.USER_REQUESTED, waitTimeout: wait }));
+    assert.equal(e.code, Code.FailedPrecondition);
+    assert.equal(e.bcbError, 'EntryLockedByClaim');
+    const after = await s.client.getKey({ by: { case: 'key', value: key } });
+    assert.equal(after.entry?.status, EntryStatus.ACTIVE);
+  });
+});
+
 describe('idempotency by request id', () => {
   test('concurrent duplicates: one row, one workflow, one DICT write, the same answer', async () => {
     const before = (await s.simStats()).writes.createEntry ?? 0;

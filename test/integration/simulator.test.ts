@@ -389,6 +389,56 @@ describe('DICT simulator (entries, API v2)', () => {
     assert.deepEqual(decodeCheckKeysResponse(afterCheck.body).keys, [{ key: e.key, hasEntry: false }]);
   });
 
+  test('open claim: delete is EntryLockedByClaim, update still allowed, getEntry shows OpenClaimCreationDate', async () => {
+    const owner = natural();
+    const e = await created(sim, { key: phone(), keyType: 'PHONE', account: account(US), owner });
+    const path = `/admin/entries/${encodeURIComponent(e.key)}/open-claim`;
+    assert.equal((await admin(sim, 'POST', `/admin/entries/${encodeURIComponent(email())}/open-claim`)).status, 404);
+    assert.equal((await admin(sim, 'POST', path, { claimCreationDate: 'yesterday' })).status, 400);
+    assert.equal((await admin(sim, 'POST', path, { claimCreationDate: '2024-05-01T09:30:00Z', extra: 1 })).status, 400);
+
+    // Default date is the simulator's clock.
+    const marked = await admin(sim, 'POST', path);
+    assert.equal(marked.status, 200);
+    assert.equal(marked.json.openClaimCreationDate, CLOCK.toISOString());
+    const opened = await admin(sim, 'POST', path, { claimCreationDate: '2024-05-01T09:30:00Z' });
+    assert.equal(opened.status, 200);
+    const since = '2024-05-01T09:30:00.000Z';
+    assert.equal((await admin(sim, 'GET', `/admin/entries/${encodeURIComponent(e.key)}`)).json.openClaimCreationDate, since);
+
+    const got = await getEntry(sim, e.key, THEM);
+    assert.equal(got.status, 200, got.body);
+    assert.deepEqual(decodeGetEntryResponse(got.body).entry, { ...e, openClaimCreationDate: since });
+    assert.match(got.body, /<OpenClaimCreationDate>2024-05-01T09:30:00.000Z<\/OpenClaimCreationDate>/);
+
+    const before = await writes(sim);
+    const locked = await del(sim, e.key, US, 'USER_REQUESTED');
+    assert.equal(locked.status, 400);
+    assert.equal(problemOf(locked).bcbError, 'EntryLockedByClaim');
+    assert.equal(problemOf(await del(sim, e.key, US, 'ACCOUNT_CLOSURE')).bcbError, 'EntryLockedByClaim');
+    // Authorization comes first: another participant is still Forbidden.
+    assert.equal(problemOf(await del(sim, e.key, THEM)).bcbError, 'Forbidden');
+    assert.equal((await getEntry(sim, e.key, THEM)).status, 200, 'entry survives the refused delete');
+
+    // Manual Operacional 5 and 6 (footnotes 4, 5): the donor may still update account data.
+    const upd = await update(sim, e.key, { ...account(US), branch: '0042' }, { ...owner, name: 'Joao da Silva Sauro' });
+    assert.equal(upd.status, 200, upd.body);
+    const updated = decodeUpdateEntryResponse(upd.body).entry;
+    assert.equal(updated.account.branch, '0042');
+    assert.equal(updated.openClaimCreationDate, since, 'update keeps the open claim');
+    assert.deepEqual(await writes(sim), { ...before, updateEntry: before.updateEntry + 1 });
+
+    // Claim concluded or cancelled: the lock and the date go away.
+    const cleared = await admin(sim, 'DELETE', path);
+    assert.equal(cleared.status, 200);
+    assert.equal(cleared.json.openClaimCreationDate, undefined);
+    assert.equal(decodeGetEntryResponse((await getEntry(sim, e.key, THEM)).body).entry.openClaimCreationDate, undefined);
+    assert.doesNotMatch((await getEntry(sim, e.key, THEM)).body, /OpenClaimCreationDate/);
+    const r = await del(sim, e.key);
+    assert.equal(r.status, 200, r.body);
+    assert.equal((await admin(sim, 'DELETE', path)).status, 404);
+  });
+
   test('checkKeys answers hasEntry per key and enforces 1..200 keys', async () => {
     const a = await created(sim, { key: phone(), keyType: 'PHONE', account: account(), owner: natural() });
     const b = await created(sim, { keyType: 'EVP', account: account(), owner: natural() });
