@@ -16,7 +16,7 @@ import { entryCreateWorkflowId, entryDeleteWorkflowId, entryUpdateWorkflowId } f
 import type { CreateEntryWorkflowInput, DeleteEntryWorkflowInput, UpdateEntryWorkflowInput } from '../workflows/entries.js';
 import { fromFailure, invalidArgument, notFound, unavailable } from './errors.js';
 import { accountFromProto, dictEntryToProto, entryToProto, enumName, personFromProto } from './mapping.js';
-import { principalOf } from './principal.js';
+import { describePrincipal, principalOf } from './principal.js';
 import { DICT_KEY_TYPE, DICT_OPERATION, durationMs, submitWrite, type WriteDeps, type WriteOutcome } from './writes.js';
 
 export interface KeyServiceDeps extends WriteDeps {
@@ -79,7 +79,7 @@ export function keyService(d: KeyServiceDeps): KeyRpcs {
       const input: CreateEntryWorkflowInput = {
         participant: principal.participant,
         requestId: req.requestId,
-        requestedBy: principal.subject ?? principal.participant,
+        requestedBy: describePrincipal(principal),
         entry,
         reason: reason!,
       };
@@ -114,7 +114,7 @@ export function keyService(d: KeyServiceDeps): KeyRpcs {
       const input: UpdateEntryWorkflowInput = {
         participant: principal.participant,
         requestId: req.requestId,
-        requestedBy: principal.subject ?? principal.participant,
+        requestedBy: describePrincipal(principal),
         key: req.key,
         account: account as BrazilianAccount,
         owner: owner as Person,
@@ -145,7 +145,7 @@ export function keyService(d: KeyServiceDeps): KeyRpcs {
       const input: DeleteEntryWorkflowInput = {
         participant: principal.participant,
         requestId: req.requestId,
-        requestedBy: principal.subject ?? principal.participant,
+        requestedBy: describePrincipal(principal),
         key: req.key,
         reason: reason!,
       };
