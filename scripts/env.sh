@@ -1,0 +1,98 @@
+# shellcheck shell=bash
+# Default configuration for run.sh (profile "dev") and test.sh (profile "test").
+# Source it, then call: core_dict_env dev|test
+# dev:  every port/URL can be overridden from the caller's environment.
+# test: ports come from TEST_* overrides only, so a developer's exported DATABASE_URL etc.
+#       can never point the test suite at the dev (or a real) database.
+
+core_dict_env() {
+  local profile="${1:-dev}"
+  ROOT="${ROOT:-$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)}"
+  CORE_DICT_PROFILE="$profile"
+  # Like npx: our npm tools (tsc, buf and its protoc-gen-es plugin, dbmate) come first.
+  case ":$PATH:" in *":$ROOT/node_modules/.bin:"*) ;; *) PATH="$ROOT/node_modules/.bin:$PATH" ;; esac
+  export PATH
+  BIND_HOST=127.0.0.1
+
+  case "$profile" in
+    dev)
+      DATA_DIR="${CORE_DICT_DATA_DIR:-$ROOT/.data/dev}"
+      PG_PORT="${PG_PORT:-5432}"
+      REDIS_PORT="${REDIS_PORT:-6379}"
+      TEMPORAL_PORT="${TEMPORAL_PORT:-7233}"
+      TEMPORAL_UI_PORT="${TEMPORAL_UI_PORT:-8233}"
+      TEMPORAL_HEADLESS="${TEMPORAL_HEADLESS:-0}"
+      API_PORT="${API_PORT:-8080}"
+      API_GRPC_PORT="${API_GRPC_PORT:-50051}"
+      SIM_PORT="${SIM_PORT:-8090}"
+      PG_DB="${PG_DB:-core_dict}"
+      SIM_PG_DB="${SIM_PG_DB:-dict_simulator}"
+      REDIS_PERSIST=1
+      LOG_LEVEL="${LOG_LEVEL:-info}"
+      ;;
+    test)
+      DATA_DIR="$ROOT/.data/test"
+      PG_PORT="${TEST_PG_PORT:-55432}"
+      REDIS_PORT="${TEST_REDIS_PORT:-56379}"
+      TEMPORAL_PORT="${TEST_TEMPORAL_PORT:-57233}"
+      TEMPORAL_UI_PORT="${TEST_TEMPORAL_UI_PORT:-58233}"
+      # Headless by default: the UI costs start-up time and nobody looks at it in CI.
+      TEMPORAL_HEADLESS=$([[ "${TEST_TEMPORAL_UI:-0}" == 1 ]] && echo 0 || echo 1)
+      # Test ports for in-process servers, so tests never collide with a running dev stack.
+      API_PORT="${TEST_API_PORT:-58080}"
+      API_GRPC_PORT="${TEST_API_GRPC_PORT:-58051}"
+      SIM_PORT="${TEST_SIM_PORT:-58090}"
+      PG_DB=core_dict_test
+      SIM_PG_DB=dict_simulator_test
+      REDIS_PERSIST=0
+      LOG_LEVEL="${TEST_LOG_LEVEL:-warn}"
+      # Never inherit these from the caller in test mode.
+      unset DATABASE_URL SIM_DATABASE_URL REDIS_URL TEMPORAL_ADDRESS DICT_BASE_URL PKI_DIR \
+        DICT_SIGNING_KEY_FILE DICT_SIGNING_CERT_FILE DICT_TRUSTED_CERT_FILE \
+        SIM_SIGNING_KEY_FILE SIM_SIGNING_CERT_FILE SIM_PARTICIPANT_CERTS API_HOST SIM_HOST
+      ;;
+    *) echo "core_dict_env: unknown profile '$profile' (dev|test)" >&2; return 2 ;;
+  esac
+
+  RUN_DIR="$DATA_DIR/run"          # pidfiles
+  LOG_DIR="$DATA_DIR/logs"
+  PG_DATA="$DATA_DIR/postgres"
+  REDIS_DIR="$DATA_DIR/redis"
+  TEMPORAL_DIR="$DATA_DIR/temporal"
+
+  PG_USER=coredict
+  PSP_ISPB="${PSP_ISPB:-12345678}"
+  # The other participants the simulator knows (dev PKI creates a cert for each).
+  OTHER_ISPBS="${OTHER_ISPBS:-87654321 11223344}"
+
+  DATABASE_URL="${DATABASE_URL:-postgres://$PG_USER@$BIND_HOST:$PG_PORT/$PG_DB}"
+  SIM_DATABASE_URL="${SIM_DATABASE_URL:-postgres://$PG_USER@$BIND_HOST:$PG_PORT/$SIM_PG_DB}"
+  REDIS_URL="${REDIS_URL:-redis://$BIND_HOST:$REDIS_PORT/0}"
+  TEMPORAL_ADDRESS="${TEMPORAL_ADDRESS:-$BIND_HOST:$TEMPORAL_PORT}"
+  TEMPORAL_NAMESPACE="${TEMPORAL_NAMESPACE:-core-dict}"
+  TEMPORAL_TASK_QUEUE="${TEMPORAL_TASK_QUEUE:-core-dict}"
+  API_HOST="${API_HOST:-$BIND_HOST}"
+  SIM_HOST="${SIM_HOST:-$BIND_HOST}"
+  DICT_BASE_URL="${DICT_BASE_URL:-http://$SIM_HOST:$SIM_PORT/api/v2}"
+
+  PKI_DIR="${PKI_DIR:-$DATA_DIR/pki}"
+  DICT_SIGNING_KEY_FILE="${DICT_SIGNING_KEY_FILE:-$PKI_DIR/psp-$PSP_ISPB.key}"
+  DICT_SIGNING_CERT_FILE="${DICT_SIGNING_CERT_FILE:-$PKI_DIR/psp-$PSP_ISPB.crt}"
+  DICT_TRUSTED_CERT_FILE="${DICT_TRUSTED_CERT_FILE:-$PKI_DIR/dict.crt}"
+  SIM_SIGNING_KEY_FILE="${SIM_SIGNING_KEY_FILE:-$PKI_DIR/dict.key}"
+  SIM_SIGNING_CERT_FILE="${SIM_SIGNING_CERT_FILE:-$PKI_DIR/dict.crt}"
+  if [[ -z "${SIM_PARTICIPANT_CERTS:-}" ]]; then
+    local i certs=()
+    for i in $PSP_ISPB $OTHER_ISPBS; do certs+=("$i=$PKI_DIR/psp-$i.crt"); done
+    SIM_PARTICIPANT_CERTS="$(IFS=,; echo "${certs[*]}")"
+  fi
+
+  # Temporal search attributes our workflows upsert (name=type).
+  TEMPORAL_SEARCH_ATTRIBUTES="ClaimStatus=Keyword ClaimType=Keyword ClaimRole=Keyword DictKeyType=Keyword DictOperation=Keyword NextDeadline=Datetime"
+
+  export ROOT CORE_DICT_PROFILE DATA_DIR RUN_DIR LOG_DIR LOG_LEVEL PSP_ISPB \
+    DATABASE_URL SIM_DATABASE_URL REDIS_URL TEMPORAL_ADDRESS TEMPORAL_NAMESPACE TEMPORAL_TASK_QUEUE \
+    API_HOST API_PORT API_GRPC_PORT SIM_HOST SIM_PORT DICT_BASE_URL PKI_DIR \
+    DICT_SIGNING_KEY_FILE DICT_SIGNING_CERT_FILE DICT_TRUSTED_CERT_FILE \
+    SIM_SIGNING_KEY_FILE SIM_SIGNING_CERT_FILE SIM_PARTICIPANT_CERTS
+}

@@ -1,0 +1,177 @@
+#!/usr/bin/env bash
+# Runs the whole Core DICT stack on loopback: Postgres, Redis, the Temporal dev server (with its
+# Web UI), the DICT simulator, the worker and the API. Data and logs live in .data/dev/.
+#
+#   bash scripts/run.sh            install what is missing, start, stay in the foreground (Ctrl-C stops all)
+#   bash scripts/run.sh --detach   start and return
+#   bash scripts/run.sh status     what is running (exit 0 only when everything is)
+#   bash scripts/run.sh stop       stop everything
+#   bash scripts/run.sh reset      stop, then delete .data/dev (databases, workflows, PKI, logs)
+#   bash scripts/run.sh endpoints  print the URLs
+#
+# Ports and URLs: see scripts/env.sh (PG_PORT, REDIS_PORT, TEMPORAL_PORT, TEMPORAL_UI_PORT,
+# API_PORT, SIM_PORT, ... can be overridden from the environment).
+set -euo pipefail
+
+ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+cd "$ROOT"
+source scripts/versions.env
+source scripts/env.sh
+source scripts/lib.sh
+source scripts/install.sh
+core_dict_env dev
+
+usage() { sed -n '2,13p' "$0" | sed 's/^# \{0,1\}//'; }
+
+print_endpoints() {
+  local ui
+  if [[ $TEMPORAL_HEADLESS == 1 ]]; then ui="(headless)"; else ui="http://$BIND_HOST:$TEMPORAL_UI_PORT/namespaces/$TEMPORAL_NAMESPACE/workflows"; fi
+  cat <<EOF
+
+Core DICT endpoints
+  API gRPC (h2c; also Connect)   http://$API_HOST:$API_GRPC_PORT   e.g. buf curl --http2-prior-knowledge
+  API Connect + gRPC-web         http://$API_HOST:$API_PORT   (HTTP/1.1)
+  API health / readiness         http://$API_HOST:$API_PORT/healthz   http://$API_HOST:$API_PORT/readyz
+  Temporal gRPC                  $TEMPORAL_ADDRESS   namespace $TEMPORAL_NAMESPACE, task queue $TEMPORAL_TASK_QUEUE
+  Temporal Web UI                $ui
+  Postgres                       $DATABASE_URL
+  Postgres (simulator)           $SIM_DATABASE_URL
+  Redis                          $REDIS_URL
+  DICT simulator                 $DICT_BASE_URL
+  DICT simulator admin (JSON)    http://$SIM_HOST:$SIM_PORT/admin/   health http://$SIM_HOST:$SIM_PORT/healthz
+  PKI (dev certificates)         $PKI_DIR
+  Logs                           $LOG_DIR/{api,worker,simulator,temporal,postgres,redis}.log
+  Stop                           bash scripts/run.sh stop   (or Ctrl-C when running in the foreground)
+EOF
+}
+
+# status: one line per service; returns 0 only when all are up.
+cmd_status() {
+  local name pid down=0
+  for name in "${ALL_SERVICES[@]}"; do
+    if pid=$(live_pid "$name"); then
+      printf '  %-10s running  (pid %s)\n' "$name" "$pid"
+    else
+      printf '  %-10s stopped\n' "$name"
+      down=1
+    fi
+  done
+  return "$down"
+}
+
+all_running() {
+  local name
+  for name in "${ALL_SERVICES[@]}"; do is_running "$name" || return 1; done
+}
+
+cmd_stop() {
+  if [[ ! -d $DATA_DIR ]]; then say "nothing to stop"; return 0; fi
+  stop_all
+  say "stopped"
+}
+
+cmd_reset() {
+  cmd_stop
+  # Guard against a mis-set data dir before rm -rf.
+  [[ $DATA_DIR == "$ROOT/.data/"* || -n ${CORE_DICT_DATA_DIR:-} ]] || die "refusing to delete $DATA_DIR"
+  rm -rf "$DATA_DIR"
+  say "deleted $DATA_DIR"
+}
+
+# Foreground: wait for Ctrl-C; warn (once) when one of our node programs dies.
+supervise() {
+  local name stopping=0
+  declare -A reported=()
+  # shellcheck disable=SC2317 # invoked by trap
+  on_signal() {
+    ((stopping)) && return
+    stopping=1
+    # The terminal (or a '| tee' that got the same Ctrl-C) may be gone: never let a failed
+    # write end us before everything is stopped.
+    trap '' PIPE
+    set +e
+    echo
+    say "stopping the stack..."
+    stop_all
+    say "stopped"
+    exit 0
+  }
+  trap on_signal INT TERM HUP
+  say "running in the foreground; Ctrl-C stops everything"
+  while :; do
+    sleep 2 &
+    wait $! || true
+    for name in "${ALL_SERVICES[@]}"; do
+      if ! is_running "$name"; then
+        [[ -n ${reported[$name]:-} ]] && continue
+        reported[$name]=1
+        warn "$name has stopped (log: $LOG_DIR/$name.log)"
+        show_log "$name" 15
+      else
+        unset "reported[$name]"
+      fi
+    done
+  done
+}
+
+cmd_start() {
+  local detach=$1
+  mkdir -p "$DATA_DIR"
+  # One start at a time; a second run.sh waits, then finds the stack up.
+  exec 9>"$DATA_DIR/.start.lock"
+  flock -w 300 9 || die "another run.sh has been starting the stack for 5 minutes"
+
+  if all_running; then
+    say "Core DICT is already running"
+    exec 9>&-
+    print_endpoints
+    return 0
+  fi
+
+  install_all
+  check_node_programs
+  ensure_dirs
+
+  # Whatever happens before the stack is fully up: stop it all again, don't leave half a stack.
+  trap 'rc=$?; if ((rc != 0)); then warn "start failed; stopping what was started"; stop_all; fi' EXIT
+  launch_temporal
+  start_postgres
+  start_redis
+  prepare_databases
+  say "generating dev PKI in $PKI_DIR"
+  generate_pki
+  wait_temporal
+  start_node simulator
+  start_node worker
+  start_node api
+  trap - EXIT
+  exec 9>&-
+
+  print_endpoints
+  if [[ $detach == 1 ]]; then
+    say "started in the background; 'bash scripts/run.sh stop' stops it"
+    return 0
+  fi
+  supervise
+}
+
+main() {
+  local cmd=start detach=0 arg
+  for arg in "$@"; do
+    case $arg in
+      start | stop | status | reset | endpoints) cmd=$arg ;;
+      -d | --detach) detach=1 ;;
+      -h | --help | help) usage; exit 0 ;;
+      *) usage >&2; die "unknown argument: $arg" ;;
+    esac
+  done
+  case $cmd in
+    start) cmd_start "$detach" ;;
+    stop) cmd_stop ;;
+    status) cmd_status ;;
+    reset) cmd_reset ;;
+    endpoints) print_endpoints ;;
+  esac
+}
+
+main "$@"

@@ -1,0 +1,138 @@
+#!/usr/bin/env bash
+# The whole check, as CI runs it (.ci/run): install what is missing, lint + regenerate protobuf
+# code and fail if gen/ changed, build (= typecheck), start throwaway Postgres/Redis/Temporal on
+# test ports with data in .data/test/ (wiped), migrate, make a PKI, run the node test files in
+# dist/test/, stop the services, and exit with the test runner's status. The output ends with
+# node's test-runner summary (# tests / # pass / # fail ...).
+#
+#   bash scripts/test.sh                      everything
+#   bash scripts/test.sh dist/test/unit/x.test.js ...   only these compiled test files
+#   TEST_TEMPORAL_UI=1 bash scripts/test.sh   also serve the Temporal Web UI on :58233
+set -euo pipefail
+
+ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+cd "$ROOT"
+source scripts/versions.env
+source scripts/env.sh
+source scripts/lib.sh
+source scripts/install.sh
+core_dict_env test
+
+step() { printf '\n[core-dict] == %s\n' "$*"; }
+
+# buf lint, then regenerate gen/ and insist it matches what is committed.
+check_generated_code() {
+  step "proto lint + generated code is current"
+  node_modules/.bin/buf lint || die "buf lint failed"
+  node_modules/.bin/buf generate || die "buf generate failed"
+  if ! git rev-parse --is-inside-work-tree >/dev/null 2>&1; then
+    warn "not a git checkout: cannot compare gen/ with the committed copy"
+    return 0
+  fi
+  # Untracked files count too (a new .proto whose output was never committed).
+  if ! git diff --quiet -- gen/ || [[ -n $(git ls-files --others --exclude-standard -- gen/) ]]; then
+    git --no-pager diff --stat -- gen/ >&2
+    git ls-files --others --exclude-standard -- gen/ | sed 's/^/  untracked: /' >&2
+    die "gen/ is out of date with proto/: run 'npx buf generate' and commit gen/"
+  fi
+}
+
+# docker-compose.yml must stay valid (no engine needed for 'config').
+check_compose() {
+  if command -v docker-compose >/dev/null; then
+    step "docker-compose.yml is valid"
+    docker-compose -f docker-compose.yml config -q || die "docker-compose config rejected docker-compose.yml"
+  fi
+}
+
+start_services() {
+  step "test services (postgres :$PG_PORT, redis :$REDIS_PORT, temporal :$TEMPORAL_PORT)"
+  stop_all # leftovers of an interrupted run, before wiping their data
+  rm -rf "$DATA_DIR"
+  ensure_dirs
+  launch_temporal # slowest to boot: overlap it with Postgres' initdb
+  start_postgres
+  start_redis
+  prepare_databases
+  generate_pki
+  wait_temporal
+}
+
+# Prints the closing summary block of the TAP report (the last "# tests" to the end).
+tap_summary() {
+  awk '/^# tests /{buf=""; on=1} on{buf = buf $0 "\n"} END{printf "%s", buf}' "$1"
+}
+
+run_tests() {
+  local files=("$@") report="$DATA_DIR/report.tap"
+  if ((${#files[@]} == 0)); then
+    mapfile -t files < <(find dist/test -name '*.test.js' 2>/dev/null | sort)
+  fi
+  step "node --test (${#files[@]} files)"
+  export TEMPORAL_TEST_SERVER_PATH LOG_LEVEL
+  local rc=0
+  if ((${#files[@]} == 0)); then
+    # Nothing to run: an empty directory makes node report "# tests 0" instead of globbing ours.
+    warn "no test files under dist/test/"
+    mkdir -p "$DATA_DIR/empty"
+    (cd "$DATA_DIR/empty" && node --test --test-reporter=tap --test-reporter-destination="$report") || rc=$?
+  else
+    # One file at a time: the files share these servers (ports, databases, the namespace).
+    # In the background + wait, so a TERM/Ctrl-C reaches our traps at once (the EXIT trap
+    # then ends the runner and the services) instead of after the whole suite.
+    node --enable-source-maps --test --test-concurrency=1 --test-timeout="${TEST_TIMEOUT_MS:-120000}" \
+      --test-reporter=spec --test-reporter-destination=stdout \
+      --test-reporter=tap --test-reporter-destination="$report" \
+      "${files[@]}" &
+    TEST_RUNNER_PID=$!
+    wait "$TEST_RUNNER_PID" || rc=$?
+    TEST_RUNNER_PID=
+  fi
+  return "$rc"
+}
+
+TEST_RUNNER_PID=
+# shellcheck disable=SC2317 # invoked by trap
+on_exit() {
+  if [[ -n $TEST_RUNNER_PID ]]; then
+    kill -TERM "$TEST_RUNNER_PID" 2>/dev/null || true
+    wait "$TEST_RUNNER_PID" 2>/dev/null || true
+  fi
+  echo "[core-dict] stopping test services" >&2
+  stop_all >/dev/null 2>&1 || true
+}
+
+main() {
+  local rc=0
+  step "install"
+  install_system
+  install_python
+  install_node
+  check_generated_code
+  step "build + typecheck (tsc -p .)"
+  rm -rf dist/test # no stale compiled tests from deleted sources
+  build_ts
+  check_compose
+
+  # Whatever ends us (error, Ctrl-C, TERM): the test services must not outlive this script.
+  trap 'on_exit' EXIT
+  trap 'exit 130' INT
+  trap 'exit 143' TERM HUP
+  start_services
+  run_tests "$@" || rc=$?
+
+  step "stopping test services"
+  stop_all
+  trap - EXIT
+  say "logs: $LOG_DIR   report: $DATA_DIR/report.tap"
+  # Last lines: node's own summary, for people and for CI.
+  echo
+  if [[ -s $DATA_DIR/report.tap ]]; then
+    tap_summary "$DATA_DIR/report.tap"
+  else
+    warn "the test runner wrote no report (exit $rc)"
+  fi
+  exit "$rc"
+}
+
+main "$@"
