@@ -1,15 +1,17 @@
 // Key (entry) workflows: register, update and remove a Pix key in DICT, keeping our records
 // in step. Workflow code: deterministic, imports only @temporalio/workflow, pure modules and
 // types of activities.
-import { ActivityFailure, ApplicationFailure, defineQuery, proxyActivities, setHandler, uuid4 } from '@temporalio/workflow';
+import { ActivityFailure, ApplicationFailure, defineQuery, proxyActivities, proxyLocalActivities, setHandler, uuid4 } from '@temporalio/workflow';
 import type { EntryActivities } from '../activities/entries.js';
 import type { BrazilianAccount, Entry, EntryOperationReason, Person } from '../domain/types.js';
 import type { EntryRecord } from '../store/entries.js';
 import { findBusinessFailure, type FailureDetail } from './failures.js';
 
-// Postgres steps: short, retried quickly.
-const db = proxyActivities<EntryActivities>({
+// Postgres steps: short and idempotent, so local activities — run by the worker inside the
+// workflow task, saving a task round trip each (they show in history as markers).
+const db = proxyLocalActivities<EntryActivities>({
   startToCloseTimeout: '10 seconds',
+  localRetryThreshold: '10 seconds',
   retry: { initialInterval: '200 milliseconds', backoffCoefficient: 2, maximumInterval: '10 seconds' },
 });
 
