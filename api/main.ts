@@ -2,8 +2,8 @@
 // lookups) the Bacen bridge.
 import { Client, Connection } from '@temporalio/client';
 import { Redis } from 'ioredis';
-import { createDictClient } from '../bridge/client.js';
-import { loadApiConfig, readDictMaterial } from '../config/index.js';
+import { loadApiConfig } from '../config/index.js';
+import { dictClientFromConfig } from '../config/dict-client.js';
 import { createLogger } from '../config/logger.js';
 import { createSql } from '../store/db.js';
 import { createLookupCache } from '../store/lookup-cache.js';
@@ -17,17 +17,8 @@ async function main(): Promise<void> {
   const log = createLogger('core-dict-api', config.LOG_LEVEL);
   const sql = createSql(config.DATABASE_URL, { max: config.DATABASE_POOL_MAX });
   const redis = new Redis(config.REDIS_URL, { maxRetriesPerRequest: 1 });
-  const material = readDictMaterial(config);
-  const dict = createDictClient({
-    baseUrl: config.DICT_BASE_URL,
-    participant: config.PSP_ISPB,
-    signing: material.signing,
-    trustedDictCertsPem: material.trustedDictCertsPem,
-    tls: material.tls,
-    // Lookups sit on a payment's critical path: fail fast rather than hold the payer.
-    timeoutMs: config.LOOKUP_TIMEOUT_MS,
-    maxSockets: config.DICT_MAX_SOCKETS,
-  });
+  // Lookups sit on a payment's critical path: fail fast rather than hold the payer.
+  const dict = dictClientFromConfig(config, config.LOOKUP_TIMEOUT_MS);
   const connection = await Connection.connect({ address: config.TEMPORAL_ADDRESS });
   const temporal = new Client({ connection, namespace: config.TEMPORAL_NAMESPACE });
 

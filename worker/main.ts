@@ -1,8 +1,8 @@
 // The worker process: runs every workflow and activity of Core DICT.
 import { NativeConnection, Runtime, makeTelemetryFilterString } from '@temporalio/worker';
 import { Redis } from 'ioredis';
-import { createDictClient } from '../bridge/client.js';
-import { loadWorkerConfig, readDictMaterial } from '../config/index.js';
+import { loadWorkerConfig } from '../config/index.js';
+import { dictClientFromConfig } from '../config/dict-client.js';
 import { createLogger } from '../config/logger.js';
 import { createSql } from '../store/db.js';
 import { createLookupCache } from '../store/lookup-cache.js';
@@ -17,16 +17,7 @@ async function main(): Promise<void> {
 
   const sql = createSql(config.DATABASE_URL, { max: config.DATABASE_POOL_MAX });
   const redis = new Redis(config.REDIS_URL, { lazyConnect: false, maxRetriesPerRequest: 2 });
-  const material = readDictMaterial(config);
-  const dict = createDictClient({
-    baseUrl: config.DICT_BASE_URL,
-    participant: config.PSP_ISPB,
-    signing: material.signing,
-    trustedDictCertsPem: material.trustedDictCertsPem,
-    tls: material.tls,
-    timeoutMs: config.DICT_TIMEOUT_MS,
-    maxSockets: config.DICT_MAX_SOCKETS,
-  });
+  const dict = dictClientFromConfig(config, config.DICT_TIMEOUT_MS);
   const connection = await NativeConnection.connect({ address: config.TEMPORAL_ADDRESS });
   const worker = await createWorker({
     connection,

@@ -68,6 +68,25 @@ function business(err: unknown): FailureDetail | undefined {
   return err instanceof ActivityFailure ? findBusinessFailure(err) : undefined;
 }
 
+/**
+ * A business failure ends the workflow: undo what must be undone, record the operation as
+ * failed, then fail with BCB's error name. Anything else is rethrown (Temporal retries the task).
+ */
+async function endWithFailure(
+  err: unknown,
+  state: EntryWorkflowState,
+  op: { participant: string; requestId: string },
+  undo?: (f: FailureDetail) => Promise<unknown>,
+): Promise<never> {
+  const f = business(err);
+  if (!f) throw err;
+  state.stage = 'FAILED';
+  state.failure = f;
+  await undo?.(f);
+  await db.failOperation({ ...op, errorName: f.bcbError, errorDetail: f.detail });
+  failWith(f);
+}
+
 export async function createEntryWorkflow(input: CreateEntryWorkflowInput): Promise<EntryRecord> {
   const state: EntryWorkflowState = { stage: 'ACCEPTED' };
   setHandler(entryStateQuery, () => state);
@@ -77,31 +96,13 @@ export async function createEntryWorkflow(input: CreateEntryWorkflowInput): Prom
   const entryId = uuid4();
   const dictRequestId = uuid4();
 
-  try {
-    await db.reserveEntry({ entryId, dictRequestId, requestId: input.requestId, entry: input.entry });
-  } catch (err) {
-    const f = business(err);
-    if (!f) throw err;
-    state.stage = 'FAILED';
-    state.failure = f;
-    await db.failOperation({ ...op, errorName: f.bcbError, errorDetail: f.detail });
-    failWith(f);
-  }
+  await db.reserveEntry({ entryId, dictRequestId, requestId: input.requestId, entry: input.entry }).catch((err) => endWithFailure(err, state, op));
   state.entryId = entryId;
   state.stage = 'REGISTERING';
 
-  let dictEntry;
-  try {
-    dictEntry = await dict.registerEntryInDict({ dictRequestId, entry: input.entry, reason: input.reason });
-  } catch (err) {
-    const f = business(err);
-    if (!f) throw err;
-    state.stage = 'FAILED';
-    state.failure = f;
-    await db.failEntry({ entryId, errorName: f.bcbError, errorDetail: f.detail ?? '' });
-    await db.failOperation({ ...op, errorName: f.bcbError, errorDetail: f.detail });
-    failWith(f);
-  }
+  const dictEntry = await dict
+    .registerEntryInDict({ dictRequestId, entry: input.entry, reason: input.reason })
+    .catch((err) => endWithFailure(err, state, op, (f) => db.failEntry({ entryId, errorName: f.bcbError, errorDetail: f.detail ?? '' })));
 
   const rec = await db.activateEntry({ entryId, dictEntry });
   state.stage = 'DONE';
@@ -121,12 +122,7 @@ export async function updateEntryWorkflow(input: UpdateEntryWorkflowInput): Prom
     state.stage = 'DONE';
     return rec;
   } catch (err) {
-    const f = business(err);
-    if (!f) throw err;
-    state.stage = 'FAILED';
-    state.failure = f;
-    await db.failOperation({ ...op, errorName: f.bcbError, errorDetail: f.detail });
-    failWith(f);
+    return endWithFailure(err, state, op);
   }
 }
 
@@ -146,12 +142,8 @@ export async function deleteEntryWorkflow(input: DeleteEntryWorkflowInput): Prom
     state.stage = 'DONE';
     return rec;
   } catch (err) {
-    const f = business(err);
-    if (!f) throw err;
-    state.stage = 'FAILED';
-    state.failure = f;
-    if (entryId) await db.revertDelete({ entryId });
-    await db.failOperation({ ...op, errorName: f.bcbError, errorDetail: f.detail });
-    failWith(f);
+    return endWithFailure(err, state, op, async () => {
+      if (entryId) await db.revertDelete({ entryId });
+    });
   }
 }
