@@ -67,7 +67,8 @@ export function createEntryActivities({ sql, dict, cache, log }: EntryActivityDe
           throw new BusinessRuleError('NotFound', 'no active key with this value at this participant');
         }
         if (input.owner && (input.owner.taxIdNumber !== rec.owner.taxIdNumber || input.owner.type !== rec.owner.type)) {
-          throw new BusinessRuleError('EntryInvalid', "an update cannot change the owner's type or tax id");
+          // DICT's name for an entry whose owner tax id is not the key owner's.
+          throw new BusinessRuleError('EntryTaxIdNumberByDifferentOwner', "an update cannot change the owner's type or tax id");
         }
         return rec;
       });

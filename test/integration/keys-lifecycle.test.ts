@@ -105,8 +105,8 @@ test("UpdateKey cannot change the owner's tax id", async () => {
       waitTimeout: wait,
     }),
   );
-  assert.equal(e.code, Code.InvalidArgument);
-  assert.equal(e.bcbError, 'EntryInvalid');
+  assert.equal(e.code, Code.FailedPrecondition);
+  assert.equal(e.bcbError, 'EntryTaxIdNumberByDifferentOwner');
 });
 
 test('DeleteKey removes the key from DICT and marks it DELETED', async () => {
