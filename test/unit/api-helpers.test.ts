@@ -1,0 +1,64 @@
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import { Code } from '@connectrpc/connect';
+import { codeForBcbError, fromFailure, invalidArgument } from '../../api/errors.js';
+import { requestHash } from '../../api/writes.js';
+import type { ExtendedEntry } from '../../domain/types.js';
+import { BadRequestSchema, ErrorInfoSchema } from '../../gen/google/rpc/error_details_pb.js';
+import { cacheTtl, MAX_LOOKUP_CACHE_SECONDS } from '../../store/lookup-cache.js';
+
+const entry = (type: 'NATURAL_PERSON' | 'LEGAL_PERSON'): ExtendedEntry => ({
+  key: 'k',
+  keyType: 'EMAIL',
+  account: { participant: '87654321', accountNumber: '1', accountType: 'CACC', openingDate: '2020-01-01T00:00:00Z' },
+  owner: { type, taxIdNumber: type === 'LEGAL_PERSON' ? '11222333000181' : '11144477735', name: 'X' },
+  creationDate: '2020-01-01T00:00:00Z',
+  keyOwnershipDate: '2020-01-01T00:00:00Z',
+});
+
+test('cache TTL: natural persons never, legal persons at most 180 s and never past DICT max-age', () => {
+  assert.equal(cacheTtl(entry('NATURAL_PERSON'), 180), 0);
+  assert.equal(cacheTtl(entry('NATURAL_PERSON'), 180, 300), 0);
+  assert.equal(cacheTtl(entry('LEGAL_PERSON'), 180), 180);
+  assert.equal(cacheTtl(entry('LEGAL_PERSON'), 600), MAX_LOOKUP_CACHE_SECONDS);
+  assert.equal(cacheTtl(entry('LEGAL_PERSON'), 180, 30), 30);
+  assert.equal(cacheTtl(entry('LEGAL_PERSON'), 60, 120), 60);
+  assert.equal(cacheTtl(entry('LEGAL_PERSON'), 180, 0), 0);
+});
+
+test('request hash ignores key order and undefined fields, sees every value', () => {
+  const a = requestHash({ kind: 'CREATE_ENTRY', body: { entry: { key: 'a', keyType: 'EMAIL' }, reason: 'USER_REQUESTED' } });
+  const b = requestHash({ body: { reason: 'USER_REQUESTED', entry: { keyType: 'EMAIL', key: 'a', tradeName: undefined } }, kind: 'CREATE_ENTRY' });
+  const c = requestHash({ kind: 'CREATE_ENTRY', body: { entry: { key: 'b', keyType: 'EMAIL' }, reason: 'USER_REQUESTED' } });
+  const d = requestHash({ kind: 'UPDATE_ENTRY', body: { entry: { key: 'a', keyType: 'EMAIL' }, reason: 'USER_REQUESTED' } });
+  assert.equal(a, b);
+  assert.notEqual(a, c);
+  assert.notEqual(a, d);
+});
+
+test('BCB error names map to gRPC codes, with the name and suggestions in ErrorInfo', () => {
+  assert.equal(codeForBcbError('EntryAlreadyExists'), Code.AlreadyExists);
+  assert.equal(codeForBcbError('EntryLimitExceeded'), Code.FailedPrecondition);
+  assert.equal(codeForBcbError('EntryLockedByClaim'), Code.FailedPrecondition);
+  assert.equal(codeForBcbError('NotFound'), Code.NotFound);
+  assert.equal(codeForBcbError('Forbidden'), Code.PermissionDenied);
+  assert.equal(codeForBcbError('RateLimited'), Code.ResourceExhausted);
+  assert.equal(codeForBcbError('ServiceUnavailable'), Code.Unavailable);
+  const e = fromFailure({ bcbError: 'EntryKeyInCustodyOfDifferentParticipant', detail: 'x', status: 400, source: 'DICT' });
+  assert.equal(e.code, Code.AlreadyExists);
+  const info = e.findDetails(ErrorInfoSchema)[0]!;
+  assert.equal(info.reason, 'EntryKeyInCustodyOfDifferentParticipant');
+  assert.equal(info.domain, 'dict.bcb.gov.br');
+  assert.equal(info.metadata.suggested_action, 'START_PORTABILITY');
+  assert.equal(info.metadata.source, 'DICT');
+});
+
+test('invalid input lists every violation', () => {
+  const e = invalidArgument([
+    { field: 'key', reason: 'PATTERN', description: 'bad' },
+    { field: 'owner.name', reason: 'REQUIRED', description: 'missing' },
+  ]);
+  assert.equal(e.code, Code.InvalidArgument);
+  assert.deepEqual(e.findDetails(BadRequestSchema)[0]!.fieldViolations.map((v) => v.field), ['key', 'owner.name']);
+  assert.equal(e.findDetails(ErrorInfoSchema)[0]!.reason, 'EntryInvalid');
+});
