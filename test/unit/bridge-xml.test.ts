@@ -3,7 +3,7 @@
 // decode; every message round-trips; malformed or incomplete XML fails with XmlCodecError.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
+import { readdirSync, readFileSync, statSync } from 'node:fs';
 import { join, relative } from 'node:path';
 import { DOMParser } from '@xmldom/xmldom';
 import {
@@ -31,10 +31,11 @@ import {
   parseXmlDocument,
 } from '../../bridge/xml.js';
 import type { Entry, ExtendedEntry } from '../../domain/types.js';
+import { referencePath, referenceSkip } from '../support/reference.js';
 
-const REF = process.env.REFERENCE_DIR ?? '/work/shared/reference';
-const EXAMPLES = join(REF, 'bacen-dict-api/openapi/examples');
-const skip = existsSync(EXAMPLES) ? false : `reference examples not found at ${EXAMPLES}`;
+const skip = referenceSkip('bacen-dict-api/openapi/examples');
+const REF = referencePath('.');
+const EXAMPLES = referencePath('bacen-dict-api/openapi/examples');
 
 function walk(dir: string): string[] {
   return readdirSync(dir).flatMap((n) => {

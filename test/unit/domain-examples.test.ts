@@ -3,12 +3,14 @@
 // rule and show that check digits are the only thing those examples break.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { existsSync, readFileSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
+import { referencePath, referenceSkip } from '../support/reference.js';
 import { join } from 'node:path';
 import { validateCreateEntry, validateDictEntry, validateUpdateEntry, validateDeleteEntry, type Entry, type AccountType, type KeyType, type PersonType } from '../../domain/index.js';
 
-const DIR = '/work/shared/reference/bacen-dict-api/openapi/examples/entries';
-const skip = existsSync(DIR) ? false : `reference examples not found at ${DIR}`;
+const SUB = 'bacen-dict-api/openapi/examples/entries';
+const skip = referenceSkip(SUB);
+const DIR = referencePath(SUB);
 const NOW = Date.UTC(2024, 0, 1);
 
 function tag(xml: string, name: string): string | undefined {
