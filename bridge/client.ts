@@ -61,11 +61,14 @@ export function parseRetryAfter(v: string | string[] | undefined): number | unde
   return Math.max(0, Math.ceil((at - Date.now()) / 1000));
 }
 
-/** max-age from Cache-Control; undefined when absent or when caching is forbidden. */
+/**
+ * How long DICT lets us keep an answer, from Cache-Control: max-age in seconds; 0 when it
+ * forbids keeping it (no-store, no-cache, private: RFC 9111); undefined when it says nothing.
+ */
 export function parseCacheMaxAge(v: string | string[] | undefined): number | undefined {
   const s = Array.isArray(v) ? v.join(',') : v;
   if (!s) return undefined;
-  if (/(^|,)\s*(no-store|no-cache)\s*(,|$)/i.test(s)) return undefined;
+  if (/(^|,)\s*(no-store|no-cache|private)\s*(=[^,]*)?\s*(,|$)/i.test(s)) return 0;
   const m = /(?:^|,)\s*max-age\s*=\s*"?(\d+)"?\s*(?:,|$)/i.exec(s);
   return m ? Number(m[1]) : undefined;
 }

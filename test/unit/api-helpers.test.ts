@@ -6,6 +6,7 @@ import { requestHash } from '../../api/writes.js';
 import type { ExtendedEntry } from '../../domain/types.js';
 import { BadRequestSchema, ErrorInfoSchema } from '../../gen/google/rpc/error_details_pb.js';
 import { cacheTtl, MAX_LOOKUP_CACHE_SECONDS } from '../../store/lookup-cache.js';
+import { parseCacheMaxAge } from '../../bridge/client.js';
 
 const entry = (type: 'NATURAL_PERSON' | 'LEGAL_PERSON'): ExtendedEntry => ({
   key: 'k',
@@ -61,4 +62,12 @@ test('invalid input lists every violation', () => {
   assert.equal(e.code, Code.InvalidArgument);
   assert.deepEqual(e.findDetails(BadRequestSchema)[0]!.fieldViolations.map((v) => v.field), ['key', 'owner.name']);
   assert.equal(e.findDetails(ErrorInfoSchema)[0]!.reason, 'EntryInvalid');
+});
+
+test("DICT's Cache-Control bounds the cache: no-store/no-cache/private mean not at all", () => {
+  for (const header of ['no-store', 'no-cache', 'private', 'public, no-cache="Set-Cookie"', 'max-age=60, no-store']) {
+    assert.equal(cacheTtl(entry('LEGAL_PERSON'), 180, parseCacheMaxAge(header)), 0, header);
+  }
+  assert.equal(cacheTtl(entry('LEGAL_PERSON'), 180, parseCacheMaxAge('public, max-age=90')), 90);
+  assert.equal(cacheTtl(entry('LEGAL_PERSON'), 180, parseCacheMaxAge(undefined)), 180);
 });

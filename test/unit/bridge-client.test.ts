@@ -146,7 +146,7 @@ test('getEntry: URL-encoded key, PI-* headers, no body, Cache-Control max-age', 
 
   handler = () => ok(200, encodeGetEntryResponse({ entry: { ...entry, key: 'a/b@x.com' } }), { 'Cache-Control': 'no-store' });
   const out2 = await client.getEntry({ key: 'a/b@x.com', payerId: '11222333000181', endToEndId: 'E2' });
-  assert.equal(out2.cacheMaxAgeSeconds, undefined);
+  assert.equal(out2.cacheMaxAgeSeconds, 0, 'no-store: must not be cached at all');
   assert.equal(seen[1]!.url, '/api/v2/entries/a%2Fb%40x.com');
 });
 
