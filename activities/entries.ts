@@ -10,6 +10,7 @@ import type { EntryRecord } from '../store/entries.js';
 import { BusinessRuleError } from '../store/errors.js';
 import type { LookupCache } from '../store/lookup-cache.js';
 import { finishOperation } from '../store/operations.js';
+import type { FailureDetail } from '../workflows/failures.js';
 import { translated } from './errors.js';
 
 export interface EntryActivityDeps {
@@ -55,12 +56,15 @@ export function createEntryActivities({ sql, dict, cache, log }: EntryActivityDe
       await entries.failEntry(sql, input.entryId, input.errorName, input.errorDetail);
     },
 
-    async failOperation(input: OperationRef & { errorName: string; errorDetail?: string }): Promise<void> {
-      await finishOperation(sql, input.participant, input.requestId, 'FAILED', { name: input.errorName, detail: input.errorDetail });
+    async failOperation(input: OperationRef & { failure: FailureDetail }): Promise<void> {
+      await finishOperation(sql, input.participant, input.requestId, 'FAILED', input.failure);
     },
 
-    /** The entry an update or delete applies to: live, ours, and for the same owner. */
-    async loadActiveEntry(input: { participant: string; key: string; owner?: Person }): Promise<EntryRecord> {
+    /**
+     * The entry an update or delete applies to: live, ours, and for the same owner; an update
+     * that moves it to another account needs room there (BCB's key limit).
+     */
+    async loadActiveEntry(input: { participant: string; key: string; owner?: Person; moveTo?: BrazilianAccount }): Promise<EntryRecord> {
       return translated(async () => {
         const rec = await entries.getLiveEntryByKey(sql, input.key);
         if (!rec || rec.account.participant !== input.participant || rec.status !== 'ACTIVE') {
@@ -70,6 +74,7 @@ export function createEntryActivities({ sql, dict, cache, log }: EntryActivityDe
           // DICT's name for an entry whose owner tax id is not the key owner's.
           throw new BusinessRuleError('EntryTaxIdNumberByDifferentOwner', "an update cannot change the owner's type or tax id");
         }
+        if (input.moveTo) await entries.assertRoomForMove(sql, rec, input.moveTo);
         return rec;
       });
     },

@@ -76,7 +76,7 @@ export function keyService(d: KeyServiceDeps): KeyRpcs {
       const owner = personFromProto(req.owner);
       check(validateCreateEntry({ requestId: req.requestId, keyType, key: req.key || undefined, account, owner, reason }, { ourIspb: principal.participant }));
       const entry: Entry = { keyType: keyType!, key: req.key || undefined, account: account as BrazilianAccount, owner: owner as Person };
-      const input: CreateEntryWorkflowInput = {
+      const input: Omit<CreateEntryWorkflowInput, 'entryId' | 'dictRequestId'> = {
         participant: principal.participant,
         requestId: req.requestId,
         requestedBy: describePrincipal(principal),
@@ -89,7 +89,8 @@ export function keyService(d: KeyServiceDeps): KeyRpcs {
         kind: 'CREATE_ENTRY',
         workflowType: 'createEntryWorkflow',
         workflowId: entryCreateWorkflowId(principal.participant, req.requestId),
-        args: [input],
+        fixIds: true,
+        args: (op): [CreateEntryWorkflowInput] => [{ ...input, entryId: op.entryId!, dictRequestId: op.dictRequestId! }],
         body: { entry, reason },
         searchAttributes: [
           { key: DICT_KEY_TYPE, value: entry.keyType },
@@ -126,7 +127,7 @@ export function keyService(d: KeyServiceDeps): KeyRpcs {
         kind: 'UPDATE_ENTRY',
         workflowType: 'updateEntryWorkflow',
         workflowId: entryUpdateWorkflowId(principal.participant, req.requestId),
-        args: [input],
+        args: () => [input],
         body: { key: input.key, account: input.account, owner: input.owner, reason: input.reason },
         searchAttributes: [
           { key: DICT_KEY_TYPE, value: inferKeyType(req.key) ?? 'UNKNOWN' },
@@ -155,7 +156,7 @@ export function keyService(d: KeyServiceDeps): KeyRpcs {
         kind: 'DELETE_ENTRY',
         workflowType: 'deleteEntryWorkflow',
         workflowId: entryDeleteWorkflowId(principal.participant, req.requestId),
-        args: [input],
+        args: () => [input],
         body: { key: input.key, reason: input.reason },
         searchAttributes: [
           { key: DICT_KEY_TYPE, value: inferKeyType(req.key) ?? 'UNKNOWN' },

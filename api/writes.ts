@@ -1,6 +1,6 @@
 // The write path shared by every mutating RPC: record the request id (idempotency), start or
 // find its workflow, and optionally wait a bounded time for the outcome.
-import { createHash } from 'node:crypto';
+import { createHash, randomUUID } from 'node:crypto';
 import { Code, ConnectError } from '@connectrpc/connect';
 import { type Client, WorkflowExecutionAlreadyStartedError } from '@temporalio/client';
 import { WorkflowIdConflictPolicy, WorkflowIdReusePolicy, defineSearchAttributeKey, SearchAttributeType, type SearchAttributePair } from '@temporalio/common';
@@ -42,7 +42,10 @@ export interface WriteRequest {
   kind: OperationKind;
   workflowType: string;
   workflowId: string;
-  args: unknown[];
+  /** Workflow arguments, from the operation as recorded (ids fixed at its first acceptance). */
+  args: (op: OperationRecord) => unknown[];
+  /** CREATE_ENTRY: fix our entry id and BCB's RequestId once, at first acceptance. */
+  fixIds?: boolean;
   /** What makes two requests "the same" for idempotency. */
   body: unknown;
   searchAttributes: SearchAttributePair[];
@@ -65,6 +68,7 @@ export async function submitWrite(d: WriteDeps, w: WriteRequest): Promise<WriteO
     requestHash: requestHash({ kind: w.kind, body: w.body }),
     workflowId: w.workflowId,
     requestedBy: describePrincipal(w.principal),
+    ...(w.fixIds ? { entryId: randomUUID(), dictRequestId: randomUUID() } : {}),
   });
   if (accepted.kind === 'conflict') {
     throw fromFailure({
@@ -81,7 +85,7 @@ export async function submitWrite(d: WriteDeps, w: WriteRequest): Promise<WriteO
       await d.temporal.workflow.start(w.workflowType, {
         taskQueue: d.taskQueue,
         workflowId: w.workflowId,
-        args: w.args,
+        args: w.args(op),
         workflowIdReusePolicy: WorkflowIdReusePolicy.REJECT_DUPLICATE,
         workflowIdConflictPolicy: WorkflowIdConflictPolicy.USE_EXISTING,
         typedSearchAttributes: w.searchAttributes,
@@ -113,7 +117,7 @@ async function waitForResult(temporal: Client, workflowId: string, waitMs: numbe
 }
 
 function storedFailure(op: OperationRecord): FailureDetail {
-  return { bcbError: op.errorName ?? 'InternalServerError', detail: op.errorDetail, source: 'CORE' };
+  return op.failure ?? { bcbError: 'InternalServerError', detail: 'failure not recorded', source: 'CORE' };
 }
 
 /** Milliseconds of a proto Duration. */

@@ -33,8 +33,9 @@ create table entries (
 
 -- A key is live in at most one entry; deleted and failed rows stay as history.
 create unique index entries_live_key on entries (key) where status in ('PENDING', 'ACTIVE', 'DELETING');
--- Key limit per account (5 natural / 20 legal person) counts live entries of the account.
-create index entries_live_account on entries (participant, account_number, branch)
+-- Key limit per account (5 natural / 20 legal person) counts live entries of the account
+-- (BCB's account: participant, branch, number and type).
+create index entries_live_account on entries (participant, account_number, branch, account_type)
   where status in ('PENDING', 'ACTIVE', 'DELETING');
 create index entries_tax_id on entries (tax_id_number, seq);
 create unique index entries_request on entries (participant, request_id);
@@ -49,10 +50,16 @@ create table operations (
   workflow_id   text not null,
   -- Who asked (the call's principal): PSP participant and, when known, the end user.
   requested_by  text not null,
+  -- For CREATE_ENTRY: our entry id and the BCB RequestId, fixed when the request is first
+  -- accepted, so every later attempt (even a new workflow run) sends the same RequestId.
   entry_id      uuid,
+  dict_request_id uuid,
   status        text not null default 'ACCEPTED' check (status in ('ACCEPTED', 'COMPLETED', 'FAILED')),
   error_name    text,
   error_detail  text,
+  -- The whole failure as the caller first saw it (BCB name, source, DICT status, violations),
+  -- so a replay answers exactly the same.
+  failure       jsonb,
   created_at    timestamptz not null default now(),
   updated_at    timestamptz not null default now(),
   primary key (participant, request_id)

@@ -1,7 +1,7 @@
 // Our records of Pix keys. Every state change writes its outbox event in the same transaction.
 import type { BrazilianAccount, Entry, ExtendedEntry, KeyType, Person } from '../domain/types.js';
 import { maxKeysPerAccount } from '../domain/limits.js';
-import type { Db, Sql } from './db.js';
+import type { Db, Sql, Tx } from './db.js';
 import { iso, pgCode } from './db.js';
 import { BusinessRuleError } from './errors.js';
 import { finishOperation } from './operations.js';
@@ -115,23 +115,12 @@ export async function reservePendingEntry(sql: Sql, input: ReserveInput): Promis
     return await sql.begin(async (tx) => {
       const mine = await tx<EntryRow[]>`select * from entries where entry_id = ${input.entryId}`;
       if (mine[0]) return toEntryRecord(mine[0]);
-      // One account's registrations are serialized so the limit check and insert are atomic.
-      await tx`select pg_advisory_xact_lock(hashtext(${`${acc.participant}/${acc.branch ?? ''}/${acc.accountNumber}`}))`;
       if (entry.key) {
         const live = await tx<EntryRow[]>`
           select * from entries where key = ${entry.key} and status in ('PENDING', 'ACTIVE', 'DELETING')`;
         if (live[0]) throw liveKeyError(toEntryRecord(live[0]), entry.owner);
       }
-      const [counted] = await tx<{ count: number }[]>`
-        select count(*)::int as count from entries
-         where participant = ${acc.participant} and account_number = ${acc.accountNumber}
-           and branch is not distinct from ${acc.branch ?? null}
-           and status in ('PENDING', 'ACTIVE', 'DELETING')`;
-      const count = counted?.count ?? 0;
-      const limit = maxKeysPerAccount(entry.owner.type);
-      if (count >= limit) {
-        throw new BusinessRuleError('EntryLimitExceeded', `account already has ${count} keys (limit ${limit} for ${entry.owner.type})`);
-      }
+      await assertAccountHasRoom(tx, acc, entry.owner.type);
       const [row] = await tx<EntryRow[]>`
         insert into entries (entry_id, key, key_type, status, participant, branch, account_number, account_type,
                              opening_date, owner_type, tax_id_number, owner_name, trade_name, request_id, dict_request_id)
@@ -151,6 +140,37 @@ export async function reservePendingEntry(sql: Sql, input: ReserveInput): Promis
     }
     throw err;
   }
+}
+
+/**
+ * BCB's key limit per account (5 natural / 20 legal person), counted over live entries. Takes a
+ * transaction-scoped lock on the account so the count and the write that follows are atomic
+ * with every other registration or move into the same account.
+ */
+async function assertAccountHasRoom(tx: Tx, acc: BrazilianAccount, ownerType: Person['type'], excludingEntryId?: string): Promise<void> {
+  await tx`select pg_advisory_xact_lock(hashtext(${`${acc.participant}/${acc.branch ?? ''}/${acc.accountNumber}/${acc.accountType}`}))`;
+  const [counted] = await tx<{ count: number }[]>`
+    select count(*)::int as count from entries
+     where participant = ${acc.participant} and account_number = ${acc.accountNumber}
+       and branch is not distinct from ${acc.branch ?? null} and account_type = ${acc.accountType}
+       and status in ('PENDING', 'ACTIVE', 'DELETING')
+       ${excludingEntryId ? tx`and entry_id <> ${excludingEntryId}` : tx``}`;
+  const count = counted?.count ?? 0;
+  const limit = maxKeysPerAccount(ownerType);
+  if (count >= limit) {
+    throw new BusinessRuleError('EntryLimitExceeded', `account already has ${count} keys (limit ${limit} for ${ownerType})`);
+  }
+}
+
+/**
+ * Before an update moves a key to another account, check that account has room (DICT checks
+ * too; ours answers without a DICT round trip and covers our own concurrent registrations).
+ */
+export async function assertRoomForMove(sql: Sql, current: EntryRecord, target: BrazilianAccount): Promise<void> {
+  const a = current.account;
+  const same = a.participant === target.participant && (a.branch ?? '') === (target.branch ?? '') && a.accountNumber === target.accountNumber && a.accountType === target.accountType;
+  if (same) return;
+  await sql.begin((tx) => assertAccountHasRoom(tx, target, current.owner.type, current.entryId));
 }
 
 function liveKeyError(live: EntryRecord, owner: Person): BusinessRuleError {

@@ -1,4 +1,5 @@
 // Idempotency of writes by the client's request id (scoped to the calling participant).
+import type { FailureDetail } from '../workflows/failures.js';
 import type { Db } from './db.js';
 import { iso } from './db.js';
 
@@ -13,9 +14,10 @@ export interface OperationRecord {
   workflowId: string;
   requestedBy: string;
   entryId?: string;
+  /** CREATE_ENTRY: the BCB RequestId every attempt sends. */
+  dictRequestId?: string;
   status: OperationStatus;
-  errorName?: string;
-  errorDetail?: string;
+  failure?: FailureDetail;
   createdAt: string;
 }
 
@@ -27,9 +29,9 @@ interface OperationRow {
   workflow_id: string;
   requested_by: string;
   entry_id: string | null;
+  dict_request_id: string | null;
   status: OperationStatus;
-  error_name: string | null;
-  error_detail: string | null;
+  failure: FailureDetail | null;
   created_at: Date;
 }
 
@@ -41,9 +43,9 @@ const toRecord = (r: OperationRow): OperationRecord => ({
   workflowId: r.workflow_id,
   requestedBy: r.requested_by,
   entryId: r.entry_id ?? undefined,
+  dictRequestId: r.dict_request_id ?? undefined,
   status: r.status,
-  errorName: r.error_name ?? undefined,
-  errorDetail: r.error_detail ?? undefined,
+  failure: r.failure ?? undefined,
   createdAt: iso(r.created_at)!,
 });
 
@@ -59,11 +61,12 @@ export type AcceptResult =
  */
 export async function acceptOperation(
   db: Db,
-  o: Pick<OperationRecord, 'participant' | 'requestId' | 'operation' | 'requestHash' | 'workflowId' | 'requestedBy' | 'entryId'>,
+  o: Pick<OperationRecord, 'participant' | 'requestId' | 'operation' | 'requestHash' | 'workflowId' | 'requestedBy' | 'entryId' | 'dictRequestId'>,
 ): Promise<AcceptResult> {
   const inserted = await db<OperationRow[]>`
-    insert into operations (participant, request_id, operation, request_hash, workflow_id, requested_by, entry_id)
-    values (${o.participant}, ${o.requestId}, ${o.operation}, ${o.requestHash}, ${o.workflowId}, ${o.requestedBy}, ${o.entryId ?? null})
+    insert into operations (participant, request_id, operation, request_hash, workflow_id, requested_by, entry_id, dict_request_id)
+    values (${o.participant}, ${o.requestId}, ${o.operation}, ${o.requestHash}, ${o.workflowId}, ${o.requestedBy},
+            ${o.entryId ?? null}, ${o.dictRequestId ?? null})
     on conflict (participant, request_id) do nothing
     returning *`;
   if (inserted[0]) return { kind: 'accepted', operation: toRecord(inserted[0]) };
@@ -84,12 +87,13 @@ export async function finishOperation(
   participant: string,
   requestId: string,
   status: Exclude<OperationStatus, 'ACCEPTED'>,
-  error?: { name: string; detail?: string },
+  failure?: FailureDetail,
   entryId?: string,
 ): Promise<void> {
   await db`
     update operations
-       set status = ${status}, error_name = ${error?.name ?? null}, error_detail = ${error?.detail ?? null},
+       set status = ${status}, error_name = ${failure?.bcbError ?? null}, error_detail = ${failure?.detail ?? null},
+           failure = ${failure ? db.json(failure as never) : null},
            entry_id = coalesce(${entryId ?? null}::uuid, entry_id), updated_at = now()
      where participant = ${participant} and request_id = ${requestId}`;
 }

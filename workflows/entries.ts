@@ -1,7 +1,7 @@
 // Key (entry) workflows: register, update and remove a Pix key in DICT, keeping our records
 // in step. Workflow code: deterministic, imports only @temporalio/workflow, pure modules and
 // types of activities.
-import { ActivityFailure, ApplicationFailure, defineQuery, proxyActivities, proxyLocalActivities, setHandler, uuid4 } from '@temporalio/workflow';
+import { ActivityFailure, ApplicationFailure, defineQuery, proxyActivities, proxyLocalActivities, setHandler } from '@temporalio/workflow';
 import type { EntryActivities } from '../activities/entries.js';
 import type { BrazilianAccount, Entry, EntryOperationReason, Person } from '../domain/types.js';
 import type { EntryRecord } from '../store/entries.js';
@@ -45,6 +45,10 @@ interface Requested {
 export interface CreateEntryWorkflowInput extends Requested {
   entry: Entry;
   reason: EntryOperationReason;
+  /** Our id for the entry, fixed when the request was first accepted. */
+  entryId: string;
+  /** BCB RequestId for createEntry, fixed when the request was first accepted. */
+  dictRequestId: string;
 }
 
 export interface UpdateEntryWorkflowInput extends Requested {
@@ -83,7 +87,7 @@ async function endWithFailure(
   state.stage = 'FAILED';
   state.failure = f;
   await undo?.(f);
-  await db.failOperation({ ...op, errorName: f.bcbError, errorDetail: f.detail });
+  await db.failOperation({ ...op, failure: f });
   failWith(f);
 }
 
@@ -92,9 +96,9 @@ export async function createEntryWorkflow(input: CreateEntryWorkflowInput): Prom
   setHandler(entryStateQuery, () => state);
   const op = { participant: input.participant, requestId: input.requestId };
 
-  // Fixed once, replayed identically: our entry id and the BCB RequestId for createEntry.
-  const entryId = uuid4();
-  const dictRequestId = uuid4();
+  // Fixed by the API when the request id was first recorded (operations table), so every
+  // attempt — retried activity or even a new run for the same request — sends one RequestId.
+  const { entryId, dictRequestId } = input;
 
   await db.reserveEntry({ entryId, dictRequestId, requestId: input.requestId, entry: input.entry }).catch((err) => endWithFailure(err, state, op));
   state.entryId = entryId;
@@ -114,7 +118,7 @@ export async function updateEntryWorkflow(input: UpdateEntryWorkflowInput): Prom
   setHandler(entryStateQuery, () => state);
   const op = { participant: input.participant, requestId: input.requestId };
   try {
-    const current = await db.loadActiveEntry({ participant: input.participant, key: input.key, owner: input.owner });
+    const current = await db.loadActiveEntry({ participant: input.participant, key: input.key, owner: input.owner, moveTo: input.account });
     state.entryId = current.entryId;
     state.stage = 'UPDATING';
     const dictEntry = await dict.updateEntryInDict({ key: input.key, account: input.account, owner: input.owner, reason: input.reason });

@@ -4,7 +4,7 @@ import { randomUUID } from 'node:crypto';
 import { after, before, beforeEach, describe, test } from 'node:test';
 import { timestampFromDate } from '@bufbuild/protobuf/wkt';
 import { Code } from '@connectrpc/connect';
-import { EntryOperationReason, EntryStatus, KeyType, PersonType } from '../../gen/dict/core/v1/types_pb.js';
+import { AccountType, EntryOperationReason, EntryStatus, KeyType, PersonType } from '../../gen/dict/core/v1/types_pb.js';
 import { rpcError } from '../support/errors.js';
 import { account, createKeyRequest, legalPerson, naturalPerson, newCpf, newEmail, newPhone } from '../support/fixtures.js';
 import { OTHER_ISPB, startStack, type Stack } from '../support/stack.js';
@@ -144,6 +144,32 @@ describe('BCB business errors reach the caller with a precise code and the BCB n
     assert.equal(n, 5);
   });
 
+  test('the limit is per account: same number, another account type, has its own room', async () => {
+    const owner = naturalPerson();
+    const acc = account();
+    for (let i = 0; i < 5; i++) await s.client.createKey(createKeyRequest({ keyType: KeyType.EMAIL, key: newEmail(), owner, account: acc }));
+    const savings = account(acc.participant, acc.accountNumber);
+    savings.accountType = AccountType.SVGS;
+    const res = await s.client.createKey(createKeyRequest({ keyType: KeyType.EMAIL, key: newEmail(), owner, account: savings }));
+    assert.equal(res.entry?.status, EntryStatus.ACTIVE);
+  });
+
+  test('UpdateKey cannot move a key into a full account; nothing changes in DICT', async () => {
+    const owner = naturalPerson();
+    const full = account();
+    for (let i = 0; i < 5; i++) await s.client.createKey(createKeyRequest({ keyType: KeyType.EMAIL, key: newEmail(), owner, account: full }));
+    const moving = await s.client.createKey(createKeyRequest({ keyType: KeyType.EMAIL, key: newEmail(), owner }));
+    const writesBefore = (await s.simStats()).writes.updateEntry ?? 0;
+    const e = await rpcError(() =>
+      s.client.updateKey({ requestId: randomUUID(), key: moving.entry!.key, account: full, owner, reason: EntryOperationReason.USER_REQUESTED, waitTimeout: wait }),
+    );
+    assert.equal(e.code, Code.FailedPrecondition);
+    assert.equal(e.bcbError, 'EntryLimitExceeded');
+    assert.equal((await s.simStats()).writes.updateEntry ?? 0, writesBefore);
+    const still = await s.client.getKey({ by: { case: 'key', value: moving.entry!.key } });
+    assert.equal(still.entry?.account?.accountNumber, moving.entry!.account!.accountNumber);
+  });
+
   test('a legal person may have 20 keys on one account', async () => {
     const owner = legalPerson();
     const acc = account();
@@ -200,6 +226,25 @@ describe('idempotency by request id', () => {
     const e = await rpcError(() => s.client.createKey(changed));
     assert.equal(e.code, Code.AlreadyExists);
     assert.equal(e.bcbError, 'RequestIdAlreadyUsed');
+  });
+
+  test('a request DICT refused replays the same failure, details included', async () => {
+    const key = newPhone();
+    const stranger = naturalPerson();
+    await s.otherPsp.createEntry({
+      requestId: randomUUID(),
+      reason: 'USER_REQUESTED',
+      entry: { key, keyType: 'PHONE', account: { participant: OTHER_ISPB, accountNumber: '31', accountType: 'CACC', openingDate: '2020-01-10T03:00:00.000Z' }, owner: { type: 'NATURAL_PERSON', taxIdNumber: stranger.taxIdNumber, name: stranger.name } },
+    });
+    const req = createKeyRequest({ keyType: KeyType.PHONE, key });
+    const first = await rpcError(() => s.client.createKey(req));
+    const second = await rpcError(() => s.client.createKey(req));
+    assert.equal(first.bcbError, 'EntryKeyOwnedByDifferentPerson');
+    assert.deepEqual(
+      { code: second.code, bcbError: second.bcbError, metadata: second.metadata },
+      { code: first.code, bcbError: first.bcbError, metadata: first.metadata },
+    );
+    assert.equal(second.metadata.source, 'DICT');
   });
 
   test('a failed request replays its failure', async () => {
