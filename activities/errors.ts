@@ -3,6 +3,8 @@ import { DictProblemError } from '../bridge/types.js';
 import { BusinessRuleError } from '../store/errors.js';
 import type { FailureDetail } from '../workflows/failures.js';
 
+const MAX_RETRY_AFTER_SECONDS = 60;
+
 /**
  * Translate what an activity caught into what Temporal should do with it: BCB business errors
  * (ours or DICT's 4xx) fail for good; DICT's 429/5xx retry after Retry-After when it gave one;
@@ -28,7 +30,8 @@ export function asActivityFailure(err: unknown): unknown {
       type: err.bcbError,
       message: err.message,
       details: [detail],
-      nextRetryDelay: err.retryAfterSeconds ? `${err.retryAfterSeconds}s` : undefined,
+      // Honour Retry-After, within reason (it may come unsigned from a gateway).
+      nextRetryDelay: err.retryAfterSeconds ? `${Math.min(err.retryAfterSeconds, MAX_RETRY_AFTER_SECONDS)}s` : undefined,
     });
   }
   return err;

@@ -34,26 +34,39 @@ async function run(name: string, probe: Probe, timeoutMs: number): Promise<Compo
 
 /**
  * DICT has no health endpoint and every call counts against rate limits, so the bridge probe
- * opens a connection (TLS handshake when https) to DICT's host instead.
+ * opens a connection to DICT's host instead — a TLS handshake with our client certificate when
+ * the URL is https, as mTLS gateways refuse handshakes without one.
  */
-export function dictReachability(baseUrl: string): Probe {
+export function dictReachability(baseUrl: string, tls?: { caPem?: string; certPem?: string; keyPem?: string }, timeoutMs = 2000): Probe {
   return () =>
     new Promise((resolve, reject) => {
       const url = new URL(baseUrl);
       const https = url.protocol === 'https:';
       const port = Number(url.port || (https ? 443 : 80));
       const socket = https
-        ? tlsConnect({ host: url.hostname, port, servername: url.hostname, rejectUnauthorized: false })
+        ? tlsConnect({ host: url.hostname, port, servername: url.hostname, ca: tls?.caPem, cert: tls?.certPem, key: tls?.keyPem })
         : netConnect({ host: url.hostname, port });
+      // The socket must not outlive the probe, whatever happens.
+      socket.setTimeout(timeoutMs, () => socket.destroy(new Error(`no connection in ${timeoutMs} ms`)));
       socket.once(https ? 'secureConnect' : 'connect', () => {
         socket.destroy();
         resolve(`${url.host} reachable`);
       });
-      socket.once('error', reject);
+      socket.once('error', (err) => {
+        socket.destroy();
+        reject(err);
+      });
     });
 }
 
-export function healthChecker(o: { temporal: Client; sql: Sql; redis: Redis; dictBaseUrl: string; timeoutMs?: number }) {
+export function healthChecker(o: {
+  temporal: Client;
+  sql: Sql;
+  redis: Redis;
+  dictBaseUrl: string;
+  dictTls?: { caPem?: string; certPem?: string; keyPem?: string };
+  timeoutMs?: number;
+}) {
   const timeoutMs = o.timeoutMs ?? 2000;
   const probes: Record<string, Probe> = {
     temporal: async () => {
@@ -65,7 +78,7 @@ export function healthChecker(o: { temporal: Client; sql: Sql; redis: Redis; dic
       return 'ok';
     },
     redis: async () => o.redis.ping(),
-    bridge: dictReachability(o.dictBaseUrl),
+    bridge: dictReachability(o.dictBaseUrl, o.dictTls, timeoutMs),
   };
   return async (): Promise<ComponentHealth[]> => Promise.all(Object.entries(probes).map(([name, p]) => run(name, p, timeoutMs)));
 }

@@ -220,7 +220,10 @@ export function keyService(d: KeyServiceDeps): KeyRpcs {
       check(validateLookup({ key: req.key, payerId: req.payerId, endToEndId: req.endToEndId }));
       // BCB: no DICT lookups for keys of our own participant (book transfers).
       const own = await entries.getLiveEntryByKey(d.sql, req.key);
-      if (own && own.account.participant === participant && own.status === 'ACTIVE') {
+      if (own && own.account.participant === participant) {
+        // Being registered: not payable yet (and DICT would refuse a book-transfer lookup).
+        if (own.status === 'PENDING') throw notFound('key');
+        // ACTIVE, or DELETING: still in DICT until the removal is confirmed.
         return create(pb.LookupKeyResponseSchema, { entry: entryToProto(own), source: 'LOCAL' });
       }
       const cached = await d.cache.get(req.key).catch((err: unknown) => {

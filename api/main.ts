@@ -2,7 +2,7 @@
 // lookups) the Bacen bridge.
 import { Client, Connection } from '@temporalio/client';
 import { Redis } from 'ioredis';
-import { loadApiConfig } from '../config/index.js';
+import { loadApiConfig, readDictMaterial } from '../config/index.js';
 import { dictClientFromConfig } from '../config/dict-client.js';
 import { createLogger } from '../config/logger.js';
 import { createSql } from '../store/db.js';
@@ -33,7 +33,7 @@ async function main(): Promise<void> {
     dict,
     cache: createLookupCache(redis),
     lookupCacheTtlSeconds: config.LOOKUP_CACHE_TTL_SECONDS,
-    health: healthChecker({ temporal, sql, redis, dictBaseUrl: config.DICT_BASE_URL }),
+    health: healthChecker({ temporal, sql, redis, dictBaseUrl: config.DICT_BASE_URL, dictTls: readDictMaterial(config).tls }),
   });
   const urls = await server.listen({ host: config.API_HOST, httpPort: config.API_PORT, grpcPort: config.API_GRPC_PORT });
   log.info(urls, 'api listening');

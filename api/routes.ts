@@ -1,7 +1,7 @@
 // Routes: which service implementations the handler serves. Kept apart from server.ts so
 // tests and the process share them.
 import { create } from '@bufbuild/protobuf';
-import type { ConnectRouter } from '@connectrpc/connect';
+import { Code, ConnectError, type ConnectRouter } from '@connectrpc/connect';
 import * as pb from '../gen/dict/core/v1/service_pb.js';
 import { Health, HealthCheckResponseSchema, HealthCheckResponse_ServingStatus } from '../gen/grpc/health/v1/health_pb.js';
 import type { ComponentHealth } from './health.js';
@@ -29,7 +29,11 @@ export function routes(d: RouteDeps) {
       },
     });
     router.service(Health, {
-      async check() {
+      async check(req) {
+        // gRPC health protocol: "" is the server as a whole; unknown services are NOT_FOUND.
+        if (req.service !== '' && req.service !== pb.CoreDictService.typeName) {
+          throw new ConnectError(`unknown service ${req.service}`, Code.NotFound);
+        }
         const components = await d.health();
         return create(HealthCheckResponseSchema, {
           status: components.every((c) => c.ok) ? HealthCheckResponse_ServingStatus.SERVING : HealthCheckResponse_ServingStatus.NOT_SERVING,

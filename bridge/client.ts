@@ -171,11 +171,22 @@ export function createDictClient(opts: DictClientOptions): DictClient {
         throw new DictTransportError(`${what}: undecodable DICT response: ${(e as Error).message}`, e);
       }
     }
+    // "Retry later" from a gateway in front of DICT carries no signed body but its Retry-After
+    // is still the best hint we have; it only ever delays a retry, so it needs no signature.
+    const retryHint = res.status === 429 || res.status === 503;
+    const unsignedRetryHint = (): DictProblemError =>
+      new DictProblemError(res.status === 429 ? 'RateLimited' : 'ServiceUnavailable', res.status, `HTTP ${res.status} (unsigned)`, undefined, undefined, [], parseRetryAfter(res.headers['retry-after']));
     if (res.body.trim() === '' || !/xml/i.test(String(res.headers['content-type'] ?? ''))) {
+      if (retryHint) throw unsignedRetryHint();
       // No problem document: a proxy or gateway answered, not DICT.
       throw new DictTransportError(`${what}: HTTP ${res.status} without a DICT problem body`);
     }
-    verified();
+    try {
+      verified();
+    } catch (e) {
+      if (retryHint) throw unsignedRetryHint();
+      throw e;
+    }
     let p: ReturnType<typeof decodeProblem>;
     try {
       p = decodeProblem(res.body);

@@ -81,6 +81,21 @@ describe('LookupKey', () => {
     assert.equal(res.source, 'LOCAL');
   });
 
+  test('our own key still being registered is NotFound, without asking DICT', async () => {
+    await s.simAdmin('faults', 'POST', { operation: 'createEntry', kind: 'latency', latencyMs: 1500 });
+    const req = createKeyRequest({ keyType: KeyType.EMAIL, key: newEmail(), waitTimeout: undefined });
+    const res = await s.client.createKey(req);
+    // Wait until our row exists (PENDING) while DICT is still answering slowly.
+    for (let i = 0; i < 50 && !(await s.sql`select 1 from entries where request_id = ${req.requestId}`).length; i++) await new Promise((r) => setTimeout(r, 20));
+    const before = await getEntryCalls();
+    const e = await rpcError(() => s.client.lookupKey({ key: req.key, payerId: payer(), endToEndId: newEndToEndId() }));
+    assert.equal(e.code, Code.NotFound);
+    assert.equal(await getEntryCalls(), before);
+    await s.temporal.workflow.getHandle(res.operation!.workflowId).result();
+    const active = await s.client.lookupKey({ key: req.key, payerId: payer(), endToEndId: newEndToEndId() });
+    assert.equal(active.source, 'LOCAL');
+  });
+
   test('an unknown key is NotFound', async () => {
     const e = await rpcError(() => s.client.lookupKey({ key: newEmail(), payerId: payer(), endToEndId: newEndToEndId() }));
     assert.equal(e.code, Code.NotFound);
@@ -104,8 +119,10 @@ describe('health', () => {
 
   test('grpc.health.v1 Check over gRPC', async () => {
     const health = createClient(Health, s.transports.grpc);
-    const res = await health.check({ service: '' });
-    assert.equal(res.status, HealthCheckResponse_ServingStatus.SERVING);
+    assert.equal((await health.check({ service: '' })).status, HealthCheckResponse_ServingStatus.SERVING);
+    assert.equal((await health.check({ service: 'dict.core.v1.CoreDictService' })).status, HealthCheckResponse_ServingStatus.SERVING);
+    const unknown = await rpcError(() => health.check({ service: 'no.such.Service' }));
+    assert.equal(unknown.code, Code.NotFound);
   });
 
   test('/healthz and /readyz', async () => {

@@ -221,6 +221,21 @@ test('RateLimited / ServiceUnavailable -> retryable DictProblemError with Retry-
   });
 });
 
+test('a gateway 429/503 without a signed body keeps its Retry-After (retryable; nothing else believed)', async () => {
+  handler = () => ({ status: 429, body: '', headers: { 'Retry-After': '12' } });
+  await rejectsWith(client.checkKeys(['a']), DictProblemError, (e) => {
+    assert.equal(e.bcbError, 'RateLimited');
+    assert.equal(e.retryAfterSeconds, 12);
+    assert.equal(e.retryable, true);
+  });
+  const unsigned = encodeProblem({ bcbError: 'ServiceUnavailable', title: 't', status: 503 });
+  handler = () => ({ status: 503, body: unsigned, headers: { 'Content-Type': 'application/problem+xml', 'Retry-After': '3' } });
+  await rejectsWith(client.createEntry(createInput), DictProblemError, (e) => {
+    assert.equal(e.bcbError, 'ServiceUnavailable');
+    assert.equal(e.retryAfterSeconds, 3);
+  });
+});
+
 test('responses not signed by the pinned DICT cert -> DictTransportError (success and problem)', async () => {
   const byOther = signXml(encodeCreateEntryResponse({ entry, ...meta }), other);
   handler = () => ({ status: 201, body: byOther, headers: { 'Content-Type': 'application/xml' } });
