@@ -107,12 +107,17 @@ ensure_dirs() {
 }
 
 # ---------------------------------------------------------------------------------------------
-# Postgres: our own cluster under $PG_DATA, run as the postgres user (it refuses root).
+# Postgres: our own cluster under $PG_DATA. Postgres refuses to run as root: as root we run it
+# as the postgres user; as anyone else, as that user.
 
-as_postgres() { (cd / && runuser -u postgres -- "$@"); }
+if ((EUID == 0)); then PG_RUN_AS=(runuser -u postgres --); else PG_RUN_AS=(); fi
+as_postgres() { (cd / && "${PG_RUN_AS[@]}" "$@"); }
+# chown to the postgres user only matters (and only works) as root.
+pg_own() { ((EUID != 0)) || chown postgres: "$@"; }
 
 # postgres must be able to reach $PG_DATA: make every parent directory traversable.
 make_traversable() {
+  ((EUID == 0)) || return 0
   local d=$1
   while [[ $d != / && -n $d ]]; do
     if ! runuser -u postgres -- test -x "$d" 2>/dev/null; then
@@ -135,13 +140,13 @@ start_postgres() {
   if pid=$(live_pid postgres); then say "postgres already running (pid $pid, port $PG_PORT)"; return 0; fi
   port_open "$BIND_HOST" "$PG_PORT" && die "port $PG_PORT is taken by another program (set PG_PORT to use another)"
   [[ -x $PG_BIN/pg_ctl ]] || die "$PG_BIN/pg_ctl not found: is postgresql-$POSTGRES_MAJOR installed? (bash scripts/install.sh)"
-  id postgres >/dev/null 2>&1 || die "no 'postgres' user: is postgresql-$POSTGRES_MAJOR installed?"
+  ((EUID != 0)) || id postgres >/dev/null 2>&1 || die "no 'postgres' user: is postgresql-$POSTGRES_MAJOR installed?"
   local sock; sock=$(pg_socket_dir)
   mkdir -p "$PG_DATA" "$sock" "$LOG_DIR"
-  chown postgres: "$PG_DATA" "$sock"
+  pg_own "$PG_DATA" "$sock"
   chmod 700 "$PG_DATA"
   make_traversable "$(dirname "$PG_DATA")"
-  touch "$LOG_DIR/postgres.log" && chown postgres: "$LOG_DIR/postgres.log"
+  touch "$LOG_DIR/postgres.log" && pg_own "$LOG_DIR/postgres.log"
   if [[ ! -s $PG_DATA/PG_VERSION ]]; then
     say "initialising postgres cluster in $PG_DATA"
     as_postgres "$PG_BIN/initdb" -D "$PG_DATA" -U "$PG_USER" --auth=trust -E UTF8 --no-locale \
@@ -152,14 +157,14 @@ start_postgres() {
 local all all trust
 host  all all 127.0.0.1/32 trust
 EOF
-    chown postgres: "$PG_DATA/pg_hba.conf"
+    pg_own "$PG_DATA/pg_hba.conf"
   fi
   local opts="-p $PG_PORT -k $sock -c listen_addresses=$BIND_HOST"
   # Throwaway test cluster: durability buys nothing, speed does.
   [[ $CORE_DICT_PROFILE == test ]] && opts+=" -c fsync=off -c synchronous_commit=off -c full_page_writes=off"
   say "starting postgres on $BIND_HOST:$PG_PORT"
   # setsid: the postmaster gets its own session, so Ctrl-C in our terminal never reaches it.
-  (cd / && setsid -w runuser -u postgres -- "$PG_BIN/pg_ctl" -D "$PG_DATA" \
+  (cd / && setsid -w "${PG_RUN_AS[@]}" "$PG_BIN/pg_ctl" -D "$PG_DATA" \
     -l "$LOG_DIR/postgres.log" -w -t 60 -o "$opts" start >/dev/null 9>&-) \
     || { show_log postgres; die "postgres failed to start"; }
 }
