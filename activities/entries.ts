@@ -79,11 +79,14 @@ export function createEntryActivities({ sql, dict, cache, log }: EntryActivityDe
       });
     },
 
-    async updateEntryInDict(input: { key: string; account: BrazilianAccount; owner: Person; reason: EntryOperationReason }): Promise<ExtendedEntry> {
-      return translated(async () => (await dict.updateEntry(input)).entry);
+    async updateEntryInDict(input: { key: string; account: BrazilianAccount; owner: Person; reason: EntryOperationReason }): Promise<{ entry: ExtendedEntry; responseTime?: string }> {
+      return translated(async () => {
+        const res = await dict.updateEntry(input);
+        return { entry: res.entry, responseTime: res.responseTime };
+      });
     },
 
-    async applyEntryUpdate(input: OperationRef & { entryId: string; dictEntry: ExtendedEntry }): Promise<EntryRecord> {
+    async applyEntryUpdate(input: OperationRef & { entryId: string; dictEntry: ExtendedEntry; dictResponseTime?: string }): Promise<EntryRecord> {
       const rec = await entries.applyEntryUpdate(sql, input.entryId, input.dictEntry, input);
       await invalidate(rec.key);
       return rec;

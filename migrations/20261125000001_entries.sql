@@ -27,6 +27,9 @@ create table entries (
   dict_request_id          uuid not null unique,
   error_name               text,
   error_detail             text,
+  -- DICT's ResponseTime of the latest update applied here: a late answer to an earlier update
+  -- never overwrites a later one (concurrent UpdateKeys of one key).
+  dict_synced_at           timestamptz,
   created_at               timestamptz not null default now(),
   updated_at               timestamptz not null default now()
 );

@@ -234,26 +234,37 @@ export async function getEntryByRequestId(db: Db, participant: string, requestId
   return rows[0] ? toEntryRecord(rows[0]) : undefined;
 }
 
-/** DICT accepted an update of account/owner data. */
+/**
+ * DICT accepted an update of account/owner data. Applied only to a live entry and only if no
+ * later DICT answer (by DICT's ResponseTime) was applied already; otherwise the stored row is
+ * returned unchanged and no event is written. The operation completes either way.
+ */
 export async function applyEntryUpdate(
   sql: Sql,
   entryId: string,
   dict: ExtendedEntry,
-  op: { participant: string; requestId: string },
+  op: { participant: string; requestId: string; dictResponseTime?: string },
 ): Promise<EntryRecord> {
   return sql.begin(async (tx) => {
     const a = dict.account;
     const o = dict.owner;
+    const at = op.dictResponseTime ?? null;
     const [row] = await tx<EntryRow[]>`
       update entries
          set branch = ${a.branch ?? null}, account_number = ${a.accountNumber}, account_type = ${a.accountType},
              opening_date = ${a.openingDate}, owner_name = ${o.name}, trade_name = ${o.tradeName ?? null},
-             key_ownership_date = ${dict.keyOwnershipDate}, updated_at = now()
-       where entry_id = ${entryId}
+             key_ownership_date = ${dict.keyOwnershipDate}, dict_synced_at = coalesce(${at}::timestamptz, dict_synced_at),
+             updated_at = now()
+       where entry_id = ${entryId} and status in ('ACTIVE', 'DELETING')
+         and (${at}::timestamptz is null or dict_synced_at is null or dict_synced_at <= ${at}::timestamptz)
        returning *`;
-    if (!row) throw new Error(`entry ${entryId} not found`);
+    await finishOperation(tx, op.participant, op.requestId, 'COMPLETED', undefined, entryId);
+    if (!row) {
+      const current = await getEntryById(tx, entryId);
+      if (!current) throw new Error(`entry ${entryId} not found`);
+      return current;
+    }
     const rec = toEntryRecord(row);
-    await finishOperation(tx, op.participant, op.requestId, 'COMPLETED', undefined, rec.entryId);
     await writeEvent(tx, { aggregateType: 'entry', aggregateId: rec.entryId, eventType: 'EntryUpdated', payload: eventPayload(rec) });
     return rec;
   });

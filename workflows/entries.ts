@@ -121,8 +121,8 @@ export async function updateEntryWorkflow(input: UpdateEntryWorkflowInput): Prom
     const current = await db.loadActiveEntry({ participant: input.participant, key: input.key, owner: input.owner, moveTo: input.account });
     state.entryId = current.entryId;
     state.stage = 'UPDATING';
-    const dictEntry = await dict.updateEntryInDict({ key: input.key, account: input.account, owner: input.owner, reason: input.reason });
-    const rec = await db.applyEntryUpdate({ ...op, entryId: current.entryId, dictEntry });
+    const updated = await dict.updateEntryInDict({ key: input.key, account: input.account, owner: input.owner, reason: input.reason });
+    const rec = await db.applyEntryUpdate({ ...op, entryId: current.entryId, dictEntry: updated.entry, dictResponseTime: updated.responseTime });
     state.stage = 'DONE';
     return rec;
   } catch (err) {

@@ -1,0 +1,70 @@
+// Store rules that need a real Postgres but no workflow: ordering of DICT answers, limits.
+import assert from 'node:assert/strict';
+import { randomUUID } from 'node:crypto';
+import { after, before, test } from 'node:test';
+import type { Entry, ExtendedEntry } from '../../domain/types.js';
+import { createSql, type Sql } from '../../store/db.js';
+import * as entries from '../../store/entries.js';
+import { BusinessRuleError } from '../../store/errors.js';
+import { newCpf, newEmail } from '../support/fixtures.js';
+import { env, OUR_ISPB } from '../support/stack.js';
+
+let sql: Sql;
+before(() => {
+  sql = createSql(env.databaseUrl, { max: 4 });
+});
+after(async () => {
+  await sql?.end({ timeout: 5 });
+});
+
+function newEntry(accountNumber = String(Date.now())): Entry {
+  return {
+    key: newEmail(),
+    keyType: 'EMAIL',
+    account: { participant: OUR_ISPB, branch: '0001', accountNumber, accountType: 'CACC', openingDate: '2020-01-10T03:00:00.000Z' },
+    owner: { type: 'NATURAL_PERSON', taxIdNumber: newCpf(), name: 'Ana Lima' },
+  };
+}
+
+async function activeEntry(entry = newEntry()) {
+  const entryId = randomUUID();
+  await entries.reservePendingEntry(sql, { entryId, requestId: randomUUID(), dictRequestId: randomUUID(), entry });
+  const dict: ExtendedEntry = { ...entry, key: entry.key!, creationDate: '2026-01-01T00:00:00.000Z', keyOwnershipDate: '2026-01-01T00:00:00.000Z' };
+  return { rec: await entries.activateEntry(sql, entryId, dict), dict };
+}
+
+const events = async (entryId: string) =>
+  (await sql<{ event_type: string }[]>`select event_type from outbox where aggregate_id = ${entryId} order by id`).map((r) => r.event_type);
+
+test("a late answer to an earlier update never overwrites a later one (DICT's ResponseTime)", async () => {
+  const { rec, dict } = await activeEntry();
+  const op = { participant: OUR_ISPB, requestId: randomUUID() };
+  const later = { ...dict, account: { ...dict.account, branch: '0002' } };
+  const earlier = { ...dict, account: { ...dict.account, branch: '0003' } };
+  await entries.applyEntryUpdate(sql, rec.entryId, later, { ...op, dictResponseTime: '2026-01-02T10:00:01.000Z' });
+  const kept = await entries.applyEntryUpdate(sql, rec.entryId, earlier, { ...op, dictResponseTime: '2026-01-02T10:00:00.000Z' });
+  assert.equal(kept.account.branch, '0002');
+  assert.equal((await entries.getEntryById(sql, rec.entryId))!.account.branch, '0002');
+  assert.deepEqual(await events(rec.entryId), ['EntryRequested', 'EntryActivated', 'EntryUpdated']);
+});
+
+test('an update answer arriving after the key was deleted changes nothing', async () => {
+  const { rec, dict } = await activeEntry();
+  const op = { participant: OUR_ISPB, requestId: randomUUID() };
+  await entries.markDeleting(sql, rec.entryId);
+  await entries.markDeleted(sql, rec.entryId, 'USER_REQUESTED', op);
+  const after = await entries.applyEntryUpdate(sql, rec.entryId, { ...dict, account: { ...dict.account, branch: '0009' } }, { ...op, dictResponseTime: '2030-01-01T00:00:00.000Z' });
+  assert.equal(after.status, 'DELETED');
+  assert.equal(after.account.branch, '0001');
+  assert.deepEqual(await events(rec.entryId), ['EntryRequested', 'EntryActivated', 'EntryDeleted']);
+});
+
+test('the key limit is checked for a move into another account', async () => {
+  const full = String(Date.now() + 7);
+  for (let i = 0; i < 5; i++) await activeEntry(newEntry(full));
+  const { rec } = await activeEntry();
+  const target = { ...rec.account, accountNumber: full };
+  await assert.rejects(entries.assertRoomForMove(sql, rec, target), (e: unknown) => e instanceof BusinessRuleError && e.bcbError === 'EntryLimitExceeded');
+  // Staying on its own account needs no room.
+  await entries.assertRoomForMove(sql, rec, rec.account);
+});
