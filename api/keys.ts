@@ -9,7 +9,6 @@ import type { BrazilianAccount, Entry, EntryOperationReason, KeyType, Person } f
 import { inferKeyType, validateCreateEntry, validateDeleteEntry, validateLookup, validateUpdateEntry, type FieldViolation } from '../domain/validation.js';
 import * as pb from '../gen/dict/core/v1/service_pb.js';
 import * as types from '../gen/dict/core/v1/types_pb.js';
-import type { Sql } from '../store/db.js';
 import * as entries from '../store/entries.js';
 import type { LookupCache } from '../store/lookup-cache.js';
 import { entryCreateWorkflowId, entryDeleteWorkflowId, entryUpdateWorkflowId } from '../workflows/ids.js';
@@ -17,7 +16,7 @@ import type { CreateEntryWorkflowInput, DeleteEntryWorkflowInput, UpdateEntryWor
 import { fromFailure, invalidArgument, notFound, unavailable } from './errors.js';
 import { accountFromProto, dictEntryToProto, entryToProto, enumName, personFromProto } from './mapping.js';
 import { describePrincipal, principalOf } from './principal.js';
-import { DICT_KEY_TYPE, DICT_OPERATION, durationMs, submitWrite, type WriteDeps, type WriteOutcome } from './writes.js';
+import { durationMs, entrySearchAttributes, submitWrite, type WriteDeps, type WriteOutcome } from './writes.js';
 
 export interface KeyServiceDeps extends WriteDeps {
   dict: DictApi;
@@ -92,10 +91,7 @@ export function keyService(d: KeyServiceDeps): KeyRpcs {
         fixIds: true,
         args: (op): [CreateEntryWorkflowInput] => [{ ...input, entryId: op.entryId!, dictRequestId: op.dictRequestId! }],
         body: { entry, reason },
-        searchAttributes: [
-          { key: DICT_KEY_TYPE, value: entry.keyType },
-          { key: DICT_OPERATION, value: 'CREATE_ENTRY' },
-        ],
+        searchAttributes: entrySearchAttributes(entry.keyType, 'CREATE_ENTRY'),
         waitMs: durationMs(req.waitTimeout),
       });
       const rec = await entries.getEntryByRequestId(d.sql, principal.participant, req.requestId);
@@ -129,10 +125,7 @@ export function keyService(d: KeyServiceDeps): KeyRpcs {
         workflowId: entryUpdateWorkflowId(principal.participant, req.requestId),
         args: () => [input],
         body: { key: input.key, account: input.account, owner: input.owner, reason: input.reason },
-        searchAttributes: [
-          { key: DICT_KEY_TYPE, value: inferKeyType(req.key) ?? 'UNKNOWN' },
-          { key: DICT_OPERATION, value: 'UPDATE_ENTRY' },
-        ],
+        searchAttributes: entrySearchAttributes(inferKeyType(req.key) ?? 'UNKNOWN', 'UPDATE_ENTRY'),
         waitMs: durationMs(req.waitTimeout),
       });
       const rec = await ownEntry(ctx, req.key);
@@ -158,10 +151,7 @@ export function keyService(d: KeyServiceDeps): KeyRpcs {
         workflowId: entryDeleteWorkflowId(principal.participant, req.requestId),
         args: () => [input],
         body: { key: input.key, reason: input.reason },
-        searchAttributes: [
-          { key: DICT_KEY_TYPE, value: inferKeyType(req.key) ?? 'UNKNOWN' },
-          { key: DICT_OPERATION, value: 'DELETE_ENTRY' },
-        ],
+        searchAttributes: entrySearchAttributes(inferKeyType(req.key) ?? 'UNKNOWN', 'DELETE_ENTRY'),
         waitMs: durationMs(req.waitTimeout),
       });
       const rec = await ownEntry(ctx, req.key);

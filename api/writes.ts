@@ -13,6 +13,12 @@ import { describePrincipal, type Principal } from './principal.js';
 export const DICT_KEY_TYPE = defineSearchAttributeKey('DictKeyType', SearchAttributeType.KEYWORD);
 export const DICT_OPERATION = defineSearchAttributeKey('DictOperation', SearchAttributeType.KEYWORD);
 
+/** What operators filter entry workflows by in the Web UI / temporal CLI. */
+export const entrySearchAttributes = (keyType: string, operation: OperationKind): SearchAttributePair[] => [
+  { key: DICT_KEY_TYPE, value: keyType },
+  { key: DICT_OPERATION, value: operation },
+];
+
 /** Stable hash of a request body: same body, same hash, whatever the key order. */
 export function requestHash(body: unknown): string {
   const canonical = (v: unknown): unknown =>

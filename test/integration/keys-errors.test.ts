@@ -80,11 +80,7 @@ describe('BCB business errors reach the caller with a precise code and the BCB n
     const owner = naturalPerson();
     const key = newEmail();
     // Registered in DICT by us, but outside this service (e.g. before a migration).
-    await s.dict.createEntry({
-      requestId: randomUUID(),
-      reason: 'USER_REQUESTED',
-      entry: { key, keyType: 'EMAIL', account: { participant: '12345678', branch: '0001', accountNumber: '55555', accountType: 'CACC', openingDate: '2020-01-10T03:00:00.000Z' }, owner: { type: 'NATURAL_PERSON', taxIdNumber: owner.taxIdNumber, name: owner.name } },
-    });
+    await s.registerInDict(s.dict, { key, keyType: 'EMAIL', owner: { type: 'NATURAL_PERSON', taxIdNumber: owner.taxIdNumber, name: owner.name }, accountNumber: '55555' });
     const req = createKeyRequest({ keyType: KeyType.EMAIL, key, owner });
     const e = await rpcError(() => s.client.createKey(req));
     assert.equal(e.bcbError, 'EntryAlreadyExists');
@@ -97,11 +93,7 @@ describe('BCB business errors reach the caller with a precise code and the BCB n
   test('EntryKeyOwnedByDifferentPerson suggests an ownership claim', async () => {
     const key = newPhone();
     const other = naturalPerson();
-    await s.otherPsp.createEntry({
-      requestId: randomUUID(),
-      reason: 'USER_REQUESTED',
-      entry: { key, keyType: 'PHONE', account: { participant: OTHER_ISPB, branch: '0001', accountNumber: '77777', accountType: 'CACC', openingDate: '2020-01-10T03:00:00.000Z' }, owner: { type: 'NATURAL_PERSON', taxIdNumber: other.taxIdNumber, name: other.name } },
-    });
+    await s.registerInDict(s.otherPsp, { key, keyType: 'PHONE', owner: { type: 'NATURAL_PERSON', taxIdNumber: other.taxIdNumber, name: other.name } });
     const e = await rpcError(() => s.client.createKey(createKeyRequest({ keyType: KeyType.PHONE, key })));
     assert.equal(e.code, Code.AlreadyExists);
     assert.equal(e.bcbError, 'EntryKeyOwnedByDifferentPerson');
@@ -111,11 +103,7 @@ describe('BCB business errors reach the caller with a precise code and the BCB n
   test('EntryKeyInCustodyOfDifferentParticipant suggests portability', async () => {
     const owner = naturalPerson();
     const key = newEmail();
-    await s.otherPsp.createEntry({
-      requestId: randomUUID(),
-      reason: 'USER_REQUESTED',
-      entry: { key, keyType: 'EMAIL', account: { participant: OTHER_ISPB, branch: '0001', accountNumber: '88888', accountType: 'CACC', openingDate: '2020-01-10T03:00:00.000Z' }, owner: { type: 'NATURAL_PERSON', taxIdNumber: owner.taxIdNumber, name: owner.name } },
-    });
+    await s.registerInDict(s.otherPsp, { key, keyType: 'EMAIL', owner: { type: 'NATURAL_PERSON', taxIdNumber: owner.taxIdNumber, name: owner.name } });
     const e = await rpcError(() => s.client.createKey(createKeyRequest({ keyType: KeyType.EMAIL, key, owner })));
     assert.equal(e.bcbError, 'EntryKeyInCustodyOfDifferentParticipant');
     assert.equal(e.metadata.suggested_action, 'START_PORTABILITY');
@@ -231,11 +219,7 @@ describe('idempotency by request id', () => {
   test('a request DICT refused replays the same failure, details included', async () => {
     const key = newPhone();
     const stranger = naturalPerson();
-    await s.otherPsp.createEntry({
-      requestId: randomUUID(),
-      reason: 'USER_REQUESTED',
-      entry: { key, keyType: 'PHONE', account: { participant: OTHER_ISPB, accountNumber: '31', accountType: 'CACC', openingDate: '2020-01-10T03:00:00.000Z' }, owner: { type: 'NATURAL_PERSON', taxIdNumber: stranger.taxIdNumber, name: stranger.name } },
-    });
+    await s.registerInDict(s.otherPsp, { key, keyType: 'PHONE', owner: { type: 'NATURAL_PERSON', taxIdNumber: stranger.taxIdNumber, name: stranger.name } });
     const req = createKeyRequest({ keyType: KeyType.PHONE, key });
     const first = await rpcError(() => s.client.createKey(req));
     const second = await rpcError(() => s.client.createKey(req));

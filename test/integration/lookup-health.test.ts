@@ -1,7 +1,6 @@
 // LookupKey (own keys locally, others through DICT, BCB's cache rule), health, and the three
 // protocols the one handler serves.
 import assert from 'node:assert/strict';
-import { randomUUID } from 'node:crypto';
 import { after, before, describe, test } from 'node:test';
 import { createClient } from '@connectrpc/connect';
 import { Code } from '@connectrpc/connect';
@@ -23,13 +22,8 @@ after(async () => {
 const payer = () => naturalPerson().taxIdNumber;
 const getEntryCalls = async () => (await s.simStats()).requests.getEntry ?? 0;
 
-async function otherPspKey(owner: { type: 'NATURAL_PERSON' | 'LEGAL_PERSON'; taxIdNumber: string; name: string }, keyType: 'EMAIL' | 'PHONE' | 'CNPJ', key: string) {
-  await s.otherPsp.createEntry({
-    requestId: randomUUID(),
-    reason: 'USER_REQUESTED',
-    entry: { key, keyType, account: { participant: OTHER_ISPB, branch: '0001', accountNumber: '4242', accountType: 'CACC', openingDate: '2020-01-10T03:00:00.000Z' }, owner },
-  });
-}
+const otherPspKey = (owner: { type: 'NATURAL_PERSON' | 'LEGAL_PERSON'; taxIdNumber: string; name: string }, keyType: 'EMAIL' | 'PHONE' | 'CNPJ', key: string) =>
+  s.registerInDict(s.otherPsp, { key, keyType, owner });
 
 describe('LookupKey', () => {
   test('our own key is answered from our records, never sent to DICT', async () => {

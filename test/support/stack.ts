@@ -48,6 +48,14 @@ export interface Stack {
   /** Connect protocol over HTTP/1.1 (JSON). */
   client: RpcClient<typeof CoreDictService>;
   transports: { connect: Transport; grpc: Transport; grpcWeb: Transport };
+  /**
+   * Register a key directly in DICT through a participant's bridge, bypassing our service
+   * (another PSP's customer, or one of ours registered before this service existed).
+   */
+  registerInDict(
+    via: DictClient,
+    e: { key: string; keyType: 'CPF' | 'CNPJ' | 'PHONE' | 'EMAIL'; owner: { type: 'NATURAL_PERSON' | 'LEGAL_PERSON'; taxIdNumber: string; name: string }; accountNumber?: string },
+  ): Promise<void>;
   /** Applied-write counters of the simulator. */
   simStats(): Promise<{ writes: Record<string, number>; requests: Record<string, number> }>;
   simAdmin(path: string, method?: string, body?: unknown): Promise<Response>;
@@ -146,6 +154,18 @@ export async function startStack(o: { lookupCacheTtlSeconds?: number } = {}): Pr
     client: createClient(CoreDictService, transports.connect),
     transports,
     simAdmin,
+    async registerInDict(via, e) {
+      await via.createEntry({
+        requestId: randomUUID(),
+        reason: 'USER_REQUESTED',
+        entry: {
+          key: e.key,
+          keyType: e.keyType,
+          account: { participant: via === dict ? OUR_ISPB : OTHER_ISPB, branch: '0001', accountNumber: e.accountNumber ?? '4242', accountType: 'CACC', openingDate: '2020-01-10T03:00:00.000Z' },
+          owner: { type: e.owner.type, taxIdNumber: e.owner.taxIdNumber, name: e.owner.name },
+        },
+      });
+    },
     async simStats() {
       const res = await simAdmin('stats');
       return (await res.json()) as { writes: Record<string, number>; requests: Record<string, number> };
