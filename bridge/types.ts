@@ -1,6 +1,17 @@
 // The DICT contract as our code sees it. The HTTP/XML client (bridge/client.ts) and any
 // test double implement DictApi; the simulator implements the same contract over HTTP.
-import type { BrazilianAccount, Entry, EntryOperationReason, ExtendedEntry, Person } from '../domain/types.js';
+import type {
+  BrazilianAccount,
+  Claim,
+  ClaimOperationReason,
+  ClaimStatus,
+  ClaimType,
+  Entry,
+  EntryOperationReason,
+  ExtendedClaim,
+  ExtendedEntry,
+  Person,
+} from '../domain/types.js';
 
 export interface ResponseMeta {
   /** DICT's CorrelationId, for support tickets. */
@@ -48,12 +59,66 @@ export interface CheckKeysResult extends ResponseMeta {
   keys: { key: string; hasEntry: boolean }[];
 }
 
+/** Claim operations that name a claim and the acting participant (acknowledge, confirm, cancel). */
+export interface ClaimActionInput {
+  claimId: string;
+  /** ISPB of the participant acting (donor for acknowledge/confirm; donor or claimer for cancel). */
+  participant: string;
+}
+
+export interface ClaimDecisionInput extends ClaimActionInput {
+  reason: ClaimOperationReason;
+}
+
+export interface CompleteClaimInput extends ClaimActionInput {
+  /** BCB RequestId (UUID) of the entry the completion creates: fixed once, reused on retries. */
+  requestId: string;
+}
+
+/** listClaims filters. ModifiedAfter/ModifiedBefore are inclusive; results ascend by LastModified. */
+export interface ListClaimsInput {
+  participant: string;
+  isDonor?: boolean;
+  isClaimer?: boolean;
+  status?: ClaimStatus[];
+  type?: ClaimType;
+  modifiedAfter?: string;
+  modifiedBefore?: string;
+  /** At most 200 (DICT's default 20). */
+  limit?: number;
+}
+
+export interface ClaimResult extends ResponseMeta {
+  claim: ExtendedClaim;
+}
+
+export interface CompleteClaimResult extends ClaimResult {
+  entryCreationDate: string;
+  keyOwnershipDate: string;
+}
+
+export interface ListClaimsResult extends ResponseMeta {
+  claims: ExtendedClaim[];
+  hasMoreElements: boolean;
+}
+
 export interface DictApi {
   createEntry(input: CreateEntryInput): Promise<{ entry: ExtendedEntry } & ResponseMeta>;
   getEntry(input: GetEntryInput): Promise<GetEntryResult>;
   updateEntry(input: UpdateEntryInput): Promise<{ entry: ExtendedEntry } & ResponseMeta>;
   deleteEntry(input: DeleteEntryInput): Promise<{ key: string } & ResponseMeta>;
   checkKeys(keys: string[]): Promise<CheckKeysResult>;
+}
+
+/** DICT's claim operations (createClaim … completeClaim, listClaims). */
+export interface DictClaimsApi {
+  createClaim(input: { claim: Claim }): Promise<ClaimResult>;
+  getClaim(claimId: string): Promise<ClaimResult>;
+  listClaims(input: ListClaimsInput): Promise<ListClaimsResult>;
+  acknowledgeClaim(input: ClaimActionInput): Promise<ClaimResult>;
+  confirmClaim(input: ClaimDecisionInput): Promise<ClaimResult>;
+  cancelClaim(input: ClaimDecisionInput): Promise<ClaimResult>;
+  completeClaim(input: CompleteClaimInput): Promise<CompleteClaimResult>;
 }
 
 /** One RFC 7807 violation. */

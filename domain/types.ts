@@ -37,6 +37,10 @@ export const CLAIM_OPERATION_REASONS = [
 ] as const;
 export type ClaimOperationReason = (typeof CLAIM_OPERATION_REASONS)[number];
 
+/** A participant's side of a claim (BCB's CancelledBy values). */
+export const CLAIM_ROLES = ['CLAIMER', 'DONOR'] as const;
+export type ClaimRole = (typeof CLAIM_ROLES)[number];
+
 /** BCB's BrazilianAccount. */
 export interface BrazilianAccount {
   /** ISPB, 8 digits. */
@@ -74,4 +78,30 @@ export interface ExtendedEntry extends Entry {
   creationDate: string;
   keyOwnershipDate: string;
   openClaimCreationDate?: string;
+}
+
+/** BCB's Claim: what the claimer asks for (createClaim). */
+export interface Claim {
+  type: ClaimType;
+  key: string;
+  keyType: KeyType;
+  /** The account the key is to be linked to, at the claimer participant. */
+  claimerAccount: BrazilianAccount;
+  claimer: Person;
+}
+
+/** BCB's ExtendedClaim, as DICT returns it. Dates are ISO-8601 date-times set by DICT. */
+export interface ExtendedClaim extends Claim {
+  /** DICT's claim id (UUID). */
+  id: string;
+  /** ISPB of the participant the key is linked to when the claim opens. */
+  donorParticipant: string;
+  status: ClaimStatus;
+  resolutionPeriodEnd: string;
+  /** Ownership claims only: end of the closing period. */
+  completionPeriodEnd?: string;
+  lastModified: string;
+  confirmReason?: ClaimOperationReason;
+  cancelReason?: ClaimOperationReason;
+  cancelledBy?: ClaimRole;
 }
