@@ -1,10 +1,13 @@
+// Every activity the worker registers: entry activities, and the claim groups (Postgres, DICT,
+// poller/hand-over) flattened into one registry.
+import { createClaimActivities, type ClaimActivityDeps } from './claims.js';
 import { createEntryActivities, type EntryActivityDeps } from './entries.js';
 
-export type ActivityDeps = EntryActivityDeps;
+export type ActivityDeps = EntryActivityDeps & ClaimActivityDeps;
 
-/** Every activity the worker registers. */
 export function createActivities(deps: ActivityDeps) {
-  return { ...createEntryActivities(deps) };
+  const claims = createClaimActivities(deps);
+  return { ...createEntryActivities(deps), ...claims.db, ...claims.dict, ...claims.poll };
 }
 
 export type Activities = ReturnType<typeof createActivities>;

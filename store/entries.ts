@@ -337,3 +337,81 @@ export async function listEntries(db: Db, f: ListFilter, pageSize: number, after
   const last = page[page.length - 1];
   return { entries: page.map(toEntryRecord), next: rows.length > pageSize && last ? String(last.seq) : undefined };
 }
+
+// ---- Effects of claims on our entries (called inside the claim projection's transaction) ----
+
+/** A claim opened on one of our live keys (we are donor): mark it, as DICT does (OpenClaimCreationDate). */
+export async function markEntryClaimed(tx: Tx, participant: string, key: string, openedAt: string): Promise<EntryRecord | undefined> {
+  const [row] = await tx<EntryRow[]>`
+    update entries set open_claim_creation_date = ${openedAt}, updated_at = now()
+     where key = ${key} and participant = ${participant} and status in ('ACTIVE', 'DELETING')
+       and open_claim_creation_date is distinct from ${openedAt}::timestamptz
+     returning *`;
+  return row ? toEntryRecord(row) : undefined;
+}
+
+/** The claim ended without taking the key from us: the mark goes. */
+export async function clearEntryClaim(tx: Tx, participant: string, key: string): Promise<void> {
+  await tx`
+    update entries set open_claim_creation_date = null, updated_at = now()
+     where key = ${key} and participant = ${participant} and status in ('ACTIVE', 'DELETING')
+       and open_claim_creation_date is not null`;
+}
+
+/**
+ * We confirmed a claim as donor: DICT unlinked the key from us, so our entry is removed here in
+ * the same transaction (BCB: the donor removes the key from its base). Not given back if the
+ * claim is later cancelled: the user registers the key again.
+ */
+export async function removeEntryForClaim(tx: Tx, participant: string, key: string, claimId: string, reason: string): Promise<EntryRecord | undefined> {
+  const [row] = await tx<EntryRow[]>`
+    update entries set status = 'DELETED', open_claim_creation_date = null, updated_at = now()
+     where key = ${key} and participant = ${participant} and status in ('PENDING', 'ACTIVE', 'DELETING')
+     returning *`;
+  if (!row) return undefined;
+  const rec = toEntryRecord(row);
+  await writeEvent(tx, {
+    aggregateType: 'entry',
+    aggregateId: rec.entryId,
+    eventType: 'EntryDeleted',
+    payload: { ...eventPayload(rec), reason, claimId },
+  });
+  return rec;
+}
+
+export interface ClaimedEntryInput {
+  entryId: string;
+  /** Request id the entry is filed under: the claim's StartClaim request id, or `claim:<claimId>`. */
+  requestId: string;
+  /** BCB RequestId sent with completeClaim. */
+  dictRequestId: string;
+  entry: Entry & { key: string };
+  creationDate: string;
+  keyOwnershipDate: string;
+  claimId: string;
+}
+
+/** We completed a claim as claimer: the key is ours and ACTIVE (idempotent on dictRequestId). */
+export async function insertClaimedEntry(tx: Tx, input: ClaimedEntryInput): Promise<EntryRecord> {
+  const existing = await tx<EntryRow[]>`select * from entries where dict_request_id = ${input.dictRequestId}`;
+  if (existing[0]) return toEntryRecord(existing[0]);
+  const { entry } = input;
+  const acc = entry.account;
+  const [row] = await tx<EntryRow[]>`
+    insert into entries (entry_id, key, key_type, status, participant, branch, account_number, account_type,
+                         opening_date, owner_type, tax_id_number, owner_name, trade_name, creation_date,
+                         key_ownership_date, request_id, dict_request_id)
+    values (${input.entryId}, ${entry.key}, ${entry.keyType}, 'ACTIVE', ${acc.participant}, ${acc.branch ?? null},
+            ${acc.accountNumber}, ${acc.accountType}, ${acc.openingDate}, ${entry.owner.type}, ${entry.owner.taxIdNumber},
+            ${entry.owner.name}, ${entry.owner.tradeName ?? null}, ${input.creationDate}, ${input.keyOwnershipDate},
+            ${input.requestId}, ${input.dictRequestId})
+    returning *`;
+  const rec = toEntryRecord(row!);
+  await writeEvent(tx, {
+    aggregateType: 'entry',
+    aggregateId: rec.entryId,
+    eventType: 'EntryActivated',
+    payload: { ...eventPayload(rec), claimId: input.claimId },
+  });
+  return rec;
+}

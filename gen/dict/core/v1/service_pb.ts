@@ -4,7 +4,7 @@
 
 import type { GenEnum, GenFile, GenMessage, GenService } from "@bufbuild/protobuf/codegenv2";
 import { enumDesc, fileDesc, messageDesc, serviceDesc } from "@bufbuild/protobuf/codegenv2";
-import type { BrazilianAccount, Claim, ClaimOperationReason, ClaimStatus, ClaimType, Entry, EntryOperationReason, EntryStatus, KeyType, Operation, Person } from "./types_pb.js";
+import type { BrazilianAccount, Claim, ClaimOperationReason, ClaimRole, ClaimStatus, ClaimType, Entry, EntryOperationReason, EntryStatus, KeyType, Operation, Person } from "./types_pb.js";
 import { file_dict_core_v1_types } from "./types_pb.js";
 import type { Duration } from "@bufbuild/protobuf/wkt";
 import { file_google_protobuf_duration } from "@bufbuild/protobuf/wkt";
@@ -14,7 +14,7 @@ import type { Message } from "@bufbuild/protobuf";
  * Describes the file dict/core/v1/service.proto.
  */
 export const file_dict_core_v1_service: GenFile = /*@__PURE__*/
-  fileDesc("ChpkaWN0L2NvcmUvdjEvc2VydmljZS5wcm90bxIMZGljdC5jb3JlLnYxIpcCChBDcmVhdGVLZXlSZXF1ZXN0EhIKCnJlcXVlc3RfaWQYASABKAkSJwoIa2V5X3R5cGUYAiABKA4yFS5kaWN0LmNvcmUudjEuS2V5VHlwZRILCgNrZXkYAyABKAkSLwoHYWNjb3VudBgEIAEoCzIeLmRpY3QuY29yZS52MS5CcmF6aWxpYW5BY2NvdW50EiMKBW93bmVyGAUgASgLMhQuZGljdC5jb3JlLnYxLlBlcnNvbhIyCgZyZWFzb24YBiABKA4yIi5kaWN0LmNvcmUudjEuRW50cnlPcGVyYXRpb25SZWFzb24SLwoMd2FpdF90aW1lb3V0GAcgASgLMhkuZ29vZ2xlLnByb3RvYnVmLkR1cmF0aW9uImMKEUNyZWF0ZUtleVJlc3BvbnNlEiIKBWVudHJ5GAEgASgLMhMuZGljdC5jb3JlLnYxLkVudHJ5EioKCW9wZXJhdGlvbhgCIAEoCzIXLmRpY3QuY29yZS52MS5PcGVyYXRpb24i7gEKEFVwZGF0ZUtleVJlcXVlc3QSEgoKcmVxdWVzdF9pZBgBIAEoCRILCgNrZXkYAiABKAkSLwoHYWNjb3VudBgDIAEoCzIeLmRpY3QuY29yZS52MS5CcmF6aWxpYW5BY2NvdW50EiMKBW93bmVyGAQgASgLMhQuZGljdC5jb3JlLnYxLlBlcnNvbhIyCgZyZWFzb24YBSABKA4yIi5kaWN0LmNvcmUudjEuRW50cnlPcGVyYXRpb25SZWFzb24SLwoMd2FpdF90aW1lb3V0GAYgASgLMhkuZ29vZ2xlLnByb3RvYnVmLkR1cmF0aW9uImMKEVVwZGF0ZUtleVJlc3BvbnNlEiIKBWVudHJ5GAEgASgLMhMuZGljdC5jb3JlLnYxLkVudHJ5EioKCW9wZXJhdGlvbhgCIAEoCzIXLmRpY3QuY29yZS52MS5PcGVyYXRpb24imAEKEERlbGV0ZUtleVJlcXVlc3QSEgoKcmVxdWVzdF9pZBgBIAEoCRILCgNrZXkYAiABKAkSMgoGcmVhc29uGAMgASgOMiIuZGljdC5jb3JlLnYxLkVudHJ5T3BlcmF0aW9uUmVhc29uEi8KDHdhaXRfdGltZW91dBgEIAEoCzIZLmdvb2dsZS5wcm90b2J1Zi5EdXJhdGlvbiJjChFEZWxldGVLZXlSZXNwb25zZRIiCgVlbnRyeRgBIAEoCzITLmRpY3QuY29yZS52MS5FbnRyeRIqCglvcGVyYXRpb24YAiABKAsyFy5kaWN0LmNvcmUudjEuT3BlcmF0aW9uIk4KDUdldEtleVJlcXVlc3QSDQoDa2V5GAEgASgJSAASFAoKcmVxdWVzdF9pZBgCIAEoCUgAEhIKCGVudHJ5X2lkGAMgASgJSABCBAoCYnkiNAoOR2V0S2V5UmVzcG9uc2USIgoFZW50cnkYASABKAsyEy5kaWN0LmNvcmUudjEuRW50cnkiywEKD0xpc3RLZXlzUmVxdWVzdBIVCg10YXhfaWRfbnVtYmVyGAEgASgJEg4KBmJyYW5jaBgCIAEoCRIWCg5hY2NvdW50X251bWJlchgDIAEoCRInCghrZXlfdHlwZRgEIAEoDjIVLmRpY3QuY29yZS52MS5LZXlUeXBlEikKBnN0YXR1cxgFIAEoDjIZLmRpY3QuY29yZS52MS5FbnRyeVN0YXR1cxIRCglwYWdlX3NpemUYBiABKAUSEgoKcGFnZV90b2tlbhgHIAEoCSJRChBMaXN0S2V5c1Jlc3BvbnNlEiQKB2VudHJpZXMYASADKAsyEy5kaWN0LmNvcmUudjEuRW50cnkSFwoPbmV4dF9wYWdlX3Rva2VuGAIgASgJIkgKEExvb2t1cEtleVJlcXVlc3QSCwoDa2V5GAEgASgJEhAKCHBheWVyX2lkGAIgASgJEhUKDWVuZF90b19lbmRfaWQYAyABKAkiRwoRTG9va3VwS2V5UmVzcG9uc2USIgoFZW50cnkYASABKAsyEy5kaWN0LmNvcmUudjEuRW50cnkSDgoGc291cmNlGAIgASgJIr0BChFTdGFydENsYWltUmVxdWVzdBISCgpyZXF1ZXN0X2lkGAEgASgJEgsKA2tleRgCIAEoCRInCghrZXlfdHlwZRgDIAEoDjIVLmRpY3QuY29yZS52MS5LZXlUeXBlEjcKD2NsYWltZXJfYWNjb3VudBgEIAEoCzIeLmRpY3QuY29yZS52MS5CcmF6aWxpYW5BY2NvdW50EiUKB2NsYWltZXIYBSABKAsyFC5kaWN0LmNvcmUudjEuUGVyc29uImQKElN0YXJ0Q2xhaW1SZXNwb25zZRIiCgVjbGFpbRgBIAEoCzITLmRpY3QuY29yZS52MS5DbGFpbRIqCglvcGVyYXRpb24YAiABKAsyFy5kaWN0LmNvcmUudjEuT3BlcmF0aW9uIikKFUdldENsYWltU3RhdHVzUmVxdWVzdBIQCghjbGFpbV9pZBgBIAEoCSI8ChZHZXRDbGFpbVN0YXR1c1Jlc3BvbnNlEiIKBWNsYWltGAEgASgLMhMuZGljdC5jb3JlLnYxLkNsYWltIpQBChlMaXN0SW5jb21pbmdDbGFpbXNSZXF1ZXN0EikKBnN0YXR1cxgBIAEoDjIZLmRpY3QuY29yZS52MS5DbGFpbVN0YXR1cxIlCgR0eXBlGAIgASgOMhcuZGljdC5jb3JlLnYxLkNsYWltVHlwZRIRCglwYWdlX3NpemUYAyABKAUSEgoKcGFnZV90b2tlbhgEIAEoCSJaChpMaXN0SW5jb21pbmdDbGFpbXNSZXNwb25zZRIjCgZjbGFpbXMYASADKAsyEy5kaWN0LmNvcmUudjEuQ2xhaW0SFwoPbmV4dF9wYWdlX3Rva2VuGAIgASgJIpQBChlMaXN0T3V0Z29pbmdDbGFpbXNSZXF1ZXN0EikKBnN0YXR1cxgBIAEoDjIZLmRpY3QuY29yZS52MS5DbGFpbVN0YXR1cxIlCgR0eXBlGAIgASgOMhcuZGljdC5jb3JlLnYxLkNsYWltVHlwZRIRCglwYWdlX3NpemUYAyABKAUSEgoKcGFnZV90b2tlbhgEIAEoCSJaChpMaXN0T3V0Z29pbmdDbGFpbXNSZXNwb25zZRIjCgZjbGFpbXMYASADKAsyEy5kaWN0LmNvcmUudjEuQ2xhaW0SFwoPbmV4dF9wYWdlX3Rva2VuGAIgASgJIoIBChVSZXNwb25kVG9DbGFpbVJlcXVlc3QSEgoKcmVxdWVzdF9pZBgBIAEoCRIQCghjbGFpbV9pZBgCIAEoCRIPCgdjb25maXJtGAMgASgIEjIKBnJlYXNvbhgEIAEoDjIiLmRpY3QuY29yZS52MS5DbGFpbU9wZXJhdGlvblJlYXNvbiJoChZSZXNwb25kVG9DbGFpbVJlc3BvbnNlEiIKBWNsYWltGAEgASgLMhMuZGljdC5jb3JlLnYxLkNsYWltEioKCW9wZXJhdGlvbhgCIAEoCzIXLmRpY3QuY29yZS52MS5PcGVyYXRpb24ibgoSQ2FuY2VsQ2xhaW1SZXF1ZXN0EhIKCnJlcXVlc3RfaWQYASABKAkSEAoIY2xhaW1faWQYAiABKAkSMgoGcmVhc29uGAMgASgOMiIuZGljdC5jb3JlLnYxLkNsYWltT3BlcmF0aW9uUmVhc29uImUKE0NhbmNlbENsYWltUmVzcG9uc2USIgoFY2xhaW0YASABKAsyEy5kaWN0LmNvcmUudjEuQ2xhaW0SKgoJb3BlcmF0aW9uGAIgASgLMhcuZGljdC5jb3JlLnYxLk9wZXJhdGlvbiLDAQoXU3RhcnRQb3J0YWJpbGl0eVJlcXVlc3QSEgoKcmVxdWVzdF9pZBgBIAEoCRILCgNrZXkYAiABKAkSJwoIa2V5X3R5cGUYAyABKA4yFS5kaWN0LmNvcmUudjEuS2V5VHlwZRI3Cg9jbGFpbWVyX2FjY291bnQYBCABKAsyHi5kaWN0LmNvcmUudjEuQnJhemlsaWFuQWNjb3VudBIlCgdjbGFpbWVyGAUgASgLMhQuZGljdC5jb3JlLnYxLlBlcnNvbiJqChhTdGFydFBvcnRhYmlsaXR5UmVzcG9uc2USIgoFY2xhaW0YASABKAsyEy5kaWN0LmNvcmUudjEuQ2xhaW0SKgoJb3BlcmF0aW9uGAIgASgLMhcuZGljdC5jb3JlLnYxLk9wZXJhdGlvbiJ1ChlDb25maXJtUG9ydGFiaWxpdHlSZXF1ZXN0EhIKCnJlcXVlc3RfaWQYASABKAkSEAoIY2xhaW1faWQYAiABKAkSMgoGcmVhc29uGAMgASgOMiIuZGljdC5jb3JlLnYxLkNsYWltT3BlcmF0aW9uUmVhc29uImwKGkNvbmZpcm1Qb3J0YWJpbGl0eVJlc3BvbnNlEiIKBWNsYWltGAEgASgLMhMuZGljdC5jb3JlLnYxLkNsYWltEioKCW9wZXJhdGlvbhgCIAEoCzIXLmRpY3QuY29yZS52MS5PcGVyYXRpb24idAoYQ2FuY2VsUG9ydGFiaWxpdHlSZXF1ZXN0EhIKCnJlcXVlc3RfaWQYASABKAkSEAoIY2xhaW1faWQYAiABKAkSMgoGcmVhc29uGAMgASgOMiIuZGljdC5jb3JlLnYxLkNsYWltT3BlcmF0aW9uUmVhc29uImsKGUNhbmNlbFBvcnRhYmlsaXR5UmVzcG9uc2USIgoFY2xhaW0YASABKAsyEy5kaWN0LmNvcmUudjEuQ2xhaW0SKgoJb3BlcmF0aW9uGAIgASgLMhcuZGljdC5jb3JlLnYxLk9wZXJhdGlvbiI8ChRDb21wbGV0ZUNsYWltUmVxdWVzdBISCgpyZXF1ZXN0X2lkGAEgASgJEhAKCGNsYWltX2lkGAIgASgJImcKFUNvbXBsZXRlQ2xhaW1SZXNwb25zZRIiCgVjbGFpbRgBIAEoCzITLmRpY3QuY29yZS52MS5DbGFpbRIqCglvcGVyYXRpb24YAiABKAsyFy5kaWN0LmNvcmUudjEuT3BlcmF0aW9uIhQKEkhlYWx0aENoZWNrUmVxdWVzdCLoAgoTSGVhbHRoQ2hlY2tSZXNwb25zZRI4CgZzdGF0dXMYASABKA4yKC5kaWN0LmNvcmUudjEuSGVhbHRoQ2hlY2tSZXNwb25zZS5TdGF0dXMSPwoKY29tcG9uZW50cxgCIAMoCzIrLmRpY3QuY29yZS52MS5IZWFsdGhDaGVja1Jlc3BvbnNlLkNvbXBvbmVudBIPCgd2ZXJzaW9uGAMgASgJGncKCUNvbXBvbmVudBIMCgRuYW1lGAEgASgJEjgKBnN0YXR1cxgCIAEoDjIoLmRpY3QuY29yZS52MS5IZWFsdGhDaGVja1Jlc3BvbnNlLlN0YXR1cxIOCgZkZXRhaWwYAyABKAkSEgoKbGF0ZW5jeV9tcxgEIAEoAyJMCgZTdGF0dXMSFgoSU1RBVFVTX1VOU1BFQ0lGSUVEEAASEgoOU1RBVFVTX1NFUlZJTkcQARIWChJTVEFUVVNfTk9UX1NFUlZJTkcQAjKNDAoPQ29yZURpY3RTZXJ2aWNlEkwKCUNyZWF0ZUtleRIeLmRpY3QuY29yZS52MS5DcmVhdGVLZXlSZXF1ZXN0Gh8uZGljdC5jb3JlLnYxLkNyZWF0ZUtleVJlc3BvbnNlEkwKCVVwZGF0ZUtleRIeLmRpY3QuY29yZS52MS5VcGRhdGVLZXlSZXF1ZXN0Gh8uZGljdC5jb3JlLnYxLlVwZGF0ZUtleVJlc3BvbnNlEkwKCURlbGV0ZUtleRIeLmRpY3QuY29yZS52MS5EZWxldGVLZXlSZXF1ZXN0Gh8uZGljdC5jb3JlLnYxLkRlbGV0ZUtleVJlc3BvbnNlEkgKBkdldEtleRIbLmRpY3QuY29yZS52MS5HZXRLZXlSZXF1ZXN0GhwuZGljdC5jb3JlLnYxLkdldEtleVJlc3BvbnNlIgOQAgESTgoITGlzdEtleXMSHS5kaWN0LmNvcmUudjEuTGlzdEtleXNSZXF1ZXN0Gh4uZGljdC5jb3JlLnYxLkxpc3RLZXlzUmVzcG9uc2UiA5ACARJRCglMb29rdXBLZXkSHi5kaWN0LmNvcmUudjEuTG9va3VwS2V5UmVxdWVzdBofLmRpY3QuY29yZS52MS5Mb29rdXBLZXlSZXNwb25zZSIDkAIBEk8KClN0YXJ0Q2xhaW0SHy5kaWN0LmNvcmUudjEuU3RhcnRDbGFpbVJlcXVlc3QaIC5kaWN0LmNvcmUudjEuU3RhcnRDbGFpbVJlc3BvbnNlEmAKDkdldENsYWltU3RhdHVzEiMuZGljdC5jb3JlLnYxLkdldENsYWltU3RhdHVzUmVxdWVzdBokLmRpY3QuY29yZS52MS5HZXRDbGFpbVN0YXR1c1Jlc3BvbnNlIgOQAgESbAoSTGlzdEluY29taW5nQ2xhaW1zEicuZGljdC5jb3JlLnYxLkxpc3RJbmNvbWluZ0NsYWltc1JlcXVlc3QaKC5kaWN0LmNvcmUudjEuTGlzdEluY29taW5nQ2xhaW1zUmVzcG9uc2UiA5ACARJsChJMaXN0T3V0Z29pbmdDbGFpbXMSJy5kaWN0LmNvcmUudjEuTGlzdE91dGdvaW5nQ2xhaW1zUmVxdWVzdBooLmRpY3QuY29yZS52MS5MaXN0T3V0Z29pbmdDbGFpbXNSZXNwb25zZSIDkAIBElsKDlJlc3BvbmRUb0NsYWltEiMuZGljdC5jb3JlLnYxLlJlc3BvbmRUb0NsYWltUmVxdWVzdBokLmRpY3QuY29yZS52MS5SZXNwb25kVG9DbGFpbVJlc3BvbnNlElIKC0NhbmNlbENsYWltEiAuZGljdC5jb3JlLnYxLkNhbmNlbENsYWltUmVxdWVzdBohLmRpY3QuY29yZS52MS5DYW5jZWxDbGFpbVJlc3BvbnNlEmEKEFN0YXJ0UG9ydGFiaWxpdHkSJS5kaWN0LmNvcmUudjEuU3RhcnRQb3J0YWJpbGl0eVJlcXVlc3QaJi5kaWN0LmNvcmUudjEuU3RhcnRQb3J0YWJpbGl0eVJlc3BvbnNlEmcKEkNvbmZpcm1Qb3J0YWJpbGl0eRInLmRpY3QuY29yZS52MS5Db25maXJtUG9ydGFiaWxpdHlSZXF1ZXN0GiguZGljdC5jb3JlLnYxLkNvbmZpcm1Qb3J0YWJpbGl0eVJlc3BvbnNlEmQKEUNhbmNlbFBvcnRhYmlsaXR5EiYuZGljdC5jb3JlLnYxLkNhbmNlbFBvcnRhYmlsaXR5UmVxdWVzdBonLmRpY3QuY29yZS52MS5DYW5jZWxQb3J0YWJpbGl0eVJlc3BvbnNlElgKDUNvbXBsZXRlQ2xhaW0SIi5kaWN0LmNvcmUudjEuQ29tcGxldGVDbGFpbVJlcXVlc3QaIy5kaWN0LmNvcmUudjEuQ29tcGxldGVDbGFpbVJlc3BvbnNlElcKC0hlYWx0aENoZWNrEiAuZGljdC5jb3JlLnYxLkhlYWx0aENoZWNrUmVxdWVzdBohLmRpY3QuY29yZS52MS5IZWFsdGhDaGVja1Jlc3BvbnNlIgOQAgFiBnByb3RvMw", [file_dict_core_v1_types, file_google_protobuf_duration]);
+  fileDesc("ChpkaWN0L2NvcmUvdjEvc2VydmljZS5wcm90bxIMZGljdC5jb3JlLnYxIpcCChBDcmVhdGVLZXlSZXF1ZXN0EhIKCnJlcXVlc3RfaWQYASABKAkSJwoIa2V5X3R5cGUYAiABKA4yFS5kaWN0LmNvcmUudjEuS2V5VHlwZRILCgNrZXkYAyABKAkSLwoHYWNjb3VudBgEIAEoCzIeLmRpY3QuY29yZS52MS5CcmF6aWxpYW5BY2NvdW50EiMKBW93bmVyGAUgASgLMhQuZGljdC5jb3JlLnYxLlBlcnNvbhIyCgZyZWFzb24YBiABKA4yIi5kaWN0LmNvcmUudjEuRW50cnlPcGVyYXRpb25SZWFzb24SLwoMd2FpdF90aW1lb3V0GAcgASgLMhkuZ29vZ2xlLnByb3RvYnVmLkR1cmF0aW9uImMKEUNyZWF0ZUtleVJlc3BvbnNlEiIKBWVudHJ5GAEgASgLMhMuZGljdC5jb3JlLnYxLkVudHJ5EioKCW9wZXJhdGlvbhgCIAEoCzIXLmRpY3QuY29yZS52MS5PcGVyYXRpb24i7gEKEFVwZGF0ZUtleVJlcXVlc3QSEgoKcmVxdWVzdF9pZBgBIAEoCRILCgNrZXkYAiABKAkSLwoHYWNjb3VudBgDIAEoCzIeLmRpY3QuY29yZS52MS5CcmF6aWxpYW5BY2NvdW50EiMKBW93bmVyGAQgASgLMhQuZGljdC5jb3JlLnYxLlBlcnNvbhIyCgZyZWFzb24YBSABKA4yIi5kaWN0LmNvcmUudjEuRW50cnlPcGVyYXRpb25SZWFzb24SLwoMd2FpdF90aW1lb3V0GAYgASgLMhkuZ29vZ2xlLnByb3RvYnVmLkR1cmF0aW9uImMKEVVwZGF0ZUtleVJlc3BvbnNlEiIKBWVudHJ5GAEgASgLMhMuZGljdC5jb3JlLnYxLkVudHJ5EioKCW9wZXJhdGlvbhgCIAEoCzIXLmRpY3QuY29yZS52MS5PcGVyYXRpb24imAEKEERlbGV0ZUtleVJlcXVlc3QSEgoKcmVxdWVzdF9pZBgBIAEoCRILCgNrZXkYAiABKAkSMgoGcmVhc29uGAMgASgOMiIuZGljdC5jb3JlLnYxLkVudHJ5T3BlcmF0aW9uUmVhc29uEi8KDHdhaXRfdGltZW91dBgEIAEoCzIZLmdvb2dsZS5wcm90b2J1Zi5EdXJhdGlvbiJjChFEZWxldGVLZXlSZXNwb25zZRIiCgVlbnRyeRgBIAEoCzITLmRpY3QuY29yZS52MS5FbnRyeRIqCglvcGVyYXRpb24YAiABKAsyFy5kaWN0LmNvcmUudjEuT3BlcmF0aW9uIk4KDUdldEtleVJlcXVlc3QSDQoDa2V5GAEgASgJSAASFAoKcmVxdWVzdF9pZBgCIAEoCUgAEhIKCGVudHJ5X2lkGAMgASgJSABCBAoCYnkiNAoOR2V0S2V5UmVzcG9uc2USIgoFZW50cnkYASABKAsyEy5kaWN0LmNvcmUudjEuRW50cnkiywEKD0xpc3RLZXlzUmVxdWVzdBIVCg10YXhfaWRfbnVtYmVyGAEgASgJEg4KBmJyYW5jaBgCIAEoCRIWCg5hY2NvdW50X251bWJlchgDIAEoCRInCghrZXlfdHlwZRgEIAEoDjIVLmRpY3QuY29yZS52MS5LZXlUeXBlEikKBnN0YXR1cxgFIAEoDjIZLmRpY3QuY29yZS52MS5FbnRyeVN0YXR1cxIRCglwYWdlX3NpemUYBiABKAUSEgoKcGFnZV90b2tlbhgHIAEoCSJRChBMaXN0S2V5c1Jlc3BvbnNlEiQKB2VudHJpZXMYASADKAsyEy5kaWN0LmNvcmUudjEuRW50cnkSFwoPbmV4dF9wYWdlX3Rva2VuGAIgASgJIkgKEExvb2t1cEtleVJlcXVlc3QSCwoDa2V5GAEgASgJEhAKCHBheWVyX2lkGAIgASgJEhUKDWVuZF90b19lbmRfaWQYAyABKAkiRwoRTG9va3VwS2V5UmVzcG9uc2USIgoFZW50cnkYASABKAsyEy5kaWN0LmNvcmUudjEuRW50cnkSDgoGc291cmNlGAIgASgJIu4BChFTdGFydENsYWltUmVxdWVzdBISCgpyZXF1ZXN0X2lkGAEgASgJEgsKA2tleRgCIAEoCRInCghrZXlfdHlwZRgDIAEoDjIVLmRpY3QuY29yZS52MS5LZXlUeXBlEjcKD2NsYWltZXJfYWNjb3VudBgEIAEoCzIeLmRpY3QuY29yZS52MS5CcmF6aWxpYW5BY2NvdW50EiUKB2NsYWltZXIYBSABKAsyFC5kaWN0LmNvcmUudjEuUGVyc29uEi8KDHdhaXRfdGltZW91dBgGIAEoCzIZLmdvb2dsZS5wcm90b2J1Zi5EdXJhdGlvbiJkChJTdGFydENsYWltUmVzcG9uc2USIgoFY2xhaW0YASABKAsyEy5kaWN0LmNvcmUudjEuQ2xhaW0SKgoJb3BlcmF0aW9uGAIgASgLMhcuZGljdC5jb3JlLnYxLk9wZXJhdGlvbiJuChVHZXRDbGFpbVN0YXR1c1JlcXVlc3QSEgoIY2xhaW1faWQYASABKAlIABIUCgpyZXF1ZXN0X2lkGAIgASgJSAASJQoEcm9sZRgDIAEoDjIXLmRpY3QuY29yZS52MS5DbGFpbVJvbGVCBAoCYnkiPAoWR2V0Q2xhaW1TdGF0dXNSZXNwb25zZRIiCgVjbGFpbRgBIAEoCzITLmRpY3QuY29yZS52MS5DbGFpbSKUAQoZTGlzdEluY29taW5nQ2xhaW1zUmVxdWVzdBIpCgZzdGF0dXMYASABKA4yGS5kaWN0LmNvcmUudjEuQ2xhaW1TdGF0dXMSJQoEdHlwZRgCIAEoDjIXLmRpY3QuY29yZS52MS5DbGFpbVR5cGUSEQoJcGFnZV9zaXplGAMgASgFEhIKCnBhZ2VfdG9rZW4YBCABKAkiWgoaTGlzdEluY29taW5nQ2xhaW1zUmVzcG9uc2USIwoGY2xhaW1zGAEgAygLMhMuZGljdC5jb3JlLnYxLkNsYWltEhcKD25leHRfcGFnZV90b2tlbhgCIAEoCSKUAQoZTGlzdE91dGdvaW5nQ2xhaW1zUmVxdWVzdBIpCgZzdGF0dXMYASABKA4yGS5kaWN0LmNvcmUudjEuQ2xhaW1TdGF0dXMSJQoEdHlwZRgCIAEoDjIXLmRpY3QuY29yZS52MS5DbGFpbVR5cGUSEQoJcGFnZV9zaXplGAMgASgFEhIKCnBhZ2VfdG9rZW4YBCABKAkiWgoaTGlzdE91dGdvaW5nQ2xhaW1zUmVzcG9uc2USIwoGY2xhaW1zGAEgAygLMhMuZGljdC5jb3JlLnYxLkNsYWltEhcKD25leHRfcGFnZV90b2tlbhgCIAEoCSKzAQoVUmVzcG9uZFRvQ2xhaW1SZXF1ZXN0EhIKCnJlcXVlc3RfaWQYASABKAkSEAoIY2xhaW1faWQYAiABKAkSDwoHY29uZmlybRgDIAEoCBIyCgZyZWFzb24YBCABKA4yIi5kaWN0LmNvcmUudjEuQ2xhaW1PcGVyYXRpb25SZWFzb24SLwoMd2FpdF90aW1lb3V0GAUgASgLMhkuZ29vZ2xlLnByb3RvYnVmLkR1cmF0aW9uImgKFlJlc3BvbmRUb0NsYWltUmVzcG9uc2USIgoFY2xhaW0YASABKAsyEy5kaWN0LmNvcmUudjEuQ2xhaW0SKgoJb3BlcmF0aW9uGAIgASgLMhcuZGljdC5jb3JlLnYxLk9wZXJhdGlvbiLGAQoSQ2FuY2VsQ2xhaW1SZXF1ZXN0EhIKCnJlcXVlc3RfaWQYASABKAkSEAoIY2xhaW1faWQYAiABKAkSMgoGcmVhc29uGAMgASgOMiIuZGljdC5jb3JlLnYxLkNsYWltT3BlcmF0aW9uUmVhc29uEi8KDHdhaXRfdGltZW91dBgEIAEoCzIZLmdvb2dsZS5wcm90b2J1Zi5EdXJhdGlvbhIlCgRyb2xlGAUgASgOMhcuZGljdC5jb3JlLnYxLkNsYWltUm9sZSJlChNDYW5jZWxDbGFpbVJlc3BvbnNlEiIKBWNsYWltGAEgASgLMhMuZGljdC5jb3JlLnYxLkNsYWltEioKCW9wZXJhdGlvbhgCIAEoCzIXLmRpY3QuY29yZS52MS5PcGVyYXRpb24i9AEKF1N0YXJ0UG9ydGFiaWxpdHlSZXF1ZXN0EhIKCnJlcXVlc3RfaWQYASABKAkSCwoDa2V5GAIgASgJEicKCGtleV90eXBlGAMgASgOMhUuZGljdC5jb3JlLnYxLktleVR5cGUSNwoPY2xhaW1lcl9hY2NvdW50GAQgASgLMh4uZGljdC5jb3JlLnYxLkJyYXppbGlhbkFjY291bnQSJQoHY2xhaW1lchgFIAEoCzIULmRpY3QuY29yZS52MS5QZXJzb24SLwoMd2FpdF90aW1lb3V0GAYgASgLMhkuZ29vZ2xlLnByb3RvYnVmLkR1cmF0aW9uImoKGFN0YXJ0UG9ydGFiaWxpdHlSZXNwb25zZRIiCgVjbGFpbRgBIAEoCzITLmRpY3QuY29yZS52MS5DbGFpbRIqCglvcGVyYXRpb24YAiABKAsyFy5kaWN0LmNvcmUudjEuT3BlcmF0aW9uIqYBChlDb25maXJtUG9ydGFiaWxpdHlSZXF1ZXN0EhIKCnJlcXVlc3RfaWQYASABKAkSEAoIY2xhaW1faWQYAiABKAkSMgoGcmVhc29uGAMgASgOMiIuZGljdC5jb3JlLnYxLkNsYWltT3BlcmF0aW9uUmVhc29uEi8KDHdhaXRfdGltZW91dBgEIAEoCzIZLmdvb2dsZS5wcm90b2J1Zi5EdXJhdGlvbiJsChpDb25maXJtUG9ydGFiaWxpdHlSZXNwb25zZRIiCgVjbGFpbRgBIAEoCzITLmRpY3QuY29yZS52MS5DbGFpbRIqCglvcGVyYXRpb24YAiABKAsyFy5kaWN0LmNvcmUudjEuT3BlcmF0aW9uIqUBChhDYW5jZWxQb3J0YWJpbGl0eVJlcXVlc3QSEgoKcmVxdWVzdF9pZBgBIAEoCRIQCghjbGFpbV9pZBgCIAEoCRIyCgZyZWFzb24YAyABKA4yIi5kaWN0LmNvcmUudjEuQ2xhaW1PcGVyYXRpb25SZWFzb24SLwoMd2FpdF90aW1lb3V0GAQgASgLMhkuZ29vZ2xlLnByb3RvYnVmLkR1cmF0aW9uImsKGUNhbmNlbFBvcnRhYmlsaXR5UmVzcG9uc2USIgoFY2xhaW0YASABKAsyEy5kaWN0LmNvcmUudjEuQ2xhaW0SKgoJb3BlcmF0aW9uGAIgASgLMhcuZGljdC5jb3JlLnYxLk9wZXJhdGlvbiJtChRDb21wbGV0ZUNsYWltUmVxdWVzdBISCgpyZXF1ZXN0X2lkGAEgASgJEhAKCGNsYWltX2lkGAIgASgJEi8KDHdhaXRfdGltZW91dBgDIAEoCzIZLmdvb2dsZS5wcm90b2J1Zi5EdXJhdGlvbiJnChVDb21wbGV0ZUNsYWltUmVzcG9uc2USIgoFY2xhaW0YASABKAsyEy5kaWN0LmNvcmUudjEuQ2xhaW0SKgoJb3BlcmF0aW9uGAIgASgLMhcuZGljdC5jb3JlLnYxLk9wZXJhdGlvbiIUChJIZWFsdGhDaGVja1JlcXVlc3Qi6AIKE0hlYWx0aENoZWNrUmVzcG9uc2USOAoGc3RhdHVzGAEgASgOMiguZGljdC5jb3JlLnYxLkhlYWx0aENoZWNrUmVzcG9uc2UuU3RhdHVzEj8KCmNvbXBvbmVudHMYAiADKAsyKy5kaWN0LmNvcmUudjEuSGVhbHRoQ2hlY2tSZXNwb25zZS5Db21wb25lbnQSDwoHdmVyc2lvbhgDIAEoCRp3CglDb21wb25lbnQSDAoEbmFtZRgBIAEoCRI4CgZzdGF0dXMYAiABKA4yKC5kaWN0LmNvcmUudjEuSGVhbHRoQ2hlY2tSZXNwb25zZS5TdGF0dXMSDgoGZGV0YWlsGAMgASgJEhIKCmxhdGVuY3lfbXMYBCABKAMiTAoGU3RhdHVzEhYKElNUQVRVU19VTlNQRUNJRklFRBAAEhIKDlNUQVRVU19TRVJWSU5HEAESFgoSU1RBVFVTX05PVF9TRVJWSU5HEAIyjQwKD0NvcmVEaWN0U2VydmljZRJMCglDcmVhdGVLZXkSHi5kaWN0LmNvcmUudjEuQ3JlYXRlS2V5UmVxdWVzdBofLmRpY3QuY29yZS52MS5DcmVhdGVLZXlSZXNwb25zZRJMCglVcGRhdGVLZXkSHi5kaWN0LmNvcmUudjEuVXBkYXRlS2V5UmVxdWVzdBofLmRpY3QuY29yZS52MS5VcGRhdGVLZXlSZXNwb25zZRJMCglEZWxldGVLZXkSHi5kaWN0LmNvcmUudjEuRGVsZXRlS2V5UmVxdWVzdBofLmRpY3QuY29yZS52MS5EZWxldGVLZXlSZXNwb25zZRJICgZHZXRLZXkSGy5kaWN0LmNvcmUudjEuR2V0S2V5UmVxdWVzdBocLmRpY3QuY29yZS52MS5HZXRLZXlSZXNwb25zZSIDkAIBEk4KCExpc3RLZXlzEh0uZGljdC5jb3JlLnYxLkxpc3RLZXlzUmVxdWVzdBoeLmRpY3QuY29yZS52MS5MaXN0S2V5c1Jlc3BvbnNlIgOQAgESUQoJTG9va3VwS2V5Eh4uZGljdC5jb3JlLnYxLkxvb2t1cEtleVJlcXVlc3QaHy5kaWN0LmNvcmUudjEuTG9va3VwS2V5UmVzcG9uc2UiA5ACARJPCgpTdGFydENsYWltEh8uZGljdC5jb3JlLnYxLlN0YXJ0Q2xhaW1SZXF1ZXN0GiAuZGljdC5jb3JlLnYxLlN0YXJ0Q2xhaW1SZXNwb25zZRJgCg5HZXRDbGFpbVN0YXR1cxIjLmRpY3QuY29yZS52MS5HZXRDbGFpbVN0YXR1c1JlcXVlc3QaJC5kaWN0LmNvcmUudjEuR2V0Q2xhaW1TdGF0dXNSZXNwb25zZSIDkAIBEmwKEkxpc3RJbmNvbWluZ0NsYWltcxInLmRpY3QuY29yZS52MS5MaXN0SW5jb21pbmdDbGFpbXNSZXF1ZXN0GiguZGljdC5jb3JlLnYxLkxpc3RJbmNvbWluZ0NsYWltc1Jlc3BvbnNlIgOQAgESbAoSTGlzdE91dGdvaW5nQ2xhaW1zEicuZGljdC5jb3JlLnYxLkxpc3RPdXRnb2luZ0NsYWltc1JlcXVlc3QaKC5kaWN0LmNvcmUudjEuTGlzdE91dGdvaW5nQ2xhaW1zUmVzcG9uc2UiA5ACARJbCg5SZXNwb25kVG9DbGFpbRIjLmRpY3QuY29yZS52MS5SZXNwb25kVG9DbGFpbVJlcXVlc3QaJC5kaWN0LmNvcmUudjEuUmVzcG9uZFRvQ2xhaW1SZXNwb25zZRJSCgtDYW5jZWxDbGFpbRIgLmRpY3QuY29yZS52MS5DYW5jZWxDbGFpbVJlcXVlc3QaIS5kaWN0LmNvcmUudjEuQ2FuY2VsQ2xhaW1SZXNwb25zZRJhChBTdGFydFBvcnRhYmlsaXR5EiUuZGljdC5jb3JlLnYxLlN0YXJ0UG9ydGFiaWxpdHlSZXF1ZXN0GiYuZGljdC5jb3JlLnYxLlN0YXJ0UG9ydGFiaWxpdHlSZXNwb25zZRJnChJDb25maXJtUG9ydGFiaWxpdHkSJy5kaWN0LmNvcmUudjEuQ29uZmlybVBvcnRhYmlsaXR5UmVxdWVzdBooLmRpY3QuY29yZS52MS5Db25maXJtUG9ydGFiaWxpdHlSZXNwb25zZRJkChFDYW5jZWxQb3J0YWJpbGl0eRImLmRpY3QuY29yZS52MS5DYW5jZWxQb3J0YWJpbGl0eVJlcXVlc3QaJy5kaWN0LmNvcmUudjEuQ2FuY2VsUG9ydGFiaWxpdHlSZXNwb25zZRJYCg1Db21wbGV0ZUNsYWltEiIuZGljdC5jb3JlLnYxLkNvbXBsZXRlQ2xhaW1SZXF1ZXN0GiMuZGljdC5jb3JlLnYxLkNvbXBsZXRlQ2xhaW1SZXNwb25zZRJXCgtIZWFsdGhDaGVjaxIgLmRpY3QuY29yZS52MS5IZWFsdGhDaGVja1JlcXVlc3QaIS5kaWN0LmNvcmUudjEuSGVhbHRoQ2hlY2tSZXNwb25zZSIDkAIBYgZwcm90bzM", [file_dict_core_v1_types, file_google_protobuf_duration]);
 
 /**
  * @generated from message dict.core.v1.CreateKeyRequest
@@ -400,6 +400,9 @@ export const LookupKeyResponseSchema: GenMessage<LookupKeyResponse> = /*@__PURE_
   messageDesc(file_dict_core_v1_service, 11);
 
 /**
+ * Ownership claim, we are the claimer: our user says a PHONE key registered to another
+ * person is theirs.
+ *
  * @generated from message dict.core.v1.StartClaimRequest
  */
 export type StartClaimRequest = Message<"dict.core.v1.StartClaimRequest"> & {
@@ -419,6 +422,8 @@ export type StartClaimRequest = Message<"dict.core.v1.StartClaimRequest"> & {
   keyType: KeyType;
 
   /**
+   * The account at our participant the key is to be linked to.
+   *
    * @generated from field: dict.core.v1.BrazilianAccount claimer_account = 4;
    */
   claimerAccount?: BrazilianAccount | undefined;
@@ -427,6 +432,13 @@ export type StartClaimRequest = Message<"dict.core.v1.StartClaimRequest"> & {
    * @generated from field: dict.core.v1.Person claimer = 5;
    */
   claimer?: Person | undefined;
+
+  /**
+   * Wait up to this long for DICT to open the claim (capped); zero answers on acceptance (PENDING).
+   *
+   * @generated from field: google.protobuf.Duration wait_timeout = 6;
+   */
+  waitTimeout?: Duration | undefined;
 };
 
 /**
@@ -463,9 +475,32 @@ export const StartClaimResponseSchema: GenMessage<StartClaimResponse> = /*@__PUR
  */
 export type GetClaimStatusRequest = Message<"dict.core.v1.GetClaimStatusRequest"> & {
   /**
-   * @generated from field: string claim_id = 1;
+   * @generated from oneof dict.core.v1.GetClaimStatusRequest.by
    */
-  claimId: string;
+  by: {
+    /**
+     * DICT's claim id.
+     *
+     * @generated from field: string claim_id = 1;
+     */
+    value: string;
+    case: "claimId";
+  } | {
+    /**
+     * The request id of the StartClaim/StartPortability (works before DICT assigns claim_id).
+     *
+     * @generated from field: string request_id = 2;
+     */
+    value: string;
+    case: "requestId";
+  } | { case: undefined; value?: undefined };
+
+  /**
+   * When we are both claimer and donor of one claim: which side to show (default claimer).
+   *
+   * @generated from field: dict.core.v1.ClaimRole role = 3;
+   */
+  role: ClaimRole;
 };
 
 /**
@@ -493,10 +528,14 @@ export const GetClaimStatusResponseSchema: GenMessage<GetClaimStatusResponse> = 
   messageDesc(file_dict_core_v1_service, 15);
 
 /**
+ * Sorted by next deadline, soonest first (final claims last).
+ *
  * @generated from message dict.core.v1.ListIncomingClaimsRequest
  */
 export type ListIncomingClaimsRequest = Message<"dict.core.v1.ListIncomingClaimsRequest"> & {
   /**
+   * Filters; unspecified means any.
+   *
    * @generated from field: dict.core.v1.ClaimStatus status = 1;
    */
   status: ClaimStatus;
@@ -507,6 +546,8 @@ export type ListIncomingClaimsRequest = Message<"dict.core.v1.ListIncomingClaims
   type: ClaimType;
 
   /**
+   * At most 500; default 50.
+   *
    * @generated from field: int32 page_size = 3;
    */
   pageSize: number;
@@ -547,10 +588,14 @@ export const ListIncomingClaimsResponseSchema: GenMessage<ListIncomingClaimsResp
   messageDesc(file_dict_core_v1_service, 17);
 
 /**
+ * Sorted by next deadline, soonest first (final claims last).
+ *
  * @generated from message dict.core.v1.ListOutgoingClaimsRequest
  */
 export type ListOutgoingClaimsRequest = Message<"dict.core.v1.ListOutgoingClaimsRequest"> & {
   /**
+   * Filters; unspecified means any.
+   *
    * @generated from field: dict.core.v1.ClaimStatus status = 1;
    */
   status: ClaimStatus;
@@ -561,6 +606,8 @@ export type ListOutgoingClaimsRequest = Message<"dict.core.v1.ListOutgoingClaims
   type: ClaimType;
 
   /**
+   * At most 500; default 50.
+   *
    * @generated from field: int32 page_size = 3;
    */
   pageSize: number;
@@ -625,6 +672,13 @@ export type RespondToClaimRequest = Message<"dict.core.v1.RespondToClaimRequest"
    * @generated from field: dict.core.v1.ClaimOperationReason reason = 4;
    */
   reason: ClaimOperationReason;
+
+  /**
+   * Wait up to this long for DICT's answer (capped); a refused decision fails at once either way.
+   *
+   * @generated from field: google.protobuf.Duration wait_timeout = 5;
+   */
+  waitTimeout?: Duration | undefined;
 };
 
 /**
@@ -674,6 +728,20 @@ export type CancelClaimRequest = Message<"dict.core.v1.CancelClaimRequest"> & {
    * @generated from field: dict.core.v1.ClaimOperationReason reason = 3;
    */
   reason: ClaimOperationReason;
+
+  /**
+   * Wait up to this long for DICT's answer (capped); a refused decision fails at once either way.
+   *
+   * @generated from field: google.protobuf.Duration wait_timeout = 4;
+   */
+  waitTimeout?: Duration | undefined;
+
+  /**
+   * Which side of the claim cancels, when we are both (default: the claimer).
+   *
+   * @generated from field: dict.core.v1.ClaimRole role = 5;
+   */
+  role: ClaimRole;
 };
 
 /**
@@ -706,6 +774,9 @@ export const CancelClaimResponseSchema: GenMessage<CancelClaimResponse> = /*@__P
   messageDesc(file_dict_core_v1_service, 23);
 
 /**
+ * Portability, we are the claimer: our user brings a key of theirs held at another
+ * participant to an account here.
+ *
  * @generated from message dict.core.v1.StartPortabilityRequest
  */
 export type StartPortabilityRequest = Message<"dict.core.v1.StartPortabilityRequest"> & {
@@ -733,6 +804,11 @@ export type StartPortabilityRequest = Message<"dict.core.v1.StartPortabilityRequ
    * @generated from field: dict.core.v1.Person claimer = 5;
    */
   claimer?: Person | undefined;
+
+  /**
+   * @generated from field: google.protobuf.Duration wait_timeout = 6;
+   */
+  waitTimeout?: Duration | undefined;
 };
 
 /**
@@ -782,6 +858,13 @@ export type ConfirmPortabilityRequest = Message<"dict.core.v1.ConfirmPortability
    * @generated from field: dict.core.v1.ClaimOperationReason reason = 3;
    */
   reason: ClaimOperationReason;
+
+  /**
+   * Wait up to this long for DICT's answer (capped); a refused decision fails at once either way.
+   *
+   * @generated from field: google.protobuf.Duration wait_timeout = 4;
+   */
+  waitTimeout?: Duration | undefined;
 };
 
 /**
@@ -831,6 +914,13 @@ export type CancelPortabilityRequest = Message<"dict.core.v1.CancelPortabilityRe
    * @generated from field: dict.core.v1.ClaimOperationReason reason = 3;
    */
   reason: ClaimOperationReason;
+
+  /**
+   * Wait up to this long for DICT's answer (capped); a refused decision fails at once either way.
+   *
+   * @generated from field: google.protobuf.Duration wait_timeout = 4;
+   */
+  waitTimeout?: Duration | undefined;
 };
 
 /**
@@ -875,6 +965,13 @@ export type CompleteClaimRequest = Message<"dict.core.v1.CompleteClaimRequest"> 
    * @generated from field: string claim_id = 2;
    */
   claimId: string;
+
+  /**
+   * Wait up to this long for DICT's answer (capped); a refused decision fails at once either way.
+   *
+   * @generated from field: google.protobuf.Duration wait_timeout = 3;
+   */
+  waitTimeout?: Duration | undefined;
 };
 
 /**

@@ -1,0 +1,74 @@
+// What our side of a claim must do next, and when (BCB Manual §5 portability, §6 ownership).
+// Pure: the claim workflows ask it after every change; the deadlines are DICT's
+// (ResolutionPeriodEnd, CompletionPeriodEnd) except the ownership claimer's 30th day, which DICT
+// does not send and we count from the claim's opening.
+import type { ClaimRole, ExtendedClaim } from './types.js';
+
+const DAY_MS = 24 * 60 * 60 * 1000;
+
+/** BCB's periods; workflow inputs, so tests can shrink them. */
+export interface ClaimPeriods {
+  /** Resolution period (7 days). Used only to find when a claim opened. */
+  resolutionMs: number;
+  /** Ownership: from opening to the claimer's last day to validate possession (30 days). */
+  claimerDeadlineMs: number;
+}
+
+export const BCB_CLAIM_PERIODS: ClaimPeriods = { resolutionMs: 7 * DAY_MS, claimerDeadlineMs: 30 * DAY_MS };
+
+export type ClaimAction =
+  /** Donor: tell DICT we received an OPEN claim (OPEN → WAITING_RESOLUTION). */
+  | 'ACKNOWLEDGE'
+  /** Ownership donor, user silent through the resolution period. */
+  | 'CONFIRM_DEFAULT_OPERATION'
+  /** Portability donor, user silent through the resolution period; ownership claimer, day 30 passed. */
+  | 'CANCEL_DEFAULT_OPERATION'
+  /** Portability claimer, claim CONFIRMED. */
+  | 'COMPLETE';
+
+export interface ClaimPlan {
+  /** Act now. */
+  due?: ClaimAction;
+  /** Otherwise, the next moment something is due (ISO), and what. */
+  deadline?: string;
+  onDeadline?: ClaimAction | 'CLOSING_PERIOD_END' | 'AWAIT_USER';
+}
+
+export const isFinalClaimStatus = (s: ExtendedClaim['status']): boolean => s === 'COMPLETED' || s === 'CANCELLED';
+
+/** Ownership claimer's last day: 30 days after the claim opened (DICT opened it ResolutionPeriodEnd − 7 days). */
+export function claimerDeadline(claim: ExtendedClaim, p: ClaimPeriods): string {
+  return new Date(Date.parse(claim.resolutionPeriodEnd) - p.resolutionMs + p.claimerDeadlineMs).toISOString();
+}
+
+function at(deadline: string, now: number, action: ClaimPlan['onDeadline'] & ClaimAction): ClaimPlan {
+  return Date.parse(deadline) <= now ? { due: action } : { deadline, onDeadline: action };
+}
+
+/** The next step of `role` for `claim` at `now` (ms since epoch). */
+export function planClaim(role: ClaimRole, claim: ExtendedClaim, now: number, p: ClaimPeriods): ClaimPlan {
+  if (isFinalClaimStatus(claim.status)) return {};
+  const ownership = claim.type === 'OWNERSHIP';
+  if (role === 'DONOR') {
+    switch (claim.status) {
+      case 'OPEN':
+        return { due: 'ACKNOWLEDGE' };
+      case 'WAITING_RESOLUTION':
+        return at(claim.resolutionPeriodEnd, now, ownership ? 'CONFIRM_DEFAULT_OPERATION' : 'CANCEL_DEFAULT_OPERATION');
+      case 'CONFIRMED':
+        // Ownership: the donor's user may still prove possession until the closing period ends.
+        return ownership && claim.completionPeriodEnd && Date.parse(claim.completionPeriodEnd) > now
+          ? { deadline: claim.completionPeriodEnd, onDeadline: 'CLOSING_PERIOD_END' }
+          : {};
+    }
+  }
+  // Claimer.
+  if (!ownership) {
+    if (claim.status === 'CONFIRMED') return { due: 'COMPLETE' };
+    // The donor's user decides (or its PSP cancels) by the end of the resolution period.
+    return Date.parse(claim.resolutionPeriodEnd) > now ? { deadline: claim.resolutionPeriodEnd, onDeadline: 'AWAIT_USER' } : {};
+  }
+  // Ownership: after the closing period our user validates possession (CompleteClaim); by the
+  // 30th day without it we must cancel so the key is freed.
+  return at(claimerDeadline(claim, p), now, 'CANCEL_DEFAULT_OPERATION');
+}

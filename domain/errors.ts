@@ -1,0 +1,2 @@
+// Placeholder until the typed BCB error catalogue lands (branch ground): any name.
+export type BcbErrorName = string;

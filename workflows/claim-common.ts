@@ -1,0 +1,258 @@
+// What the claimer and donor workflows share: the signal by which the poller hands them DICT's
+// latest view of their claim, the state query, the ids, and the loop that serialises DICT calls
+// (automatic ones at DICT's deadlines, and users' decisions arriving as Temporal Updates).
+// Workflow code: deterministic, imports only @temporalio/workflow, pure modules and types.
+import {
+  ActivityFailure,
+  ApplicationFailure,
+  condition,
+  defineQuery,
+  defineSignal,
+  proxyActivities,
+  proxyLocalActivities,
+  setHandler,
+  upsertSearchAttributes,
+  uuid4,
+  workflowInfo,
+} from '@temporalio/workflow';
+import type { ClaimDbActivities, ClaimDictActivities } from '../activities/claims.js';
+import { claimerDeadline, isFinalClaimStatus, planClaim, type ClaimAction, type ClaimPeriods, type ClaimPlan } from '../domain/claim-plan.js';
+import type { ClaimOperationReason, ClaimRole, ExtendedClaim } from '../domain/types.js';
+import type { ClaimRecord } from '../store/claims.js';
+import { findBusinessFailure, type FailureDetail } from './failures.js';
+import { CLAIM_ROLE, CLAIM_STATUS, CLAIM_TYPE, DICT_KEY_TYPE, NEXT_DEADLINE } from './search-attributes.js';
+
+/** Workflow id of our side of a DICT claim: one per participant, claim and role. */
+export const claimWorkflowId = (participant: string, claimId: string, role: ClaimRole): string => `claim/${participant}/${claimId}/${role}`;
+
+/** The poller (or the opening workflow) hands over DICT's latest view of the claim. */
+export const dictClaimChangedSignal = defineSignal<[ExtendedClaim]>('dictClaimChanged');
+
+export interface ClaimWorkflowState {
+  role: ClaimRole;
+  claim: ExtendedClaim;
+  /** Our projection row id. */
+  id: string;
+  plan: ClaimPlan;
+  /** Ownership claimer: the 30th day. */
+  claimerDeadline?: string;
+  lastFailure?: FailureDetail;
+}
+
+export const claimStateQuery = defineQuery<ClaimWorkflowState>('claimState');
+
+export interface ClaimWorkflowInput {
+  participant: string;
+  role: ClaimRole;
+  /** DICT's view when the workflow was started. */
+  claim: ExtendedClaim;
+  periods: ClaimPeriods;
+  /** Our projection row (the accepted StartClaim's); a new one when absent. */
+  id?: string;
+  /** StartClaim/StartPortability request id, for the claimer's completed entry. */
+  requestId?: string;
+  /** Pause after an automatic action DICT refused, before looking again (default 1 min). */
+  retryAfterRefusalMs?: number;
+}
+
+/** A user's decision, as the API sends it in an Update. */
+export interface ClaimDecision {
+  /** Client request id of the RPC (audit; idempotency is the API's). */
+  requestId: string;
+  reason?: ClaimOperationReason;
+  requestedBy: string;
+}
+
+export type QueuedAction =
+  | { kind: 'CONFIRM'; reason: ClaimOperationReason }
+  | { kind: 'CANCEL'; reason: ClaimOperationReason }
+  | { kind: 'COMPLETE' }
+  | { kind: 'ACKNOWLEDGE' };
+
+const db = proxyLocalActivities<ClaimDbActivities>({
+  startToCloseTimeout: '10 seconds',
+  localRetryThreshold: '10 seconds',
+  retry: { initialInterval: '200 milliseconds', backoffCoefficient: 2, maximumInterval: '10 seconds' },
+});
+
+// DICT calls: retried until DICT answers; business refusals fail at once.
+const dict = proxyActivities<ClaimDictActivities>({
+  startToCloseTimeout: '30 seconds',
+  retry: { initialInterval: '500 milliseconds', backoffCoefficient: 2, maximumInterval: '30 seconds' },
+});
+
+export function businessFailure(err: unknown): FailureDetail | undefined {
+  return err instanceof ActivityFailure ? findBusinessFailure(err) : undefined;
+}
+
+export function refuse(bcbError: FailureDetail['bcbError'], detail: string): never {
+  const f: FailureDetail = { bcbError, detail, source: 'CORE' };
+  throw ApplicationFailure.create({ type: bcbError, message: detail, nonRetryable: true, details: [f] });
+}
+
+function actionOf(a: ClaimAction): QueuedAction {
+  switch (a) {
+    case 'ACKNOWLEDGE':
+      return { kind: 'ACKNOWLEDGE' };
+    case 'CONFIRM_DEFAULT_OPERATION':
+      return { kind: 'CONFIRM', reason: 'DEFAULT_OPERATION' };
+    case 'CANCEL_DEFAULT_OPERATION':
+      return { kind: 'CANCEL', reason: 'DEFAULT_OPERATION' };
+    case 'COMPLETE':
+      return { kind: 'COMPLETE' };
+  }
+}
+
+/**
+ * One claim, one role. Serialises every DICT call: automatic ones come from planClaim at DICT's
+ * deadlines; users' decisions are queued by Update handlers, which wait for their outcome.
+ */
+export class ClaimRunner {
+  readonly state: ClaimWorkflowState;
+  private readonly queue: { action: QueuedAction; done?: { claim?: ExtendedClaim; failure?: FailureDetail } }[] = [];
+  private changed = false;
+  private completedEntry?: { entryId: string; dictRequestId: string; creationDate: string; keyOwnershipDate: string };
+
+  constructor(private readonly input: ClaimWorkflowInput) {
+    this.state = {
+      role: input.role,
+      claim: input.claim,
+      id: input.id ?? uuid4(),
+      plan: {},
+      ...(input.role === 'CLAIMER' && input.claim.type === 'OWNERSHIP' ? { claimerDeadline: claimerDeadline(input.claim, input.periods) } : {}),
+    };
+    setHandler(dictClaimChangedSignal, (c) => this.observe(c));
+    setHandler(claimStateQuery, () => this.state);
+  }
+
+  get claim(): ExtendedClaim {
+    return this.state.claim;
+  }
+
+  /** DICT's newer view replaces ours (DICT's LastModified orders them). */
+  observe(c: ExtendedClaim): void {
+    if (c.id !== this.claim.id) return;
+    if (Date.parse(c.lastModified) < Date.parse(this.claim.lastModified)) return;
+    if (c.status === this.claim.status && c.lastModified === this.claim.lastModified) return;
+    this.state.claim = c;
+    this.changed = true;
+  }
+
+  /** Called by an Update handler (after its validator): queue the decision and wait for DICT's answer. */
+  async decide(action: QueuedAction): Promise<ClaimWorkflowState> {
+    const item: (typeof this.queue)[number] = { action };
+    this.queue.push(item);
+    await condition(() => item.done !== undefined);
+    if (item.done?.failure) {
+      const f = item.done.failure;
+      throw ApplicationFailure.create({ type: f.bcbError, message: f.detail ?? f.bcbError, nonRetryable: true, details: [f] });
+    }
+    return this.state;
+  }
+
+  async run(): Promise<ClaimWorkflowState> {
+    await this.record();
+    while (!isFinalClaimStatus(this.claim.status)) {
+      const next = this.queue.find((q) => q.done === undefined);
+      if (next) {
+        next.done = await this.perform(next.action);
+        await this.record();
+        continue;
+      }
+      const plan = planClaim(this.input.role, this.claim, Date.now(), this.input.periods);
+      this.state.plan = plan;
+      if (plan.due) {
+        const outcome = await this.perform(actionOf(plan.due));
+        await this.record();
+        if (outcome.failure) {
+          // DICT refused an automatic step (e.g. clocks apart at a deadline): look again later.
+          await condition(() => this.changed || this.pending(), this.input.retryAfterRefusalMs ?? 60_000);
+          this.changed = false;
+        }
+        continue;
+      }
+      const timed = plan.deadline && plan.onDeadline && plan.onDeadline !== 'AWAIT_USER' && plan.onDeadline !== 'CLOSING_PERIOD_END';
+      const waitMs = plan.deadline ? Math.max(0, Date.parse(plan.deadline) - Date.now()) : 0;
+      if (plan.deadline && (timed || plan.onDeadline === 'CLOSING_PERIOD_END')) {
+        await condition(() => this.changed || this.pending(), waitMs);
+      } else {
+        await condition(() => this.changed || this.pending());
+      }
+      if (this.changed) {
+        this.changed = false;
+        await this.record();
+      }
+    }
+    // Decisions queued after the end are refused by their validators; any left are answered.
+    for (const q of this.queue) q.done ??= { failure: { bcbError: 'ClaimOperationInvalid', detail: `claim is ${this.claim.status}`, source: 'CORE' } };
+    return this.state;
+  }
+
+  private pending(): boolean {
+    return this.queue.some((q) => q.done === undefined);
+  }
+
+  /** One DICT call; DICT's answer becomes our view. A business refusal is returned, not thrown. */
+  private async perform(action: QueuedAction): Promise<{ claim?: ExtendedClaim; failure?: FailureDetail }> {
+    const ref = { claimId: this.claim.id, participant: this.input.participant };
+    try {
+      let claim: ExtendedClaim;
+      switch (action.kind) {
+        case 'ACKNOWLEDGE':
+          claim = await dict.acknowledgeClaimInDict(ref);
+          break;
+        case 'CONFIRM':
+          claim = await dict.confirmClaimInDict({ ...ref, reason: action.reason });
+          break;
+        case 'CANCEL':
+          claim = await dict.cancelClaimInDict({ ...ref, reason: action.reason, role: this.input.role });
+          break;
+        case 'COMPLETE': {
+          const done = await dict.completeClaimInDict(ref);
+          claim = done.claim;
+          this.completedEntry = { entryId: done.entryId, dictRequestId: done.dictRequestId, creationDate: done.entryCreationDate, keyOwnershipDate: done.keyOwnershipDate };
+          break;
+        }
+      }
+      this.state.lastFailure = undefined;
+      this.observe(claim);
+      this.changed = false;
+      return { claim };
+    } catch (err) {
+      const f = businessFailure(err);
+      if (!f) throw err;
+      this.state.lastFailure = f;
+      // Our view may be stale (that is usually why DICT refused): take DICT's.
+      this.observe(await dict.getClaimFromDict(ref));
+      this.changed = false;
+      return { failure: f };
+    }
+  }
+
+  /** Projection row + entry effects + outbox event (one transaction), then search attributes. */
+  private async record(): Promise<void> {
+    const plan = isFinalClaimStatus(this.claim.status) ? {} : planClaim(this.input.role, this.claim, Date.now(), this.input.periods);
+    this.state.plan = plan;
+    const nextDeadline = plan.due ? new Date(Date.now()).toISOString() : plan.deadline;
+    const rec: ClaimRecord = await db.recordClaim({
+      id: this.state.id,
+      participant: this.input.participant,
+      role: this.input.role,
+      claim: this.claim,
+      workflowId: workflowInfo().workflowId,
+      ...(this.input.requestId ? { requestId: this.input.requestId } : {}),
+      ...(this.state.claimerDeadline ? { claimerDeadline: this.state.claimerDeadline } : {}),
+      ...(nextDeadline ? { nextDeadline } : {}),
+      ...(plan.due ? { nextAction: plan.due } : plan.onDeadline ? { nextAction: plan.onDeadline } : {}),
+      ...(this.completedEntry ? { completedEntry: this.completedEntry } : {}),
+    });
+    this.state.id = rec.id;
+    upsertSearchAttributes([
+      { key: CLAIM_STATUS, value: this.claim.status },
+      { key: CLAIM_TYPE, value: this.claim.type },
+      { key: CLAIM_ROLE, value: this.input.role },
+      { key: DICT_KEY_TYPE, value: this.claim.keyType },
+      { key: NEXT_DEADLINE, value: nextDeadline ? new Date(nextDeadline) : null },
+    ]);
+  }
+}

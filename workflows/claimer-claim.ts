@@ -1,0 +1,30 @@
+// Our side of a claim when we are the claimer (our user wants a key held elsewhere). Lives as
+// long as the claim: portability completes as soon as the donor confirms; ownership waits for the
+// closing period, then for our user's possession validation (CompleteClaim), and cancels on the
+// 30th day without it. Users' decisions arrive as Updates, refused synchronously when DICT's
+// rules forbid them.
+import { defineUpdate, setHandler } from '@temporalio/workflow';
+import { ClaimRunner, refuse, type ClaimDecision, type ClaimWorkflowInput, type ClaimWorkflowState } from './claim-common.js';
+import { decisionRefusal } from '../domain/claim-decisions.js';
+
+/** Cancel as claimer (CancelClaim / CancelPortability). */
+export const claimerCancelUpdate = defineUpdate<ClaimWorkflowState, [ClaimDecision]>('claimerCancel');
+/** Our user validated possession (ownership) — complete in DICT. */
+export const claimerCompleteUpdate = defineUpdate<ClaimWorkflowState, [ClaimDecision]>('claimerComplete');
+
+export async function claimerClaimWorkflow(input: ClaimWorkflowInput): Promise<ClaimWorkflowState> {
+  const runner = new ClaimRunner({ ...input, role: 'CLAIMER' });
+  setHandler(claimerCancelUpdate, (d) => runner.decide({ kind: 'CANCEL', reason: d.reason! }), {
+    validator: (d) => {
+      const why = decisionRefusal({ op: 'CANCEL', role: 'CLAIMER', claim: runner.claim, reason: d.reason, now: Date.now(), claimerDeadline: runner.state.claimerDeadline });
+      if (why) refuse(why.bcbError, why.detail);
+    },
+  });
+  setHandler(claimerCompleteUpdate, (_d) => runner.decide({ kind: 'COMPLETE' }), {
+    validator: (_d) => {
+      const why = decisionRefusal({ op: 'COMPLETE', role: 'CLAIMER', claim: runner.claim, now: Date.now() });
+      if (why) refuse(why.bcbError, why.detail);
+    },
+  });
+  return runner.run();
+}
