@@ -5,7 +5,7 @@ import { createHash } from 'node:crypto';
 import type { Client } from '@temporalio/client';
 import type { Logger } from 'pino';
 import { DictProblemError, type DictApi, type DictClaimsApi } from '../bridge/types.js';
-import type { ClaimPeriods } from '../domain/claim-plan.js';
+import type { ClaimPeriods } from '../domain/claims.js';
 import type { Claim, ClaimOperationReason, ClaimRole, ExtendedClaim } from '../domain/types.js';
 import * as claims from '../store/claims.js';
 import type { Sql } from '../store/db.js';

@@ -2,19 +2,8 @@
 // Pure: the claim workflows ask it after every change; the deadlines are DICT's
 // (ResolutionPeriodEnd, CompletionPeriodEnd) except the ownership claimer's 30th day, which DICT
 // does not send and we count from the claim's opening.
+import { claimerDeadline, isFinalClaimStatus, type ClaimPeriods } from './claims.js';
 import type { ClaimRole, ExtendedClaim } from './types.js';
-
-const DAY_MS = 24 * 60 * 60 * 1000;
-
-/** BCB's periods; workflow inputs, so tests can shrink them. */
-export interface ClaimPeriods {
-  /** Resolution period (7 days). Used only to find when a claim opened. */
-  resolutionMs: number;
-  /** Ownership: from opening to the claimer's last day to validate possession (30 days). */
-  claimerDeadlineMs: number;
-}
-
-export const BCB_CLAIM_PERIODS: ClaimPeriods = { resolutionMs: 7 * DAY_MS, claimerDeadlineMs: 30 * DAY_MS };
 
 export type ClaimAction =
   /** Donor: tell DICT we received an OPEN claim (OPEN → WAITING_RESOLUTION). */
@@ -32,13 +21,6 @@ export interface ClaimPlan {
   /** Otherwise, the next moment something is due (ISO), and what. */
   deadline?: string;
   onDeadline?: ClaimAction | 'CLOSING_PERIOD_END' | 'AWAIT_USER';
-}
-
-export const isFinalClaimStatus = (s: ExtendedClaim['status']): boolean => s === 'COMPLETED' || s === 'CANCELLED';
-
-/** Ownership claimer's last day: 30 days after the claim opened (DICT opened it ResolutionPeriodEnd − 7 days). */
-export function claimerDeadline(claim: ExtendedClaim, p: ClaimPeriods): string {
-  return new Date(Date.parse(claim.resolutionPeriodEnd) - p.resolutionMs + p.claimerDeadlineMs).toISOString();
 }
 
 function at(deadline: string, now: number, action: ClaimPlan['onDeadline'] & ClaimAction): ClaimPlan {

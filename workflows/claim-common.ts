@@ -16,7 +16,8 @@ import {
   workflowInfo,
 } from '@temporalio/workflow';
 import type { ClaimDbActivities, ClaimDictActivities } from '../activities/claims.js';
-import { claimerDeadline, isFinalClaimStatus, planClaim, type ClaimAction, type ClaimPeriods, type ClaimPlan } from '../domain/claim-plan.js';
+import { planClaim, type ClaimAction, type ClaimPlan } from '../domain/claim-plan.js';
+import { checkClaimOperation, claimerDeadline, isFinalClaimStatus, type ClaimCheck, type ClaimOperation, type ClaimPeriods } from '../domain/claims.js';
 import type { ClaimOperationReason, ClaimRole, ExtendedClaim } from '../domain/types.js';
 import type { ClaimRecord } from '../store/claims.js';
 import { findBusinessFailure, type FailureDetail } from './failures.js';
@@ -85,9 +86,11 @@ export function businessFailure(err: unknown): FailureDetail | undefined {
   return err instanceof ActivityFailure ? findBusinessFailure(err) : undefined;
 }
 
-export function refuse(bcbError: FailureDetail['bcbError'], detail: string): never {
-  const f: FailureDetail = { bcbError, detail, source: 'CORE' };
-  throw ApplicationFailure.create({ type: bcbError, message: detail, nonRetryable: true, details: [f] });
+/** An Update validator's refusal: DICT's error name, before DICT is asked. */
+export function refuseUnless(check: ClaimCheck): void {
+  if (check.ok) return;
+  const f: FailureDetail = { bcbError: check.error, detail: check.detail, source: 'CORE' };
+  throw ApplicationFailure.create({ type: check.error, message: check.detail, nonRetryable: true, details: [f] });
 }
 
 function actionOf(a: ClaimAction): QueuedAction {
@@ -127,6 +130,13 @@ export class ClaimRunner {
 
   get claim(): ExtendedClaim {
     return this.state.claim;
+  }
+
+  /** DICT's rules for a decision of ours on the claim as we last saw it (a reason is required where the op takes one). */
+  check(o: { op: 'confirm' | 'cancel'; reason?: ClaimOperationReason } | { op: 'complete' }): ClaimCheck {
+    if (o.op !== 'complete' && !o.reason) return { ok: false, error: 'InvalidReason', detail: 'a reason is required' };
+    const op: ClaimOperation = o.op === 'complete' ? { op: 'complete' } : { op: o.op, reason: o.reason! };
+    return checkClaimOperation({ ...op, claim: this.claim, actorRole: this.input.role, now: new Date(Date.now()).toISOString(), periods: this.input.periods });
   }
 
   /** DICT's newer view replaces ours (DICT's LastModified orders them). */

@@ -4,8 +4,7 @@
 // 30th day without it. Users' decisions arrive as Updates, refused synchronously when DICT's
 // rules forbid them.
 import { defineUpdate, setHandler } from '@temporalio/workflow';
-import { ClaimRunner, refuse, type ClaimDecision, type ClaimWorkflowInput, type ClaimWorkflowState } from './claim-common.js';
-import { decisionRefusal } from '../domain/claim-decisions.js';
+import { ClaimRunner, refuseUnless, type ClaimDecision, type ClaimWorkflowInput, type ClaimWorkflowState } from './claim-common.js';
 
 /** Cancel as claimer (CancelClaim / CancelPortability). */
 export const claimerCancelUpdate = defineUpdate<ClaimWorkflowState, [ClaimDecision]>('claimerCancel');
@@ -16,14 +15,12 @@ export async function claimerClaimWorkflow(input: ClaimWorkflowInput): Promise<C
   const runner = new ClaimRunner({ ...input, role: 'CLAIMER' });
   setHandler(claimerCancelUpdate, (d) => runner.decide({ kind: 'CANCEL', reason: d.reason! }), {
     validator: (d) => {
-      const why = decisionRefusal({ op: 'CANCEL', role: 'CLAIMER', claim: runner.claim, reason: d.reason, now: Date.now(), claimerDeadline: runner.state.claimerDeadline });
-      if (why) refuse(why.bcbError, why.detail);
+      refuseUnless(runner.check({ op: 'cancel', reason: d.reason }));
     },
   });
   setHandler(claimerCompleteUpdate, (_d) => runner.decide({ kind: 'COMPLETE' }), {
     validator: (_d) => {
-      const why = decisionRefusal({ op: 'COMPLETE', role: 'CLAIMER', claim: runner.claim, now: Date.now() });
-      if (why) refuse(why.bcbError, why.detail);
+      refuseUnless(runner.check({ op: 'complete' }));
     },
   });
   return runner.run();

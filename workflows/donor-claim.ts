@@ -5,8 +5,7 @@
 // removed; in an ownership claim's closing period our user may still prove possession (FRAUD
 // cancel). Users' decisions arrive as Updates, refused synchronously when DICT's rules forbid them.
 import { defineUpdate, setHandler } from '@temporalio/workflow';
-import { ClaimRunner, refuse, type ClaimDecision, type ClaimWorkflowInput, type ClaimWorkflowState } from './claim-common.js';
-import { decisionRefusal } from '../domain/claim-decisions.js';
+import { ClaimRunner, refuseUnless, type ClaimDecision, type ClaimWorkflowInput, type ClaimWorkflowState } from './claim-common.js';
 
 /** Donor's user gives the key up (RespondToClaim confirm=true / ConfirmPortability). */
 export const donorConfirmUpdate = defineUpdate<ClaimWorkflowState, [ClaimDecision]>('donorConfirm');
@@ -17,14 +16,12 @@ export async function donorClaimWorkflow(input: ClaimWorkflowInput): Promise<Cla
   const runner = new ClaimRunner({ ...input, role: 'DONOR' });
   setHandler(donorConfirmUpdate, (d) => runner.decide({ kind: 'CONFIRM', reason: d.reason! }), {
     validator: (d) => {
-      const why = decisionRefusal({ op: 'CONFIRM', role: 'DONOR', claim: runner.claim, reason: d.reason, now: Date.now() });
-      if (why) refuse(why.bcbError, why.detail);
+      refuseUnless(runner.check({ op: 'confirm', reason: d.reason }));
     },
   });
   setHandler(donorCancelUpdate, (d) => runner.decide({ kind: 'CANCEL', reason: d.reason! }), {
     validator: (d) => {
-      const why = decisionRefusal({ op: 'CANCEL', role: 'DONOR', claim: runner.claim, reason: d.reason, now: Date.now() });
-      if (why) refuse(why.bcbError, why.detail);
+      refuseUnless(runner.check({ op: 'cancel', reason: d.reason }));
     },
   });
   return runner.run();

@@ -5,7 +5,7 @@
 // one stopped between the two steps: both use signal-with-start on the same id.
 import { ActivityFailure, ApplicationFailure, proxyActivities, proxyLocalActivities } from '@temporalio/workflow';
 import type { ClaimDbActivities, ClaimDictActivities, ClaimPollActivities } from '../activities/claims.js';
-import type { ClaimPeriods } from '../domain/claim-plan.js';
+import type { ClaimPeriods } from '../domain/claims.js';
 import type { Claim } from '../domain/types.js';
 import type { ClaimRecord } from '../store/claims.js';
 import { findBusinessFailure } from './failures.js';

@@ -1,10 +1,9 @@
-// What each side of a claim does next (domain/claim-plan.ts) and which decisions DICT's tables
-// allow (domain/claim-decisions.ts): pure rules, every branch.
+// What each side of a claim does next (domain/claim-plan.ts), every branch.
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { decisionRefusal, type ClaimDecisionOp } from '../../domain/claim-decisions.js';
-import { BCB_CLAIM_PERIODS, claimerDeadline, planClaim } from '../../domain/claim-plan.js';
-import type { ClaimOperationReason, ClaimRole, ClaimStatus, ClaimType, ExtendedClaim } from '../../domain/types.js';
+import { planClaim } from '../../domain/claim-plan.js';
+import { BCB_CLAIM_PERIODS, claimerDeadline } from '../../domain/claims.js';
+import type { ClaimRole, ClaimStatus, ClaimType, ExtendedClaim } from '../../domain/types.js';
 
 const DAY = 24 * 60 * 60 * 1000;
 const OPENED = Date.parse('2026-11-01T12:00:00Z');
@@ -71,74 +70,3 @@ test('final claims plan nothing', () => {
   }
 });
 
-// ---- decisions ----
-const ask = (op: ClaimDecisionOp, role: ClaimRole, c: ExtendedClaim, reason: ClaimOperationReason | undefined, now = OPENED + DAY) =>
-  decisionRefusal({ op, role, claim: c, ...(reason ? { reason } : {}), now, claimerDeadline: claimerDeadline(c, P) })?.bcbError;
-
-test('confirmClaim table: who may confirm, by type and reason', () => {
-  const o = claim('OWNERSHIP', 'WAITING_RESOLUTION');
-  const p = claim('PORTABILITY', 'WAITING_RESOLUTION');
-  assert.equal(ask('CONFIRM', 'DONOR', o, 'USER_REQUESTED'), undefined);
-  assert.equal(ask('CONFIRM', 'CLAIMER', o, 'USER_REQUESTED'), 'ClaimOperationInvalid');
-  assert.equal(ask('CONFIRM', 'DONOR', o, 'ACCOUNT_CLOSURE'), 'InvalidReason');
-  assert.equal(ask('CONFIRM', 'DONOR', o, 'DEFAULT_OPERATION'), 'ClaimResolutionPeriodNotEnded');
-  assert.equal(ask('CONFIRM', 'DONOR', o, 'DEFAULT_OPERATION', OPENED + 7 * DAY), undefined);
-  assert.equal(ask('CONFIRM', 'DONOR', p, 'USER_REQUESTED'), undefined);
-  assert.equal(ask('CONFIRM', 'DONOR', p, 'ACCOUNT_CLOSURE'), undefined);
-  assert.equal(ask('CONFIRM', 'DONOR', p, 'DEFAULT_OPERATION'), 'InvalidReason');
-  assert.equal(ask('CONFIRM', 'CLAIMER', p, 'ACCOUNT_CLOSURE'), 'ClaimOperationInvalid');
-  assert.equal(ask('CONFIRM', 'DONOR', claim('PORTABILITY', 'OPEN'), 'USER_REQUESTED'), 'ClaimOperationInvalid');
-  assert.equal(ask('CONFIRM', 'DONOR', claim('PORTABILITY', 'CONFIRMED'), 'USER_REQUESTED'), 'ClaimOperationInvalid');
-  assert.equal(ask('CONFIRM', 'DONOR', p, undefined), 'InvalidReason');
-});
-
-test('cancelClaim, portability: the reason table, statuses and exceptions', () => {
-  const w = claim('PORTABILITY', 'WAITING_RESOLUTION');
-  const cases: [ClaimOperationReason, ClaimRole, string | undefined][] = [
-    ['USER_REQUESTED', 'DONOR', undefined],
-    ['USER_REQUESTED', 'CLAIMER', undefined],
-    ['ACCOUNT_CLOSURE', 'DONOR', 'ClaimOperationInvalid'],
-    ['ACCOUNT_CLOSURE', 'CLAIMER', undefined],
-    ['DEFAULT_OPERATION', 'CLAIMER', 'ClaimOperationInvalid'],
-    ['FRAUD', 'DONOR', undefined],
-    ['FRAUD', 'CLAIMER', undefined],
-    ['RECONCILIATION', 'DONOR', 'ClaimOperationInvalid'],
-    ['RFB_VALIDATION', 'CLAIMER', undefined],
-  ];
-  for (const [reason, role, want] of cases) assert.equal(ask('CANCEL', role, w, reason), want, `${role} ${reason}`);
-  // DEFAULT_OPERATION only once ResolutionPeriodEnd has passed.
-  assert.equal(ask('CANCEL', 'DONOR', w, 'DEFAULT_OPERATION'), 'ClaimResolutionPeriodNotEnded');
-  assert.equal(ask('CANCEL', 'DONOR', w, 'DEFAULT_OPERATION', OPENED + 7 * DAY), undefined);
-  // RECONCILIATION: allowed while OPEN, not while WAITING_RESOLUTION.
-  assert.equal(ask('CANCEL', 'CLAIMER', claim('PORTABILITY', 'OPEN'), 'RECONCILIATION'), undefined);
-  assert.equal(ask('CANCEL', 'CLAIMER', w, 'RECONCILIATION'), 'ClaimOperationInvalid');
-  // CONFIRMED: only the claimer, only FRAUD, RECONCILIATION or RFB_VALIDATION.
-  const c = claim('PORTABILITY', 'CONFIRMED');
-  assert.equal(ask('CANCEL', 'CLAIMER', c, 'FRAUD'), undefined);
-  assert.equal(ask('CANCEL', 'CLAIMER', c, 'RECONCILIATION'), undefined);
-  assert.equal(ask('CANCEL', 'CLAIMER', c, 'USER_REQUESTED'), 'ClaimOperationInvalid');
-  assert.equal(ask('CANCEL', 'DONOR', c, 'FRAUD'), 'ClaimOperationInvalid');
-  assert.equal(ask('CANCEL', 'CLAIMER', claim('PORTABILITY', 'COMPLETED'), 'FRAUD'), 'ClaimOperationInvalid');
-});
-
-test('cancelClaim, ownership: the claimer cancels; the donor only with FRAUD; DEFAULT_OPERATION after day 30', () => {
-  const w = claim('OWNERSHIP', 'WAITING_RESOLUTION');
-  const c = claim('OWNERSHIP', 'CONFIRMED');
-  assert.equal(ask('CANCEL', 'CLAIMER', w, 'USER_REQUESTED'), undefined);
-  assert.equal(ask('CANCEL', 'DONOR', w, 'USER_REQUESTED'), 'ClaimOperationInvalid');
-  assert.equal(ask('CANCEL', 'DONOR', w, 'FRAUD'), undefined);
-  // The donor's user proves possession in the closing period: FRAUD cancel of a CONFIRMED claim.
-  assert.equal(ask('CANCEL', 'DONOR', c, 'FRAUD', OPENED + 10 * DAY), undefined);
-  assert.equal(ask('CANCEL', 'CLAIMER', c, 'DEFAULT_OPERATION', OPENED + 29 * DAY), 'ClaimCompletionPeriodNotEnded');
-  assert.equal(ask('CANCEL', 'CLAIMER', c, 'DEFAULT_OPERATION', OPENED + 30 * DAY), undefined);
-  assert.equal(ask('CANCEL', 'CLAIMER', claim('OWNERSHIP', 'CANCELLED'), 'USER_REQUESTED'), 'ClaimOperationInvalid');
-});
-
-test('completeClaim: the claimer, CONFIRMED, and for ownership after CompletionPeriodEnd', () => {
-  const o = claim('OWNERSHIP', 'CONFIRMED');
-  assert.equal(ask('COMPLETE', 'CLAIMER', o, undefined, OPENED + 10 * DAY), 'ClaimCompletionPeriodNotEnded');
-  assert.equal(ask('COMPLETE', 'CLAIMER', o, undefined, OPENED + 14 * DAY), undefined);
-  assert.equal(ask('COMPLETE', 'DONOR', o, undefined, OPENED + 14 * DAY), 'ClaimOperationInvalid');
-  assert.equal(ask('COMPLETE', 'CLAIMER', claim('PORTABILITY', 'CONFIRMED'), undefined), undefined);
-  assert.equal(ask('COMPLETE', 'CLAIMER', claim('PORTABILITY', 'WAITING_RESOLUTION'), undefined), 'ClaimOperationInvalid');
-});
