@@ -42,9 +42,21 @@ const apiSchema = z.object({
   LOOKUP_CACHE_TTL_SECONDS: z.coerce.number().int().min(0).max(180).default(180),
 });
 
+const seconds = (max: number) => z.coerce.number().int().min(1).max(max);
+
 const workerSchema = z.object({
   ...common,
   WORKER_MAX_CONCURRENT_ACTIVITIES: z.coerce.number().int().min(1).max(1000).default(100),
+  // BCB's claim periods (Manual §5, §6). DICT sends its deadlines; these only tell when a claim
+  // opened (resolution) and the ownership claimer's last day. Shrink them only together with a
+  // simulator whose periods are shrunk the same way.
+  CLAIM_RESOLUTION_PERIOD_SECONDS: seconds(30 * 86_400).default(7 * 86_400),
+  CLAIM_CLOSING_PERIOD_SECONDS: seconds(30 * 86_400).default(7 * 86_400),
+  CLAIM_CLAIMER_DEADLINE_SECONDS: seconds(90 * 86_400).default(30 * 86_400),
+  // The claims poller (BCB: at least once a minute; CLAIMS_LIST_WITH_ROLE allows 40 a minute).
+  CLAIM_POLL_INTERVAL_MS: z.coerce.number().int().min(1_500).max(60_000).default(3_000),
+  CLAIM_POLL_OVERLAP_MS: z.coerce.number().int().min(0).max(600_000).default(60_000),
+  CLAIM_POLLER_ENABLED: z.enum(['true', 'false']).default('true').transform((v) => v === 'true'),
 });
 
 export type ApiConfig = z.infer<typeof apiSchema>;

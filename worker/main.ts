@@ -1,4 +1,5 @@
 // The worker process: runs every workflow and activity of Core DICT.
+import { Client, Connection } from '@temporalio/client';
 import { NativeConnection, Runtime, makeTelemetryFilterString } from '@temporalio/worker';
 import { Redis } from 'ioredis';
 import { loadWorkerConfig } from '../config/index.js';
@@ -6,7 +7,7 @@ import { dictClientFromConfig } from '../config/dict-client.js';
 import { createLogger } from '../config/logger.js';
 import { createSql } from '../store/db.js';
 import { createLookupCache } from '../store/lookup-cache.js';
-import { createWorker } from './worker.js';
+import { claimPeriodsFromConfig, createWorker, ensureClaimPoller } from './worker.js';
 
 async function main(): Promise<void> {
   const config = loadWorkerConfig();
@@ -19,11 +20,15 @@ async function main(): Promise<void> {
   const redis = new Redis(config.REDIS_URL, { lazyConnect: false, maxRetriesPerRequest: 2 });
   const dict = dictClientFromConfig(config, config.DICT_TIMEOUT_MS);
   const connection = await NativeConnection.connect({ address: config.TEMPORAL_ADDRESS });
+  // Activities that hand claims to their workflows (signal-with-start) need a client.
+  const clientConnection = await Connection.connect({ address: config.TEMPORAL_ADDRESS });
+  const temporal = new Client({ connection: clientConnection, namespace: config.TEMPORAL_NAMESPACE });
+  const claimPeriods = claimPeriodsFromConfig(config);
   const worker = await createWorker({
     connection,
     namespace: config.TEMPORAL_NAMESPACE,
     taskQueue: config.TEMPORAL_TASK_QUEUE,
-    deps: { sql, dict, cache: createLookupCache(redis), log },
+    deps: { sql, dict, cache: createLookupCache(redis), log, temporal, taskQueue: config.TEMPORAL_TASK_QUEUE, claimPeriods },
     maxConcurrentActivities: config.WORKER_MAX_CONCURRENT_ACTIVITIES,
     log,
   });
@@ -36,9 +41,17 @@ async function main(): Promise<void> {
   process.once('SIGINT', () => stop('SIGINT'));
   process.once('SIGTERM', () => stop('SIGTERM'));
 
+  if (config.CLAIM_POLLER_ENABLED) {
+    await ensureClaimPoller(temporal, config.TEMPORAL_TASK_QUEUE, {
+      participant: config.PSP_ISPB,
+      intervalMs: config.CLAIM_POLL_INTERVAL_MS,
+      overlapMs: config.CLAIM_POLL_OVERLAP_MS,
+    });
+  }
   log.info({ temporal: config.TEMPORAL_ADDRESS, namespace: config.TEMPORAL_NAMESPACE, taskQueue: config.TEMPORAL_TASK_QUEUE }, 'worker running');
   await worker.run();
   await connection.close();
+  await clientConnection.close();
   dict.close();
   redis.disconnect();
   await sql.end({ timeout: 5 });

@@ -1,8 +1,12 @@
 // Builds the Temporal worker around real dependencies. main.ts runs it as its own process;
 // integration tests build it in-process against the same servers.
+import { WorkflowIdConflictPolicy } from '@temporalio/common';
+import type { Client } from '@temporalio/client';
 import { NativeConnection, Worker } from '@temporalio/worker';
 import type { Logger } from 'pino';
 import { createActivities, type ActivityDeps } from '../activities/index.js';
+import type { ClaimPeriods } from '../domain/claims.js';
+import { claimPollerWorkflowId, type ClaimPollerInput } from '../workflows/claim-poller.js';
 
 export interface WorkerOptions {
   connection: NativeConnection;
@@ -25,5 +29,25 @@ export async function createWorker(o: WorkerOptions): Promise<Worker> {
     ...(o.workflowBundle ? { workflowBundle: o.workflowBundle } : { workflowsPath }),
     activities: createActivities(o.deps),
     maxConcurrentActivityTaskExecutions: o.maxConcurrentActivities ?? 100,
+  });
+}
+
+/** Claim periods from configuration (seconds). */
+export const claimPeriodsFromConfig = (c: { CLAIM_RESOLUTION_PERIOD_SECONDS: number; CLAIM_CLOSING_PERIOD_SECONDS: number; CLAIM_CLAIMER_DEADLINE_SECONDS: number }): ClaimPeriods => ({
+  resolutionMs: c.CLAIM_RESOLUTION_PERIOD_SECONDS * 1000,
+  closingMs: c.CLAIM_CLOSING_PERIOD_SECONDS * 1000,
+  claimerDeadlineMs: c.CLAIM_CLAIMER_DEADLINE_SECONDS * 1000,
+});
+
+/**
+ * The participant's claims poller runs as one workflow (claim-poller/<ispb>); every worker makes
+ * sure it exists at start (the first one starts it, the others find it).
+ */
+export async function ensureClaimPoller(temporal: Client, taskQueue: string, input: ClaimPollerInput): Promise<void> {
+  await temporal.workflow.start('claimPollerWorkflow', {
+    taskQueue,
+    workflowId: claimPollerWorkflowId(input.participant),
+    args: [input],
+    workflowIdConflictPolicy: WorkflowIdConflictPolicy.USE_EXISTING,
   });
 }
