@@ -9,13 +9,15 @@
 //  - Nothing is normalized: a masked CPF or an upper-case e-mail is reported, not fixed.
 
 import { parseDateTime } from './dates.js';
-import { isValidEndToEndId, isValidIspb, isValidRequestId } from './ids.js';
+import { isClaimAllowed } from './claims.js';
+import { isUuid, isValidEndToEndId, isValidIspb, isValidRequestId } from './ids.js';
 import { inferKeyType, isKeyType, keyViolation, type KeyMode, type RuleViolation } from './keys.js';
 import { legalNameViolation, naturalNameViolation, tradeNameViolation } from './names.js';
 import { isReasonAllowed, allowedEntryReasons, type EntryOperation } from './reasons.js';
 import { isValidCnpj, isValidCpf } from './taxid.js';
 import {
   ACCOUNT_TYPES,
+  CLAIM_OPERATION_REASONS,
   ENTRY_OPERATION_REASONS,
   KEY_TYPES,
   PERSON_TYPES,
@@ -126,73 +128,73 @@ function checkReason(op: EntryOperation, reason: string | undefined, keyType: Ke
   }
 }
 
-function checkAccount(account: AccountInput | undefined, opts: EntryRuleOptions, out: FieldViolation[]): void {
+function checkAccount(account: AccountInput | undefined, opts: EntryRuleOptions, out: FieldViolation[], p = 'account'): void {
   if (!account) {
-    out.push(REQ('account'));
+    out.push(REQ(p));
     return;
   }
   const { participant, branch, accountNumber, accountType, openingDate } = account;
-  if (!present(participant)) out.push(REQ('account.participant'));
+  if (!present(participant)) out.push(REQ(`${p}.participant`));
   else if (!isValidIspb(participant)) {
-    out.push({ field: 'account.participant', reason: 'PATTERN', description: 'account.participant must be an 8-digit ISPB' });
+    out.push({ field: `${p}.participant`, reason: 'PATTERN', description: `${p}.participant must be an 8-digit ISPB` });
   } else if (opts.ourIspb !== undefined && participant !== opts.ourIspb) {
-    out.push({ field: 'account.participant', reason: 'NOT_OUR_PARTICIPANT', description: `account.participant must be our ISPB ${opts.ourIspb}` });
+    out.push({ field: `${p}.participant`, reason: 'NOT_OUR_PARTICIPANT', description: `${p}.participant must be our ISPB ${opts.ourIspb}` });
   }
   if (present(branch) && !/^[0-9]{1,4}$/.test(branch)) {
-    out.push({ field: 'account.branch', reason: 'PATTERN', description: 'account.branch must be 1 to 4 digits, without check digit' });
+    out.push({ field: `${p}.branch`, reason: 'PATTERN', description: `${p}.branch must be 1 to 4 digits, without check digit` });
   }
-  if (!present(accountNumber)) out.push(REQ('account.account_number'));
+  if (!present(accountNumber)) out.push(REQ(`${p}.account_number`));
   else if (!/^[0-9]{1,20}$/.test(accountNumber)) {
-    out.push({ field: 'account.account_number', reason: 'PATTERN', description: 'account.account_number must be 1 to 20 digits (a letter check digit becomes 0)' });
+    out.push({ field: `${p}.account_number`, reason: 'PATTERN', description: `${p}.account_number must be 1 to 20 digits (a letter check digit becomes 0)` });
   }
-  if (!present(accountType)) out.push(REQ('account.account_type'));
+  if (!present(accountType)) out.push(REQ(`${p}.account_type`));
   else if (!(ACCOUNT_TYPES as readonly string[]).includes(accountType)) {
-    out.push(enumViolation('account.account_type', accountType, ACCOUNT_TYPES));
+    out.push(enumViolation(`${p}.account_type`, accountType, ACCOUNT_TYPES));
   }
-  if (!present(openingDate)) out.push(REQ('account.opening_date'));
+  if (!present(openingDate)) out.push(REQ(`${p}.opening_date`));
   else {
     const t = parseDateTime(openingDate);
     if (t === undefined) {
-      out.push({ field: 'account.opening_date', reason: 'INVALID_DATE_TIME', description: 'account.opening_date must be an ISO-8601 date-time with offset' });
+      out.push({ field: `${p}.opening_date`, reason: 'INVALID_DATE_TIME', description: `${p}.opening_date must be an ISO-8601 date-time with offset` });
     } else if (t > (opts.now ?? Date.now())) {
-      out.push({ field: 'account.opening_date', reason: 'IN_FUTURE', description: 'account.opening_date cannot be in the future' });
+      out.push({ field: `${p}.opening_date`, reason: 'IN_FUTURE', description: `${p}.opening_date cannot be in the future` });
     }
   }
 }
 
-function checkOwner(owner: PersonInput | undefined, checkTaxIdDigits: boolean, out: FieldViolation[]): void {
+function checkOwner(owner: PersonInput | undefined, checkTaxIdDigits: boolean, out: FieldViolation[], p = 'owner'): void {
   if (!owner) {
-    out.push(REQ('owner'));
+    out.push(REQ(p));
     return;
   }
   const { type, taxIdNumber, name, tradeName } = owner;
   const knownType = present(type) && (PERSON_TYPES as readonly string[]).includes(type) ? type : undefined;
-  if (!present(type)) out.push(REQ('owner.type'));
-  else if (!knownType) out.push(enumViolation('owner.type', type, PERSON_TYPES));
+  if (!present(type)) out.push(REQ(`${p}.type`));
+  else if (!knownType) out.push(enumViolation(`${p}.type`, type, PERSON_TYPES));
 
-  if (!present(taxIdNumber)) out.push(REQ('owner.tax_id_number'));
+  if (!present(taxIdNumber)) out.push(REQ(`${p}.tax_id_number`));
   else if (knownType === 'NATURAL_PERSON') {
     if (!/^[0-9]{11}$/.test(taxIdNumber)) {
-      out.push({ field: 'owner.tax_id_number', reason: 'PATTERN', description: 'owner.tax_id_number of a natural person must be a CPF: 11 digits' });
+      out.push({ field: `${p}.tax_id_number`, reason: 'PATTERN', description: `${p}.tax_id_number of a natural person must be a CPF: 11 digits` });
     } else if (checkTaxIdDigits && !isValidCpf(taxIdNumber)) {
-      out.push({ field: 'owner.tax_id_number', reason: 'INVALID_CPF', description: 'owner.tax_id_number is not a valid CPF' });
+      out.push({ field: `${p}.tax_id_number`, reason: 'INVALID_CPF', description: `${p}.tax_id_number is not a valid CPF` });
     }
   } else if (knownType === 'LEGAL_PERSON') {
     if (!/^[0-9]{14}$/.test(taxIdNumber)) {
-      out.push({ field: 'owner.tax_id_number', reason: 'PATTERN', description: 'owner.tax_id_number of a legal person must be a CNPJ: 14 digits' });
+      out.push({ field: `${p}.tax_id_number`, reason: 'PATTERN', description: `${p}.tax_id_number of a legal person must be a CNPJ: 14 digits` });
     } else if (checkTaxIdDigits && !isValidCnpj(taxIdNumber)) {
-      out.push({ field: 'owner.tax_id_number', reason: 'INVALID_CNPJ', description: 'owner.tax_id_number is not a valid CNPJ' });
+      out.push({ field: `${p}.tax_id_number`, reason: 'INVALID_CNPJ', description: `${p}.tax_id_number is not a valid CNPJ` });
     }
   }
 
-  if (!present(name)) out.push(REQ('owner.name'));
-  else if (knownType === 'NATURAL_PERSON') push(out, 'owner.name', naturalNameViolation(name));
-  else if (knownType === 'LEGAL_PERSON') push(out, 'owner.name', legalNameViolation(name));
+  if (!present(name)) out.push(REQ(`${p}.name`));
+  else if (knownType === 'NATURAL_PERSON') push(out, `${p}.name`, naturalNameViolation(name));
+  else if (knownType === 'LEGAL_PERSON') push(out, `${p}.name`, legalNameViolation(name));
 
   if (present(tradeName)) {
     if (knownType === 'NATURAL_PERSON') {
-      out.push({ field: 'owner.trade_name', reason: 'NOT_ALLOWED', description: 'owner.trade_name is for legal persons only' });
-    } else if (knownType === 'LEGAL_PERSON') push(out, 'owner.trade_name', tradeNameViolation(tradeName));
+      out.push({ field: `${p}.trade_name`, reason: 'NOT_ALLOWED', description: `${p}.trade_name is for legal persons only` });
+    } else if (knownType === 'LEGAL_PERSON') push(out, `${p}.trade_name`, tradeNameViolation(tradeName));
   }
 }
 
@@ -201,14 +203,14 @@ function checkOwner(owner: PersonInput | undefined, checkTaxIdDigits: boolean, o
  * be of the matching person type (BCB: EntryTaxIdNumberByDifferentOwner). Only compared once the
  * key itself is valid, so a malformed key yields one violation, not two.
  */
-function checkKeyOwner(keyType: KeyType, key: string, keyValid: boolean, owner: PersonInput | undefined, out: FieldViolation[]): void {
+function checkKeyOwner(keyType: KeyType, key: string, keyValid: boolean, owner: PersonInput | undefined, out: FieldViolation[], p = 'owner'): void {
   if (!owner || (keyType !== 'CPF' && keyType !== 'CNPJ')) return;
   const wantType = keyType === 'CPF' ? 'NATURAL_PERSON' : 'LEGAL_PERSON';
   if (present(owner.type) && owner.type !== wantType && (PERSON_TYPES as readonly string[]).includes(owner.type)) {
-    out.push({ field: 'owner.type', reason: 'OWNER_TYPE_MISMATCH', description: `a ${keyType} key must belong to a ${wantType}` });
+    out.push({ field: `${p}.type`, reason: 'OWNER_TYPE_MISMATCH', description: `a ${keyType} key must belong to a ${wantType}` });
   }
   if (keyValid && present(owner.taxIdNumber) && owner.taxIdNumber !== key) {
-    out.push({ field: 'key', reason: 'KEY_MISMATCH_TAX_ID', description: `${keyType} key must equal owner.tax_id_number` });
+    out.push({ field: 'key', reason: 'KEY_MISMATCH_TAX_ID', description: `${keyType} key must equal ${p}.tax_id_number` });
   }
 }
 
@@ -369,4 +371,60 @@ export function toBcbProperty(field: string): string {
     .split('.')
     .map((seg) => seg.split('_').map((w) => (w ? w[0]!.toUpperCase() + w.slice(1) : w)).join(''))
     .join('.');
+}
+
+export interface StartClaimInput {
+  requestId?: string;
+  /** OWNERSHIP (StartClaim) or PORTABILITY (StartPortability): set by the RPC, not the caller. */
+  type: 'OWNERSHIP' | 'PORTABILITY';
+  keyType?: string;
+  key?: string;
+  claimerAccount?: AccountInput;
+  claimer?: PersonInput;
+}
+
+/**
+ * StartClaim / StartPortability: a key of a type the claim type allows (BCB's createClaim table),
+ * in DICT's format; the account ours; the claimer a valid person. A CPF/CNPJ key can only be
+ * ported by its holder. Whether the key's current owner fits the claim type is DICT's to say
+ * (ClaimTypeInconsistent): we do not know the owner.
+ */
+export function validateStartClaim(input: StartClaimInput, opts: EntryRuleOptions = {}): FieldViolation[] {
+  const out: FieldViolation[] = [];
+  checkRequestId(input.requestId, out);
+  const keyType = checkKeyType(input.keyType, out);
+  if (keyType && !isClaimAllowed(input.type, keyType)) {
+    out.push({ field: 'key_type', reason: 'CLAIM_NOT_ALLOWED', description: `a ${keyType} key cannot be claimed by ${input.type}` });
+  } else if (keyType) {
+    if (!present(input.key)) out.push(REQ('key'));
+    else {
+      const v = keyViolation(keyType, input.key, 'existing');
+      push(out, 'key', v);
+      checkKeyOwner(keyType, input.key, v === undefined, input.claimer, out, 'claimer');
+    }
+  }
+  checkAccount(input.claimerAccount, opts, out, 'claimer_account');
+  checkOwner(input.claimer, true, out, 'claimer');
+  return out;
+}
+
+export interface ClaimDecisionInput {
+  requestId?: string;
+  claimId?: string;
+  reason?: string;
+  /** Whether the RPC needs a reason (CompleteClaim has none). */
+  reasonRequired: boolean;
+}
+
+/** The decision RPCs: request id, DICT's claim id (a UUID), and a known reason where one is needed. */
+export function validateClaimDecision(input: ClaimDecisionInput): FieldViolation[] {
+  const out: FieldViolation[] = [];
+  checkRequestId(input.requestId, out);
+  if (!present(input.claimId)) out.push(REQ('claim_id'));
+  else if (!isUuid(input.claimId)) out.push({ field: 'claim_id', reason: 'PATTERN', description: 'claim_id must be a UUID' });
+  if (input.reasonRequired) {
+    if (!present(input.reason)) out.push(REQ('reason'));
+    else if (!(CLAIM_OPERATION_REASONS as readonly string[]).includes(input.reason)) out.push(enumViolation('reason', input.reason, CLAIM_OPERATION_REASONS));
+  }
+  return out;
 }
