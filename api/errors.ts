@@ -50,12 +50,12 @@ function errorInfo(reason: string, metadata: Record<string, string> = {}) {
   return { desc: ErrorInfoSchema, value: create(ErrorInfoSchema, { reason, domain: ERROR_DOMAIN, metadata }) };
 }
 
-export function invalidArgument(violations: FieldViolation[], message = 'request has invalid fields'): ConnectError {
+export function invalidArgument(violations: FieldViolation[], message = 'request has invalid fields', bcbError: 'EntryInvalid' | 'ClaimInvalid' = 'EntryInvalid'): ConnectError {
   const summary = violations.map((v) => `${v.field}: ${v.description}`).join('; ');
   return new ConnectError(`${message}: ${summary}`, Code.InvalidArgument, undefined, [
     { desc: BadRequestSchema, value: create(BadRequestSchema, { fieldViolations: violations }) },
     // DICT's own name for a CPF/CNPJ key that is not its owner's tax id; EntryInvalid otherwise.
-    errorInfo(violations.some((v) => v.reason === 'KEY_MISMATCH_TAX_ID') ? 'EntryTaxIdNumberByDifferentOwner' : 'EntryInvalid'),
+    errorInfo(violations.some((v) => v.reason === 'KEY_MISMATCH_TAX_ID') ? 'EntryTaxIdNumberByDifferentOwner' : bcbError),
   ]);
 }
 

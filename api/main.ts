@@ -2,7 +2,7 @@
 // lookups) the Bacen bridge.
 import { Client, Connection } from '@temporalio/client';
 import { Redis } from 'ioredis';
-import { loadApiConfig, readDictMaterial } from '../config/index.js';
+import { claimPeriodsFromConfig, loadApiConfig, readDictMaterial } from '../config/index.js';
 import { dictClientFromConfig } from '../config/dict-client.js';
 import { createLogger } from '../config/logger.js';
 import { createSql } from '../store/db.js';
@@ -30,6 +30,7 @@ async function main(): Promise<void> {
     temporal,
     taskQueue: config.TEMPORAL_TASK_QUEUE,
     maxWaitMs: config.API_MAX_WAIT_MS,
+    claimPeriods: claimPeriodsFromConfig(config),
     dict,
     cache: createLookupCache(redis),
     lookupCacheTtlSeconds: config.LOOKUP_CACHE_TTL_SECONDS,

@@ -5,19 +5,19 @@ import { Code, ConnectError, type ConnectRouter } from '@connectrpc/connect';
 import * as pb from '../gen/dict/core/v1/service_pb.js';
 import { Health, HealthCheckResponseSchema, HealthCheckResponse_ServingStatus } from '../gen/grpc/health/v1/health_pb.js';
 import type { ComponentHealth } from './health.js';
+import { claimService, type ClaimServiceDeps } from './claims.js';
 import { keyService, type KeyServiceDeps } from './keys.js';
 
-export interface RouteDeps extends KeyServiceDeps {
+export interface RouteDeps extends KeyServiceDeps, ClaimServiceDeps {
   health: () => Promise<ComponentHealth[]>;
   version: string;
 }
 
 export function routes(d: RouteDeps) {
   return (router: ConnectRouter): void => {
-    // Claim and portability RPCs belong to the claims issue; until then the router answers
-    // them with Unimplemented.
     router.service(pb.CoreDictService, {
       ...keyService(d),
+      ...claimService(d),
       async healthCheck() {
         const components = await d.health();
         const status = (ok: boolean) => (ok ? pb.HealthCheckResponse_Status.SERVING : pb.HealthCheckResponse_Status.NOT_SERVING);

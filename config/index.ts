@@ -2,10 +2,12 @@
 // process refuses to start naming every bad variable (fail fast, never half-configured).
 import { readFileSync } from 'node:fs';
 import { z } from 'zod';
+import type { ClaimPeriods } from '../domain/claims.js';
 
 const ispb = z.string().regex(/^[0-9]{8}$/, 'must be an 8-digit ISPB');
 const port = z.coerce.number().int().min(0).max(65535);
 const optionalFile = z.string().min(1).optional();
+const seconds = (max: number) => z.coerce.number().int().min(1).max(max);
 
 const common = {
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
@@ -25,6 +27,12 @@ const common = {
   DICT_TLS_KEY_FILE: optionalFile,
   DICT_TIMEOUT_MS: z.coerce.number().int().min(100).max(60_000).default(10_000),
   DICT_MAX_SOCKETS: z.coerce.number().int().min(1).max(1024).default(64),
+  // BCB's claim periods (Manual §5, §6). DICT sends its deadlines; these only tell when a claim
+  // opened (resolution) and the ownership claimer's last day. Shrink them only together with a
+  // simulator whose periods are shrunk the same way.
+  CLAIM_RESOLUTION_PERIOD_SECONDS: seconds(30 * 86_400).default(7 * 86_400),
+  CLAIM_CLOSING_PERIOD_SECONDS: seconds(30 * 86_400).default(7 * 86_400),
+  CLAIM_CLAIMER_DEADLINE_SECONDS: seconds(90 * 86_400).default(30 * 86_400),
 };
 
 const apiSchema = z.object({
@@ -42,17 +50,9 @@ const apiSchema = z.object({
   LOOKUP_CACHE_TTL_SECONDS: z.coerce.number().int().min(0).max(180).default(180),
 });
 
-const seconds = (max: number) => z.coerce.number().int().min(1).max(max);
-
 const workerSchema = z.object({
   ...common,
   WORKER_MAX_CONCURRENT_ACTIVITIES: z.coerce.number().int().min(1).max(1000).default(100),
-  // BCB's claim periods (Manual §5, §6). DICT sends its deadlines; these only tell when a claim
-  // opened (resolution) and the ownership claimer's last day. Shrink them only together with a
-  // simulator whose periods are shrunk the same way.
-  CLAIM_RESOLUTION_PERIOD_SECONDS: seconds(30 * 86_400).default(7 * 86_400),
-  CLAIM_CLOSING_PERIOD_SECONDS: seconds(30 * 86_400).default(7 * 86_400),
-  CLAIM_CLAIMER_DEADLINE_SECONDS: seconds(90 * 86_400).default(30 * 86_400),
   // The claims poller (BCB: at least once a minute; CLAIMS_LIST_WITH_ROLE allows 40 a minute).
   CLAIM_POLL_INTERVAL_MS: z.coerce.number().int().min(1_500).max(60_000).default(3_000),
   CLAIM_POLL_OVERLAP_MS: z.coerce.number().int().min(0).max(600_000).default(60_000),
@@ -80,6 +80,13 @@ function parse<T extends z.ZodTypeAny>(schema: T, env: NodeJS.ProcessEnv): z.inf
 
 export const loadApiConfig = (env: NodeJS.ProcessEnv = process.env): ApiConfig => parse(apiSchema, env);
 export const loadWorkerConfig = (env: NodeJS.ProcessEnv = process.env): WorkerConfig => parse(workerSchema, env);
+
+/** Claim periods from configuration, in the workflows' units. */
+export const claimPeriodsFromConfig = (c: CommonConfig): ClaimPeriods => ({
+  resolutionMs: c.CLAIM_RESOLUTION_PERIOD_SECONDS * 1000,
+  closingMs: c.CLAIM_CLOSING_PERIOD_SECONDS * 1000,
+  claimerDeadlineMs: c.CLAIM_CLAIMER_DEADLINE_SECONDS * 1000,
+});
 
 /** Key material for the bridge, read once at boot. */
 export interface DictClientMaterial {

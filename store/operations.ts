@@ -3,7 +3,7 @@ import type { FailureDetail } from '../workflows/failures.js';
 import type { Db } from './db.js';
 import { iso } from './db.js';
 
-export type OperationKind = 'CREATE_ENTRY' | 'UPDATE_ENTRY' | 'DELETE_ENTRY';
+export type OperationKind = 'CREATE_ENTRY' | 'UPDATE_ENTRY' | 'DELETE_ENTRY' | 'START_CLAIM' | 'START_PORTABILITY' | 'CLAIM_DECISION';
 export type OperationStatus = 'ACCEPTED' | 'COMPLETED' | 'FAILED';
 
 export interface OperationRecord {

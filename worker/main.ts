@@ -2,12 +2,12 @@
 import { Client, Connection } from '@temporalio/client';
 import { NativeConnection, Runtime, makeTelemetryFilterString } from '@temporalio/worker';
 import { Redis } from 'ioredis';
-import { loadWorkerConfig } from '../config/index.js';
+import { claimPeriodsFromConfig, loadWorkerConfig } from '../config/index.js';
 import { dictClientFromConfig } from '../config/dict-client.js';
 import { createLogger } from '../config/logger.js';
 import { createSql } from '../store/db.js';
 import { createLookupCache } from '../store/lookup-cache.js';
-import { claimPeriodsFromConfig, createWorker, ensureClaimPoller } from './worker.js';
+import { createWorker, ensureClaimPoller } from './worker.js';
 
 async function main(): Promise<void> {
   const config = loadWorkerConfig();

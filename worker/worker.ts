@@ -5,7 +5,6 @@ import type { Client } from '@temporalio/client';
 import { NativeConnection, Worker } from '@temporalio/worker';
 import type { Logger } from 'pino';
 import { createActivities, type ActivityDeps } from '../activities/index.js';
-import type { ClaimPeriods } from '../domain/claims.js';
 import { claimPollerWorkflowId, type ClaimPollerInput } from '../workflows/claim-poller.js';
 
 export interface WorkerOptions {
@@ -31,13 +30,6 @@ export async function createWorker(o: WorkerOptions): Promise<Worker> {
     maxConcurrentActivityTaskExecutions: o.maxConcurrentActivities ?? 100,
   });
 }
-
-/** Claim periods from configuration (seconds). */
-export const claimPeriodsFromConfig = (c: { CLAIM_RESOLUTION_PERIOD_SECONDS: number; CLAIM_CLOSING_PERIOD_SECONDS: number; CLAIM_CLAIMER_DEADLINE_SECONDS: number }): ClaimPeriods => ({
-  resolutionMs: c.CLAIM_RESOLUTION_PERIOD_SECONDS * 1000,
-  closingMs: c.CLAIM_CLOSING_PERIOD_SECONDS * 1000,
-  claimerDeadlineMs: c.CLAIM_CLAIMER_DEADLINE_SECONDS * 1000,
-});
 
 /**
  * The participant's claims poller runs as one workflow (claim-poller/<ispb>); every worker makes
