@@ -10,7 +10,7 @@ import type { EntryRecord } from '../store/entries.js';
 import { BusinessRuleError } from '../store/errors.js';
 import type { LookupCache } from '../store/lookup-cache.js';
 import { finishOperation } from '../store/operations.js';
-import type { FailureDetail } from '../workflows/failures.js';
+import type { FailureDetail } from '../domain/errors.js';
 import { translated } from './errors.js';
 
 export interface EntryActivityDeps {

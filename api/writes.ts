@@ -6,7 +6,8 @@ import { type Client, WorkflowExecutionAlreadyStartedError } from '@temporalio/c
 import { WorkflowIdConflictPolicy, WorkflowIdReusePolicy, defineSearchAttributeKey, SearchAttributeType, type SearchAttributePair } from '@temporalio/common';
 import type { Sql } from '../store/db.js';
 import { acceptOperation, type OperationKind, type OperationRecord } from '../store/operations.js';
-import { findBusinessFailure, type FailureDetail } from '../workflows/failures.js';
+import type { FailureDetail } from '../domain/errors.js';
+import { findBusinessFailure } from '../workflows/failures.js';
 import { fromFailure } from './errors.js';
 import { describePrincipal, type Principal } from './principal.js';
 

@@ -5,7 +5,8 @@ import { ActivityFailure, ApplicationFailure, defineQuery, proxyActivities, prox
 import type { EntryActivities } from '../activities/entries.js';
 import type { BrazilianAccount, Entry, EntryOperationReason, Person } from '../domain/types.js';
 import type { EntryRecord } from '../store/entries.js';
-import { findBusinessFailure, type FailureDetail } from './failures.js';
+import type { FailureDetail } from '../domain/errors.js';
+import { findBusinessFailure } from './failures.js';
 
 // Postgres steps: short and idempotent, so local activities — run by the worker inside the
 // workflow task, saving a task round trip each (they show in history as markers).
