@@ -1,2 +1,5 @@
-// The worker's workflow bundle entry point.
-export { createEntryWorkflow, updateEntryWorkflow, deleteEntryWorkflow } from './entries.js';
+// The worker's workflow bundle entry point. Workflow type names (the function names) are part of
+// recorded histories: never rename one.
+export { createEntryWorkflow } from './create-entry.js';
+export { updateEntryWorkflow } from './update-entry.js';
+export { deleteEntryWorkflow } from './delete-entry.js';
