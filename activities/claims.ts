@@ -12,8 +12,8 @@ import type { Sql } from '../store/db.js';
 import type { LookupCache } from '../store/lookup-cache.js';
 import { finishOperation } from '../store/operations.js';
 import { claimWorkflowId, dictClaimChangedSignal, type ClaimWorkflowInput } from '../workflows/claim-common.js';
-import type { FailureDetail } from '../workflows/failures.js';
-import { CLAIM_ROLE, CLAIM_STATUS, CLAIM_TYPE, DICT_KEY_TYPE } from '../workflows/search-attributes.js';
+import type { FailureDetail } from '../domain/errors.js';
+import { claimSearchAttributes } from '../workflows/search-attributes.js';
 import { translated } from './errors.js';
 
 export interface ClaimActivityDeps {
@@ -179,12 +179,7 @@ export function createClaimActivities(d: ClaimActivityDeps) {
       args: [args],
       signal: dictClaimChangedSignal,
       signalArgs: [input.claim],
-      typedSearchAttributes: [
-        { key: CLAIM_STATUS, value: input.claim.status },
-        { key: CLAIM_TYPE, value: input.claim.type },
-        { key: CLAIM_ROLE, value: input.role },
-        { key: DICT_KEY_TYPE, value: input.claim.keyType },
-      ],
+      typedSearchAttributes: claimSearchAttributes({ claimType: input.claim.type, role: input.role, status: input.claim.status, keyType: input.claim.keyType }),
     });
   }
 

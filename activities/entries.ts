@@ -1,5 +1,8 @@
-// Activities of the key (entry) workflows. A factory over its dependencies, so the worker
-// wires real ones and tests may wire their own servers.
+// Activities of the key (entry) workflows, in two factories over their dependencies: Postgres
+// steps (run as local activities) and DICT calls (run as regular activities, retried until DICT
+// answers). Split so that a workflow cannot proxy a DICT call as a local activity: the local
+// proxy's type only has the Postgres steps. The worker wires real dependencies; tests may wire
+// their own servers.
 import type { Logger } from 'pino';
 import type { DictApi } from '../bridge/types.js';
 import { DictProblemError } from '../bridge/types.js';
@@ -10,13 +13,17 @@ import type { EntryRecord } from '../store/entries.js';
 import { BusinessRuleError } from '../store/errors.js';
 import type { LookupCache } from '../store/lookup-cache.js';
 import { finishOperation } from '../store/operations.js';
-import type { FailureDetail } from '../workflows/failures.js';
+import type { BcbErrorName, FailureDetail } from '../domain/errors.js';
 import { translated } from './errors.js';
 
-export interface EntryActivityDeps {
+export interface EntryStoreActivityDeps {
   sql: Sql;
-  dict: DictApi;
   cache: LookupCache;
+  log: Logger;
+}
+
+export interface EntryDictActivityDeps {
+  dict: DictApi;
   log: Logger;
 }
 
@@ -25,7 +32,8 @@ export interface OperationRef {
   requestId: string;
 }
 
-export function createEntryActivities({ sql, dict, cache, log }: EntryActivityDeps) {
+/** Postgres steps (and the lookup-cache invalidation that follows them): local activities. */
+export function createEntryStoreActivities({ sql, cache, log }: EntryStoreActivityDeps) {
   /** Best effort: a stale cache entry only lives until its TTL (≤180 s) anyway. */
   const invalidate = async (key: string | undefined): Promise<void> => {
     if (!key) return;
@@ -37,22 +45,13 @@ export function createEntryActivities({ sql, dict, cache, log }: EntryActivityDe
       return translated(() => entries.reservePendingEntry(sql, input));
     },
 
-    /** createEntry with a RequestId fixed by the workflow: a retry after a lost answer gets the same entry back. */
-    async registerEntryInDict(input: { dictRequestId: string; entry: Entry; reason: EntryOperationReason }): Promise<ExtendedEntry> {
-      return translated(async () => {
-        const res = await dict.createEntry({ entry: input.entry, reason: input.reason, requestId: input.dictRequestId });
-        log.info({ correlationId: res.correlationId, keyType: res.entry.keyType }, 'DICT createEntry accepted');
-        return res.entry;
-      });
-    },
-
     async activateEntry(input: { entryId: string; dictEntry: ExtendedEntry }): Promise<EntryRecord> {
       const rec = await entries.activateEntry(sql, input.entryId, input.dictEntry);
       await invalidate(rec.key);
       return rec;
     },
 
-    async failEntry(input: { entryId: string; errorName: string; errorDetail: string }): Promise<void> {
+    async failEntry(input: { entryId: string; errorName: BcbErrorName; errorDetail: string }): Promise<void> {
       await entries.failEntry(sql, input.entryId, input.errorName, input.errorDetail);
     },
 
@@ -79,13 +78,6 @@ export function createEntryActivities({ sql, dict, cache, log }: EntryActivityDe
       });
     },
 
-    async updateEntryInDict(input: { key: string; account: BrazilianAccount; owner: Person; reason: EntryOperationReason }): Promise<{ entry: ExtendedEntry; responseTime?: string }> {
-      return translated(async () => {
-        const res = await dict.updateEntry(input);
-        return { entry: res.entry, responseTime: res.responseTime };
-      });
-    },
-
     async applyEntryUpdate(input: OperationRef & { entryId: string; dictEntry: ExtendedEntry; dictResponseTime?: string }): Promise<EntryRecord> {
       const rec = await entries.applyEntryUpdate(sql, input.entryId, input.dictEntry, input);
       await invalidate(rec.key);
@@ -94,6 +86,37 @@ export function createEntryActivities({ sql, dict, cache, log }: EntryActivityDe
 
     async beginDelete(input: { entryId: string }): Promise<EntryRecord> {
       return translated(() => entries.markDeleting(sql, input.entryId));
+    },
+
+    async markDeleted(input: OperationRef & { entryId: string; reason: EntryOperationReason }): Promise<EntryRecord> {
+      const rec = await entries.markDeleted(sql, input.entryId, input.reason, input);
+      await invalidate(rec.key);
+      return rec;
+    },
+
+    async revertDelete(input: { entryId: string }): Promise<void> {
+      await entries.revertDeleting(sql, input.entryId);
+    },
+  };
+}
+
+/** DICT calls: regular activities, retried with backoff until DICT answers. */
+export function createEntryDictActivities({ dict, log }: EntryDictActivityDeps) {
+  return {
+    /** createEntry with a RequestId fixed by the workflow: a retry after a lost answer gets the same entry back. */
+    async registerEntryInDict(input: { dictRequestId: string; entry: Entry; reason: EntryOperationReason }): Promise<ExtendedEntry> {
+      return translated(async () => {
+        const res = await dict.createEntry({ entry: input.entry, reason: input.reason, requestId: input.dictRequestId });
+        log.info({ correlationId: res.correlationId, keyType: res.entry.keyType }, 'DICT createEntry accepted');
+        return res.entry;
+      });
+    },
+
+    async updateEntryInDict(input: { key: string; account: BrazilianAccount; owner: Person; reason: EntryOperationReason }): Promise<{ entry: ExtendedEntry; responseTime?: string }> {
+      return translated(async () => {
+        const res = await dict.updateEntry(input);
+        return { entry: res.entry, responseTime: res.responseTime };
+      });
     },
 
     /** deleteEntry; NotFound means DICT no longer has it (e.g. our earlier attempt was applied). */
@@ -110,17 +133,8 @@ export function createEntryActivities({ sql, dict, cache, log }: EntryActivityDe
         }
       });
     },
-
-    async markDeleted(input: OperationRef & { entryId: string; reason: EntryOperationReason }): Promise<EntryRecord> {
-      const rec = await entries.markDeleted(sql, input.entryId, input.reason, input);
-      await invalidate(rec.key);
-      return rec;
-    },
-
-    async revertDelete(input: { entryId: string }): Promise<void> {
-      await entries.revertDeleting(sql, input.entryId);
-    },
   };
 }
 
-export type EntryActivities = ReturnType<typeof createEntryActivities>;
+export type EntryStoreActivities = ReturnType<typeof createEntryStoreActivities>;
+export type EntryDictActivities = ReturnType<typeof createEntryDictActivities>;

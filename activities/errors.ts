@@ -1,7 +1,8 @@
+// Activity failures as Temporal should see them (business answers fail for good, DICT outages retry).
 import { ApplicationFailure } from '@temporalio/common';
 import { DictProblemError } from '../bridge/types.js';
 import { BusinessRuleError } from '../store/errors.js';
-import type { FailureDetail } from '../workflows/failures.js';
+import type { FailureDetail } from '../domain/errors.js';
 
 const MAX_RETRY_AFTER_SECONDS = 60;
 
@@ -22,6 +23,7 @@ export function asActivityFailure(err: unknown): unknown {
       status: err.status,
       violations: err.violations,
       source: 'DICT',
+      ...(err.dictType !== err.bcbError ? { dictType: err.dictType } : {}),
     };
     if (!err.retryable) {
       return ApplicationFailure.create({ type: err.bcbError, message: err.message, nonRetryable: true, details: [detail] });

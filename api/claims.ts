@@ -19,7 +19,8 @@ import { acceptOperation, finishOperation, type OperationRecord } from '../store
 import type { ClaimDecision, ClaimWorkflowState } from '../workflows/claim-common.js';
 import { claimerCancelUpdate, claimerCompleteUpdate } from '../workflows/claimer-claim.js';
 import { donorCancelUpdate, donorConfirmUpdate } from '../workflows/donor-claim.js';
-import { findBusinessFailure, type FailureDetail } from '../workflows/failures.js';
+import type { FailureDetail } from '../domain/errors.js';
+import { findBusinessFailure } from '../workflows/failures.js';
 import type { OpenClaimWorkflowInput } from '../workflows/open-claim.js';
 import { fromFailure, invalidArgument, notFound, unavailable } from './errors.js';
 import { accountFromProto, accountToProto, enumName, enumValue, personFromProto, personToProto } from './mapping.js';

@@ -6,47 +6,84 @@ import { DurationSchema } from '@bufbuild/protobuf/wkt';
 import { Code, ConnectError } from '@connectrpc/connect';
 import type { FieldViolation } from '../domain/validation.js';
 import { BadRequestSchema, ErrorInfoSchema, RetryInfoSchema } from '../gen/google/rpc/error_details_pb.js';
-import type { FailureDetail } from '../workflows/failures.js';
+import type { BcbErrorName, FailureDetail } from '../domain/errors.js';
 
 export const ERROR_DOMAIN = 'dict.bcb.gov.br';
 
-const CODES: Record<string, Code> = {
-  EntryInvalid: Code.InvalidArgument,
-  ClaimInvalid: Code.InvalidArgument,
+/**
+ * The gRPC code of every name in the catalogue: typed over BcbErrorName, so a name added to
+ * domain/errors.ts does not compile until it has a code here.
+ */
+const CODES: Record<BcbErrorName, Code> = {
+  // Geral
+  Forbidden: Code.PermissionDenied,
   BadRequest: Code.InvalidArgument,
-  InvalidReason: Code.InvalidArgument,
-  ClaimTypeInconsistent: Code.InvalidArgument,
+  NotFound: Code.NotFound,
+  Gone: Code.NotFound,
+  RateLimited: Code.ResourceExhausted,
+  InternalServerError: Code.Internal,
+  ServiceUnavailable: Code.Unavailable,
   RequestSignatureInvalid: Code.Internal,
-  EntryAlreadyExists: Code.AlreadyExists,
-  ClaimAlreadyExistsForKey: Code.AlreadyExists,
   RequestIdAlreadyUsed: Code.AlreadyExists,
+  InvalidReason: Code.InvalidArgument,
+  ParticipantInvalid: Code.FailedPrecondition,
+  TaxIdNumberBlocked: Code.FailedPrecondition,
+  // Vínculo
+  EntryInvalid: Code.InvalidArgument,
+  EntryLimitExceeded: Code.FailedPrecondition,
+  EntryAlreadyExists: Code.AlreadyExists,
+  EntryCannotBeQueriedForBookTransfer: Code.FailedPrecondition,
   EntryKeyOwnedByDifferentPerson: Code.AlreadyExists,
   EntryKeyInCustodyOfDifferentParticipant: Code.AlreadyExists,
   EntryLockedByClaim: Code.FailedPrecondition,
-  EntryLimitExceeded: Code.FailedPrecondition,
   EntryTaxIdNumberByDifferentOwner: Code.FailedPrecondition,
+  EntryBlocked: Code.FailedPrecondition,
+  EntryWithFraudRelatedRestriction: Code.FailedPrecondition,
+  // Reivindicação
+  ClaimInvalid: Code.InvalidArgument,
+  ClaimTypeInconsistent: Code.InvalidArgument,
+  ClaimKeyNotFound: Code.NotFound,
+  ClaimAlreadyExistsForKey: Code.AlreadyExists,
+  ClaimResultingEntryAlreadyExists: Code.AlreadyExists,
   ClaimOperationInvalid: Code.FailedPrecondition,
   ClaimResolutionPeriodNotEnded: Code.FailedPrecondition,
   ClaimCompletionPeriodNotEnded: Code.FailedPrecondition,
-  NotFound: Code.NotFound,
-  ClaimKeyNotFound: Code.NotFound,
-  Forbidden: Code.PermissionDenied,
-  RateLimited: Code.ResourceExhausted,
-  ServiceUnavailable: Code.Unavailable,
-  InternalServerError: Code.Internal,
+  // Notificação de infração
+  InfractionReportInvalid: Code.InvalidArgument,
+  InfractionReportOperationInvalid: Code.FailedPrecondition,
+  InfractionReportTransactionNotFound: Code.NotFound,
+  InfractionReportTransactionNotSettled: Code.FailedPrecondition,
+  InfractionReportAlreadyBeingProcessedForTransaction: Code.AlreadyExists,
+  InfractionReportAlreadyProcessedForTransaction: Code.AlreadyExists,
+  InfractionReportPeriodExpired: Code.FailedPrecondition,
+  // Marcação de fraude
+  FraudMarkerInvalid: Code.InvalidArgument,
+  // Solicitação de devolução
+  RefundInvalid: Code.InvalidArgument,
+  RefundOperationInvalid: Code.FailedPrecondition,
+  RefundTransactionNotFound: Code.NotFound,
+  RefundTransactionNotSettled: Code.FailedPrecondition,
+  RefundAlreadyProcessedForTransaction: Code.AlreadyExists,
+  RefundAlreadyBeingProcessedForTransaction: Code.AlreadyExists,
+  RefundPeriodExpired: Code.FailedPrecondition,
+  TransactionNotRefundable: Code.FailedPrecondition,
+  RefundInfractionReportNotFound: Code.NotFound,
+  TransactionRefundable: Code.FailedPrecondition,
+  // Core DICT only
+  DictUnreachable: Code.Unavailable,
 };
 
 /** What the caller can do next, for errors that name one. */
-const SUGGESTIONS: Record<string, Record<string, string>> = {
+const SUGGESTIONS: Partial<Record<BcbErrorName, Record<string, string>>> = {
   EntryKeyOwnedByDifferentPerson: { suggested_action: 'START_OWNERSHIP_CLAIM', claim_type: 'OWNERSHIP' },
   EntryKeyInCustodyOfDifferentParticipant: { suggested_action: 'START_PORTABILITY', claim_type: 'PORTABILITY' },
 };
 
-export function codeForBcbError(name: string): Code {
-  return CODES[name] ?? Code.FailedPrecondition;
+export function codeForBcbError(name: BcbErrorName): Code {
+  return CODES[name];
 }
 
-function errorInfo(reason: string, metadata: Record<string, string> = {}) {
+function errorInfo(reason: BcbErrorName, metadata: Record<string, string> = {}) {
   return { desc: ErrorInfoSchema, value: create(ErrorInfoSchema, { reason, domain: ERROR_DOMAIN, metadata }) };
 }
 
@@ -62,7 +99,12 @@ export function invalidArgument(violations: FieldViolation[], message = 'request
 /** A business failure from a workflow or our store, as a ConnectError. */
 export function fromFailure(f: FailureDetail): ConnectError {
   const details: ConstructorParameters<typeof ConnectError>[3] = [
-    errorInfo(f.bcbError, { source: f.source, ...(f.status ? { dict_status: String(f.status) } : {}), ...SUGGESTIONS[f.bcbError] }),
+    errorInfo(f.bcbError, {
+      source: f.source,
+      ...(f.status ? { dict_status: String(f.status) } : {}),
+      ...(f.dictType ? { dict_type: f.dictType } : {}),
+      ...SUGGESTIONS[f.bcbError],
+    }),
   ];
   if (f.violations?.length) {
     details.push({
@@ -79,10 +121,10 @@ export function notFound(what: string): ConnectError {
   return new ConnectError(`${what} not found`, Code.NotFound, undefined, [errorInfo('NotFound')]);
 }
 
-export function unavailable(message: string, retryAfterSeconds?: number, reason = 'ServiceUnavailable'): ConnectError {
+export function unavailable(message: string, retryAfterSeconds?: number, reason: 'ServiceUnavailable' | 'RateLimited' | 'DictUnreachable' = 'ServiceUnavailable'): ConnectError {
   const details: ConstructorParameters<typeof ConnectError>[3] = [errorInfo(reason)];
   if (retryAfterSeconds !== undefined) {
     details.push({ desc: RetryInfoSchema, value: create(RetryInfoSchema, { retryDelay: create(DurationSchema, { seconds: BigInt(retryAfterSeconds) }) }) });
   }
-  return new ConnectError(message, reason === 'RateLimited' ? Code.ResourceExhausted : Code.Unavailable, undefined, details);
+  return new ConnectError(message, CODES[reason], undefined, details);
 }

@@ -12,11 +12,14 @@ import * as types from '../gen/dict/core/v1/types_pb.js';
 import * as entries from '../store/entries.js';
 import type { LookupCache } from '../store/lookup-cache.js';
 import { entryCreateWorkflowId, entryDeleteWorkflowId, entryUpdateWorkflowId } from '../workflows/ids.js';
-import type { CreateEntryWorkflowInput, DeleteEntryWorkflowInput, UpdateEntryWorkflowInput } from '../workflows/entries.js';
+import type { CreateEntryWorkflowInput } from '../workflows/create-entry.js';
+import type { DeleteEntryWorkflowInput } from '../workflows/delete-entry.js';
+import type { UpdateEntryWorkflowInput } from '../workflows/update-entry.js';
+import { entrySearchAttributes } from '../workflows/search-attributes.js';
 import { fromFailure, invalidArgument, notFound, unavailable } from './errors.js';
 import { accountFromProto, dictEntryToProto, entryToProto, enumName, personFromProto } from './mapping.js';
 import { describePrincipal, principalOf } from './principal.js';
-import { durationMs, entrySearchAttributes, submitWrite, type WriteDeps, type WriteOutcome } from './writes.js';
+import { durationMs, submitWrite, type WriteDeps, type WriteOutcome } from './writes.js';
 
 export interface KeyServiceDeps extends WriteDeps {
   dict: DictApi;
@@ -232,9 +235,16 @@ export function keyService(d: KeyServiceDeps): KeyRpcs {
           if (err.bcbError === 'NotFound') throw notFound('key');
           if (err.status === 429) throw unavailable('DICT rate limit reached', err.retryAfterSeconds, 'RateLimited');
           if (err.retryable) throw unavailable(`DICT unavailable: ${err.message}`, err.retryAfterSeconds);
-          throw fromFailure({ bcbError: err.bcbError, detail: err.detail ?? err.title, status: err.status, violations: err.violations, source: 'DICT' });
+          throw fromFailure({
+            bcbError: err.bcbError,
+            detail: err.detail ?? err.title,
+            status: err.status,
+            violations: err.violations,
+            source: 'DICT',
+            ...(err.dictType !== err.bcbError ? { dictType: err.dictType } : {}),
+          });
         }
-        if (err instanceof DictTransportError) throw unavailable(`DICT unreachable: ${err.message}`);
+        if (err instanceof DictTransportError) throw unavailable(`DICT unreachable: ${err.message}`, undefined, 'DictUnreachable');
         throw new ConnectError(`lookup failed: ${(err as Error).message}`, Code.Internal);
       }
     },

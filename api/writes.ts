@@ -3,21 +3,13 @@
 import { createHash, randomUUID } from 'node:crypto';
 import { Code, ConnectError } from '@connectrpc/connect';
 import { type Client, WorkflowExecutionAlreadyStartedError } from '@temporalio/client';
-import { WorkflowIdConflictPolicy, WorkflowIdReusePolicy, defineSearchAttributeKey, SearchAttributeType, type SearchAttributePair } from '@temporalio/common';
+import { WorkflowIdConflictPolicy, WorkflowIdReusePolicy, type SearchAttributePair } from '@temporalio/common';
 import type { Sql } from '../store/db.js';
 import { acceptOperation, type OperationKind, type OperationRecord } from '../store/operations.js';
-import { findBusinessFailure, type FailureDetail } from '../workflows/failures.js';
+import type { FailureDetail } from '../domain/errors.js';
+import { findBusinessFailure } from '../workflows/failures.js';
 import { fromFailure } from './errors.js';
 import { describePrincipal, type Principal } from './principal.js';
-
-export const DICT_KEY_TYPE = defineSearchAttributeKey('DictKeyType', SearchAttributeType.KEYWORD);
-export const DICT_OPERATION = defineSearchAttributeKey('DictOperation', SearchAttributeType.KEYWORD);
-
-/** What operators filter entry workflows by in the Web UI / temporal CLI. */
-export const entrySearchAttributes = (keyType: string, operation: OperationKind): SearchAttributePair[] => [
-  { key: DICT_KEY_TYPE, value: keyType },
-  { key: DICT_OPERATION, value: operation },
-];
 
 /** Stable hash of a request body: same body, same hash, whatever the key order. */
 export function requestHash(body: unknown): string {

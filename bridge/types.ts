@@ -12,6 +12,7 @@ import type {
   ExtendedEntry,
   Person,
 } from '../domain/types.js';
+import { BCB_ERRORS, toBcbErrorName, type BcbErrorName } from '../domain/errors.js';
 
 export interface ResponseMeta {
   /** DICT's CorrelationId, for support tickets. */
@@ -129,13 +130,15 @@ export interface Violation {
 }
 
 /**
- * DICT answered with a problem (RFC 7807, problem+xml). `name` is the last segment of the
- * problem `type` URI: BCB's error name (EntryAlreadyExists, NotFound, RateLimited, ...).
+ * DICT answered with a problem (RFC 7807, problem+xml). `dictType` is the last segment of the
+ * problem `type` URI as DICT sent it; `bcbError` is that name narrowed to our catalogue
+ * (domain/errors.ts) — a type DICT added after 2.6.1 maps onto the general name for its status.
  */
 export class DictProblemError extends Error {
   override readonly name = 'DictProblemError';
+  readonly bcbError: BcbErrorName;
   constructor(
-    readonly bcbError: string,
+    readonly dictType: string,
     readonly status: number,
     readonly title: string,
     readonly detail?: string,
@@ -144,12 +147,13 @@ export class DictProblemError extends Error {
     /** Seconds from Retry-After, for 429/503. */
     readonly retryAfterSeconds?: number,
   ) {
-    super(`${bcbError} (${status}): ${detail ?? title}`);
+    super(`${dictType} (${status}): ${detail ?? title}`);
+    this.bcbError = toBcbErrorName(dictType, status);
   }
 
-  /** 429, 5xx: the same request may succeed later. Business errors (4xx) never do. */
+  /** 429, 5xx (and BCB's transient names): the same request may succeed later. Business errors never do. */
   get retryable(): boolean {
-    return this.status === 429 || this.status >= 500;
+    return this.status === 429 || this.status >= 500 || BCB_ERRORS[this.bcbError].retryable;
   }
 }
 

@@ -8,4 +8,5 @@ export * from './names.js';
 export * from './reasons.js';
 export * from './limits.js';
 export * from './claims.js';
+export * from './errors.js';
 export * from './validation.js';

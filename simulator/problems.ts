@@ -1,28 +1,10 @@
-// BCB's DICT error types (API v2 "Tratamento de erros" table) used by the entries part, and a
-// throwable carrying one. Handlers throw SimProblem; the server renders it as a signed
+// BCB's DICT error types as the simulator answers them, and a throwable carrying one. The table
+// is the one catalogue of domain/errors.ts (every type of DICT API 2.6.1, with status and
+// title); handlers throw SimProblem and the server renders it as a signed
 // application/problem+xml body.
+import { BCB_ERRORS, type BcbErrorName } from '../domain/errors.js';
 
-export const BCB_ERRORS = {
-  Forbidden: { status: 403, title: 'Forbidden' },
-  BadRequest: { status: 400, title: 'Bad Request' },
-  NotFound: { status: 404, title: 'Not found' },
-  RateLimited: { status: 429, title: 'Rate limited' },
-  InternalServerError: { status: 500, title: 'Internal Server Error' },
-  ServiceUnavailable: { status: 503, title: 'Service Unavailable' },
-  RequestSignatureInvalid: { status: 400, title: 'Request signature is invalid' },
-  RequestIdAlreadyUsed: { status: 400, title: 'Request id already used' },
-  InvalidReason: { status: 400, title: 'Invalid reason' },
-  EntryInvalid: { status: 400, title: 'Entry is invalid' },
-  EntryLimitExceeded: { status: 400, title: 'Entry limit exceeded' },
-  EntryAlreadyExists: { status: 400, title: 'Entry already exists' },
-  EntryCannotBeQueriedForBookTransfer: { status: 400, title: 'Entry cannot be queried for book transfer' },
-  EntryKeyOwnedByDifferentPerson: { status: 400, title: 'Entry key owned by different person' },
-  EntryKeyInCustodyOfDifferentParticipant: { status: 400, title: 'Entry key in custody of different participant' },
-  EntryTaxIdNumberByDifferentOwner: { status: 400, title: 'Entry tax id number by different owner' },
-  EntryLockedByClaim: { status: 400, title: 'Entry locked by claim' },
-} as const;
-
-export type BcbErrorName = keyof typeof BCB_ERRORS;
+export { BCB_ERRORS, type BcbErrorName };
 
 /** One RFC 7807 violation as BCB renders it (reason text, offending value, property path). */
 export interface SimViolation {
@@ -43,6 +25,7 @@ export class SimProblem extends Error {
     readonly retryAfterSeconds?: number,
   ) {
     super(`${bcbError}: ${detail ?? BCB_ERRORS[bcbError].title}`);
+    if (BCB_ERRORS[bcbError].origin !== 'DICT') throw new Error(`${bcbError} is Core DICT's own name; DICT never answers it`);
     this.status = BCB_ERRORS[bcbError].status;
     this.title = BCB_ERRORS[bcbError].title;
   }

@@ -1,3 +1,4 @@
+// The Postgres client (postgres.js) and small helpers shared by the store modules.
 import postgres from 'postgres';
 
 export type Sql = postgres.Sql;
@@ -5,12 +6,13 @@ export type Sql = postgres.Sql;
 export type Tx = postgres.TransactionSql;
 export type Db = Sql | Tx;
 
-export function createSql(url: string, opts: { max?: number } = {}): Sql {
+/** `searchPath`: the schema our tables live in (default: the database's own, public). */
+export function createSql(url: string, opts: { max?: number; searchPath?: string } = {}): Sql {
   return postgres(url, {
     max: opts.max ?? 10,
     // Timestamps come back as Date; we turn them into ISO strings at the edges.
     onnotice: () => {},
-    connection: { application_name: 'core-dict' },
+    connection: { application_name: 'core-dict', ...(opts.searchPath ? { search_path: opts.searchPath } : {}) },
   });
 }
 

@@ -1,5 +1,6 @@
 // Our records of Pix keys. Every state change writes its outbox event in the same transaction.
 import type { BrazilianAccount, Entry, ExtendedEntry, KeyType, Person } from '../domain/types.js';
+import type { BcbErrorName } from '../domain/errors.js';
 import { maxKeysPerAccount } from '../domain/limits.js';
 import type { Db, Sql, Tx } from './db.js';
 import { iso, pgCode } from './db.js';
@@ -198,7 +199,7 @@ export async function activateEntry(sql: Sql, entryId: string, dict: ExtendedEnt
 }
 
 /** DICT (or our own records) refused the registration. */
-export async function failEntry(sql: Sql, entryId: string, errorName: string, errorDetail: string): Promise<EntryRecord | undefined> {
+export async function failEntry(sql: Sql, entryId: string, errorName: BcbErrorName, errorDetail: string): Promise<EntryRecord | undefined> {
   return sql.begin(async (tx) => {
     const [row] = await tx<EntryRow[]>`
       update entries set status = 'FAILED', error_name = ${errorName}, error_detail = ${errorDetail}, updated_at = now()

@@ -1,3 +1,6 @@
+// A BCB rule our own records already show to be broken, thrown by store functions.
+import type { BcbErrorName } from '../domain/errors.js';
+
 /**
  * A rule of BCB's that our own records already show to be broken (e.g. the key is live here,
  * the account has reached its key limit). `bcbError` is the name DICT itself would answer,
@@ -6,7 +9,7 @@
 export class BusinessRuleError extends Error {
   override readonly name = 'BusinessRuleError';
   constructor(
-    readonly bcbError: string,
+    readonly bcbError: BcbErrorName,
     message: string,
   ) {
     super(message);

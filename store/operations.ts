@@ -1,5 +1,5 @@
 // Idempotency of writes by the client's request id (scoped to the calling participant).
-import type { FailureDetail } from '../workflows/failures.js';
+import type { FailureDetail } from '../domain/errors.js';
 import type { Db } from './db.js';
 import { iso } from './db.js';
 

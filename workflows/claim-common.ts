@@ -2,26 +2,15 @@
 // latest view of their claim, the state query, the ids, and the loop that serialises DICT calls
 // (automatic ones at DICT's deadlines, and users' decisions arriving as Temporal Updates).
 // Workflow code: deterministic, imports only @temporalio/workflow, pure modules and types.
-import {
-  ActivityFailure,
-  ApplicationFailure,
-  condition,
-  defineQuery,
-  defineSignal,
-  proxyActivities,
-  proxyLocalActivities,
-  setHandler,
-  upsertSearchAttributes,
-  uuid4,
-  workflowInfo,
-} from '@temporalio/workflow';
-import type { ClaimDbActivities, ClaimDictActivities } from '../activities/claims.js';
+import { ActivityFailure, ApplicationFailure, condition, defineQuery, defineSignal, setHandler, upsertSearchAttributes, uuid4, workflowInfo } from '@temporalio/workflow';
 import { planClaim, type ClaimAction, type ClaimPlan } from '../domain/claim-plan.js';
 import { checkClaimOperation, claimerDeadline, isFinalClaimStatus, type ClaimCheck, type ClaimOperation, type ClaimPeriods } from '../domain/claims.js';
+import type { FailureDetail } from '../domain/errors.js';
 import type { ClaimOperationReason, ClaimRole, ExtendedClaim } from '../domain/types.js';
 import type { ClaimRecord } from '../store/claims.js';
-import { findBusinessFailure, type FailureDetail } from './failures.js';
-import { CLAIM_ROLE, CLAIM_STATUS, CLAIM_TYPE, DICT_KEY_TYPE, NEXT_DEADLINE } from './search-attributes.js';
+import { dictCalls, postgresSteps } from './activities.js';
+import { findBusinessFailure } from './failures.js';
+import { ClaimRoleAttr, ClaimStatusAttr, ClaimTypeAttr, DictKeyType, NextDeadline } from './search-attributes.js';
 
 /** Workflow id of our side of a DICT claim: one per participant, claim and role. */
 export const claimWorkflowId = (participant: string, claimId: string, role: ClaimRole): string => `claim/${participant}/${claimId}/${role}`;
@@ -70,17 +59,8 @@ export type QueuedAction =
   | { kind: 'COMPLETE' }
   | { kind: 'ACKNOWLEDGE' };
 
-const db = proxyLocalActivities<ClaimDbActivities>({
-  startToCloseTimeout: '10 seconds',
-  localRetryThreshold: '10 seconds',
-  retry: { initialInterval: '200 milliseconds', backoffCoefficient: 2, maximumInterval: '10 seconds' },
-});
-
-// DICT calls: retried until DICT answers; business refusals fail at once.
-const dict = proxyActivities<ClaimDictActivities>({
-  startToCloseTimeout: '30 seconds',
-  retry: { initialInterval: '500 milliseconds', backoffCoefficient: 2, maximumInterval: '30 seconds' },
-});
+const db = postgresSteps();
+const dict = dictCalls();
 
 export function businessFailure(err: unknown): FailureDetail | undefined {
   return err instanceof ActivityFailure ? findBusinessFailure(err) : undefined;
@@ -258,11 +238,11 @@ export class ClaimRunner {
     });
     this.state.id = rec.id;
     upsertSearchAttributes([
-      { key: CLAIM_STATUS, value: this.claim.status },
-      { key: CLAIM_TYPE, value: this.claim.type },
-      { key: CLAIM_ROLE, value: this.input.role },
-      { key: DICT_KEY_TYPE, value: this.claim.keyType },
-      { key: NEXT_DEADLINE, value: nextDeadline ? new Date(nextDeadline) : null },
+      { key: ClaimStatusAttr, value: this.claim.status },
+      { key: ClaimTypeAttr, value: this.claim.type },
+      { key: ClaimRoleAttr, value: this.input.role },
+      { key: DictKeyType, value: this.claim.keyType },
+      { key: NextDeadline, value: nextDeadline ? new Date(nextDeadline) : null },
     ]);
   }
 }

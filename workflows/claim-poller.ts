@@ -5,7 +5,7 @@
 // and hands each claim to its workflow with signal-with-start. Continues as new to keep its
 // history short.
 import { continueAsNew, proxyActivities, sleep } from '@temporalio/workflow';
-import type { ClaimPollActivities } from '../activities/claims.js';
+import type { DictActivities } from '../activities/index.js';
 
 export interface ClaimPollerInput {
   participant: string;
@@ -21,7 +21,8 @@ export interface ClaimPollerInput {
   seen?: Record<string, string>;
 }
 
-const poll = proxyActivities<ClaimPollActivities>({
+// A round is one listClaims page walk plus hand-overs: its own timeout, short retries.
+const poll = proxyActivities<Pick<DictActivities, 'pollClaims'>>({
   startToCloseTimeout: '60 seconds',
   retry: { initialInterval: '1 second', backoffCoefficient: 2, maximumInterval: '30 seconds' },
 });

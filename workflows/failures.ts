@@ -1,17 +1,8 @@
 // How business failures travel: an activity throws a non-retryable ApplicationFailure whose
-// `type` is BCB's error name and whose first detail is a FailureDetail. Workflows and the API
-// read them back with these helpers. Pure (no Node APIs) so workflow code may import it.
-
-export interface FailureDetail {
-  /** BCB's error name, e.g. EntryAlreadyExists. */
-  bcbError: string;
-  detail?: string;
-  /** HTTP status DICT answered with, when it was DICT. */
-  status?: number;
-  violations?: { reason: string; value?: string; property?: string }[];
-  /** Where the rule was caught: our own records ("CORE") or DICT. */
-  source: 'CORE' | 'DICT';
-}
+// `type` is BCB's error name and whose first detail is a FailureDetail (domain/errors.ts).
+// Workflows and the API read them back with this helper. Pure (no Node APIs) so workflow code
+// may import it.
+import { toBcbErrorName, type FailureDetail } from '../domain/errors.js';
 
 interface FailureLike {
   type?: string | null;
@@ -27,8 +18,12 @@ export function findBusinessFailure(err: unknown): FailureDetail | undefined {
   for (let depth = 0; cur && depth < 8; depth++) {
     const f = cur as FailureLike & { name?: string };
     if (f.name === 'ApplicationFailure' && f.nonRetryable && f.type) {
-      const d = f.details?.[0] as FailureDetail | undefined;
-      return d && typeof d === 'object' && 'bcbError' in d ? d : { bcbError: f.type, detail: f.message, source: 'CORE' };
+      const d = f.details?.[0] as Partial<FailureDetail> | undefined;
+      if (d && typeof d === 'object' && typeof d.bcbError === 'string') {
+        // Narrowed again: a payload is data from another process, not a type guarantee.
+        return { ...(d as FailureDetail), bcbError: toBcbErrorName(d.bcbError, d.status) };
+      }
+      return { bcbError: toBcbErrorName(f.type), detail: f.message, source: 'CORE' };
     }
     cur = f.cause;
   }

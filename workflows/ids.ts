@@ -4,13 +4,3 @@
 export const entryCreateWorkflowId = (participant: string, requestId: string): string => `entry-create/${participant}/${requestId}`;
 export const entryUpdateWorkflowId = (participant: string, requestId: string): string => `entry-update/${participant}/${requestId}`;
 export const entryDeleteWorkflowId = (participant: string, requestId: string): string => `entry-delete/${participant}/${requestId}`;
-
-/** Custom search attributes, registered with the namespace by the set-up scripts. */
-export const SEARCH_ATTRIBUTES = {
-  DictKeyType: 'DictKeyType',
-  DictOperation: 'DictOperation',
-  ClaimStatus: 'ClaimStatus',
-  ClaimType: 'ClaimType',
-  ClaimRole: 'ClaimRole',
-  NextDeadline: 'NextDeadline',
-} as const;

@@ -3,11 +3,11 @@
 // long-lived claimer workflow (claim/<ispb>/<claimId>/CLAIMER). Short: its result is the
 // opened claim, which the API waits for. The poller would start the claimer workflow too if this
 // one stopped between the two steps: both use signal-with-start on the same id.
-import { ActivityFailure, ApplicationFailure, proxyActivities, proxyLocalActivities } from '@temporalio/workflow';
-import type { ClaimDbActivities, ClaimDictActivities, ClaimPollActivities } from '../activities/claims.js';
+import { ActivityFailure, ApplicationFailure } from '@temporalio/workflow';
 import type { ClaimPeriods } from '../domain/claims.js';
 import type { Claim } from '../domain/types.js';
 import type { ClaimRecord } from '../store/claims.js';
+import { dictCalls, postgresSteps } from './activities.js';
 import { findBusinessFailure } from './failures.js';
 
 export interface OpenClaimWorkflowInput {
@@ -20,21 +20,8 @@ export interface OpenClaimWorkflowInput {
   periods: ClaimPeriods;
 }
 
-const db = proxyLocalActivities<ClaimDbActivities>({
-  startToCloseTimeout: '10 seconds',
-  localRetryThreshold: '10 seconds',
-  retry: { initialInterval: '200 milliseconds', backoffCoefficient: 2, maximumInterval: '10 seconds' },
-});
-
-const dict = proxyActivities<ClaimDictActivities>({
-  startToCloseTimeout: '30 seconds',
-  retry: { initialInterval: '500 milliseconds', backoffCoefficient: 2, maximumInterval: '30 seconds' },
-});
-
-const handover = proxyActivities<ClaimPollActivities>({
-  startToCloseTimeout: '30 seconds',
-  retry: { initialInterval: '500 milliseconds', backoffCoefficient: 2, maximumInterval: '30 seconds' },
-});
+const db = postgresSteps();
+const dict = dictCalls();
 
 export async function openClaimWorkflow(input: OpenClaimWorkflowInput): Promise<ClaimRecord> {
   const op = { participant: input.participant, requestId: input.requestId };
@@ -48,6 +35,6 @@ export async function openClaimWorkflow(input: OpenClaimWorkflowInput): Promise<
     throw ApplicationFailure.create({ type: f.bcbError, message: f.detail ?? f.bcbError, nonRetryable: true, details: [f] });
   }
   const rec = await db.recordOpenedClaim({ ...op, id: input.id, claim: opened });
-  await handover.handOverClaim({ participant: input.participant, role: 'CLAIMER', claim: opened, id: input.id, requestId: input.requestId });
+  await dict.handOverClaim({ participant: input.participant, role: 'CLAIMER', claim: opened, id: input.id, requestId: input.requestId });
   return rec;
 }

@@ -1,13 +1,15 @@
 // The whole system for integration tests, on the servers scripts/test.sh started (Postgres,
 // Redis, Temporal dev server) plus, in this process, the DICT simulator, a worker on its own
-// task queue and the API on ephemeral ports. Nothing is mocked.
+// task queue and the API on ephemeral ports. Nothing is mocked. startStack takes the PSP
+// (ISPB) it runs for; a second stack `beside` the first is another PSP's instance of our
+// service (own schema, Redis db, task queue, worker, API) on the same simulator and Temporal.
 import { randomUUID } from 'node:crypto';
 import { createClient, type Client as RpcClient, type Transport } from '@connectrpc/connect';
 import { createConnectTransport, createGrpcTransport, createGrpcWebTransport } from '@connectrpc/connect-node';
 import { Client, Connection } from '@temporalio/client';
 import { DefaultLogger, NativeConnection, Runtime, bundleWorkflowCode, makeTelemetryFilterString, type Worker } from '@temporalio/worker';
 import { Redis } from 'ioredis';
-import pino from 'pino';
+import pino, { type Logger } from 'pino';
 import { createDictClient, type DictClient } from '../../bridge/client.js';
 import { healthChecker } from '../../api/health.js';
 import { build, type ApiServer } from '../../api/server.js';
@@ -31,13 +33,28 @@ export const env = {
   pkiDir: process.env.PKI_DIR ?? '.data/test/pki',
 };
 
+export interface StackOptions {
+  /** The PSP this instance of our service runs for (ISPB). Default OUR_ISPB. */
+  participant?: string;
+  lookupCacheTtlSeconds?: number;
+  /**
+   * A running stack to stand beside: this one shares its simulator and Temporal, and gets its
+   * own Postgres schema, Redis database, task queue, worker and API — a second PSP.
+   */
+  beside?: Stack;
+  /** false: start without a worker (startWorker() later). Default true. */
+  worker?: boolean;
+}
+
 export interface Stack {
+  /** ISPB of the PSP this stack is. */
+  participant: string;
   pki: DevPki;
   sql: Sql;
   redis: Redis;
   cache: LookupCache;
   simulator: RunningSimulator;
-  /** Our bridge (participant 12345678), as the worker uses it. */
+  /** Our bridge (this stack's participant), as the worker uses it. */
   dict: DictClient;
   /** The bridge of another participant, to play another PSP in DICT. */
   otherPsp: DictClient;
@@ -59,25 +76,28 @@ export interface Stack {
   /** Applied-write counters of the simulator. */
   simStats(): Promise<{ writes: Record<string, number>; requests: Record<string, number> }>;
   simAdmin(path: string, method?: string, body?: unknown): Promise<Response>;
+  /** Start this stack's worker (when started with worker: false, or after stopWorker). */
+  startWorker(): Promise<void>;
+  /** Stop this stack's worker, letting running tasks finish. */
+  stopWorker(): Promise<void>;
   stop(): Promise<void>;
 }
 
 let runtimeInstalled = false;
 
-export async function startStack(o: { lookupCacheTtlSeconds?: number } = {}): Promise<Stack> {
-  if (!runtimeInstalled) {
-    Runtime.install({ logger: new DefaultLogger('ERROR'), telemetryOptions: { logging: { filter: makeTelemetryFilterString({ core: 'ERROR' }), forward: {} } } });
-    runtimeInstalled = true;
-  }
-  const log = pino({ level: process.env.TEST_LOG_LEVEL ?? 'silent' });
-  const pki = ensureDevPki(env.pkiDir, [OUR_ISPB, OTHER_ISPB, THIRD_ISPB]);
+/** Temporal's worker runtime, once per process, quiet. */
+export function installTestRuntime(): void {
+  if (runtimeInstalled) return;
+  Runtime.install({ logger: new DefaultLogger('ERROR'), telemetryOptions: { logging: { filter: makeTelemetryFilterString({ core: 'ERROR' }), forward: {} } } });
+  runtimeInstalled = true;
+}
 
-  const sql = createSql(env.databaseUrl, { max: 10 });
-  await sql`truncate entries, operations, outbox`;
-  const redis = new Redis(env.redisUrl);
-  await redis.flushdb();
-  const cache = createLookupCache(redis);
+export const testLogger = () => pino({ level: process.env.TEST_LOG_LEVEL ?? 'silent' });
 
+export const testPki = (): DevPki => ensureDevPki(env.pkiDir, [OUR_ISPB, OTHER_ISPB, THIRD_ISPB]);
+
+/** The DICT simulator on an ephemeral port, its state reset. */
+export async function startTestSimulator(pki: DevPki, log: Logger): Promise<RunningSimulator> {
   const simulator = await startSimulator({
     port: 0,
     databaseUrl: env.simDatabaseUrl,
@@ -85,42 +105,112 @@ export async function startStack(o: { lookupCacheTtlSeconds?: number } = {}): Pr
     participants: Object.fromEntries(Object.entries(pki.participants).map(([ispb, p]) => [ispb, p.certPem])),
     logger: log,
   });
+  const reset = await fetch(`${simulator.origin}/admin/reset`, { method: 'POST' });
+  if (!reset.ok) throw new Error(`simulator reset failed: ${reset.status}`);
+  return simulator;
+}
+
+/** A participant's bridge to the simulator, as the worker builds it. */
+export function testBridge(simulator: RunningSimulator, pki: DevPki, ispb: string): DictClient {
+  return createDictClient({
+    baseUrl: simulator.url,
+    participant: ispb,
+    signing: { keyPem: pki.participants[ispb]!.keyPem, certPem: pki.participants[ispb]!.certPem },
+    trustedDictCertsPem: [pki.dict.certPem],
+    timeoutMs: 5_000,
+  });
+}
+
+/** Our tables (every migrated table but dbmate's own), in the database's public schema. */
+async function ourTables(sql: Sql): Promise<string[]> {
+  const rows = await sql<{ table_name: string }[]>`
+    select table_name from information_schema.tables
+     where table_schema = 'public' and table_type = 'BASE TABLE' and table_name <> 'schema_migrations'
+     order by table_name`;
+  return rows.map((r) => r.table_name);
+}
+
+/**
+ * A fresh schema for a second PSP's instance: every migrated table of public copied with its
+ * columns, defaults, checks and indexes (foreign keys are not copied by LIKE).
+ */
+async function freshSchema(admin: Sql, schema: string): Promise<void> {
+  await admin.unsafe(`drop schema if exists ${schema} cascade`);
+  await admin.unsafe(`create schema ${schema}`);
+  for (const t of await ourTables(admin)) {
+    await admin.unsafe(`create table ${schema}.${t} (like public.${t} including all)`);
+  }
+}
+
+let workflowBundle: { code: string } | undefined;
+async function testWorkflowBundle(): Promise<{ code: string }> {
+  workflowBundle ??= await bundleWorkflowCode({ workflowsPath, logger: { log() {}, trace() {}, debug() {}, info() {}, warn() {}, error() {} } });
+  return workflowBundle;
+}
+
+export async function startStack(o: StackOptions = {}): Promise<Stack> {
+  installTestRuntime();
+  const participant = o.participant ?? OUR_ISPB;
+  if (o.beside && o.beside.participant === participant) throw new Error(`a stack for ${participant} is already running`);
+  const log = testLogger();
+  const pki = testPki();
+
+  let sql: Sql;
+  let redisUrl = env.redisUrl;
+  if (!o.beside) {
+    sql = createSql(env.databaseUrl, { max: 10 });
+    await sql.unsafe(`truncate ${(await ourTables(sql)).join(', ')}`);
+  } else {
+    const schema = `psp_${participant}`;
+    await freshSchema(o.beside.sql, schema);
+    sql = createSql(env.databaseUrl, { max: 10, searchPath: schema });
+    // Its own Redis database: one PSP's lookup cache is not another's.
+    const u = new URL(env.redisUrl);
+    u.pathname = `/${Number(u.pathname.slice(1) || '0') + 1}`;
+    redisUrl = u.toString();
+  }
+  const redis = new Redis(redisUrl);
+  await redis.flushdb();
+  const cache = createLookupCache(redis);
+
+  const simulator = o.beside ? o.beside.simulator : await startTestSimulator(pki, log);
   const simAdmin = (path: string, method = 'GET', body?: unknown) =>
     fetch(`${simulator.origin}/admin/${path}`, {
       method,
       headers: body === undefined ? {} : { 'content-type': 'application/json' },
       body: body === undefined ? undefined : JSON.stringify(body),
     });
-  const reset = await simAdmin('reset', 'POST');
-  if (!reset.ok) throw new Error(`simulator reset failed: ${reset.status}`);
 
-  const bridgeFor = (ispb: string): DictClient =>
-    createDictClient({
-      baseUrl: simulator.url,
-      participant: ispb,
-      signing: { keyPem: pki.participants[ispb]!.keyPem, certPem: pki.participants[ispb]!.certPem },
-      trustedDictCertsPem: [pki.dict.certPem],
-      timeoutMs: 5_000,
-    });
-  const dict = bridgeFor(OUR_ISPB);
-  const otherPsp = bridgeFor(OTHER_ISPB);
+  const dict = testBridge(simulator, pki, participant);
+  const otherIspb = participant === OTHER_ISPB ? THIRD_ISPB : OTHER_ISPB;
+  const otherPsp = testBridge(simulator, pki, otherIspb);
+  const ispbOf = new Map<DictClient, string>([
+    [dict, participant],
+    [otherPsp, otherIspb],
+  ]);
 
-  const taskQueue = `test-${randomUUID()}`;
+  const taskQueue = `test-${participant}-${randomUUID()}`;
   const connection = await Connection.connect({ address: env.temporalAddress });
   const temporal = new Client({ connection, namespace: env.namespace });
   const nativeConnection = await NativeConnection.connect({ address: env.temporalAddress });
-  const workflowBundle = await bundleWorkflowCode({ workflowsPath, logger: { log() {}, trace() {}, debug() {}, info() {}, warn() {}, error() {} } });
-  const worker: Worker = await createWorker({
-    connection: nativeConnection,
-    namespace: env.namespace,
-    taskQueue,
-    deps: { sql, dict, cache, log },
-    workflowBundle,
-  });
-  const workerRun = worker.run();
+  const bundle = await testWorkflowBundle();
+  let running: { worker: Worker; run: Promise<void> } | undefined;
+  const startWorker = async (): Promise<void> => {
+    if (running) return;
+    const worker = await createWorker({ connection: nativeConnection, namespace: env.namespace, taskQueue, deps: { sql, dict, cache, log }, workflowBundle: bundle });
+    running = { worker, run: worker.run() };
+  };
+  const stopWorker = async (): Promise<void> => {
+    if (!running) return;
+    const r = running;
+    running = undefined;
+    r.worker.shutdown();
+    await r.run;
+  };
+  if (o.worker !== false) await startWorker();
 
   const api = build({
-    participant: OUR_ISPB,
+    participant,
     log,
     version: 'test',
     sql,
@@ -140,6 +230,7 @@ export async function startStack(o: { lookupCacheTtlSeconds?: number } = {}): Pr
   };
 
   return {
+    participant,
     pki,
     sql,
     redis,
@@ -155,13 +246,15 @@ export async function startStack(o: { lookupCacheTtlSeconds?: number } = {}): Pr
     transports,
     simAdmin,
     async registerInDict(via, e) {
+      const ispb = ispbOf.get(via);
+      if (!ispb) throw new Error('registerInDict: a bridge of this stack is required');
       await via.createEntry({
         requestId: randomUUID(),
         reason: 'USER_REQUESTED',
         entry: {
           key: e.key,
           keyType: e.keyType,
-          account: { participant: via === dict ? OUR_ISPB : OTHER_ISPB, branch: '0001', accountNumber: e.accountNumber ?? '4242', accountType: 'CACC', openingDate: '2020-01-10T03:00:00.000Z' },
+          account: { participant: ispb, branch: '0001', accountNumber: e.accountNumber ?? '4242', accountType: 'CACC', openingDate: '2020-01-10T03:00:00.000Z' },
           owner: { type: e.owner.type, taxIdNumber: e.owner.taxIdNumber, name: e.owner.name },
         },
       });
@@ -170,15 +263,16 @@ export async function startStack(o: { lookupCacheTtlSeconds?: number } = {}): Pr
       const res = await simAdmin('stats');
       return (await res.json()) as { writes: Record<string, number>; requests: Record<string, number> };
     },
+    startWorker,
+    stopWorker,
     async stop() {
       await api.close();
-      worker.shutdown();
-      await workerRun;
+      await stopWorker();
       await nativeConnection.close();
       await connection.close();
       dict.close();
       otherPsp.close();
-      await simulator.close();
+      if (!o.beside) await simulator.close();
       redis.disconnect();
       await sql.end({ timeout: 5 });
     },

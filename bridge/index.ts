@@ -1,6 +1,0 @@
-// Public API of the Bacen bridge: DICT client, XML codec, XMLDSig and BCB error catalogue.
-export * from './types.js';
-export * from './xml.js';
-export * from './xmldsig.js';
-export * from './errors.js';
-export { createDictClient, parseCacheMaxAge, parseRetryAfter, type DictClient, type DictClientOptions } from './client.js';
