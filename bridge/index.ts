@@ -3,4 +3,4 @@ export * from './types.js';
 export * from './xml.js';
 export * from './xmldsig.js';
 export * from './errors.js';
-export { createDictClient, parseCacheMaxAge, parseRetryAfter, type DictClient, type DictClientOptions } from './client.js';
+export { createDictClient, listClaimsQuery, LIST_CLAIMS_MAX_LIMIT, parseCacheMaxAge, parseRetryAfter, type DictClient, type DictClientOptions } from './client.js';
