@@ -6,6 +6,18 @@ import http from 'node:http';
 import https from 'node:https';
 import { gunzipSync } from 'node:zlib';
 import {
+  decodeAcknowledgeClaimResponse,
+  decodeCancelClaimResponse,
+  decodeCompleteClaimResponse,
+  decodeConfirmClaimResponse,
+  decodeCreateClaimResponse,
+  decodeGetClaimResponse,
+  decodeListClaimsResponse,
+  encodeAcknowledgeClaimRequest,
+  encodeCancelClaimRequest,
+  encodeCompleteClaimRequest,
+  encodeConfirmClaimRequest,
+  encodeCreateClaimRequest,
   decodeCheckKeysResponse,
   decodeCreateEntryResponse,
   decodeDeleteEntryResponse,
@@ -18,7 +30,15 @@ import {
   encodeUpdateEntryRequest,
 } from './xml.js';
 import { signXml, verifyXml, type SigningKey } from './xmldsig.js';
-import { DictProblemError, DictTransportError, type DictApi, type GetEntryInput, type GetEntryResult } from './types.js';
+import {
+  DictProblemError,
+  DictTransportError,
+  type DictApi,
+  type DictClaimsApi,
+  type GetEntryInput,
+  type GetEntryResult,
+  type ListClaimsInput,
+} from './types.js';
 
 export interface DictClientOptions {
   /** DICT API root, e.g. https://dict-h.pi.rsfn.net.br:16522/api/v2 (trailing slash optional). */
@@ -40,7 +60,27 @@ export interface DictClientOptions {
   userAgent?: string;
 }
 
-export type DictClient = DictApi & { close(): void };
+export type DictClient = DictApi & DictClaimsApi & { close(): void };
+
+/** listClaims' Limit: DICT's maximum (its default is 20). */
+export const LIST_CLAIMS_MAX_LIMIT = 200;
+
+/** listClaims query string, in BCB's parameter names; Status repeats once per value. */
+export function listClaimsQuery(i: ListClaimsInput): string {
+  if (!/^\d{8}$/.test(i.participant)) throw new TypeError(`listClaims: participant must be an 8-digit ISPB, got "${i.participant}"`);
+  if (i.limit !== undefined && (!Number.isInteger(i.limit) || i.limit < 1 || i.limit > LIST_CLAIMS_MAX_LIMIT)) {
+    throw new TypeError(`listClaims: limit must be an integer in 1..${LIST_CLAIMS_MAX_LIMIT}, got ${i.limit}`);
+  }
+  const q = new URLSearchParams({ Participant: i.participant });
+  if (i.isDonor !== undefined) q.append('IsDonor', String(i.isDonor));
+  if (i.isClaimer !== undefined) q.append('IsClaimer', String(i.isClaimer));
+  for (const s of i.status ?? []) q.append('Status', s);
+  if (i.type !== undefined) q.append('Type', i.type);
+  if (i.modifiedAfter !== undefined) q.append('ModifiedAfter', i.modifiedAfter);
+  if (i.modifiedBefore !== undefined) q.append('ModifiedBefore', i.modifiedBefore);
+  if (i.limit !== undefined) q.append('Limit', String(i.limit));
+  return q.toString();
+}
 
 const XML = 'application/xml';
 const MAX_BODY_BYTES = 4 * 1024 * 1024;
@@ -89,7 +129,7 @@ export function createDictClient(opts: DictClientOptions): DictClient {
   const base = opts.baseUrl.replace(/\/+$/, '');
   const keysBase = (opts.checkKeysBaseUrl ?? opts.baseUrl).replace(/\/+$/, '');
 
-  function send(method: string, url: string, body: string | undefined, extra: Record<string, string> = {}): Promise<RawResponse> {
+  function send(method: string, url: string, body?: string, extra: Record<string, string> = {}): Promise<RawResponse> {
     let u: URL;
     try {
       u = new URL(url);
@@ -214,6 +254,7 @@ export function createDictClient(opts: DictClientOptions): DictClient {
   }
 
   const keyPath = (key: string): string => `${base}/entries/${encodeURIComponent(key)}`;
+  const claimPath = (id: string): string => `${base}/claims/${encodeURIComponent(id)}`;
 
   return {
     async createEntry(input) {
@@ -249,6 +290,41 @@ export function createDictClient(opts: DictClientOptions): DictClient {
       // A query: BCB's CheckKeysRequest carries no Signature, so it is sent unsigned.
       const res = await send('POST', `${keysBase}/keys/check`, encodeCheckKeysRequest({ keys }));
       return handle('checkKeys', res, decodeCheckKeysResponse);
+    },
+
+    async createClaim(input) {
+      const res = await send('POST', `${base}/claims/`, signed(encodeCreateClaimRequest(input)));
+      return handle('createClaim', res, decodeCreateClaimResponse);
+    },
+
+    async getClaim(claimId) {
+      const res = await send('GET', claimPath(claimId));
+      return handle('getClaim', res, decodeGetClaimResponse);
+    },
+
+    async listClaims(input) {
+      const res = await send('GET', `${base}/claims/?${listClaimsQuery(input)}`);
+      return handle('listClaims', res, decodeListClaimsResponse);
+    },
+
+    async acknowledgeClaim(input) {
+      const res = await send('POST', `${claimPath(input.claimId)}/acknowledge`, signed(encodeAcknowledgeClaimRequest(input)));
+      return handle('acknowledgeClaim', res, decodeAcknowledgeClaimResponse);
+    },
+
+    async confirmClaim(input) {
+      const res = await send('POST', `${claimPath(input.claimId)}/confirm`, signed(encodeConfirmClaimRequest(input)));
+      return handle('confirmClaim', res, decodeConfirmClaimResponse);
+    },
+
+    async cancelClaim(input) {
+      const res = await send('POST', `${claimPath(input.claimId)}/cancel`, signed(encodeCancelClaimRequest(input)));
+      return handle('cancelClaim', res, decodeCancelClaimResponse);
+    },
+
+    async completeClaim(input) {
+      const res = await send('POST', `${claimPath(input.claimId)}/complete`, signed(encodeCompleteClaimRequest(input)));
+      return handle('completeClaim', res, decodeCompleteClaimResponse);
     },
 
     close() {

@@ -8,8 +8,20 @@ import https from 'node:https';
 import type { AddressInfo } from 'node:net';
 import type { TLSSocket } from 'node:tls';
 import { gzipSync } from 'node:zlib';
-import { createDictClient, type DictClient } from '../../bridge/client.js';
+import { createDictClient, listClaimsQuery, type DictClient } from '../../bridge/client.js';
 import {
+  decodeAcknowledgeClaimRequest,
+  decodeCancelClaimRequest,
+  decodeCompleteClaimRequest,
+  decodeConfirmClaimRequest,
+  decodeCreateClaimRequest,
+  encodeAcknowledgeClaimResponse,
+  encodeCancelClaimResponse,
+  encodeCompleteClaimResponse,
+  encodeConfirmClaimResponse,
+  encodeCreateClaimResponse,
+  encodeGetClaimResponse,
+  encodeListClaimsResponse,
   decodeCheckKeysRequest,
   decodeCreateEntryRequest,
   decodeDeleteEntryRequest,
@@ -23,7 +35,7 @@ import {
 } from '../../bridge/xml.js';
 import { signXml, verifyXml } from '../../bridge/xmldsig.js';
 import { DictProblemError, DictTransportError, type CreateEntryInput } from '../../bridge/types.js';
-import type { ExtendedEntry } from '../../domain/types.js';
+import type { ExtendedClaim, ExtendedEntry } from '../../domain/types.js';
 import { OUR_ISPB, testPki } from '../support/pki.js';
 
 const pki = testPki();
@@ -316,4 +328,67 @@ test('mTLS: https with our client cert; DICT sees CN = our ISPB', async () => {
     tlsServer.closeAllConnections();
     tlsServer.close();
   }
+});
+
+const claim: ExtendedClaim = {
+  type: 'PORTABILITY',
+  key: entry.key,
+  keyType: 'PHONE',
+  claimerAccount: entry.account,
+  claimer: entry.owner,
+  id: '123e4567-e89b-42d3-a456-426655440000',
+  donorParticipant: '87654321',
+  status: 'OPEN',
+  resolutionPeriodEnd: '2024-01-08T00:00:00.000Z',
+  lastModified: '2024-01-01T00:00:00.000Z',
+};
+
+test('claim writes: paths, signed bodies in BCB shape, verified and decoded answers', async () => {
+  const answers: Record<string, (b: string) => string> = {
+    '/api/v2/claims/': (b) => (decodeCreateClaimRequest(b), encodeCreateClaimResponse({ claim, ...meta })),
+    [`/api/v2/claims/${claim.id}/acknowledge`]: (b) => (decodeAcknowledgeClaimRequest(b), encodeAcknowledgeClaimResponse({ claim: { ...claim, status: 'WAITING_RESOLUTION' }, ...meta })),
+    [`/api/v2/claims/${claim.id}/confirm`]: (b) => (decodeConfirmClaimRequest(b), encodeConfirmClaimResponse({ claim: { ...claim, status: 'CONFIRMED', confirmReason: 'USER_REQUESTED' }, ...meta })),
+    [`/api/v2/claims/${claim.id}/cancel`]: (b) => (decodeCancelClaimRequest(b), encodeCancelClaimResponse({ claim: { ...claim, status: 'CANCELLED', cancelReason: 'FRAUD', cancelledBy: 'DONOR' }, ...meta })),
+    [`/api/v2/claims/${claim.id}/complete`]: (b) =>
+      (decodeCompleteClaimRequest(b), encodeCompleteClaimResponse({ claim: { ...claim, status: 'COMPLETED' }, entryCreationDate: '2024-01-02T00:00:00.000Z', keyOwnershipDate: '2023-01-01T00:00:00.000Z', ...meta })),
+  };
+  handler = (s) => (s.method === 'POST' && answers[s.url] ? ok(s.url.endsWith('/claims/') ? 201 : 200, answers[s.url]!(s.body)) : { status: 404 });
+  const created = await client.createClaim({ claim: { type: claim.type, key: claim.key, keyType: claim.keyType, claimerAccount: claim.claimerAccount, claimer: claim.claimer } });
+  assert.deepEqual(created, { claim, ...meta });
+  assert.equal((await client.acknowledgeClaim({ claimId: claim.id, participant: '87654321' })).claim.status, 'WAITING_RESOLUTION');
+  assert.equal((await client.confirmClaim({ claimId: claim.id, participant: '87654321', reason: 'USER_REQUESTED' })).claim.confirmReason, 'USER_REQUESTED');
+  assert.equal((await client.cancelClaim({ claimId: claim.id, participant: '87654321', reason: 'FRAUD' })).claim.cancelledBy, 'DONOR');
+  const done = await client.completeClaim({ claimId: claim.id, participant: OUR_ISPB, requestId: createInput.requestId });
+  assert.deepEqual([done.claim.status, done.entryCreationDate, done.keyOwnershipDate], ['COMPLETED', '2024-01-02T00:00:00.000Z', '2023-01-01T00:00:00.000Z']);
+  assert.equal(seen.length, 5);
+  for (const s of seen) {
+    assert.equal(verifyXml(s.body, [ours.certPem]).signerCertPem, ours.certPem, `${s.url} signed with our key`);
+    assert.equal(s.headers['pi-requestingparticipant'], OUR_ISPB);
+  }
+  assert.equal(decodeCompleteClaimRequest(seen[4]!.body).requestId, createInput.requestId);
+  assert.deepEqual(decodeCancelClaimRequest(seen[3]!.body), { claimId: claim.id, participant: '87654321', reason: 'FRAUD' });
+});
+
+test('getClaim and listClaims: unsigned GETs with BCB query parameters; problems map to DictProblemError', async () => {
+  handler = (s) => {
+    if (s.url === `/api/v2/claims/${claim.id}`) return ok(200, encodeGetClaimResponse({ claim, ...meta }));
+    if (s.url.startsWith('/api/v2/claims/?')) return ok(200, encodeListClaimsResponse({ claims: [claim, { ...claim, id: 'b' }], hasMoreElements: true, ...meta }));
+    return problem(404, 'NotFound');
+  };
+  assert.deepEqual(await client.getClaim(claim.id), { claim, ...meta });
+  const list = await client.listClaims({ participant: OUR_ISPB, isDonor: true, isClaimer: false, status: ['OPEN', 'WAITING_RESOLUTION'], type: 'OWNERSHIP', modifiedAfter: '2024-01-01T00:00:00Z', modifiedBefore: '2024-02-01T00:00:00Z', limit: 50 });
+  assert.deepEqual([list.claims.length, list.hasMoreElements], [2, true]);
+  const url = new URL(seen[1]!.url, 'http://x');
+  assert.equal(seen[1]!.method, 'GET');
+  assert.equal(seen[1]!.body, '');
+  assert.deepEqual(url.searchParams.getAll('Status'), ['OPEN', 'WAITING_RESOLUTION']);
+  assert.deepEqual(
+    ['Participant', 'IsDonor', 'IsClaimer', 'Type', 'ModifiedAfter', 'ModifiedBefore', 'Limit'].map((k) => url.searchParams.get(k)),
+    [OUR_ISPB, 'true', 'false', 'OWNERSHIP', '2024-01-01T00:00:00Z', '2024-02-01T00:00:00Z', '50'],
+  );
+  await rejectsWith(client.getClaim('nope'), DictProblemError, (e) => assert.equal(e.bcbError, 'NotFound'));
+  assert.equal(listClaimsQuery({ participant: OUR_ISPB }), `Participant=${OUR_ISPB}`);
+  assert.throws(() => listClaimsQuery({ participant: OUR_ISPB, limit: 201 }), TypeError);
+  assert.throws(() => listClaimsQuery({ participant: OUR_ISPB, limit: 0 }), TypeError);
+  assert.throws(() => listClaimsQuery({ participant: '123' }), TypeError);
 });
