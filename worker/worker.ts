@@ -35,11 +35,12 @@ export async function createWorker(o: WorkerOptions): Promise<Worker> {
  * The participant's claims poller runs as one workflow (claim-poller/<ispb>); every worker makes
  * sure it exists at start (the first one starts it, the others find it).
  */
-export async function ensureClaimPoller(temporal: Client, taskQueue: string, input: ClaimPollerInput): Promise<void> {
+export async function ensureClaimPoller(temporal: Client, taskQueue: string, input: ClaimPollerInput, o: { replace?: boolean } = {}): Promise<void> {
   await temporal.workflow.start('claimPollerWorkflow', {
     taskQueue,
     workflowId: claimPollerWorkflowId(input.participant),
     args: [input],
-    workflowIdConflictPolicy: WorkflowIdConflictPolicy.USE_EXISTING,
+    // replace: a deployment moved to another task queue (or a test stack) takes the poller over.
+    workflowIdConflictPolicy: o.replace ? WorkflowIdConflictPolicy.TERMINATE_EXISTING : WorkflowIdConflictPolicy.USE_EXISTING,
   });
 }

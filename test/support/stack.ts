@@ -15,10 +15,12 @@ import { healthChecker } from '../../api/health.js';
 import { build, type ApiServer } from '../../api/server.js';
 import { CoreDictService } from '../../gen/dict/core/v1/service_pb.js';
 import { ensureDevPki, type DevPki } from '../../scripts/pki.js';
-import { startSimulator, type RunningSimulator } from '../../simulator/server.js';
+import { startSimulator, type RunningSimulator, type SimulatorOptions } from '../../simulator/server.js';
+import { BCB_CLAIM_PERIODS, type ClaimPeriods } from '../../domain/claims.js';
 import { createSql, type Sql } from '../../store/db.js';
 import { createLookupCache, type LookupCache } from '../../store/lookup-cache.js';
-import { createWorker, workflowsPath } from '../../worker/worker.js';
+import { createWorker, ensureClaimPoller, workflowsPath } from '../../worker/worker.js';
+import { claimPollerWorkflowId } from '../../workflows/claim-poller.js';
 
 export const OUR_ISPB = '12345678';
 export const OTHER_ISPB = '87654321';
@@ -44,6 +46,12 @@ export interface StackOptions {
   beside?: Stack;
   /** false: start without a worker (startWorker() later). Default true. */
   worker?: boolean;
+  /** Claim periods our workflows assume (match the simulator's). Default BCB's. */
+  claimPeriods?: ClaimPeriods;
+  /** Run this PSP's claims poller, every `intervalMs` (default: no poller). */
+  claimPoller?: { intervalMs: number; overlapMs?: number };
+  /** Simulator options when this stack starts the simulator (not `beside`). */
+  simulator?: Partial<SimulatorOptions>;
 }
 
 export interface Stack {
@@ -97,8 +105,9 @@ export const testLogger = () => pino({ level: process.env.TEST_LOG_LEVEL ?? 'sil
 export const testPki = (): DevPki => ensureDevPki(env.pkiDir, [OUR_ISPB, OTHER_ISPB, THIRD_ISPB]);
 
 /** The DICT simulator on an ephemeral port, its state reset. */
-export async function startTestSimulator(pki: DevPki, log: Logger): Promise<RunningSimulator> {
+export async function startTestSimulator(pki: DevPki, log: Logger, extra: Partial<SimulatorOptions> = {}): Promise<RunningSimulator> {
   const simulator = await startSimulator({
+    ...extra,
     port: 0,
     databaseUrl: env.simDatabaseUrl,
     signing: { keyPem: pki.dict.keyPem, certPem: pki.dict.certPem },
@@ -173,7 +182,7 @@ export async function startStack(o: StackOptions = {}): Promise<Stack> {
   await redis.flushdb();
   const cache = createLookupCache(redis);
 
-  const simulator = o.beside ? o.beside.simulator : await startTestSimulator(pki, log);
+  const simulator = o.beside ? o.beside.simulator : await startTestSimulator(pki, log, o.simulator);
   const simAdmin = (path: string, method = 'GET', body?: unknown) =>
     fetch(`${simulator.origin}/admin/${path}`, {
       method,
@@ -190,6 +199,7 @@ export async function startStack(o: StackOptions = {}): Promise<Stack> {
   ]);
 
   const taskQueue = `test-${participant}-${randomUUID()}`;
+  const claimPeriods = o.claimPeriods ?? BCB_CLAIM_PERIODS;
   const connection = await Connection.connect({ address: env.temporalAddress });
   const temporal = new Client({ connection, namespace: env.namespace });
   const nativeConnection = await NativeConnection.connect({ address: env.temporalAddress });
@@ -197,7 +207,13 @@ export async function startStack(o: StackOptions = {}): Promise<Stack> {
   let running: { worker: Worker; run: Promise<void> } | undefined;
   const startWorker = async (): Promise<void> => {
     if (running) return;
-    const worker = await createWorker({ connection: nativeConnection, namespace: env.namespace, taskQueue, deps: { sql, dict, cache, log }, workflowBundle: bundle });
+    const worker = await createWorker({
+      connection: nativeConnection,
+      namespace: env.namespace,
+      taskQueue,
+      deps: { sql, dict, cache, log, temporal, taskQueue, claimPeriods },
+      workflowBundle: bundle,
+    });
     running = { worker, run: worker.run() };
   };
   const stopWorker = async (): Promise<void> => {
@@ -208,6 +224,10 @@ export async function startStack(o: StackOptions = {}): Promise<Stack> {
     await r.run;
   };
   if (o.worker !== false) await startWorker();
+  if (o.claimPoller) {
+    // One poller per participant: a stale one from an earlier test file is replaced.
+    await ensureClaimPoller(temporal, taskQueue, { participant, intervalMs: o.claimPoller.intervalMs, overlapMs: o.claimPoller.overlapMs ?? 5_000 }, { replace: true });
+  }
 
   const api = build({
     participant,
@@ -217,6 +237,7 @@ export async function startStack(o: StackOptions = {}): Promise<Stack> {
     temporal,
     taskQueue,
     maxWaitMs: 20_000,
+    claimPeriods,
     dict,
     cache,
     lookupCacheTtlSeconds: o.lookupCacheTtlSeconds ?? 180,
@@ -266,6 +287,7 @@ export async function startStack(o: StackOptions = {}): Promise<Stack> {
     startWorker,
     stopWorker,
     async stop() {
+      if (o.claimPoller) await temporal.workflow.getHandle(claimPollerWorkflowId(participant)).terminate('test stack stopped').catch(() => undefined);
       await api.close();
       await stopWorker();
       await nativeConnection.close();
