@@ -1,0 +1,48 @@
+// Helpers for claim tests: shrunk BCB periods shared by the simulator and our workflows, polling
+// waits, and the claim fixtures both sides need.
+import { randomUUID } from 'node:crypto';
+import { create } from '@bufbuild/protobuf';
+import type { ClaimPeriods } from '../../domain/claims.js';
+import type { Claim as DictClaim } from '../../domain/types.js';
+import { StartClaimRequestSchema, StartPortabilityRequestSchema } from '../../gen/dict/core/v1/service_pb.js';
+import { ClaimStatus, KeyType, type BrazilianAccount, type Claim, type Person } from '../../gen/dict/core/v1/types_pb.js';
+import { accountFromProto, personFromProto } from '../../api/mapping.js';
+
+/** Seconds instead of days: 7 → 3 s resolution, 7 → 3 s closing, 30 → 12 s claimer deadline. */
+export const SHORT_PERIODS: ClaimPeriods = { resolutionMs: 3_000, closingMs: 3_000, claimerDeadlineMs: 12_000 };
+
+export const wait = (seconds: number) => ({ seconds: BigInt(seconds), nanos: 0 });
+
+/** Poll `fn` until it returns a value (not undefined) or the time is up. */
+export async function waitFor<T>(what: string, fn: () => Promise<T | undefined>, timeoutMs = 20_000, everyMs = 150): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  let last: unknown;
+  for (;;) {
+    try {
+      const v = await fn();
+      if (v !== undefined) return v;
+    } catch (err) {
+      last = err;
+    }
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}${last ? `: ${String(last)}` : ''}`);
+    await new Promise((r) => setTimeout(r, everyMs));
+  }
+}
+
+/** Wait for a claim (via a getter) to reach a status. */
+export const untilStatus = (what: string, get: () => Promise<Claim | undefined>, status: ClaimStatus, timeoutMs = 20_000) =>
+  waitFor(`${what} ${ClaimStatus[status]}`, async () => {
+    const c = await get();
+    return c?.status === status ? c : undefined;
+  }, timeoutMs);
+
+export const startClaimRequest = (key: string, claimerAccount: BrazilianAccount, claimer: Person) =>
+  create(StartClaimRequestSchema, { requestId: randomUUID(), key, keyType: KeyType.PHONE, claimerAccount, claimer, waitTimeout: wait(10) });
+
+export const startPortabilityRequest = (key: string, keyType: KeyType, claimerAccount: BrazilianAccount, claimer: Person) =>
+  create(StartPortabilityRequestSchema, { requestId: randomUUID(), key, keyType, claimerAccount, claimer, waitTimeout: wait(10) });
+
+/** The same claim as BCB's Claim, for another participant's bridge. */
+export function dictClaim(type: DictClaim['type'], key: string, keyType: DictClaim['keyType'], claimerAccount: BrazilianAccount, claimer: Person): DictClaim {
+  return { type, key, keyType, claimerAccount: accountFromProto(claimerAccount) as DictClaim['claimerAccount'], claimer: personFromProto(claimer) as DictClaim['claimer'] };
+}
