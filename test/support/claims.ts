@@ -2,6 +2,7 @@
 // waits, and the claim fixtures both sides need.
 import { randomUUID } from 'node:crypto';
 import { create } from '@bufbuild/protobuf';
+import { DurationSchema } from '@bufbuild/protobuf/wkt';
 import type { ClaimPeriods } from '../../domain/claims.js';
 import type { Claim as DictClaim } from '../../domain/types.js';
 import { StartClaimRequestSchema, StartPortabilityRequestSchema } from '../../gen/dict/core/v1/service_pb.js';
@@ -11,7 +12,7 @@ import { accountFromProto, personFromProto } from '../../api/mapping.js';
 /** Seconds instead of days: 7 → 3 s resolution, 7 → 3 s closing, 30 → 12 s claimer deadline. */
 export const SHORT_PERIODS: ClaimPeriods = { resolutionMs: 3_000, closingMs: 3_000, claimerDeadlineMs: 12_000 };
 
-export const wait = (seconds: number) => ({ seconds: BigInt(seconds), nanos: 0 });
+export const wait = (seconds: number) => create(DurationSchema, { seconds: BigInt(seconds) });
 
 /** Poll `fn` until it returns a value (not undefined) or the time is up. */
 export async function waitFor<T>(what: string, fn: () => Promise<T | undefined>, timeoutMs = 20_000, everyMs = 150): Promise<T> {

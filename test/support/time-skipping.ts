@@ -7,7 +7,8 @@ import { randomUUID } from 'node:crypto';
 import { TestWorkflowEnvironment } from '@temporalio/testing';
 import type { Worker } from '@temporalio/worker';
 import type { DictClient } from '../../bridge/client.js';
-import type { RunningSimulator } from '../../simulator/server.js';
+import type { RunningSimulator, SimulatorOptions } from '../../simulator/server.js';
+import { BCB_CLAIM_PERIODS, type ClaimPeriods } from '../../domain/claims.js';
 import { createSql, type Sql } from '../../store/db.js';
 import { createLookupCache } from '../../store/lookup-cache.js';
 import { createWorker, workflowsPath } from '../../worker/worker.js';
@@ -38,7 +39,14 @@ export interface TimeSkippingStack {
 }
 
 /** Time-skipping server + our worker with real activities (test Postgres, Redis, simulator). */
-export async function startTimeSkippingStack(): Promise<TimeSkippingStack> {
+export interface TimeSkippingOptions {
+  claimPeriods?: ClaimPeriods;
+  simulator?: Partial<SimulatorOptions>;
+  /** Wrap the worker's bridge (e.g. to move DICT's clock with the skipped time before each call). */
+  wrapDict?: (d: DictClient, env: TestWorkflowEnvironment) => DictClient;
+}
+
+export async function startTimeSkippingStack(o: TimeSkippingOptions = {}): Promise<TimeSkippingStack> {
   const log = testLogger();
   const pki = testPki();
   const testEnv = await createTimeSkippingEnv();
@@ -48,15 +56,16 @@ export async function startTimeSkippingStack(): Promise<TimeSkippingStack> {
      where table_schema = 'public' and table_type = 'BASE TABLE' and table_name <> 'schema_migrations'`;
   await sql.unsafe(`truncate ${tables.map((t) => t.table_name).join(', ')}`);
   const redis = new Redis(env.redisUrl);
-  const simulator = await startTestSimulator(pki, log);
-  const dict = testBridge(simulator, pki, OUR_ISPB);
+  const simulator = await startTestSimulator(pki, log, o.simulator);
+  const bridge = testBridge(simulator, pki, OUR_ISPB);
+  const dict = o.wrapDict ? o.wrapDict(bridge, testEnv) : bridge;
   const taskQueue = `time-skipping-${randomUUID()}`;
   const workflowBundle = await bundleWorkflowCode({ workflowsPath, logger: { log() {}, trace() {}, debug() {}, info() {}, warn() {}, error() {} } });
   const worker: Worker = await createWorker({
     connection: testEnv.nativeConnection,
     namespace: testEnv.namespace ?? 'default',
     taskQueue,
-    deps: { sql, dict, cache: createLookupCache(redis), log },
+    deps: { sql, dict, cache: createLookupCache(redis), log, temporal: testEnv.client, taskQueue, claimPeriods: o.claimPeriods ?? BCB_CLAIM_PERIODS },
     workflowBundle,
   });
   const simAdmin = (path: string, method = 'GET', body?: unknown) =>
@@ -77,7 +86,7 @@ export async function startTimeSkippingStack(): Promise<TimeSkippingStack> {
     },
     withWorker: (fn) => worker.runUntil(fn),
     async stop() {
-      dict.close();
+      bridge.close();
       await simulator.close();
       redis.disconnect();
       await sql.end({ timeout: 5 });
