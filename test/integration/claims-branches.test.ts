@@ -9,10 +9,11 @@ import { after, before, describe, test } from 'node:test';
 import { Code } from '@connectrpc/connect';
 import type { ExtendedClaim } from '../../domain/types.js';
 import { ClaimOperationReason, ClaimRole, ClaimStatus, EntryStatus, KeyType, type Claim } from '../../gen/dict/core/v1/types_pb.js';
-import { dictClaim, SHORT_PERIODS, startClaimRequest, startPortabilityRequest, untilStatus, wait, waitFor } from '../support/claims.js';
+import { captureHistory, dictClaim, SHORT_PERIODS, startClaimRequest, startPortabilityRequest, untilStatus, wait, waitFor } from '../support/claims.js';
 import { rpcError } from '../support/errors.js';
 import { account, createKeyRequest, naturalPerson, newPhone } from '../support/fixtures.js';
 import { OTHER_ISPB, OUR_ISPB, startStack, type Stack } from '../support/stack.js';
+import { claimWorkflowId } from '../../workflows/claim-common.js';
 
 let s: Stack;
 before(async () => {
@@ -24,6 +25,7 @@ after(async () => {
 
 const ours = (claimId: string) => async (): Promise<Claim | undefined> => (await s.client.getClaimStatus({ by: { case: 'claimId', value: claimId } })).claim;
 const sleepUntil = async (iso: string, extraMs = 150) => new Promise((r) => setTimeout(r, Math.max(0, Date.parse(iso) - Date.now() + extraMs)));
+const capture = (claimId: string, role: 'CLAIMER' | 'DONOR', name: string) => captureHistory(s.temporal, claimWorkflowId(OUR_ISPB, claimId, role), name);
 const entryStatus = async (key: string) => (await s.client.getKey({ by: { case: 'key', value: key } })).entry?.status;
 
 // ---------------------------------------------------------------------------------------------
@@ -56,6 +58,7 @@ describe('ownership, we are the donor', { concurrency: true }, () => {
     assert.ok(Date.parse(d.completionPeriodEnd!) <= Date.now(), 'USER_REQUESTED brings CompletionPeriodEnd forward');
     await s.otherPsp.completeClaim({ claimId, participant: OTHER_ISPB, requestId: randomUUID() });
     await untilStatus('completed', ours(claimId), ClaimStatus.COMPLETED);
+    await capture(claimId, 'DONOR', 'claim-ownership-donor-user-confirms');
   });
 
   test('our user proves possession: we cancel with FRAUD; the key stays ours and unlocked', async () => {
@@ -67,6 +70,7 @@ describe('ownership, we are the donor', { concurrency: true }, () => {
     const e = (await s.client.getKey({ by: { case: 'key', value: key } })).entry!;
     assert.equal(e.status, EntryStatus.ACTIVE);
     assert.equal(e.openClaimCreationDate, undefined);
+    await capture(claimId, 'DONOR', 'claim-ownership-donor-user-cancels');
   });
 
   test('the claimer cancels: CANCELLED by the claimer; the key can be deleted again', async () => {
@@ -84,6 +88,7 @@ describe('ownership, we are the donor', { concurrency: true }, () => {
     assert.equal(c.confirmReason, ClaimOperationReason.DEFAULT_OPERATION);
     assert.equal(c.nextAction, 'CLOSING_PERIOD_END');
     assert.equal(await entryStatus(key), EntryStatus.DELETED);
+    await capture(claimId, 'DONOR', 'claim-ownership-donor-default-confirm');
   });
 
   test('closing period: our user proves possession after the default confirmation — FRAUD cancel; the entry is not given back', async () => {
@@ -96,6 +101,7 @@ describe('ownership, we are the donor', { concurrency: true }, () => {
     // The key is free: our user registers it again.
     const again = await s.client.createKey(createKeyRequest({ keyType: KeyType.PHONE, key, account: account(OUR_ISPB) }));
     assert.equal(again.entry?.status, EntryStatus.ACTIVE);
+    await capture(claimId, 'DONOR', 'claim-ownership-donor-closing-fraud-cancel');
   });
 
   test('the claimer never validates possession: its day-30 cancel (DEFAULT_OPERATION) reaches us', async () => {
@@ -140,6 +146,7 @@ describe('portability, we are the donor', { concurrency: true }, () => {
     assert.equal(c.cancelReason, ClaimOperationReason.DEFAULT_OPERATION);
     assert.equal(c.cancelledBy, ClaimRole.DONOR);
     assert.equal(await entryStatus(key), EntryStatus.ACTIVE);
+    await capture(claimId, 'DONOR', 'claim-portability-donor-default-cancel');
   });
 
   test('fraud suspected: we cancel with FRAUD', async () => {
@@ -180,6 +187,7 @@ describe('ownership, we are the claimer', { concurrency: true }, () => {
     const e = (await s.client.getKey({ by: { case: 'key', value: key } })).entry!;
     assert.equal(e.status, EntryStatus.ACTIVE);
     assert.equal(e.owner?.taxIdNumber, claimer.taxIdNumber);
+    await capture(claimId, 'CLAIMER', 'claim-ownership-claimer-completes');
   });
 
   test('the donor’s user proves possession: the donor cancels with FRAUD', async () => {
@@ -194,6 +202,7 @@ describe('ownership, we are the claimer', { concurrency: true }, () => {
     const r = await s.client.cancelClaim({ requestId: randomUUID(), claimId, reason: ClaimOperationReason.USER_REQUESTED, waitTimeout: wait(10) });
     assert.equal(r.claim?.status, ClaimStatus.CANCELLED);
     assert.equal(r.claim?.cancelledBy, ClaimRole.CLAIMER);
+    await capture(claimId, 'CLAIMER', 'claim-ownership-claimer-user-cancels');
   });
 
   test('the donor times out and confirms (DEFAULT_OPERATION); we complete after the closing period', async () => {
@@ -229,6 +238,7 @@ describe('ownership, we are the claimer', { concurrency: true }, () => {
     assert.equal(c.cancelReason, ClaimOperationReason.DEFAULT_OPERATION);
     assert.equal(c.cancelledBy, ClaimRole.CLAIMER);
     assert.equal((await dictView(claimId)).status, 'CANCELLED');
+    await capture(claimId, 'CLAIMER', 'claim-ownership-claimer-day30-cancel');
   });
 });
 
@@ -241,6 +251,7 @@ describe('portability, we are the claimer', { concurrency: true }, () => {
     assert.equal(e.status, EntryStatus.ACTIVE);
     assert.equal(e.account?.participant, OUR_ISPB);
     assert.equal((await s.simStats()).writes.completeClaim !== undefined, true);
+    await capture(claimId, 'CLAIMER', 'claim-portability-claimer-auto-complete');
   });
 
   test('the donor’s user keeps the key: the donor cancels', async () => {
@@ -316,6 +327,7 @@ describe('claims RPCs', () => {
         return c?.status === ClaimStatus.OPEN ? c : undefined;
       });
       assert.ok(open.claimId);
+      await captureHistory(s.temporal, `claim-open/11223344/${req.requestId}`, 'claim-open-opened');
     } finally {
       await quiet.stop();
     }
@@ -341,6 +353,7 @@ describe('claims RPCs', () => {
     assert.equal(err.bcbError, 'ClaimTypeInconsistent');
     const rec = await s.client.getClaimStatus({ by: { case: 'requestId', value: req.requestId } });
     assert.equal(rec.claim?.status, ClaimStatus.FAILED);
+    await captureHistory(s.temporal, rec.claim!.workflowId, 'claim-open-refused-by-dict');
     assert.equal(rec.claim?.errorName, 'ClaimTypeInconsistent');
     const replay = await rpcError(() => s.client.startClaim(req));
     assert.equal(replay.bcbError, 'ClaimTypeInconsistent');

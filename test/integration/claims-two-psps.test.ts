@@ -6,7 +6,7 @@ import { randomUUID } from 'node:crypto';
 import { after, before, test } from 'node:test';
 import { Code } from '@connectrpc/connect';
 import { ClaimOperationReason, ClaimRole, ClaimStatus, EntryStatus, KeyType } from '../../gen/dict/core/v1/types_pb.js';
-import { SHORT_PERIODS, startClaimRequest, startPortabilityRequest, untilStatus, wait, waitFor } from '../support/claims.js';
+import { captureHistory, SHORT_PERIODS, startClaimRequest, startPortabilityRequest, untilStatus, wait, waitFor } from '../support/claims.js';
 import { rpcError } from '../support/errors.js';
 import { account, createKeyRequest, naturalPerson, newEndToEndId, newPhone } from '../support/fixtures.js';
 import { OTHER_ISPB, OUR_ISPB, startStack, type Stack } from '../support/stack.js';
@@ -115,4 +115,5 @@ test('portability: A holds Carol’s CPF key, B brings it over; Carol confirms a
   assert.equal(bKey.entry?.account?.participant, OTHER_ISPB);
   const after = await lookup(a, carol.taxIdNumber);
   assert.equal(after.entry?.account?.participant, OTHER_ISPB);
+  await captureHistory(a.temporal, `claim-poller/${OUR_ISPB}`, 'claim-poller-rounds');
 });

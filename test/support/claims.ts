@@ -1,6 +1,10 @@
 // Helpers for claim tests: shrunk BCB periods shared by the simulator and our workflows, polling
 // waits, and the claim fixtures both sides need.
 import { randomUUID } from 'node:crypto';
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import type { Client as TemporalClient } from '@temporalio/client';
+import { historyToJSON } from '@temporalio/common/lib/proto-utils';
 import { create } from '@bufbuild/protobuf';
 import { DurationSchema } from '@bufbuild/protobuf/wkt';
 import type { ClaimPeriods } from '../../domain/claims.js';
@@ -46,4 +50,16 @@ export const startPortabilityRequest = (key: string, keyType: KeyType, claimerAc
 /** The same claim as BCB's Claim, for another participant's bridge. */
 export function dictClaim(type: DictClaim['type'], key: string, keyType: DictClaim['keyType'], claimerAccount: BrazilianAccount, claimer: Person): DictClaim {
   return { type, key, keyType, claimerAccount: accountFromProto(claimerAccount) as DictClaim['claimerAccount'], claimer: personFromProto(claimer) as DictClaim['claimer'] };
+}
+
+/**
+ * Replay fixtures: with CAPTURE_HISTORIES=1 (bash scripts/test.sh with it exported), save the
+ * workflow's history as test/histories/<name>.json for test/unit/workflow-replay.test.ts. A no-op
+ * otherwise. Capture only paths not yet guarded; existing fixtures are the compatibility contract.
+ */
+export async function captureHistory(temporal: TemporalClient, workflowId: string, name: string): Promise<void> {
+  if (process.env.CAPTURE_HISTORIES !== '1') return;
+  const history = await temporal.workflow.getHandle(workflowId).fetchHistory();
+  // dist/test/support -> repository root
+  writeFileSync(join(__dirname, '..', '..', '..', 'test', 'histories', `${name}.json`), historyToJSON(history));
 }
