@@ -1,4 +1,4 @@
-// BCB's DICT error types (API v2 "Tratamento de erros" table) used by the entries part, and a
+// BCB's DICT error types (API v2 "Tratamento de erros" table) used by the entries and claims parts, and a
 // throwable carrying one. Handlers throw SimProblem; the server renders it as a signed
 // application/problem+xml body.
 
@@ -20,6 +20,14 @@ export const BCB_ERRORS = {
   EntryKeyInCustodyOfDifferentParticipant: { status: 400, title: 'Entry key in custody of different participant' },
   EntryTaxIdNumberByDifferentOwner: { status: 400, title: 'Entry tax id number by different owner' },
   EntryLockedByClaim: { status: 400, title: 'Entry locked by claim' },
+  ClaimInvalid: { status: 400, title: 'Claim is invalid' },
+  ClaimTypeInconsistent: { status: 400, title: 'Claim type inconsistent' },
+  ClaimKeyNotFound: { status: 404, title: 'Claim key not found' },
+  ClaimAlreadyExistsForKey: { status: 400, title: 'Claim already exists for key' },
+  ClaimResultingEntryAlreadyExists: { status: 400, title: 'Claim resulting entry already exists' },
+  ClaimOperationInvalid: { status: 400, title: 'Claim operation invalid' },
+  ClaimResolutionPeriodNotEnded: { status: 400, title: 'Claim resolution period not ended' },
+  ClaimCompletionPeriodNotEnded: { status: 400, title: 'Claim completion period not ended' },
 } as const;
 
 export type BcbErrorName = keyof typeof BCB_ERRORS;
