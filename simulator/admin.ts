@@ -1,8 +1,16 @@
 // Test-only admin API (JSON, unsigned) under /admin/: fault injection, stats, reset, peeking at
-// stored entries. Not part of BCB's contract.
+// stored entries and claims, the clock (read, set, advance), BCB's listClaims buckets (configure,
+// refill), and acting as another participant's user in a claim (open, acknowledge, confirm,
+// cancel, complete) so a single-PSP test can play the other side. Not part of BCB's contract.
+import { randomUUID } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { z } from 'zod';
+import { ACCOUNT_TYPES, CLAIM_OPERATION_REASONS, CLAIM_TYPES, KEY_TYPES, PERSON_TYPES, type Claim } from '../domain/types.js';
+import type { ClaimsService } from './claims.js';
+import type { SimClock } from './clock.js';
 import { FAULT_KINDS, SIM_OPERATIONS, type FaultRegistry } from './faults.js';
+import { SimProblem } from './problems.js';
+import { RATE_LIMIT_POLICIES, type BucketConfig, type RateLimitPolicy, type RateLimiter } from './ratelimit.js';
 import type { StatsCounter } from './stats.js';
 import type { SimStore } from './store.js';
 
@@ -24,12 +32,90 @@ const OpenClaimBody = z
   })
   .strict();
 
+const Isp = z.string().regex(/^[0-9]{8}$/);
+
+/** PUT /admin/clock: where the clock is to stand. */
+const ClockSet = z.object({ now: z.iso.datetime({ offset: true }) }).strict();
+/** POST /admin/clock/advance: how far to move it (summed). */
+const ClockAdvance = z
+  .object({
+    ms: z.number().int().optional(),
+    seconds: z.number().optional(),
+    minutes: z.number().optional(),
+    hours: z.number().optional(),
+    days: z.number().optional(),
+  })
+  .strict();
+
+const Bucket = z.object({ refillPerMinute: z.number().min(0).max(1_000_000), bucketSize: z.number().int().min(0).max(1_000_000) }).strict();
+
+const ClaimJson = z
+  .object({
+    type: z.enum(CLAIM_TYPES),
+    key: z.string().min(1).max(77),
+    keyType: z.enum(KEY_TYPES),
+    claimerAccount: z
+      .object({
+        participant: Isp,
+        branch: z.string().max(4).optional(),
+        accountNumber: z.string().min(1).max(20),
+        accountType: z.enum(ACCOUNT_TYPES),
+        openingDate: z.string().min(1).max(40),
+      })
+      .strict(),
+    claimer: z
+      .object({ type: z.enum(PERSON_TYPES), taxIdNumber: z.string().min(1).max(14), name: z.string().min(1).max(120), tradeName: z.string().max(120).optional() })
+      .strict(),
+  })
+  .strict();
+
+/** POST /admin/claims: open a claim as `participant` (default: the claimer account's participant). */
+const AdminCreateClaim = z.object({ participant: Isp.optional(), claim: ClaimJson }).strict();
+/** POST /admin/claims/{id}/{acknowledge|confirm|cancel|complete}: act as `participant`. */
+const AdminClaimAction = z
+  .object({ participant: Isp, reason: z.enum(CLAIM_OPERATION_REASONS).optional(), requestId: z.string().max(64).optional() })
+  .strict();
+
 export interface AdminDeps {
   store: SimStore;
   faults: FaultRegistry;
   stats: StatsCounter;
-  /** The simulator's clock (default open-claim creation date). */
-  now: () => Date;
+  /** The simulator's clock (rules, default open-claim creation date). */
+  clock: SimClock;
+  claims: ClaimsService;
+  limiter: RateLimiter;
+  /** The configured listClaims buckets, restored by reset. */
+  initialRateLimits: Partial<Record<RateLimitPolicy, BucketConfig>>;
+}
+
+/** Parses a JSON body with `schema`; answers 400 itself and returns undefined when it does not fit. */
+async function parseBody<T>(res: ServerResponse, body: () => Promise<string>, schema: z.ZodType<T>, emptyAs?: unknown): Promise<T | undefined> {
+  const text = (await body()).trim();
+  let parsed: unknown = emptyAs;
+  if (text !== '' || emptyAs === undefined) {
+    try {
+      parsed = JSON.parse(text);
+    } catch {
+      json(res, 400, { error: 'body must be JSON' });
+      return undefined;
+    }
+  }
+  const r = schema.safeParse(parsed);
+  if (!r.success) {
+    json(res, 400, { error: 'invalid body', issues: r.error.issues.map((i) => ({ path: i.path.join('.'), message: i.message })) });
+    return undefined;
+  }
+  return r.data;
+}
+
+/** A claim operation acted through admin: its result, or BCB's problem as JSON with its status. */
+async function claimAnswer(res: ServerResponse, status: number, f: () => Promise<unknown>): Promise<void> {
+  try {
+    json(res, status, await f());
+  } catch (e) {
+    if (!(e instanceof SimProblem)) throw e;
+    json(res, e.status, { bcbError: e.bcbError, title: e.title, detail: e.detail, violations: e.violations });
+  }
 }
 
 function json(res: ServerResponse, status: number, body: unknown): void {
@@ -84,8 +170,93 @@ export async function handleAdmin(req: IncomingMessage, res: ServerResponse, seg
       await deps.store.reset();
       deps.stats.reset();
       deps.faults.clear();
+      deps.clock.reset();
+      deps.limiter.reset(deps.initialRateLimits);
       res.writeHead(204).end();
       return true;
+    case 'GET clock':
+      if (segments.length !== 2) break;
+      json(res, 200, deps.clock.snapshot());
+      return true;
+    case 'PUT clock': {
+      if (segments.length !== 2) break;
+      const b = await parseBody(res, body, ClockSet);
+      if (!b) return true;
+      deps.clock.set(new Date(b.now));
+      json(res, 200, deps.clock.snapshot());
+      return true;
+    }
+    case 'DELETE clock':
+      if (segments.length !== 2) break;
+      deps.clock.reset();
+      json(res, 200, deps.clock.snapshot());
+      return true;
+    case 'POST clock': {
+      if (segments.length !== 3 || segments[2] !== 'advance') break;
+      const b = await parseBody(res, body, ClockAdvance);
+      if (!b) return true;
+      deps.clock.advance(Math.round((b.ms ?? 0) + (b.seconds ?? 0) * 1e3 + (b.minutes ?? 0) * 6e4 + (b.hours ?? 0) * 3.6e6 + (b.days ?? 0) * 8.64e7));
+      json(res, 200, deps.clock.snapshot());
+      return true;
+    }
+    case 'GET rate-limits':
+      if (segments.length !== 2) break;
+      json(res, 200, deps.limiter.snapshot());
+      return true;
+    case 'PUT rate-limits': {
+      const policy = segments[2] as RateLimitPolicy | undefined;
+      if (segments.length !== 3 || !RATE_LIMIT_POLICIES.includes(policy!)) break;
+      const b = await parseBody(res, body, Bucket);
+      if (!b) return true;
+      deps.limiter.configure(policy!, b);
+      json(res, 200, deps.limiter.snapshot());
+      return true;
+    }
+    case 'POST rate-limits':
+      // Every bucket full again, configuration back to the simulator's start values.
+      if (segments.length !== 3 || segments[2] !== 'reset') break;
+      deps.limiter.reset(deps.initialRateLimits);
+      json(res, 200, deps.limiter.snapshot());
+      return true;
+    case 'POST claims': {
+      if (segments.length === 2) {
+        const b = await parseBody(res, body, AdminCreateClaim);
+        if (!b) return true;
+        const claim = b.claim as Claim;
+        await claimAnswer(res, 201, async () => ({ claim: await deps.claims.createClaim(b.participant ?? claim.claimerAccount.participant, claim) }));
+        return true;
+      }
+      const id = segments[2]!;
+      const action = segments[3];
+      if (segments.length !== 4 || !['acknowledge', 'confirm', 'cancel', 'complete'].includes(action!)) break;
+      const b = await parseBody(res, body, AdminClaimAction);
+      if (!b) return true;
+      const who = { claimId: id, participant: b.participant };
+      if ((action === 'confirm' || action === 'cancel') && b.reason === undefined) {
+        json(res, 400, { error: 'invalid body', issues: [{ path: 'reason', message: 'is required' }] });
+        return true;
+      }
+      await claimAnswer(res, 200, async () => {
+        switch (action) {
+          case 'acknowledge':
+            return deps.claims.acknowledgeClaim(b.participant, id, who);
+          case 'confirm':
+            return deps.claims.confirmClaim(b.participant, id, { ...who, reason: b.reason! });
+          case 'cancel':
+            return deps.claims.cancelClaim(b.participant, id, { ...who, reason: b.reason! });
+          default:
+            return deps.claims.completeClaim(b.participant, id, { ...who, requestId: b.requestId ?? randomUUID() });
+        }
+      });
+      return true;
+    }
+    case 'GET claims': {
+      if (segments.length !== 3) break;
+      const rec = /^[0-9a-f-]{36}$/i.test(segments[2]!) ? await deps.store.read.claims.find(segments[2]!) : undefined;
+      if (rec) json(res, 200, rec);
+      else json(res, 404, { error: 'not found' });
+      return true;
+    }
     case 'POST entries':
     case 'DELETE entries': {
       // Entry side of an open claim (claims are not simulated yet): marks or clears it.
@@ -108,7 +279,7 @@ export async function handleAdmin(req: IncomingMessage, res: ServerResponse, seg
           json(res, 400, { error: 'invalid open claim', issues: r.error.issues.map((i) => ({ path: i.path.join('.'), message: i.message })) });
           return true;
         }
-        date = r.data.claimCreationDate !== undefined ? new Date(r.data.claimCreationDate) : deps.now();
+        date = r.data.claimCreationDate !== undefined ? new Date(r.data.claimCreationDate) : deps.clock.now();
       }
       const entry = await deps.store.write([`key:${key}`], (repo) => repo.setOpenClaim(key, date));
       if (entry) json(res, 200, entry);

@@ -145,6 +145,10 @@ export class EntriesService {
       if (requested.keyType !== 'EVP' && requested.key) {
         const existing = await repo.findByKey(requested.key);
         if (existing) this.conflict(existing, requested);
+        // Confirmed claim: the donor's entry is gone but the key stays locked until the claim is
+        // completed or cancelled (Manual Operacional §5 and §6: no registration meanwhile).
+        const claim = await repo.claims.findOpenByKey(requested.key);
+        if (claim) throw new SimProblem('EntryLockedByClaim', `Key is locked by claim ${claim.claim.id} (${claim.claim.status})`);
       }
       const limit = maxKeysPerAccount(requested.owner.type);
       if ((await repo.countByAccount(requested.account)) >= limit) {

@@ -1,7 +1,20 @@
 // Fault injection for tests (POST /admin/faults). Faults are consumed in arrival order: each
 // matching request takes one unit of `count` from the first fault whose operation matches.
 
-export const SIM_OPERATIONS = ['createEntry', 'getEntry', 'updateEntry', 'deleteEntry', 'checkKeys'] as const;
+export const SIM_OPERATIONS = [
+  'createEntry',
+  'getEntry',
+  'updateEntry',
+  'deleteEntry',
+  'checkKeys',
+  'createClaim',
+  'getClaim',
+  'listClaims',
+  'acknowledgeClaim',
+  'confirmClaim',
+  'cancelClaim',
+  'completeClaim',
+] as const;
 export type SimOperation = (typeof SIM_OPERATIONS)[number];
 
 export const FAULT_KINDS = ['latency', '5xx', '429', 'lost-response'] as const;

@@ -3,7 +3,22 @@
 import { readFileSync } from 'node:fs';
 import pino from 'pino';
 import { z } from 'zod';
+import { BCB_CLAIM_PERIODS } from '../domain/claims.js';
+import { BCB_RATE_LIMITS, type BucketConfig } from './ratelimit.js';
 import { startSimulator } from './server.js';
+
+const seconds = (defaultMs: number) =>
+  z.coerce.number({ error: 'must be a number of seconds' }).int().min(1).max(365 * 86_400).default(defaultMs / 1000).transform((s) => s * 1000);
+
+const bucket = (d: BucketConfig) =>
+  z
+    .string()
+    .regex(/^\d+(\.\d+)?\/\d+$/, 'must be refillPerMinute/bucketSize, e.g. 40/200')
+    .transform((v): BucketConfig => {
+      const [rate, size] = v.split('/');
+      return { refillPerMinute: Number(rate), bucketSize: Number(size) };
+    })
+    .default(d);
 
 const readable = () =>
   z.string({ error: 'is required' }).min(1, 'is required').refine((p) => {
@@ -48,6 +63,13 @@ const Env = z
     SIM_TLS_CERT_FILE: readable().optional(),
     SIM_TLS_CA_FILE: readable().optional(),
     SIM_CHECK_TAX_ID_DIGITS: z.enum(['true', 'false']).default('true'),
+    // Claim periods in seconds (BCB: 7 days, 7 days, 30 days).
+    SIM_CLAIM_RESOLUTION_PERIOD_SECONDS: seconds(BCB_CLAIM_PERIODS.resolutionMs),
+    SIM_CLAIM_CLOSING_PERIOD_SECONDS: seconds(BCB_CLAIM_PERIODS.closingMs),
+    SIM_CLAIM_CLAIMER_DEADLINE_SECONDS: seconds(BCB_CLAIM_PERIODS.claimerDeadlineMs),
+    // listClaims buckets as "refillPerMinute/bucketSize" (BCB: 40/200 with role, 10/50 without).
+    SIM_CLAIMS_LIST_WITH_ROLE_LIMIT: bucket(BCB_RATE_LIMITS.CLAIMS_LIST_WITH_ROLE),
+    SIM_CLAIMS_LIST_WITHOUT_ROLE_LIMIT: bucket(BCB_RATE_LIMITS.CLAIMS_LIST_WITHOUT_ROLE),
     LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
   })
   .superRefine((e, ctx) => {
@@ -77,6 +99,12 @@ async function main(): Promise<void> {
       ? { tls: { keyPem: read(env.SIM_TLS_KEY_FILE), certPem: read(env.SIM_TLS_CERT_FILE), caPem: read(env.SIM_TLS_CA_FILE), requestCert: true } }
       : {}),
     checkTaxIdDigits: env.SIM_CHECK_TAX_ID_DIGITS === 'true',
+    claimPeriods: {
+      resolutionMs: env.SIM_CLAIM_RESOLUTION_PERIOD_SECONDS,
+      closingMs: env.SIM_CLAIM_CLOSING_PERIOD_SECONDS,
+      claimerDeadlineMs: env.SIM_CLAIM_CLAIMER_DEADLINE_SECONDS,
+    },
+    rateLimits: { CLAIMS_LIST_WITH_ROLE: env.SIM_CLAIMS_LIST_WITH_ROLE_LIMIT, CLAIMS_LIST_WITHOUT_ROLE: env.SIM_CLAIMS_LIST_WITHOUT_ROLE_LIMIT },
     logger: log,
   });
   log.info({ url: sim.url }, 'dict-simulator ready');

@@ -1,45 +1,40 @@
-// DICT simulator: BCB's DICT API v2 entries contract (HTTP/XML, XMLDSig both ways) over its own
-// Postgres state, plus a JSON admin API for tests. Routing, identity, faults and rendering live
-// here; the rules are in entries.ts.
+// DICT simulator: BCB's DICT API v2 entries and claims contract (HTTP/XML, XMLDSig both ways) over
+// its own Postgres state, plus a JSON admin API for tests. Transport, identity, faults, clock and
+// rendering live here; one route table per resource (routes/entries.ts, routes/claims.ts); the
+// rules are in entries.ts and claims.ts (over domain/claims.ts).
 import { randomBytes } from 'node:crypto';
 import http, { type IncomingMessage, type ServerResponse } from 'node:http';
 import https from 'node:https';
 import type { AddressInfo } from 'node:net';
 import { setTimeout as sleep } from 'node:timers/promises';
 import pino, { type Logger } from 'pino';
-import {
-  encodeCheckKeysResponse,
-  encodeCreateEntryResponse,
-  encodeDeleteEntryResponse,
-  encodeGetEntryResponse,
-  encodeProblem,
-  encodeUpdateEntryResponse,
-  decodeCheckKeysRequest,
-  decodeCreateEntryRequest,
-  decodeDeleteEntryRequest,
-  decodeUpdateEntryRequest,
-  parseXmlDocument,
-  XmlCodecError,
-} from '../bridge/xml.js';
-import { signXml, XmlSignatureError, DSIG_NS } from '../bridge/xmldsig.js';
+import { encodeProblem, parseXmlDocument, XmlCodecError } from '../bridge/xml.js';
+import { signXml, XmlSignatureError } from '../bridge/xmldsig.js';
+import { BCB_CLAIM_PERIODS, type ClaimPeriods } from '../domain/claims.js';
 import { handleAdmin } from './admin.js';
+import { ClaimsService } from './claims.js';
+import { SimClock } from './clock.js';
 import { EntriesService } from './entries.js';
 import { FaultRegistry, type FaultSpec, type SimOperation } from './faults.js';
-import { ParticipantRegistry, queryCaller, tlsIdentity, writeCaller } from './identity.js';
+import { ParticipantRegistry, tlsIdentity } from './identity.js';
 import { SimProblem, type BcbErrorName } from './problems.js';
-import { StatsCounter, type WriteOperation } from './stats.js';
+import { RateLimiter, type BucketConfig, type RateLimitPolicy } from './ratelimit.js';
+import { CLAIM_ROUTES } from './routes/claims.js';
+import { matchRoute, type ApiContext, type ApiRoute, type Outcome } from './routes/context.js';
+import { ENTRY_ROUTES } from './routes/entries.js';
+import { StatsCounter } from './stats.js';
 import { SimStore } from './store.js';
 
-/**
- * Cache-Control on getEntry. BCB's spec asks PSPs to honour Cache-Control; Manual Operacional
- * section 12 caps cached lookups at 180 seconds, which is what we announce.
- */
-export const GET_ENTRY_MAX_AGE_SECONDS = 180;
+export { GET_ENTRY_MAX_AGE_SECONDS } from './routes/entries.js';
+
 /** Retry-After sent with injected 429/503 faults. */
 const FAULT_RETRY_AFTER_SECONDS = 1;
 const MAX_BODY_BYTES = 1 << 20;
 
-/** Anti-scanning / rate-limit hook (BCB's token buckets are not simulated yet). */
+/** Every API route, one table per resource. */
+const ROUTES: readonly ApiRoute[] = [...ENTRY_ROUTES, ...CLAIM_ROUTES];
+
+/** Anti-scanning / rate-limit hook for tests (BCB's listClaims buckets are built in: RateLimiter). */
 export type RateLimitHook = (ctx: {
   operation: SimOperation;
   participant: string;
@@ -57,10 +52,15 @@ export interface SimulatorOptions {
   participants: Record<string, string>;
   tls?: { keyPem: string; certPem: string; caPem: string; requestCert: boolean };
   logger?: Logger;
+  /** Base clock (default real time); /admin/clock sets or advances an offset on top of it. */
   now?: () => Date;
   /** Check CPF/CNPJ check digits like the real DICT (default true). */
   checkTaxIdDigits?: boolean;
   rateLimit?: RateLimitHook;
+  /** Claim periods (default BCB's: 7 days resolution, 7 days closing, 30 days claimer deadline). */
+  claimPeriods?: Partial<ClaimPeriods>;
+  /** BCB's listClaims buckets (default CLAIMS_LIST_WITH_ROLE 40/min, 200; WITHOUT_ROLE 10/min, 50). */
+  rateLimits?: Partial<Record<RateLimitPolicy, BucketConfig>>;
 }
 
 export interface RunningSimulator {
@@ -68,33 +68,6 @@ export interface RunningSimulator {
   url: string;
   origin: string;
   close(): Promise<void>;
-}
-
-interface Outcome {
-  status: number;
-  xml: string;
-  headers?: Record<string, string>;
-  write?: WriteOperation;
-}
-
-interface Route {
-  op: SimOperation;
-  key?: string;
-}
-
-/** BCB path (after /api/v2) -> operation. checkKeys also lives under BCB's /api-np/v2 base. */
-function route(method: string, base: string, rest: string[]): Route | undefined {
-  const [a, b, c] = rest;
-  if (base === 'api-np') return method === 'POST' && a === 'keys' && b === 'check' && rest.length === 2 ? { op: 'checkKeys' } : undefined;
-  if (a === 'keys' && b === 'check' && rest.length === 2 && method === 'POST') return { op: 'checkKeys' };
-  if (a !== 'entries') return undefined;
-  if ((rest.length === 1 || (rest.length === 2 && b === '')) && method === 'POST') return { op: 'createEntry' };
-  if (rest.length === 2 && b) {
-    if (method === 'GET') return { op: 'getEntry', key: b };
-    if (method === 'PUT') return { op: 'updateEntry', key: b };
-  }
-  if (rest.length === 3 && b && c === 'delete' && method === 'POST') return { op: 'deleteEntry', key: b };
-  return undefined;
 }
 
 function readBody(req: IncomingMessage): Promise<string> {
@@ -115,38 +88,38 @@ function readBody(req: IncomingMessage): Promise<string> {
   });
 }
 
-function header(req: IncomingMessage, name: string): string | undefined {
-  const v = req.headers[name];
-  return Array.isArray(v) ? v[0] : v;
-}
-
-/** Body has an XMLDSig Signature element (checkKeys may come signed or not). */
-function looksSigned(xml: string): boolean {
-  return xml.includes(DSIG_NS);
-}
+const ENTRY_FIELDS = ['Key', 'KeyType', 'Account', 'Participant', 'Branch', 'AccountNumber', 'AccountType', 'OpeningDate', 'Owner', 'Type', 'TaxIdNumber', 'Name', 'TradeName'];
+const CLAIM_FIELDS = [...ENTRY_FIELDS, 'ClaimerAccount', 'Claimer'];
 
 /**
  * XML codec failures: a bad Reason is InvalidReason, a missing or bad field inside the entry is
- * EntryInvalid, anything structural (not XML, wrong root, no Entry) is BadRequest.
+ * EntryInvalid (inside the claim, ClaimInvalid), anything structural (not XML, wrong root, no
+ * Entry/Claim) is BadRequest.
  */
 function codecProblem(e: XmlCodecError, op: SimOperation): SimProblem {
   if (e.element === 'Reason') return new SimProblem('InvalidReason', e.message);
   const entryOp = op === 'createEntry' || op === 'updateEntry';
-  const entryFields = ['Key', 'KeyType', 'Account', 'Participant', 'Branch', 'AccountNumber', 'AccountType', 'OpeningDate', 'Owner', 'Type', 'TaxIdNumber', 'Name', 'TradeName'];
-  if (entryOp && e.element !== undefined && entryFields.includes(e.element)) {
+  if (entryOp && e.element !== undefined && ENTRY_FIELDS.includes(e.element)) {
     return new SimProblem('EntryInvalid', 'Entry has invalid fields', [{ reason: e.message, property: e.element }]);
+  }
+  if (op === 'createClaim' && e.element !== undefined && CLAIM_FIELDS.includes(e.element)) {
+    return new SimProblem('ClaimInvalid', 'Claim has invalid fields', [{ reason: e.message, property: e.element }]);
   }
   return new SimProblem('BadRequest', `Could not parse request body: ${e.message}`);
 }
 
 export async function startSimulator(opts: SimulatorOptions): Promise<RunningSimulator> {
   const log = opts.logger ?? pino({ level: 'silent' });
-  const now = opts.now ?? (() => new Date());
+  const clock = new SimClock(opts.now);
+  const now = (): Date => clock.now();
   const store = await SimStore.open(opts.databaseUrl);
   const registry = new ParticipantRegistry(opts.participants, opts.tls?.requestCert ?? false);
   const faults = new FaultRegistry();
   const stats = new StatsCounter();
-  const entries = new EntriesService({ store, now, checkTaxIdDigits: opts.checkTaxIdDigits ?? true });
+  const checkTaxIdDigits = opts.checkTaxIdDigits ?? true;
+  const entries = new EntriesService({ store, now, checkTaxIdDigits });
+  const claims = new ClaimsService({ store, now, checkTaxIdDigits, periods: { ...BCB_CLAIM_PERIODS, ...opts.claimPeriods } });
+  const limiter = new RateLimiter(now, opts.rateLimits);
 
   const meta = () => ({ correlationId: randomBytes(16).toString('hex'), responseTime: now().toISOString() });
 
@@ -176,60 +149,23 @@ export async function startSimulator(opts: SimulatorOptions): Promise<RunningSim
     if (limited) throw new SimProblem('RateLimited', 'Rate limit exceeded', [], limited.retryAfterSeconds);
   }
 
-  async function handleApi(req: IncomingMessage, r: Route): Promise<Outcome> {
-    const readXml = async (): Promise<string> => {
-      const body = await readBody(req);
-      parseXmlDocument(body); // not XML at all is BadRequest, before any signature talk
-      return body;
+  function context(req: IncomingMessage, params: Record<string, string>, query: URLSearchParams): ApiContext {
+    return {
+      req,
+      params,
+      query,
+      readXml: async () => {
+        const body = await readBody(req);
+        parseXmlDocument(body); // not XML at all is BadRequest, before any signature talk
+        return body;
+      },
+      meta,
+      gate,
+      registry,
+      entries,
+      claims,
+      limiter,
     };
-    switch (r.op) {
-      case 'createEntry': {
-        const body = await readXml();
-        const caller = writeCaller(req, body, registry);
-        await gate(r.op, caller);
-        const cmd = decodeCreateEntryRequest(body);
-        const { entry, replayed } = await entries.createEntry(caller, cmd);
-        // Idempotent replay answers exactly like the first request (201, same entry).
-        return { status: 201, xml: encodeCreateEntryResponse({ entry, ...meta() }), ...(replayed ? {} : { write: 'createEntry' as const }) };
-      }
-      case 'getEntry': {
-        const caller = queryCaller(req, registry);
-        const payerId = header(req, 'pi-payerid');
-        const endToEndId = header(req, 'pi-endtoendid');
-        await gate(r.op, caller, payerId);
-        const entry = await entries.getEntry(caller, { key: r.key!, payerId, endToEndId });
-        return {
-          status: 200,
-          xml: encodeGetEntryResponse({ entry, ...meta() }),
-          headers: { 'cache-control': `max-age=${GET_ENTRY_MAX_AGE_SECONDS}` },
-        };
-      }
-      case 'updateEntry': {
-        const body = await readXml();
-        const caller = writeCaller(req, body, registry);
-        await gate(r.op, caller);
-        const cmd = decodeUpdateEntryRequest(body);
-        const { entry, changed } = await entries.updateEntry(caller, r.key!, cmd);
-        return { status: 200, xml: encodeUpdateEntryResponse({ entry, ...meta() }), ...(changed ? { write: 'updateEntry' as const } : {}) };
-      }
-      case 'deleteEntry': {
-        const body = await readXml();
-        const caller = writeCaller(req, body, registry);
-        await gate(r.op, caller);
-        const cmd = decodeDeleteEntryRequest(body);
-        const { key } = await entries.deleteEntry(caller, r.key!, cmd);
-        return { status: 200, xml: encodeDeleteEntryResponse({ key, ...meta() }), write: 'deleteEntry' };
-      }
-      case 'checkKeys': {
-        const body = await readXml();
-        // A query: BCB's CheckKeysRequest has no Signature, but one that is present must verify.
-        const caller = looksSigned(body) ? writeCaller(req, body, registry) : queryCaller(req, registry);
-        await gate(r.op, caller);
-        const { keys } = decodeCheckKeysRequest(body);
-        const result = await entries.checkKeys(keys);
-        return { status: 200, xml: encodeCheckKeysResponse({ keys: result, ...meta() }) };
-      }
-    }
   }
 
   /** Applies a pre-processing fault; returns the fault still to apply after processing, if any. */
@@ -266,14 +202,15 @@ export async function startSimulator(opts: SimulatorOptions): Promise<RunningSim
       sendProblem(res, new SimProblem('BadRequest', 'Malformed URL path'));
       return;
     }
-    if (await handleAdmin(req, res, segments, () => readBody(req), { store, faults, stats, now })) return;
+    if (await handleAdmin(req, res, segments, () => readBody(req), { store, faults, stats, clock, claims, limiter, initialRateLimits: opts.rateLimits ?? {} })) return;
 
     const [base, version, ...rest] = segments;
-    const r = (base === 'api' || base === 'api-np') && version === 'v2' ? route(method, base, rest) : undefined;
-    if (!r) {
+    const m = (base === 'api' || base === 'api-np') && version === 'v2' ? matchRoute(ROUTES, method, base, rest) : undefined;
+    if (!m) {
       sendProblem(res, new SimProblem('NotFound', `No resource ${method} ${url.pathname}`));
       return;
     }
+    const r = m.route;
     stats.request(r.op);
     const started = Date.now();
     let outcome: Outcome;
@@ -281,7 +218,7 @@ export async function startSimulator(opts: SimulatorOptions): Promise<RunningSim
     try {
       tlsIdentity(req, registry); // with mTLS, refuse uncertified callers before anything else
       pending = await preFault(faults.take(r.op));
-      outcome = await handleApi(req, r);
+      outcome = await r.handle(context(req, m.params, url.searchParams));
     } catch (e) {
       const p = toProblem(e, r.op);
       log.info({ op: r.op, status: p.status, bcbError: p.bcbError, detail: p.detail, ms: Date.now() - started }, 'simulator: problem');

@@ -1,8 +1,10 @@
 // In-memory counters for GET /admin/stats. `writes` counts writes that changed state (a replayed
-// createEntry or a no-op update is not a write); `requests` counts every request per operation.
+// createEntry or a no-op update is not a write, nor is an idempotent repeat of a claim operation);
+// `requests` counts every request per operation.
 import { SIM_OPERATIONS, type SimOperation } from './faults.js';
 
-export type WriteOperation = 'createEntry' | 'updateEntry' | 'deleteEntry';
+export const WRITE_OPERATIONS = ['createEntry', 'updateEntry', 'deleteEntry', 'createClaim', 'acknowledgeClaim', 'confirmClaim', 'cancelClaim', 'completeClaim'] as const;
+export type WriteOperation = (typeof WRITE_OPERATIONS)[number];
 
 export interface SimStats {
   writes: Record<WriteOperation, number>;
@@ -14,7 +16,7 @@ export class StatsCounter {
 
   private static empty(): SimStats {
     return {
-      writes: { createEntry: 0, updateEntry: 0, deleteEntry: 0 },
+      writes: Object.fromEntries(WRITE_OPERATIONS.map((op) => [op, 0])) as Record<WriteOperation, number>,
       requests: Object.fromEntries(SIM_OPERATIONS.map((op) => [op, 0])) as Record<SimOperation, number>,
     };
   }

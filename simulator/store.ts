@@ -1,8 +1,9 @@
-// The simulator's own Postgres storage (tables prefixed sim_, created on start). Writes run in
-// transactions that first take advisory locks on the names they touch (key, account, RequestId),
-// in sorted order so two writers can never deadlock; primary keys are the backstop.
+// The simulator's own Postgres storage (tables prefixed sim_, created on start): entries, createEntry
+// RequestIds, claims. Writes run in transactions that first take advisory locks on the names they
+// touch (key, account, RequestId, claim), in sorted order so two writers can never deadlock;
+// primary keys and the one-open-claim-per-key index are the backstop.
 import postgres from 'postgres';
-import type { AccountType, BrazilianAccount, ExtendedEntry, KeyType, Person, PersonType } from '../domain/types.js';
+import type { AccountType, BrazilianAccount, ClaimStatus, ClaimType, ExtendedClaim, ExtendedEntry, KeyType, Person, PersonType } from '../domain/types.js';
 
 const DDL = `
 create table if not exists sim_entries (
@@ -22,8 +23,8 @@ create table if not exists sim_entries (
   request_id         text not null,
   updated_at         timestamptz not null
 );
--- Entry side of an open claim (claims themselves are not simulated yet); added by ALTER so
--- databases created by older simulators upgrade in place.
+-- Entry side of an open claim (createClaim sets it; admin can too); added by ALTER so databases
+-- created by older simulators upgrade in place.
 alter table sim_entries add column if not exists open_claim_creation_date timestamptz;
 create index if not exists sim_entries_account_idx
   on sim_entries (participant, account_number, account_type, (coalesce(branch, '')));
@@ -36,6 +37,27 @@ create table if not exists sim_create_requests (
   created_at   timestamptz not null,
   primary key (participant, request_id)
 );
+-- Claims: the ExtendedClaim as DICT answers it, plus the columns listClaims filters and sorts on.
+create table if not exists sim_claims (
+  id                  uuid primary key,
+  key                 text not null,
+  type                text not null,
+  status              text not null,
+  donor_participant   text not null,
+  claimer_participant text not null,
+  last_modified       timestamptz not null,
+  opened_at           timestamptz not null,
+  -- The donor entry's KeyOwnershipDate: a portability keeps it on completion.
+  key_ownership_date  timestamptz not null,
+  -- completeClaim: the RequestId that completed it and the entry it created.
+  complete_request_id text,
+  entry_creation_date timestamptz,
+  entry_key_ownership_date timestamptz,
+  claim               jsonb not null
+);
+-- At most one claim per key that is neither COMPLETED nor CANCELLED.
+create unique index if not exists sim_claims_open_key_idx on sim_claims (key) where status not in ('COMPLETED', 'CANCELLED');
+create index if not exists sim_claims_last_modified_idx on sim_claims (last_modified, id);
 `;
 
 // Arbitrary constant: serializes concurrent schema creation by several simulator processes.
@@ -94,9 +116,107 @@ export interface CreateRequestRecord {
   entry: ExtendedEntry;
 }
 
+/** A stored claim with what DICT keeps beside it. */
+export interface ClaimRecord {
+  claim: ExtendedClaim;
+  openedAt: string;
+  /** The donor entry's KeyOwnershipDate when the claim was opened. */
+  keyOwnershipDate: string;
+  completion?: { requestId: string; entryCreationDate: string; keyOwnershipDate: string };
+}
+
+interface ClaimRow {
+  claim: ExtendedClaim;
+  opened_at: Date;
+  key_ownership_date: Date;
+  complete_request_id: string | null;
+  entry_creation_date: Date | null;
+  entry_key_ownership_date: Date | null;
+}
+
+function toClaimRecord(r: ClaimRow): ClaimRecord {
+  return {
+    claim: r.claim,
+    openedAt: r.opened_at.toISOString(),
+    keyOwnershipDate: r.key_ownership_date.toISOString(),
+    ...(r.complete_request_id !== null && r.entry_creation_date !== null && r.entry_key_ownership_date !== null
+      ? { completion: { requestId: r.complete_request_id, entryCreationDate: r.entry_creation_date.toISOString(), keyOwnershipDate: r.entry_key_ownership_date.toISOString() } }
+      : {}),
+  };
+}
+
+/** listClaims filters, decoded. `role`: whose claims (the participant's side), EITHER = donor or claimer. */
+export interface ClaimQuery {
+  participant: string;
+  role: 'DONOR' | 'CLAIMER' | 'EITHER';
+  statuses: ClaimStatus[];
+  type?: ClaimType;
+  modifiedAfter?: Date;
+  modifiedBefore?: Date;
+  limit: number;
+}
+
+/** Claims' data access inside one transaction (or autocommit for reads). */
+export class ClaimRepo {
+  constructor(private readonly sql: postgres.Sql | postgres.TransactionSql) {}
+
+  async find(id: string, forUpdate = false): Promise<ClaimRecord | undefined> {
+    const rows = forUpdate
+      ? await this.sql<ClaimRow[]>`select * from sim_claims where id = ${id} for update`
+      : await this.sql<ClaimRow[]>`select * from sim_claims where id = ${id}`;
+    return rows[0] ? toClaimRecord(rows[0]) : undefined;
+  }
+
+  /** The key's claim that is neither COMPLETED nor CANCELLED, if any. */
+  async findOpenByKey(key: string): Promise<ClaimRecord | undefined> {
+    const rows = await this.sql<ClaimRow[]>`select * from sim_claims where key = ${key} and status not in ('COMPLETED', 'CANCELLED')`;
+    return rows[0] ? toClaimRecord(rows[0]) : undefined;
+  }
+
+  async insert(c: ExtendedClaim, openedAt: string, keyOwnershipDate: string): Promise<void> {
+    await this.sql`
+      insert into sim_claims (id, key, type, status, donor_participant, claimer_participant, last_modified, opened_at, key_ownership_date, claim)
+      values (${c.id}, ${c.key}, ${c.type}, ${c.status}, ${c.donorParticipant}, ${c.claimerAccount.participant}, ${c.lastModified},
+        ${openedAt}, ${keyOwnershipDate}, ${this.sql.json(c as unknown as postgres.JSONValue)})`;
+  }
+
+  async update(c: ExtendedClaim, completion?: ClaimRecord['completion']): Promise<void> {
+    await this.sql`
+      update sim_claims set status = ${c.status}, last_modified = ${c.lastModified}, claim = ${this.sql.json(c as unknown as postgres.JSONValue)},
+        complete_request_id = coalesce(${completion?.requestId ?? null}, complete_request_id),
+        entry_creation_date = coalesce(${completion?.entryCreationDate ?? null}::timestamptz, entry_creation_date),
+        entry_key_ownership_date = coalesce(${completion?.keyOwnershipDate ?? null}::timestamptz, entry_key_ownership_date)
+      where id = ${c.id}`;
+  }
+
+  /** Ascending LastModified (then id); one row more than `limit` tells whether more exist. */
+  async list(q: ClaimQuery): Promise<{ claims: ExtendedClaim[]; hasMore: boolean }> {
+    const sql = this.sql;
+    const role =
+      q.role === 'DONOR'
+        ? sql`donor_participant = ${q.participant}`
+        : q.role === 'CLAIMER'
+          ? sql`claimer_participant = ${q.participant}`
+          : sql`(donor_participant = ${q.participant} or claimer_participant = ${q.participant})`;
+    const rows = await sql<{ claim: ExtendedClaim }[]>`
+      select claim from sim_claims
+      where ${role}
+        ${q.statuses.length > 0 ? sql`and status = any(${q.statuses})` : sql``}
+        ${q.type !== undefined ? sql`and type = ${q.type}` : sql``}
+        ${q.modifiedAfter !== undefined ? sql`and last_modified >= ${q.modifiedAfter}` : sql``}
+        ${q.modifiedBefore !== undefined ? sql`and last_modified <= ${q.modifiedBefore}` : sql``}
+      order by last_modified, id
+      limit ${q.limit + 1}`;
+    return { claims: rows.slice(0, q.limit).map((r) => r.claim), hasMore: rows.length > q.limit };
+  }
+}
+
 /** Data access inside one transaction (or autocommit for reads). */
 export class EntryRepo {
-  constructor(private readonly sql: postgres.Sql | postgres.TransactionSql) {}
+  readonly claims: ClaimRepo;
+  constructor(private readonly sql: postgres.Sql | postgres.TransactionSql) {
+    this.claims = new ClaimRepo(sql);
+  }
 
   async findByKey(key: string): Promise<ExtendedEntry | undefined> {
     const rows = await this.sql<EntryRow[]>`select * from sim_entries where key = ${key}`;
@@ -196,7 +316,7 @@ export class SimStore {
   }
 
   async reset(): Promise<void> {
-    await this.sql`truncate sim_entries, sim_create_requests`;
+    await this.sql`truncate sim_entries, sim_create_requests, sim_claims`;
   }
 
   async ping(): Promise<void> {

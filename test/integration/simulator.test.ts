@@ -575,7 +575,9 @@ describe('DICT simulator admin reset', () => {
       assert.equal((await writes(sim)).createEntry, 1);
       assert.equal((await admin(sim, 'POST', '/admin/reset')).status, 204);
       assert.equal((await admin(sim, 'GET', `/admin/entries/${key}`)).status, 404);
-      assert.deepEqual((await admin(sim, 'GET', '/admin/stats')).json.writes, { createEntry: 0, updateEntry: 0, deleteEntry: 0 });
+      const zeroed = (await admin(sim, 'GET', '/admin/stats')).json.writes as Record<string, number>;
+      assert.deepEqual(Object.values(zeroed).filter((n) => n !== 0), []);
+      assert.equal(zeroed['createEntry'], 0);
       // The RequestId is forgotten too: the same request now creates a new EVP.
       const again = await create(sim, e, { requestId: first.requestId });
       assert.equal(again.status, 201);
