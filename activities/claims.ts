@@ -26,10 +26,13 @@ export interface ClaimActivityDeps {
   log: Logger;
 }
 
-/** A name-based UUID (RFC 4122 v5 layout): the same claim always gets the same ids, across retries and runs. */
+/**
+ * A UUID derived from names, in the version-4 layout DICT requires of a RequestId: the same claim
+ * always gets the same ids, across activity retries and new workflow runs.
+ */
 export function stableUuid(...parts: string[]): string {
-  const h = createHash('sha1').update(parts.join('\u0000')).digest();
-  h[6] = (h[6]! & 0x0f) | 0x50;
+  const h = createHash('sha256').update(parts.join('\u0000')).digest();
+  h[6] = (h[6]! & 0x0f) | 0x40;
   h[8] = (h[8]! & 0x3f) | 0x80;
   const x = h.subarray(0, 16).toString('hex');
   return `${x.slice(0, 8)}-${x.slice(8, 12)}-${x.slice(12, 16)}-${x.slice(16, 20)}-${x.slice(20)}`;

@@ -208,7 +208,7 @@ export async function recordClaim(sql: Sql, input: RecordClaimInput): Promise<Cl
         resolution_period_end = excluded.resolution_period_end, completion_period_end = excluded.completion_period_end,
         claimer_deadline = excluded.claimer_deadline, next_deadline = excluded.next_deadline, next_action = excluded.next_action,
         last_modified = excluded.last_modified, confirm_reason = excluded.confirm_reason, cancel_reason = excluded.cancel_reason,
-        cancelled_by = excluded.cancelled_by, error_name = null, error_detail = null, updated_at = now()
+        cancelled_by = excluded.cancelled_by, workflow_id = excluded.workflow_id, error_name = null, error_detail = null, updated_at = now()
       returning *`;
     const rec = toRecord(row!);
     const first = !prior || prior.status === 'PENDING';

@@ -9,7 +9,7 @@ import { after, before, describe, test } from 'node:test';
 import { Code } from '@connectrpc/connect';
 import type { ExtendedClaim } from '../../domain/types.js';
 import { ClaimOperationReason, ClaimRole, ClaimStatus, EntryStatus, KeyType, type Claim } from '../../gen/dict/core/v1/types_pb.js';
-import { captureHistory, dictClaim, SHORT_PERIODS, startClaimRequest, startPortabilityRequest, untilStatus, wait, waitFor } from '../support/claims.js';
+import { captureHistory, dictClaim, newAccountNumber, SHORT_PERIODS, startClaimRequest, startPortabilityRequest, untilStatus, wait, waitFor } from '../support/claims.js';
 import { rpcError } from '../support/errors.js';
 import { account, createKeyRequest, naturalPerson, newPhone } from '../support/fixtures.js';
 import { OTHER_ISPB, OUR_ISPB, startStack, type Stack } from '../support/stack.js';
@@ -162,7 +162,7 @@ describe('portability, we are the donor', { concurrency: true }, () => {
 async function outgoing(type: 'OWNERSHIP' | 'PORTABILITY') {
   const owner = naturalPerson();
   const key = type === 'OWNERSHIP' ? newPhone() : owner.taxIdNumber;
-  await s.registerInDict(s.otherPsp, { key, keyType: type === 'OWNERSHIP' ? 'PHONE' : 'CPF', owner: { type: 'NATURAL_PERSON', taxIdNumber: owner.taxIdNumber, name: owner.name } });
+  await s.registerInDict(s.otherPsp, { key, keyType: type === 'OWNERSHIP' ? 'PHONE' : 'CPF', owner: { type: 'NATURAL_PERSON', taxIdNumber: owner.taxIdNumber, name: owner.name }, accountNumber: newAccountNumber() });
   const claimer = type === 'OWNERSHIP' ? naturalPerson() : owner;
   const started =
     type === 'OWNERSHIP'
@@ -310,7 +310,7 @@ describe('claims RPCs', () => {
     const quiet = await startStack({ participant: '11223344', beside: s, worker: false, claimPeriods: SHORT_PERIODS });
     try {
       const key = newPhone();
-      await s.registerInDict(s.otherPsp, { key, keyType: 'PHONE', owner: { type: 'NATURAL_PERSON', taxIdNumber: naturalPerson().taxIdNumber, name: 'Dono Atual' } });
+      await s.registerInDict(s.otherPsp, { key, keyType: 'PHONE', owner: { type: 'NATURAL_PERSON', taxIdNumber: naturalPerson().taxIdNumber, name: 'Dono Atual' }, accountNumber: newAccountNumber() });
       const req = startClaimRequest(key, account('11223344'), naturalPerson());
       req.waitTimeout = wait(0);
       const started = await quiet.client.startClaim(req);
@@ -347,7 +347,7 @@ describe('claims RPCs', () => {
   test('DICT refuses an ownership claim of the claimer’s own key: ClaimTypeInconsistent, and the claim is FAILED here', async () => {
     const owner = naturalPerson();
     const key = newPhone();
-    await s.registerInDict(s.otherPsp, { key, keyType: 'PHONE', owner: { type: 'NATURAL_PERSON', taxIdNumber: owner.taxIdNumber, name: owner.name } });
+    await s.registerInDict(s.otherPsp, { key, keyType: 'PHONE', owner: { type: 'NATURAL_PERSON', taxIdNumber: owner.taxIdNumber, name: owner.name }, accountNumber: newAccountNumber() });
     const req = startClaimRequest(key, account(OUR_ISPB), owner);
     const err = await rpcError(() => s.client.startClaim(req));
     assert.equal(err.bcbError, 'ClaimTypeInconsistent');

@@ -10,7 +10,7 @@ import { BCB_CLAIM_PERIODS } from '../../domain/claims.js';
 import type { ExtendedClaim } from '../../domain/types.js';
 import { createLookupCache } from '../../store/lookup-cache.js';
 import { claimStateQuery, claimWorkflowId, type ClaimWorkflowState } from '../../workflows/claim-common.js';
-import { naturalPerson, newPhone, newCpf } from '../support/fixtures.js';
+import { naturalPerson, newCpf, newEndToEndId, newPhone } from '../support/fixtures.js';
 import { OTHER_ISPB, OUR_ISPB, testBridge, testLogger, testPki, env as testEnvUrls } from '../support/stack.js';
 import { startTimeSkippingStack, type TimeSkippingStack } from '../support/time-skipping.js';
 import { Redis } from 'ioredis';
@@ -57,7 +57,8 @@ after(async () => {
 
 const account = (participant: string) => ({ participant, branch: '0001', accountNumber: '5544332211', accountType: 'CACC' as const, openingDate: '2020-01-10T03:00:00.000Z' });
 const state = (claimId: string, role: 'CLAIMER' | 'DONOR') => s.env.client.workflow.getHandle(claimWorkflowId(OUR_ISPB, claimId, role)).query(claimStateQuery);
-const handOver = () => poll.pollClaims({ participant: OUR_ISPB, overlapMs: 60_000, seen: {} });
+/** One poller round over every claim modified since DICT's clock `sinceMs` (default: open claims only). */
+const handOver = (sinceMs?: number) => poll.pollClaims({ participant: OUR_ISPB, overlapMs: 60_000, seen: {}, ...(sinceMs ? { since: new Date(sinceMs).toISOString() } : {}) });
 
 /** The timers a workflow started, in (simulated) ms. */
 async function timers(workflowId: string): Promise<number[]> {
@@ -101,7 +102,7 @@ test('ownership, donor: the user is silent — on day 7 we confirm (DEFAULT_OPER
     // The claimer completes once the closing period is over.
     await s.env.sleep(7 * DAY);
     await other.completeClaim({ claimId: claim.id, participant: OTHER_ISPB, requestId: crypto.randomUUID() });
-    await handOver();
+    await handOver(dictNow);
     await until('completed', claim.id, 'DONOR', (c) => c.claim.status === 'COMPLETED');
   });
   const t = await timers(claimWorkflowId(OUR_ISPB, claim.id, 'DONOR'));
@@ -118,7 +119,7 @@ test('portability, donor: the user is silent — on day 7 we cancel (DEFAULT_OPE
     assert.equal(c.claim.cancelReason, 'DEFAULT_OPERATION');
     assert.equal(c.claim.cancelledBy, 'DONOR');
   });
-  const entry = await other.getEntry({ key: claim.key, payerId: newCpf() });
+  const entry = await other.getEntry({ key: claim.key, payerId: newCpf(), endToEndId: newEndToEndId(OTHER_ISPB) });
   assert.equal(entry.entry.account.participant, OUR_ISPB);
 });
 

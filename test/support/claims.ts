@@ -1,6 +1,6 @@
 // Helpers for claim tests: shrunk BCB periods shared by the simulator and our workflows, polling
 // waits, and the claim fixtures both sides need.
-import { randomUUID } from 'node:crypto';
+import { randomInt, randomUUID } from 'node:crypto';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Client as TemporalClient } from '@temporalio/client';
@@ -13,8 +13,14 @@ import { StartClaimRequestSchema, StartPortabilityRequestSchema } from '../../ge
 import { ClaimStatus, KeyType, type BrazilianAccount, type Claim, type Person } from '../../gen/dict/core/v1/types_pb.js';
 import { accountFromProto, personFromProto } from '../../api/mapping.js';
 
-/** Seconds instead of days: 7 → 3 s resolution, 7 → 3 s closing, 30 → 12 s claimer deadline. */
-export const SHORT_PERIODS: ClaimPeriods = { resolutionMs: 3_000, closingMs: 3_000, claimerDeadlineMs: 12_000 };
+/**
+ * Seconds instead of days: 7 → 6 s resolution (time for a test's user to answer under load),
+ * 7 → 3 s closing, 30 → 15 s claimer deadline.
+ */
+export const SHORT_PERIODS: ClaimPeriods = { resolutionMs: 6_000, closingMs: 3_000, claimerDeadlineMs: 15_000 };
+
+/** A fresh account number (BCB's limit is 5 keys per natural person's account). */
+export const newAccountNumber = (): string => String(randomInt(1_000_000, 9_999_999_999));
 
 export const wait = (seconds: number) => create(DurationSchema, { seconds: BigInt(seconds) });
 

