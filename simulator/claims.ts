@@ -314,9 +314,9 @@ function isUuid(s: string): boolean {
 
 /**
  * listClaims query parameters (BCB's names) → a ClaimQuery; BadRequest with one violation per bad
- * parameter. `withRole`: a donor/claimer filter was given (the CLAIMS_LIST_WITH_ROLE policy).
+ * parameter.
  */
-export function parseListClaimsQuery(q: URLSearchParams): { query: ClaimQuery; withRole: boolean } {
+export function parseListClaimsQuery(q: URLSearchParams): ClaimQuery {
   const violations: { reason: string; value?: string; property: string }[] = [];
   const one = (name: string): string | undefined => q.get(name) ?? undefined;
   const bool = (name: string): boolean | undefined => {
@@ -360,15 +360,12 @@ export function parseListClaimsQuery(q: URLSearchParams): { query: ClaimQuery; w
   const wantClaimer = isClaimer ?? (isDonor === undefined ? undefined : !isDonor);
   const role: ClaimQuery['role'] = wantDonor === wantClaimer ? 'EITHER' : wantDonor ? 'DONOR' : 'CLAIMER';
   return {
-    query: {
-      participant: participant!,
-      role,
-      statuses: statuses as ClaimStatus[],
-      ...(type !== undefined ? { type: type as ClaimType } : {}),
-      ...(modifiedAfter !== undefined ? { modifiedAfter } : {}),
-      ...(modifiedBefore !== undefined ? { modifiedBefore } : {}),
-      limit,
-    },
-    withRole: isDonor !== undefined || isClaimer !== undefined,
+    participant: participant!,
+    role,
+    statuses: statuses as ClaimStatus[],
+    ...(type !== undefined ? { type: type as ClaimType } : {}),
+    ...(modifiedAfter !== undefined ? { modifiedAfter } : {}),
+    ...(modifiedBefore !== undefined ? { modifiedBefore } : {}),
+    limit,
   };
 }

@@ -46,7 +46,7 @@ export const CLAIM_ROUTES: readonly ApiRoute[] = [
       const token = ctx.limiter.take(withRole ? 'CLAIMS_LIST_WITH_ROLE' : 'CLAIMS_LIST_WITHOUT_ROLE', caller);
       if (!token.ok) throw new SimProblem('RateLimited', 'Rate limit exceeded', [], token.retryAfterSeconds);
       try {
-        const { query } = parseListClaimsQuery(ctx.query);
+        const query = parseListClaimsQuery(ctx.query);
         if (query.participant !== caller) throw new SimProblem('Forbidden', 'Participant may only list its own claims');
         const { claims, hasMore } = await ctx.claims.listClaims(query);
         return { status: 200, xml: encodeListClaimsResponse({ claims, hasMoreElements: hasMore, ...ctx.meta() }) };

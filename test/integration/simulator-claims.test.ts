@@ -350,6 +350,34 @@ describe('portability', () => {
   });
 });
 
+describe('concurrency', () => {
+  test('two claims for one key at once: one opens, the other is ClaimAlreadyExistsForKey', async () => {
+    const entry = await registered(them, THEM, 'PHONE');
+    const results = await Promise.allSettled([
+      us.createClaim({ claim: claimOf('OWNERSHIP', entry.key, 'PHONE', person()) }),
+      third.createClaim({ claim: claimOf('OWNERSHIP', entry.key, 'PHONE', person(), THIRD) }),
+    ]);
+    assert.equal(results.filter((r) => r.status === 'fulfilled').length, 1);
+    const failed = results.find((r) => r.status === 'rejected') as PromiseRejectedResult;
+    assert.equal((failed.reason as DictProblemError).bcbError, 'ClaimAlreadyExistsForKey');
+  });
+
+  test('one completion sent three times at once creates one entry and answers alike', async () => {
+    await admin('DELETE', '/admin/clock');
+    const owner = person();
+    const entry = await registered(them, THEM, 'EMAIL', owner);
+    const { claim } = await us.createClaim({ claim: claimOf('PORTABILITY', entry.key, 'EMAIL', owner) });
+    await them.acknowledgeClaim({ claimId: claim.id, participant: THEM });
+    await them.confirmClaim({ claimId: claim.id, participant: THEM, reason: 'USER_REQUESTED' });
+    const before = (await admin('GET', '/admin/stats')).json.writes.completeClaim as number;
+    const requestId = randomUUID();
+    const all = await Promise.all([1, 2, 3].map(() => us.completeClaim({ claimId: claim.id, participant: US, requestId })));
+    for (const r of all) assert.deepEqual([r.claim, r.entryCreationDate, r.keyOwnershipDate], [all[0]!.claim, all[0]!.entryCreationDate, all[0]!.keyOwnershipDate]);
+    assert.equal((await admin('GET', '/admin/stats')).json.writes.completeClaim - before, 1);
+    assert.equal((await lookup(them, entry.key)).entry.account.participant, US);
+  });
+});
+
 describe('listClaims', () => {
   let mine: ExtendedClaim[] = [];
   let t0 = '';
