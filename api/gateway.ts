@@ -13,6 +13,7 @@ import {
   type Client,
   WithStartWorkflowOperation,
   WorkflowExecutionAlreadyStartedError,
+  WorkflowNotFoundError,
   WorkflowUpdateFailedError,
   type WorkflowHandle,
   type WorkflowStartOptions,
@@ -23,7 +24,7 @@ import type { Sql, Tx } from '../store/db.js';
 import { BusinessRuleError } from '../store/errors.js';
 import { acceptOperation, finishOperation, type AcceptResult, type OperationKind, type OperationRecord } from '../store/operations.js';
 import { findBusinessFailure } from '../workflows/failures.js';
-import { fromFailure } from './errors.js';
+import { fromFailure, notFound } from './errors.js';
 import { describePrincipal, type Principal } from './principal.js';
 
 export interface GatewayDeps {
@@ -165,12 +166,16 @@ export class WorkflowGateway {
       }
     }
     const handle = this.d.temporal.workflow.getHandle<W>(o.workflowId);
-    // Completed earlier: its result, if Temporal still has it (retention); done either way.
-    const waitMs = op.status === 'COMPLETED' ? Math.max(this.cap(o.waitMs), 1_000) : this.cap(o.waitMs);
+    if (op.status === 'COMPLETED') {
+      // Completed earlier: its result if Temporal still has it (retention), done either way.
+      const r = await this.waitFor(() => handle.result(), 2_000).catch(() => undefined);
+      return { operation: op, replayed, done: true, result: r?.kind === 'done' ? r.value : undefined, recorded };
+    }
+    const waitMs = this.cap(o.waitMs);
     if (waitMs === 0) return { operation: op, replayed, done: false, recorded };
     const r = await this.waitFor(() => handle.result(), waitMs);
     if (r.kind === 'done') return { operation: op, replayed, done: true, result: r.value, recorded };
-    return { operation: op, replayed, done: op.status === 'COMPLETED', recorded };
+    return { operation: op, replayed, done: false, recorded };
   }
 
   /**
@@ -212,11 +217,17 @@ export class WorkflowGateway {
   }
 
   private async settleUpdate<Ret, R>(op: OperationRecord, replayed: boolean, recorded: R | undefined, waitMs: number | undefined, send: () => Promise<Ret>): Promise<Outcome<Ret, R>> {
+    if (op.status === 'COMPLETED') {
+      // Applied earlier: the same Update id answers its result while the workflow runs; once it
+      // has closed, the operation is still done.
+      const r = await this.waitFor(send, 2_000).catch(() => undefined);
+      return { operation: op, replayed, done: true, result: r?.kind === 'done' ? r.value : undefined, recorded };
+    }
     const r = await this.waitFor(send, this.cap(waitMs ?? this.d.maxWaitMs), async (f) => {
       await finishOperation(this.d.sql, op.participant, op.requestId, 'FAILED', f);
     });
     if (r.kind === 'timeout') return { operation: op, replayed, done: false, recorded };
-    if (op.status !== 'COMPLETED') await finishOperation(this.d.sql, op.participant, op.requestId, 'COMPLETED');
+    await finishOperation(this.d.sql, op.participant, op.requestId, 'COMPLETED');
     return { operation: { ...op, status: 'COMPLETED' }, replayed, done: true, result: r.value, recorded };
   }
 
@@ -230,6 +241,7 @@ export class WorkflowGateway {
       return { kind: 'done', value: await this.d.temporal.withAbortSignal(signal, fn) };
     } catch (err) {
       if (signal.aborted) return { kind: 'timeout' };
+      if (err instanceof WorkflowNotFoundError) throw notFound('workflow');
       const f = findBusinessFailure(err instanceof WorkflowUpdateFailedError ? err.cause : err);
       if (f) {
         await onFailure?.(f);
