@@ -12,6 +12,7 @@ import type { Principal } from '../../api/principal.js';
 import { getOperation } from '../../store/operations.js';
 import { decideUpdate, decisionWorkflow } from '../support/gateway-workflows.js';
 import { rpcError } from '../support/errors.js';
+import { ClaimRoleAttr, ClaimStatusAttr, claimSearchAttributes } from '../../workflows/search-attributes.js';
 import { env, OUR_ISPB, startStack, type Stack } from '../support/stack.js';
 
 let s: Stack;
@@ -57,7 +58,7 @@ test('update-with-start, Update, validator refusal and replays, all by request i
       workflowId,
       workflow: decisionWorkflow,
       args: () => [{ expect: 2 }],
-      searchAttributes: [],
+      searchAttributes: claimSearchAttributes({ claimType: 'OWNERSHIP', role: 'DONOR', status: 'OPEN', keyType: 'PHONE' }),
       update: decideUpdate,
       updateArgs: [{ decision: 'CONFIRM' }],
     });
@@ -86,7 +87,25 @@ test('update-with-start, Update, validator refusal and replays, all by request i
   assert.equal(reused.bcbError, 'RequestIdAlreadyUsed');
 
   // A second decision on the running workflow ends it; the refused one never reached it.
-  const second = await decide(randomUUID(), 'CANCEL');
+  const secondId = randomUUID();
+  const second = await decide(secondId, 'CANCEL');
   assert.deepEqual(second.result, { decision: 'CANCEL', count: 2 });
   assert.deepEqual(await s.temporal.workflow.getHandle<typeof decisionWorkflow>(workflowId).result(), ['CONFIRM', 'CANCEL']);
+  // Search attributes: set at start by the gateway, upserted by the workflow with the typed key.
+  const described = await s.temporal.workflow.getHandle(workflowId).describe();
+  assert.equal(described.typedSearchAttributes.get(ClaimRoleAttr), 'DONOR');
+  assert.equal(described.typedSearchAttributes.get(ClaimStatusAttr), 'CANCELLED');
+
+  // Replayed after the workflow closed: still done, from the operations row.
+  const late = await decide(secondId, 'CANCEL');
+  assert.equal(late.done, true);
+  assert.equal(late.replayed, true);
+
+  // An Update for a workflow that does not exist: NotFound, and nothing is recorded as failed.
+  const nowhere = randomUUID();
+  const missing = await rpcError(() =>
+    gateway.update({ principal, requestId: nowhere, kind: 'UPDATE_ENTRY', body: {}, workflowId: `gateway-test/${randomUUID()}`, update: decideUpdate, args: [{ decision: 'CONFIRM' }] }),
+  );
+  assert.equal(missing.code, Code.NotFound);
+  assert.equal((await getOperation(s.sql, OUR_ISPB, nowhere))?.status, 'ACCEPTED');
 });

@@ -1,7 +1,9 @@
 // A workflow bundle for the gateway's own test (test/integration/gateway.test.ts): the shape a
 // claim workflow has — a long-running workflow taking decisions as Temporal Updates, refused
-// synchronously by a validator with a BCB error name. Workflow code: @temporalio/workflow only.
-import { ApplicationFailure, condition, defineUpdate, setHandler } from '@temporalio/workflow';
+// synchronously by a validator with a BCB error name, upserting a typed search attribute.
+// Workflow code: @temporalio/workflow and pure modules only.
+import { ApplicationFailure, condition, defineUpdate, setHandler, upsertSearchAttributes } from '@temporalio/workflow';
+import { ClaimStatusAttr } from '../../workflows/search-attributes.js';
 
 export type Decision = 'CONFIRM' | 'CANCEL' | 'BOGUS';
 
@@ -13,6 +15,8 @@ export async function decisionWorkflow(input: { expect: number }): Promise<Decis
     decideUpdate,
     ({ decision }) => {
       decisions.push(decision);
+      // The typed keys work from workflow code (claims upsert their status the same way).
+      upsertSearchAttributes([{ key: ClaimStatusAttr, value: decision === 'CONFIRM' ? 'CONFIRMED' : 'CANCELLED' }]);
       return { decision, count: decisions.length };
     },
     {
