@@ -1,7 +1,6 @@
 // Activities of the claim workflows, in three groups so a DICT call cannot become a local
 // activity by accident: Postgres steps (local), DICT calls, and the poller/hand-over (DICT's
 // listClaims and Temporal's signal-with-start). Factories over their dependencies.
-import { createHash } from 'node:crypto';
 import type { Client } from '@temporalio/client';
 import type { Logger } from 'pino';
 import { DictProblemError, type DictApi, type DictClaimsApi } from '../bridge/types.js';
@@ -9,6 +8,7 @@ import type { ClaimPeriods } from '../domain/claims.js';
 import type { Claim, ClaimOperationReason, ClaimRole, ExtendedClaim } from '../domain/types.js';
 import * as claims from '../store/claims.js';
 import type { Sql } from '../store/db.js';
+import { stableUuid } from '../store/ids.js';
 import type { LookupCache } from '../store/lookup-cache.js';
 import { finishOperation } from '../store/operations.js';
 import { claimWorkflowId, dictClaimChangedSignal, type ClaimWorkflowInput } from '../workflows/claim-common.js';
@@ -24,18 +24,6 @@ export interface ClaimActivityDeps {
   taskQueue: string;
   claimPeriods: ClaimPeriods;
   log: Logger;
-}
-
-/**
- * A UUID derived from names, in the version-4 layout DICT requires of a RequestId: the same claim
- * always gets the same ids, across activity retries and new workflow runs.
- */
-export function stableUuid(...parts: string[]): string {
-  const h = createHash('sha256').update(parts.join('\u0000')).digest();
-  h[6] = (h[6]! & 0x0f) | 0x40;
-  h[8] = (h[8]! & 0x3f) | 0x80;
-  const x = h.subarray(0, 16).toString('hex');
-  return `${x.slice(0, 8)}-${x.slice(8, 12)}-${x.slice(12, 16)}-${x.slice(16, 20)}-${x.slice(20)}`;
 }
 
 const NON_FINAL = ['OPEN', 'WAITING_RESOLUTION', 'CONFIRMED'] as const;

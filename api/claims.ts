@@ -3,31 +3,29 @@
 // workflow for our role, whose validator applies DICT's rules first: a wrong state, role or reason
 // is refused at once with DICT's error name, and nothing reaches DICT. Reads come from our
 // projection (table `claims`), which the workflows keep current.
-import { createHash, randomUUID } from 'node:crypto';
+import { createHash } from 'node:crypto';
 import { create } from '@bufbuild/protobuf';
 import { timestampFromDate } from '@bufbuild/protobuf/wkt';
 import { Code, ConnectError, type HandlerContext, type ServiceImpl } from '@connectrpc/connect';
-import { WorkflowExecutionAlreadyStartedError, WorkflowNotFoundError, WorkflowUpdateFailedError, WorkflowUpdateStage, type Client } from '@temporalio/client';
-import { WorkflowIdConflictPolicy, WorkflowIdReusePolicy, type UpdateDefinition } from '@temporalio/common';
+import type { UpdateDefinition } from '@temporalio/common';
 import type { ClaimPeriods } from '../domain/claims.js';
 import type { Claim, ClaimOperationReason, ClaimRole, ClaimStatus, ClaimType, KeyType } from '../domain/types.js';
 import { validateClaimDecision, validateStartClaim, type FieldViolation } from '../domain/validation.js';
 import * as pb from '../gen/dict/core/v1/service_pb.js';
 import * as types from '../gen/dict/core/v1/types_pb.js';
 import * as claims from '../store/claims.js';
-import { acceptOperation, finishOperation, type OperationRecord } from '../store/operations.js';
+import { stableUuid } from '../store/ids.js';
 import type { ClaimDecision, ClaimWorkflowState } from '../workflows/claim-common.js';
 import { claimerCancelUpdate, claimerCompleteUpdate } from '../workflows/claimer-claim.js';
 import { donorCancelUpdate, donorConfirmUpdate } from '../workflows/donor-claim.js';
-import type { FailureDetail } from '../domain/errors.js';
-import { findBusinessFailure } from '../workflows/failures.js';
-import type { OpenClaimWorkflowInput } from '../workflows/open-claim.js';
-import { fromFailure, invalidArgument, notFound, unavailable } from './errors.js';
+import { openClaimWorkflow, type OpenClaimWorkflowInput } from '../workflows/open-claim.js';
+import { claimSearchAttributes } from '../workflows/search-attributes.js';
+import { fromFailure, invalidArgument, notFound } from './errors.js';
 import { accountFromProto, accountToProto, enumName, enumValue, personFromProto, personToProto } from './mapping.js';
 import { describePrincipal, principalOf } from './principal.js';
-import { durationMs, requestHash, type WriteDeps } from './writes.js';
+import { durationMs, WorkflowGateway, type GatewayDeps, type Outcome } from './gateway.js';
 
-export interface ClaimServiceDeps extends WriteDeps {
+export interface ClaimServiceDeps extends GatewayDeps {
   claimPeriods: ClaimPeriods;
 }
 
@@ -87,8 +85,8 @@ function check(violations: FieldViolation[], bcbError: 'ClaimInvalid' | 'EntryIn
   if (violations.length) throw invalidArgument(violations, 'request has invalid fields', bcbError);
 }
 
-function operationProto(op: OperationRecord, replayed: boolean, done: boolean): types.Operation {
-  return create(types.OperationSchema, { requestId: op.requestId, workflowId: op.workflowId, replayed, done });
+function operationProto(o: Outcome<unknown, unknown>): types.Operation {
+  return create(types.OperationSchema, { requestId: o.operation.requestId, workflowId: o.operation.workflowId, replayed: o.replayed, done: o.done });
 }
 
 /** Opaque page token bound to its filters, so it cannot be replayed with other filters. */
@@ -110,12 +108,10 @@ function readPageToken(token: string, filterKey: string): claims.ClaimCursor | u
   throw invalidArgument([{ field: 'page_token', reason: 'INVALID_PAGE_TOKEN', description: 'not a page token of this query' }]);
 }
 
-const failureOf = (op: OperationRecord): FailureDetail => op.failure ?? { bcbError: 'InternalServerError', detail: 'failure not recorded', source: 'CORE' };
-
 export function claimService(d: ClaimServiceDeps): ClaimRpcs {
-  const waitFor = (req: { waitTimeout?: { seconds: bigint; nanos: number } }) => Math.min(Math.max(0, durationMs(req.waitTimeout)), d.maxWaitMs);
+  const gateway = new WorkflowGateway(d);
 
-  /** StartClaim / StartPortability: accept (request id), make the claim visible as PENDING, open it in DICT through a workflow. */
+  /** StartClaim / StartPortability: accept (request id) with the claim visible as PENDING in the same transaction; open it in DICT through a workflow. */
   async function start(ctx: HandlerContext, type: ClaimType, req: pb.StartClaimRequest | pb.StartPortabilityRequest) {
     const principal = principalOf(ctx);
     const keyType = enumName<KeyType>(types.KeyType, req.keyType);
@@ -124,54 +120,30 @@ export function claimService(d: ClaimServiceDeps): ClaimRpcs {
     check(validateStartClaim({ requestId: req.requestId, type, keyType, key: req.key, claimerAccount, claimer }, { ourIspb: principal.participant }));
     const claim = { type, key: req.key, keyType: keyType!, claimerAccount, claimer } as Claim;
     const workflowId = openClaimWorkflowId(principal.participant, req.requestId);
-    const accepted = await acceptOperation(d.sql, {
-      participant: principal.participant,
+    // Our id of the claim, the same for every attempt of this request.
+    const id = stableUuid('claim', principal.participant, req.requestId);
+    const input: OpenClaimWorkflowInput = { participant: principal.participant, requestId: req.requestId, requestedBy: describePrincipal(principal), id, claim, periods: d.claimPeriods };
+    const outcome = await gateway.start({
+      principal,
       requestId: req.requestId,
-      operation: type === 'OWNERSHIP' ? 'START_CLAIM' : 'START_PORTABILITY',
-      requestHash: requestHash({ kind: type, body: claim }),
+      kind: type === 'OWNERSHIP' ? 'START_CLAIM' : 'START_PORTABILITY',
+      workflow: openClaimWorkflow,
       workflowId,
-      requestedBy: describePrincipal(principal),
+      record: (tx) => claims.acceptClaimRequest(tx, { id, participant: principal.participant, requestId: req.requestId, claim, workflowId }),
+      args: () => [input],
+      body: claim,
+      searchAttributes: claimSearchAttributes({ claimType: type, role: 'CLAIMER', status: 'OPEN', keyType: claim.keyType }),
+      waitMs: durationMs(req.waitTimeout),
     });
-    if (accepted.kind === 'conflict') {
-      throw fromFailure({ bcbError: 'RequestIdAlreadyUsed', detail: `request_id was already used for a different ${accepted.operation.operation} request`, source: 'CORE' });
-    }
-    const op = accepted.operation;
-    // Visible at once: the PENDING row exists before the workflow does (a replay re-creates it if we stopped in between).
-    const row =
-      (await claims.getClaimByRequestId(d.sql, principal.participant, req.requestId)) ??
-      (await claims.acceptClaimRequest(d.sql, { id: randomUUID(), participant: principal.participant, requestId: req.requestId, claim, workflowId }));
-    if (op.status === 'FAILED') throw fromFailure(failureOf(op));
-    let done = op.status === 'COMPLETED';
-    if (op.status === 'ACCEPTED') {
-      const input: OpenClaimWorkflowInput = {
-        participant: principal.participant,
-        requestId: req.requestId,
-        requestedBy: describePrincipal(principal),
-        id: row.id,
-        claim,
-        periods: d.claimPeriods,
-      };
-      try {
-        await d.temporal.workflow.start('openClaimWorkflow', {
-          taskQueue: d.taskQueue,
-          workflowId,
-          args: [input],
-          workflowIdReusePolicy: WorkflowIdReusePolicy.REJECT_DUPLICATE,
-          workflowIdConflictPolicy: WorkflowIdConflictPolicy.USE_EXISTING,
-        });
-      } catch (err) {
-        if (!(err instanceof WorkflowExecutionAlreadyStartedError)) throw err;
-      }
-      done = await waitForWorkflow(d.temporal, workflowId, waitFor(req));
-    }
-    const rec = (await claims.getClaimByRequestId(d.sql, principal.participant, req.requestId)) ?? row;
-    return { claim: claimToProto(rec), operation: operationProto(op, accepted.kind === 'replayed', done) };
+    const rec = (await claims.getClaimById(d.sql, id)) ?? outcome.recorded;
+    if (!rec) throw notFound('claim');
+    return { claim: claimToProto(rec), operation: operationProto(outcome) };
   }
 
   /**
-   * A decision on a claim of ours: recorded by request id, sent as an Update (updateId = request
-   * id, so a retried RPC never makes a second decision), refused at once by its validator when
-   * DICT's rules forbid it, and awaited up to wait_timeout.
+   * A decision on a claim of ours: recorded by request id, sent as an Update (its id derived from
+   * the request, so a retried RPC never makes a second decision), refused at once by its
+   * validator when DICT's rules forbid it, and awaited up to wait_timeout.
    */
   async function decide(
     ctx: HandlerContext,
@@ -192,57 +164,26 @@ export function claimService(d: ClaimServiceDeps): ClaimRpcs {
     if (o.type && rec.type !== o.type) {
       throw fromFailure({ bcbError: 'ClaimOperationInvalid', detail: `claim ${req.claimId} is ${rec.type}, not ${o.type}`, source: 'CORE' });
     }
-    const accepted = await acceptOperation(d.sql, {
-      participant: principal.participant,
-      requestId: req.requestId,
-      operation: 'CLAIM_DECISION',
-      requestHash: requestHash({ kind: o.kind, claimId: req.claimId, role: rec.role, reason: o.reason }),
-      workflowId: rec.workflowId,
-      requestedBy: describePrincipal(principal),
-    });
-    if (accepted.kind === 'conflict') {
-      throw fromFailure({ bcbError: 'RequestIdAlreadyUsed', detail: `request_id was already used for a different ${accepted.operation.operation} request`, source: 'CORE' });
-    }
-    const op = accepted.operation;
-    const replayed = accepted.kind === 'replayed';
-    if (op.status === 'FAILED') throw fromFailure(failureOf(op));
-    const answer = async (done: boolean) => ({
-      claim: claimToProto((await claims.getClaimById(d.sql, rec.id)) ?? rec),
-      operation: operationProto(op, replayed, done),
-    });
-    if (op.status === 'COMPLETED') return answer(true);
-
-    const fail = async (f: FailureDetail): Promise<never> => {
-      await finishOperation(d.sql, principal.participant, req.requestId, 'FAILED', f);
-      throw fromFailure(f);
-    };
     const decision: ClaimDecision = { requestId: req.requestId, ...(o.reason ? { reason: o.reason } : {}), requestedBy: describePrincipal(principal) };
-    const handle = d.temporal.workflow.getHandle(rec.workflowId);
-    let update;
-    const admitted = AbortSignal.timeout(Math.max(waitFor(req), 5_000));
-    try {
-      update = await d.temporal.withAbortSignal(admitted, () =>
-        handle.startUpdate(o.update(rec.role), { args: [decision], updateId: req.requestId, waitForStage: WorkflowUpdateStage.ACCEPTED }),
-      );
-    } catch (err) {
-      if (admitted.aborted) throw unavailable('the claim workflow did not take the decision in time; retry with the same request_id');
-      if (err instanceof WorkflowUpdateFailedError) return fail(findBusinessFailure(err) ?? { bcbError: 'ClaimOperationInvalid', detail: err.message, source: 'CORE' });
-      if (err instanceof WorkflowNotFoundError) return fail({ bcbError: 'ClaimOperationInvalid', detail: 'the claim is no longer open here', source: 'CORE' });
-      throw err;
-    }
-    const waitMs = waitFor(req);
-    if (waitMs === 0) return answer(false);
-    const signal = AbortSignal.timeout(waitMs);
-    try {
-      await d.temporal.withAbortSignal(signal, () => update.result());
-    } catch (err) {
-      if (signal.aborted) return answer(false);
-      const f = findBusinessFailure(err);
-      if (f) return fail(f);
-      throw new ConnectError(`decision failed: ${(err as Error).message}`, Code.Internal);
-    }
-    await finishOperation(d.sql, principal.participant, req.requestId, 'COMPLETED');
-    return answer(true);
+    const outcome = await gateway
+      .update({
+        principal,
+        requestId: req.requestId,
+        kind: 'CLAIM_DECISION',
+        body: { kind: o.kind, claimId: req.claimId, role: rec.role, reason: o.reason },
+        workflowId: rec.workflowId,
+        update: o.update(rec.role),
+        args: [decision],
+        waitMs: durationMs(req.waitTimeout),
+      })
+      .catch((err: unknown) => {
+        // The claim's workflow has ended: the claim is final, nothing more can be decided.
+        if (err instanceof ConnectError && err.code === Code.NotFound) {
+          throw fromFailure({ bcbError: 'ClaimOperationInvalid', detail: `the claim is ${rec.status}: no decision can change it`, source: 'CORE' });
+        }
+        throw err;
+      });
+    return { claim: claimToProto((await claims.getClaimById(d.sql, rec.id)) ?? rec), operation: operationProto(outcome) };
   }
 
   const reasonOf = (r: number): ClaimOperationReason | undefined => enumName<ClaimOperationReason>(types.ClaimOperationReason, r);
@@ -345,19 +286,4 @@ export function claimService(d: ClaimServiceDeps): ClaimRpcs {
       return create(pb.CompleteClaimResponseSchema, r);
     },
   };
-}
-
-/** True when the workflow completed within waitMs; a business failure is thrown as a ConnectError. */
-async function waitForWorkflow(temporal: Client, workflowId: string, waitMs: number): Promise<boolean> {
-  if (waitMs === 0) return false;
-  const signal = AbortSignal.timeout(waitMs);
-  try {
-    await temporal.withAbortSignal(signal, () => temporal.workflow.getHandle(workflowId).result());
-    return true;
-  } catch (err) {
-    if (signal.aborted) return false;
-    const f = findBusinessFailure(err);
-    if (f) throw fromFailure(f);
-    throw new ConnectError(`operation failed: ${(err as Error).message}`, Code.Internal);
-  }
 }

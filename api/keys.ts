@@ -12,16 +12,16 @@ import * as types from '../gen/dict/core/v1/types_pb.js';
 import * as entries from '../store/entries.js';
 import type { LookupCache } from '../store/lookup-cache.js';
 import { entryCreateWorkflowId, entryDeleteWorkflowId, entryUpdateWorkflowId } from '../workflows/ids.js';
-import type { CreateEntryWorkflowInput } from '../workflows/create-entry.js';
-import type { DeleteEntryWorkflowInput } from '../workflows/delete-entry.js';
-import type { UpdateEntryWorkflowInput } from '../workflows/update-entry.js';
+import { createEntryWorkflow, type CreateEntryWorkflowInput } from '../workflows/create-entry.js';
+import { deleteEntryWorkflow, type DeleteEntryWorkflowInput } from '../workflows/delete-entry.js';
+import { updateEntryWorkflow, type UpdateEntryWorkflowInput } from '../workflows/update-entry.js';
 import { entrySearchAttributes } from '../workflows/search-attributes.js';
 import { fromFailure, invalidArgument, notFound, unavailable } from './errors.js';
 import { accountFromProto, dictEntryToProto, entryToProto, enumName, personFromProto } from './mapping.js';
 import { describePrincipal, principalOf } from './principal.js';
-import { durationMs, submitWrite, type WriteDeps, type WriteOutcome } from './writes.js';
+import { durationMs, WorkflowGateway, type GatewayDeps, type Outcome } from './gateway.js';
 
-export interface KeyServiceDeps extends WriteDeps {
+export interface KeyServiceDeps extends GatewayDeps {
   dict: DictApi;
   cache: LookupCache;
   lookupCacheTtlSeconds: number;
@@ -37,7 +37,7 @@ function check(violations: FieldViolation[]): void {
   if (violations.length) throw invalidArgument(violations);
 }
 
-function operationProto(o: WriteOutcome): types.Operation {
+function operationProto(o: Outcome<unknown, unknown>): types.Operation {
   return create(types.OperationSchema, {
     requestId: o.operation.requestId,
     workflowId: o.operation.workflowId,
@@ -63,6 +63,7 @@ function readPageToken(token: string, filterKey: string): string | undefined {
 }
 
 export function keyService(d: KeyServiceDeps): KeyRpcs {
+  const gateway = new WorkflowGateway(d);
   /** Our current record of a key, if it belongs to the caller. */
   async function ownEntry(ctx: HandlerContext, key: string): Promise<entries.EntryRecord | undefined> {
     const rec = await entries.getLatestEntryByKey(d.sql, key);
@@ -85,23 +86,24 @@ export function keyService(d: KeyServiceDeps): KeyRpcs {
         entry,
         reason: reason!,
       };
-      const outcome = await submitWrite(d, {
+      const outcome = await gateway.start({
         principal,
         requestId: req.requestId,
         kind: 'CREATE_ENTRY',
-        workflowType: 'createEntryWorkflow',
+        workflow: createEntryWorkflow,
         workflowId: entryCreateWorkflowId(principal.participant, req.requestId),
         fixIds: true,
-        args: (op): [CreateEntryWorkflowInput] => [{ ...input, entryId: op.entryId!, dictRequestId: op.dictRequestId! }],
+        // Accepted means visible: the PENDING entry, with its fixed id, in the same transaction
+        // as the request id (our key-limit and live-key checks refuse it here, synchronously).
+        record: (tx, op) => entries.recordPendingEntry(tx, { entryId: op.entryId!, dictRequestId: op.dictRequestId!, requestId: req.requestId, entry }),
+        args: (op) => [{ ...input, entryId: op.entryId!, dictRequestId: op.dictRequestId! }],
         body: { entry, reason },
         searchAttributes: entrySearchAttributes(entry.keyType, 'CREATE_ENTRY'),
         waitMs: durationMs(req.waitTimeout),
       });
-      const rec = await entries.getEntryByRequestId(d.sql, principal.participant, req.requestId);
-      // Before the workflow has recorded it, report the request itself as PENDING.
-      const shown = rec
-        ? entryToProto(rec)
-        : create(types.EntrySchema, { ...dictEntryToProto({ ...entry, key: entry.key ?? '' }), status: types.EntryStatus.PENDING, requestId: req.requestId });
+      const rec = outcome.result ?? outcome.recorded ?? (await entries.getEntryByRequestId(d.sql, principal.participant, req.requestId));
+      if (!rec) throw new ConnectError('accepted request has no entry', Code.Internal);
+      const shown = entryToProto(rec);
       return create(pb.CreateKeyResponseSchema, { entry: shown, operation: operationProto(outcome) });
     },
 
@@ -120,18 +122,18 @@ export function keyService(d: KeyServiceDeps): KeyRpcs {
         owner: owner as Person,
         reason: reason!,
       };
-      const outcome = await submitWrite(d, {
+      const outcome = await gateway.start({
         principal,
         requestId: req.requestId,
         kind: 'UPDATE_ENTRY',
-        workflowType: 'updateEntryWorkflow',
+        workflow: updateEntryWorkflow,
         workflowId: entryUpdateWorkflowId(principal.participant, req.requestId),
         args: () => [input],
         body: { key: input.key, account: input.account, owner: input.owner, reason: input.reason },
         searchAttributes: entrySearchAttributes(inferKeyType(req.key) ?? 'UNKNOWN', 'UPDATE_ENTRY'),
         waitMs: durationMs(req.waitTimeout),
       });
-      const rec = await ownEntry(ctx, req.key);
+      const rec = outcome.result ?? (await ownEntry(ctx, req.key));
       return create(pb.UpdateKeyResponseSchema, { entry: rec ? entryToProto(rec) : undefined, operation: operationProto(outcome) });
     },
 
@@ -146,18 +148,18 @@ export function keyService(d: KeyServiceDeps): KeyRpcs {
         key: req.key,
         reason: reason!,
       };
-      const outcome = await submitWrite(d, {
+      const outcome = await gateway.start({
         principal,
         requestId: req.requestId,
         kind: 'DELETE_ENTRY',
-        workflowType: 'deleteEntryWorkflow',
+        workflow: deleteEntryWorkflow,
         workflowId: entryDeleteWorkflowId(principal.participant, req.requestId),
         args: () => [input],
         body: { key: input.key, reason: input.reason },
         searchAttributes: entrySearchAttributes(inferKeyType(req.key) ?? 'UNKNOWN', 'DELETE_ENTRY'),
         waitMs: durationMs(req.waitTimeout),
       });
-      const rec = await ownEntry(ctx, req.key);
+      const rec = outcome.result ?? (await ownEntry(ctx, req.key));
       return create(pb.DeleteKeyResponseSchema, { entry: rec ? entryToProto(rec) : undefined, operation: operationProto(outcome) });
     },
 

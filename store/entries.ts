@@ -105,39 +105,68 @@ export interface ReserveInput {
 }
 
 /**
- * Record a key registration as PENDING before DICT is asked, enforcing what our own records
- * can already tell: the key is not live here, and the account is under BCB's key limit.
- * Idempotent on entryId (an activity retry finds its own row).
+ * Record a key registration as PENDING, enforcing what our own records can already tell: the
+ * key is not live here, and the account is under BCB's key limit. Both run under the account's
+ * lock and the live-key unique index, so concurrent registrations cannot both pass.
  */
-export async function reservePendingEntry(sql: Sql, input: ReserveInput): Promise<EntryRecord> {
+async function insertPendingEntry(tx: Tx, input: ReserveInput): Promise<EntryRecord> {
   const { entry } = input;
   const acc = entry.account;
+  if (entry.key) {
+    const live = await tx<EntryRow[]>`
+      select * from entries where key = ${entry.key} and status in ('PENDING', 'ACTIVE', 'DELETING')`;
+    if (live[0]) throw liveKeyError(toEntryRecord(live[0]), entry.owner);
+  }
+  await assertAccountHasRoom(tx, acc, entry.owner.type);
+  const [row] = await tx<EntryRow[]>`
+    insert into entries (entry_id, key, key_type, status, participant, branch, account_number, account_type,
+                         opening_date, owner_type, tax_id_number, owner_name, trade_name, request_id, dict_request_id)
+    values (${input.entryId}, ${entry.key ?? null}, ${entry.keyType}, 'PENDING', ${acc.participant}, ${acc.branch ?? null},
+            ${acc.accountNumber}, ${acc.accountType}, ${acc.openingDate}, ${entry.owner.type}, ${entry.owner.taxIdNumber},
+            ${entry.owner.name}, ${entry.owner.tradeName ?? null}, ${input.requestId}, ${input.dictRequestId})
+    returning *`;
+  const rec = toEntryRecord(row!);
+  await writeEvent(tx, { aggregateType: 'entry', aggregateId: rec.entryId, eventType: 'EntryRequested', payload: eventPayload(rec) });
+  return rec;
+}
+
+/**
+ * The API's half of "accepted means visible": inside the transaction that records the request
+ * id (operations row), record the PENDING entry with its fixed entry id, so GetKey/ListKeys show
+ * it at once, worker or not. Throws BusinessRuleError (EntryAlreadyExists,
+ * EntryKeyOwnedByDifferentPerson, EntryLimitExceeded) when our records already refuse it; the
+ * transaction stays usable (the insert runs in a savepoint).
+ */
+export async function recordPendingEntry(tx: Tx, input: ReserveInput): Promise<EntryRecord> {
+  try {
+    return await tx.savepoint((sp) => insertPendingEntry(sp, input));
+  } catch (err) {
+    // Two registrations racing for the same key: the unique index decides.
+    if (pgCode(err) === '23505' && input.entry.key) {
+      const live = await getLiveEntryByKey(tx, input.entry.key);
+      if (live) throw liveKeyError(live, input.entry.owner);
+    }
+    throw err;
+  }
+}
+
+/**
+ * The workflow's reserve step. The API has normally recorded the PENDING entry already (then
+ * this finds it: idempotent on entryId); a request accepted before that existed (a workflow
+ * started by an older API) is recorded here with the same checks.
+ */
+export async function reservePendingEntry(sql: Sql, input: ReserveInput): Promise<EntryRecord> {
   try {
     return await sql.begin(async (tx) => {
       const mine = await tx<EntryRow[]>`select * from entries where entry_id = ${input.entryId}`;
       if (mine[0]) return toEntryRecord(mine[0]);
-      if (entry.key) {
-        const live = await tx<EntryRow[]>`
-          select * from entries where key = ${entry.key} and status in ('PENDING', 'ACTIVE', 'DELETING')`;
-        if (live[0]) throw liveKeyError(toEntryRecord(live[0]), entry.owner);
-      }
-      await assertAccountHasRoom(tx, acc, entry.owner.type);
-      const [row] = await tx<EntryRow[]>`
-        insert into entries (entry_id, key, key_type, status, participant, branch, account_number, account_type,
-                             opening_date, owner_type, tax_id_number, owner_name, trade_name, request_id, dict_request_id)
-        values (${input.entryId}, ${entry.key ?? null}, ${entry.keyType}, 'PENDING', ${acc.participant}, ${acc.branch ?? null},
-                ${acc.accountNumber}, ${acc.accountType}, ${acc.openingDate}, ${entry.owner.type}, ${entry.owner.taxIdNumber},
-                ${entry.owner.name}, ${entry.owner.tradeName ?? null}, ${input.requestId}, ${input.dictRequestId})
-        returning *`;
-      const rec = toEntryRecord(row!);
-      await writeEvent(tx, { aggregateType: 'entry', aggregateId: rec.entryId, eventType: 'EntryRequested', payload: eventPayload(rec) });
-      return rec;
+      return insertPendingEntry(tx, input);
     });
   } catch (err) {
     // Two accounts racing for the same key: the unique index decides.
-    if (pgCode(err) === '23505' && entry.key) {
-      const live = await getLiveEntryByKey(sql, entry.key);
-      if (live) throw liveKeyError(live, entry.owner);
+    if (pgCode(err) === '23505' && input.entry.key) {
+      const live = await getLiveEntryByKey(sql, input.entry.key);
+      if (live) throw liveKeyError(live, input.entry.owner);
     }
     throw err;
   }

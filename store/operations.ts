@@ -1,5 +1,5 @@
 // Idempotency of writes by the client's request id (scoped to the calling participant).
-import type { FailureDetail } from '../domain/errors.js';
+import { toBcbErrorName, type FailureDetail } from '../domain/errors.js';
 import type { Db } from './db.js';
 import { iso } from './db.js';
 
@@ -45,7 +45,8 @@ const toRecord = (r: OperationRow): OperationRecord => ({
   entryId: r.entry_id ?? undefined,
   dictRequestId: r.dict_request_id ?? undefined,
   status: r.status,
-  failure: r.failure ?? undefined,
+  // Stored JSON is data, not a type guarantee: its name is narrowed like DICT's.
+  failure: r.failure ? { ...r.failure, bcbError: toBcbErrorName(r.failure.bcbError, r.failure.status) } : undefined,
   createdAt: iso(r.created_at)!,
 });
 

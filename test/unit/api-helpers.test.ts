@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { Code } from '@connectrpc/connect';
 import { codeForBcbError, fromFailure, invalidArgument } from '../../api/errors.js';
-import { requestHash } from '../../api/writes.js';
+import { requestHash } from '../../api/gateway.js';
 import type { ExtendedEntry } from '../../domain/types.js';
 import { BadRequestSchema, ErrorInfoSchema } from '../../gen/google/rpc/error_details_pb.js';
 import { cacheTtl, MAX_LOOKUP_CACHE_SECONDS } from '../../store/lookup-cache.js';
