@@ -69,7 +69,7 @@ run_tests() {
     mapfile -t files < <(find dist/test -name '*.test.js' 2>/dev/null | sort)
   fi
   step "node --test (${#files[@]} files)"
-  export TEMPORAL_TEST_SERVER_PATH LOG_LEVEL
+  export TEMPORAL_TEST_SERVER_PATH TEMPORAL_BIN LOG_LEVEL
   local rc=0
   if ((${#files[@]} == 0)); then
     # Nothing to run: an empty directory makes node report "# tests 0" instead of globbing ours.
