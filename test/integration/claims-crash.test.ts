@@ -1,6 +1,7 @@
 // kill -9 of the worker process in the middle of a claim: DICT has applied our confirmation but
-// its answer died with the worker. A new worker process finishes the claim with exactly one
-// transition in DICT (the retried confirmClaim is DICT's idempotent repeat).
+// its answer was lost, and the worker dies before it learns anything. A new worker process
+// finishes the claim with exactly one transition in DICT (the retried confirmClaim is DICT's
+// idempotent repeat).
 import assert from 'node:assert/strict';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
@@ -66,13 +67,13 @@ test('kill -9 the worker while DICT applies our default confirmation; a new work
   const ours = async () => (await s.client.getClaimStatus({ by: { case: 'claimId', value: claim.id } })).claim;
   await untilStatus('acknowledged', ours, ClaimStatus.WAITING_RESOLUTION, 15_000);
 
-  // DICT will sit on our confirmClaim for 3 s, and apply it; the worker dies meanwhile.
-  const fault = await s.simAdmin('faults', 'POST', { operation: 'confirmClaim', kind: 'latency', latencyMs: 3_000, count: 1 });
+  // At ResolutionPeriodEnd our worker confirms; DICT applies it and drops the connection; the
+  // worker is killed as soon as DICT has applied it.
+  const fault = await s.simAdmin('faults', 'POST', { operation: 'confirmClaim', kind: 'lost-response', dropConnection: true, count: 1 });
   assert.equal(fault.status, 201);
-  await waitFor('the confirmClaim call', async () => ((await s.simStats()).requests.confirmClaim ?? 0) >= 1 || undefined, 15_000, 50);
+  await waitFor('DICT applied our confirmation', async () => ((await s.simStats()).writes.confirmClaim ?? 0) >= 1 || undefined, 15_000, 20);
   worker!.kill('SIGKILL');
   await once(worker!, 'exit');
-  await waitFor('DICT applied it', async () => ((await s.simStats()).writes.confirmClaim ?? 0) >= 1 || undefined, 10_000);
   assert.equal((await s.otherPsp.getClaim(claim.id)).claim.status, 'CONFIRMED');
   assert.equal((await ours())?.status, ClaimStatus.WAITING_RESOLUTION, 'we never heard the answer');
 

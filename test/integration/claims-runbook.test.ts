@@ -89,7 +89,7 @@ test('every temporal command of the claims runbook works against live claims', a
     if (command.includes('workflow list')) assert.match(out, new RegExp(`claim/${OUR_ISPB}/`), command);
     if (command.includes('workflow count')) assert.match(out, /[1-9]/, command);
     if (command.includes('--name claimState')) assert.match(out, /WAITING_RESOLUTION/, command);
-    if (command.includes('claim-poller')) assert.match(out, /Running/i, command);
+    if (command.includes('claim-poller')) assert.match(out, /Type\s+claimPollerWorkflow/, command);
   }
 
   const confirmed = await untilStatus('donorConfirm applied', statusOf(donor), ClaimStatus.CONFIRMED);
