@@ -21,11 +21,19 @@ try {
   // already installed in this process
 }
 
-test('there are recorded histories for every entry workflow', () => {
+test('there are recorded histories for every entry and claim workflow', () => {
   const types = new Set(
     files.map((f) => (JSON.parse(readFileSync(join(dir, f), 'utf8')) as { events: { workflowExecutionStartedEventAttributes?: { workflowType: { name: string } } }[] }).events[0]!.workflowExecutionStartedEventAttributes!.workflowType.name),
   );
-  assert.deepEqual([...types].sort(), ['createEntryWorkflow', 'deleteEntryWorkflow', 'updateEntryWorkflow']);
+  assert.deepEqual([...types].sort(), [
+    'claimPollerWorkflow',
+    'claimerClaimWorkflow',
+    'createEntryWorkflow',
+    'deleteEntryWorkflow',
+    'donorClaimWorkflow',
+    'openClaimWorkflow',
+    'updateEntryWorkflow',
+  ]);
 });
 
 test('current workflow code replays every recorded history', async () => {
