@@ -102,8 +102,11 @@ export function keyService(d: KeyServiceDeps): KeyRpcs {
         waitMs: durationMs(req.waitTimeout),
       });
       const rec = outcome.result ?? outcome.recorded ?? (await entries.getEntryByRequestId(d.sql, principal.participant, req.requestId));
-      if (!rec) throw new ConnectError('accepted request has no entry', Code.Internal);
-      const shown = entryToProto(rec);
+      // No row only for a request an older API accepted (before it recorded the PENDING entry)
+      // whose workflow has not reserved it yet: report the request itself as PENDING.
+      const shown = rec
+        ? entryToProto(rec)
+        : create(types.EntrySchema, { ...dictEntryToProto({ ...entry, key: entry.key ?? '' }), status: types.EntryStatus.PENDING, requestId: req.requestId });
       return create(pb.CreateKeyResponseSchema, { entry: shown, operation: operationProto(outcome) });
     },
 
