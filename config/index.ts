@@ -40,6 +40,22 @@ const apiSchema = z.object({
   LOOKUP_TIMEOUT_MS: z.coerce.number().int().min(100).max(30_000).default(3_000),
   // BCB allows caching only legal persons' entries, for at most 180 s.
   LOOKUP_CACHE_TTL_SECONDS: z.coerce.number().int().min(0).max(180).default(180),
+  // API processes on the same ports (node:cluster); 0 = one per core. 1 = no cluster.
+  API_WORKERS: z.coerce.number().int().min(0).max(64).default(0),
+  // Admission control: concurrent RPCs per process beyond which calls are shed (RESOURCE_EXHAUSTED).
+  API_MAX_IN_FLIGHT_RPCS: z.coerce.number().int().min(1).max(100_000).default(1_000),
+  // LookupKey's Postgres reads in flight per process (0 = DATABASE_POOL_MAX; never above it) and
+  // waiting for a slot; beyond both, RESOURCE_EXHAUSTED.
+  LOOKUP_DB_MAX_IN_FLIGHT: z.coerce.number().int().min(0).max(200).default(0),
+  LOOKUP_DB_MAX_QUEUE: z.coerce.number().int().min(0).max(100_000).default(256),
+  // Redis on the lookup path fails fast: command timeout, then a circuit breaker that skips Redis
+  // after REDIS_BREAKER_FAILURES consecutive failures for REDIS_BREAKER_HALF_OPEN_MS.
+  REDIS_COMMAND_TIMEOUT_MS: z.coerce.number().int().min(5).max(10_000).default(50),
+  REDIS_BREAKER_FAILURES: z.coerce.number().int().min(1).max(1_000).default(5),
+  REDIS_BREAKER_HALF_OPEN_MS: z.coerce.number().int().min(100).max(600_000).default(2_000),
+  // Per-call logs are debug; every RPC_STATS_INTERVAL_MS one info line sums calls per RPC and
+  // outcome with latency percentiles (0 = never).
+  RPC_STATS_INTERVAL_MS: z.coerce.number().int().min(0).max(3_600_000).default(60_000),
 });
 
 const workerSchema = z.object({
