@@ -29,9 +29,13 @@ async function serve(config: ApiConfig): Promise<void> {
   redis.on('error', (err: Error) => log.debug({ err: err.message }, 'redis error'));
   const cache = createLookupCache(redis, {
     breaker: {
-      failures: config.REDIS_BREAKER_FAILURES,
+      threshold: config.REDIS_BREAKER_THRESHOLD,
+      windowMs: config.REDIS_BREAKER_WINDOW_MS,
+      minimumRps: config.REDIS_BREAKER_MIN_RPS,
       halfOpenAfterMs: config.REDIS_BREAKER_HALF_OPEN_MS,
-      onStateChange: (state) => (state === 'closed' ? log.info({ state }, 'lookup cache circuit closed') : log.warn({ state }, 'lookup cache circuit changed')),
+      commandTimeoutMs: config.REDIS_COMMAND_TIMEOUT_MS,
+      onStateChange: (state, cause) =>
+        state === 'closed' ? log.info({ state }, 'lookup cache circuit closed') : log.warn({ state, cause: cause instanceof Error ? cause.message : undefined }, 'lookup cache circuit changed'),
     },
   });
   // Lookups sit on a payment's critical path: fail fast rather than hold the payer.
@@ -58,6 +62,16 @@ async function serve(config: ApiConfig): Promise<void> {
     },
     statsIntervalMs: config.RPC_STATS_INTERVAL_MS,
   });
+  if (config.RPC_STATS_INTERVAL_MS) {
+    // Alongside the rpc stats: how lookups fared with Redis (calls, failures, waits over 100 ms).
+    let last = cache.stats();
+    setInterval(() => {
+      const now = cache.stats();
+      if (now.calls === last.calls) return;
+      log.info({ calls: now.calls - last.calls, failures: now.failures - last.failures, shortCircuited: now.shortCircuited - last.shortCircuited, over100ms: now.over100ms - last.over100ms, maxMsEver: Number(now.maxMs.toFixed(2)), circuit: cache.state() }, 'lookup cache stats');
+      last = now;
+    }, config.RPC_STATS_INTERVAL_MS).unref();
+  }
   const urls = await server.listen({ host: config.API_HOST, httpPort: config.API_PORT, grpcPort: config.API_GRPC_PORT });
   log.info({ ...urls, pid: process.pid, worker: cluster.isWorker ? cluster.worker?.id : undefined }, 'api listening');
 

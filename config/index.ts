@@ -48,10 +48,13 @@ const apiSchema = z.object({
   // waiting for a slot; beyond both, RESOURCE_EXHAUSTED.
   LOOKUP_DB_MAX_IN_FLIGHT: z.coerce.number().int().min(0).max(200).default(0),
   LOOKUP_DB_MAX_QUEUE: z.coerce.number().int().min(0).max(100_000).default(256),
-  // Redis on the lookup path fails fast: command timeout, then a circuit breaker that skips Redis
-  // after REDIS_BREAKER_FAILURES consecutive failures for REDIS_BREAKER_HALF_OPEN_MS.
-  REDIS_COMMAND_TIMEOUT_MS: z.coerce.number().int().min(5).max(10_000).default(50),
-  REDIS_BREAKER_FAILURES: z.coerce.number().int().min(1).max(1_000).default(5),
+  // Redis on the lookup path fails fast: no offline queue, a command timeout, then a circuit
+  // breaker that skips Redis for REDIS_BREAKER_HALF_OPEN_MS once more than REDIS_BREAKER_THRESHOLD
+  // of the calls in the last REDIS_BREAKER_WINDOW_MS failed (at REDIS_BREAKER_MIN_RPS calls/s or more).
+  REDIS_COMMAND_TIMEOUT_MS: z.coerce.number().int().min(5).max(10_000).default(100),
+  REDIS_BREAKER_THRESHOLD: z.coerce.number().gt(0).lt(1).default(0.5),
+  REDIS_BREAKER_WINDOW_MS: z.coerce.number().int().min(500).max(600_000).default(5_000),
+  REDIS_BREAKER_MIN_RPS: z.coerce.number().min(0.1).max(100_000).default(2),
   REDIS_BREAKER_HALF_OPEN_MS: z.coerce.number().int().min(100).max(600_000).default(2_000),
   // Per-call logs are debug; every RPC_STATS_INTERVAL_MS one info line sums calls per RPC and
   // outcome with latency percentiles (0 = never).

@@ -2,13 +2,13 @@
 // entries owned by legal persons, for at most 180 seconds; natural persons' never are.
 //
 // The cache sits on every payment's lookup, so it must never hold a payer up: with `breaker`
-// (the API), reads and writes go through a cockatiel circuit breaker — after `failures`
-// consecutive errors (Redis down, refused, or slower than the client's command timeout) the
+// (the API), reads and writes go through a cockatiel circuit breaker — when most calls of the
+// last few seconds failed (Redis down, refused, or slower than the client's command timeout) the
 // circuit opens and every call fails at once (a miss) for `halfOpenAfterMs`; then one call
 // probes Redis and a success closes it again. The Redis client itself must fail fast too
 // (`redisFailFastOptions`): no offline queue, a short command timeout, reconnection in the
 // background. Without `breaker` (the worker's invalidations) calls go straight to Redis.
-import { circuitBreaker, ConsecutiveBreaker, handleAll, CircuitState, type CircuitBreakerPolicy } from 'cockatiel';
+import { BrokenCircuitError, circuitBreaker, SamplingBreaker, handleWhen, CircuitState, type CircuitBreakerPolicy } from 'cockatiel';
 import type { Redis, RedisOptions } from 'ioredis';
 import type { ExtendedEntry } from '../domain/types.js';
 
@@ -22,14 +22,41 @@ export interface LookupCache {
   invalidate(key: string): Promise<void>;
   /** 'closed' (Redis in use), 'open' (skipped), 'half-open' (probing); always 'closed' without a breaker. */
   state(): 'closed' | 'open' | 'half-open';
+  /** Counters since creation: how often, and how long, callers waited on Redis. */
+  stats(): CacheStats;
+}
+
+export interface CacheStats {
+  calls: number;
+  /** Calls that failed (Redis error or timeout), short-circuited ones included. */
+  failures: number;
+  /** Calls answered at once by the open circuit, without touching Redis. */
+  shortCircuited: number;
+  /** Calls that took more than 100 ms, and the longest one. */
+  over100ms: number;
+  maxMs: number;
 }
 
 export interface CacheBreakerOptions {
-  /** Consecutive failures that open the circuit. */
-  failures: number;
+  /**
+   * The circuit opens when more than `threshold` (0–1) of the calls in the last `windowMs` failed,
+   * once at least `minimumRps` calls per second were seen. A rate rather than a run of failures:
+   * under CPU saturation a few commands time out although Redis is fine, and skipping the cache
+   * then would only add load (DICT calls).
+   */
+  threshold: number;
+  windowMs: number;
+  minimumRps: number;
   /** How long the circuit stays open before one call probes Redis again. */
   halfOpenAfterMs: number;
-  onStateChange?: (state: 'closed' | 'open' | 'half-open') => void;
+  /**
+   * The Redis client's command timeout. A timeout whose timer fired much later than this (the
+   * event loop was busy, e.g. under CPU saturation) says nothing about Redis: it is a miss for
+   * that call but does not count towards opening the circuit.
+   */
+  commandTimeoutMs?: number;
+  /** Every state change; when it opens, with the error that opened it. */
+  onStateChange?: (state: 'closed' | 'open' | 'half-open', cause?: unknown) => void;
 }
 
 /** ioredis options for a client on a request path: never queue while disconnected, time out fast, reconnect in the background. */
@@ -42,6 +69,13 @@ export function redisFailFastOptions(commandTimeoutMs: number): RedisOptions {
     retryStrategy: (attempt) => Math.min(50 * attempt, 1_000),
   };
 }
+
+/** A command timeout observed while our own event loop lagged: not Redis's fault. */
+export class LateTimeoutError extends Error {
+  override readonly name = 'LateTimeoutError';
+}
+
+const isTimeout = (err: unknown) => err instanceof Error && err.message === 'Command timed out';
 
 export function cacheTtl(entry: ExtendedEntry, ttlSeconds: number, dictMaxAgeSeconds?: number): number {
   if (entry.owner.type !== 'LEGAL_PERSON') return 0;
@@ -56,11 +90,43 @@ const stateName = (s: CircuitState): 'closed' | 'open' | 'half-open' =>
 export function createLookupCache(redis: Redis, o: { breaker?: CacheBreakerOptions } = {}): LookupCache {
   let policy: CircuitBreakerPolicy | undefined;
   if (o.breaker) {
-    policy = circuitBreaker(handleAll, { halfOpenAfter: o.breaker.halfOpenAfterMs, breaker: new ConsecutiveBreaker(o.breaker.failures) });
+    policy = circuitBreaker(
+      handleWhen((err) => !(err instanceof LateTimeoutError)),
+      { halfOpenAfter: o.breaker.halfOpenAfterMs, breaker: new SamplingBreaker({ threshold: o.breaker.threshold, duration: o.breaker.windowMs, minimumRps: o.breaker.minimumRps }) },
+    );
     const notify = o.breaker.onStateChange;
-    if (notify) policy.onStateChange((s) => notify(stateName(s)));
+    if (notify) {
+      let cause: unknown;
+      policy.onBreak((reason) => (cause = 'error' in reason ? reason.error : reason));
+      policy.onStateChange((s) => notify(stateName(s), s === CircuitState.Open ? cause : undefined));
+    }
   }
-  const call = <T>(fn: () => Promise<T>): Promise<T> => (policy ? policy.execute(fn) : fn());
+  const st: CacheStats = { calls: 0, failures: 0, shortCircuited: 0, over100ms: 0, maxMs: 0 };
+  const lateAfterMs = o.breaker?.commandTimeoutMs ? o.breaker.commandTimeoutMs * 1.5 : Infinity;
+  const classify = <T>(fn: () => Promise<T>) => async (): Promise<T> => {
+    const t0 = performance.now();
+    try {
+      return await fn();
+    } catch (err) {
+      if (isTimeout(err) && performance.now() - t0 > lateAfterMs) throw new LateTimeoutError('Redis command timed out while the event loop lagged', { cause: err });
+      throw err;
+    }
+  };
+  const call = async <T>(fn: () => Promise<T>): Promise<T> => {
+    const t0 = performance.now();
+    st.calls++;
+    try {
+      return await (policy ? policy.execute(classify(fn)) : fn());
+    } catch (err) {
+      st.failures++;
+      if (err instanceof BrokenCircuitError) st.shortCircuited++;
+      throw err;
+    } finally {
+      const ms = performance.now() - t0;
+      if (ms > 100) st.over100ms++;
+      if (ms > st.maxMs) st.maxMs = ms;
+    }
+  };
   return {
     async get(key) {
       const raw = await call(() => redis.get(prefix + key));
@@ -75,5 +141,6 @@ export function createLookupCache(redis: Redis, o: { breaker?: CacheBreakerOptio
       await call(() => redis.del(prefix + key));
     },
     state: () => (policy ? stateName(policy.state) : 'closed'),
+    stats: () => ({ ...st }),
   };
 }

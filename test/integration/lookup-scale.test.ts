@@ -180,7 +180,7 @@ describe('Redis down', () => {
     redis.on('error', () => {});
     await until('redis ready', () => redis!.status === 'ready');
     const states: string[] = [];
-    const cache: LookupCache = createLookupCache(redis, { breaker: { failures: 3, halfOpenAfterMs: 300, onStateChange: (st) => states.push(st) } });
+    const cache: LookupCache = createLookupCache(redis, { breaker: { threshold: 0.5, windowMs: 1_000, minimumRps: 3, halfOpenAfterMs: 300, commandTimeoutMs: 50, onStateChange: (st) => states.push(st) } });
     const { client } = await extraApi({ cache });
     const own = await ownKey();
     const other = await otherPspLegalKey();
@@ -200,11 +200,16 @@ describe('Redis down', () => {
     }
     assert.ok(Math.max(...waits) < 100, `slowest cache call with Redis down: ${Math.max(...waits).toFixed(1)} ms`);
     assert.equal(cache.state(), 'open');
+    const during = cache.stats();
     // Lookups answer: own keys from Postgres, others from DICT.
     const t0 = performance.now();
     const [a, b] = [await lookup(client, own), await lookup(client, other)];
     assert.deepEqual([a.source, b.source], ['LOCAL', 'DICT']);
     assert.ok(performance.now() - t0 < 2_000);
+    // The lookups' cache calls were answered by the open circuit, without waiting on Redis.
+    const now = cache.stats();
+    assert.equal(now.over100ms, 0);
+    assert.ok(now.shortCircuited - during.shortCircuited >= 2, JSON.stringify({ during, now }));
 
     // Redis back on the same port: the client reconnects by itself, the breaker closes after a probe.
     redisProc = startRedis(port);
