@@ -8,7 +8,7 @@ import { create } from '@bufbuild/protobuf';
 import { timestampFromDate } from '@bufbuild/protobuf/wkt';
 import { Code, ConnectError, type HandlerContext, type ServiceImpl } from '@connectrpc/connect';
 import type { UpdateDefinition } from '@temporalio/common';
-import type { ClaimPeriods } from '../domain/claims.js';
+import { BCB_CLAIM_PERIODS, type ClaimPeriods } from '../domain/claims.js';
 import type { Claim, ClaimOperationReason, ClaimRole, ClaimStatus, ClaimType, KeyType } from '../domain/types.js';
 import { validateClaimDecision, validateStartClaim, type FieldViolation } from '../domain/validation.js';
 import * as pb from '../gen/dict/core/v1/service_pb.js';
@@ -26,7 +26,8 @@ import { describePrincipal, principalOf } from './principal.js';
 import { durationMs, WorkflowGateway, type GatewayDeps, type Outcome } from './gateway.js';
 
 export interface ClaimServiceDeps extends GatewayDeps {
-  claimPeriods: ClaimPeriods;
+  /** BCB's periods, as our workflows assume them (default: BCB's 7/7/30 days). */
+  claimPeriods?: ClaimPeriods;
 }
 
 type ClaimRpcs = Pick<
@@ -122,7 +123,7 @@ export function claimService(d: ClaimServiceDeps): ClaimRpcs {
     const workflowId = openClaimWorkflowId(principal.participant, req.requestId);
     // Our id of the claim, the same for every attempt of this request.
     const id = stableUuid('claim', principal.participant, req.requestId);
-    const input: OpenClaimWorkflowInput = { participant: principal.participant, requestId: req.requestId, requestedBy: describePrincipal(principal), id, claim, periods: d.claimPeriods };
+    const input: OpenClaimWorkflowInput = { participant: principal.participant, requestId: req.requestId, requestedBy: describePrincipal(principal), id, claim, periods: d.claimPeriods ?? BCB_CLAIM_PERIODS };
     const outcome = await gateway.start({
       principal,
       requestId: req.requestId,

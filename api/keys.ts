@@ -16,6 +16,7 @@ import { createEntryWorkflow, type CreateEntryWorkflowInput } from '../workflows
 import { deleteEntryWorkflow, type DeleteEntryWorkflowInput } from '../workflows/delete-entry.js';
 import { updateEntryWorkflow, type UpdateEntryWorkflowInput } from '../workflows/update-entry.js';
 import { entrySearchAttributes } from '../workflows/search-attributes.js';
+import { gate, type Gate } from './admission.js';
 import { fromFailure, invalidArgument, notFound, unavailable } from './errors.js';
 import { accountFromProto, dictEntryToProto, entryToProto, enumName, personFromProto } from './mapping.js';
 import { describePrincipal, principalOf } from './principal.js';
@@ -26,6 +27,8 @@ export interface KeyServiceDeps extends GatewayDeps {
   cache: LookupCache;
   lookupCacheTtlSeconds: number;
   log: Logger;
+  /** Admission of LookupKey's Postgres read (at most the pool size in flight); a default gate of 10 when absent. */
+  lookupDbGate?: Gate;
 }
 
 type KeyRpcs = Pick<ServiceImpl<typeof pb.CoreDictService>, 'createKey' | 'updateKey' | 'deleteKey' | 'getKey' | 'listKeys' | 'lookupKey'>;
@@ -64,6 +67,7 @@ function readPageToken(token: string, filterKey: string): string | undefined {
 
 export function keyService(d: KeyServiceDeps): KeyRpcs {
   const gateway = new WorkflowGateway(d);
+  const lookupDbGate = d.lookupDbGate ?? gate('lookup-db', { maxInFlight: 10, maxQueue: 256 });
   /** Our current record of a key, if it belongs to the caller. */
   async function ownEntry(ctx: HandlerContext, key: string): Promise<entries.EntryRecord | undefined> {
     const rec = await entries.getLatestEntryByKey(d.sql, key);
@@ -216,24 +220,31 @@ export function keyService(d: KeyServiceDeps): KeyRpcs {
     async lookupKey(req, ctx) {
       const { participant } = principalOf(ctx);
       check(validateLookup({ key: req.key, payerId: req.payerId, endToEndId: req.endToEndId }));
-      // BCB: no DICT lookups for keys of our own participant (book transfers).
-      const own = await entries.getLiveEntryByKey(d.sql, req.key);
+      // Hot path: another participant's cached entry answers without touching Postgres. The cache
+      // only ever holds DICT's answers for other participants' keys (DICT refuses our own:
+      // book transfers), and our writes of a key invalidate it; an entry of ours found there
+      // anyway is ignored. A Redis failure is a miss (fail-fast, behind a circuit breaker).
+      const cached = await d.cache.get(req.key).catch((err: unknown) => {
+        d.log.debug({ err }, 'lookup cache read failed');
+        return undefined;
+      });
+      if (cached && cached.account.participant !== participant) {
+        return create(pb.LookupKeyResponseSchema, { entry: dictEntryToProto(cached), source: 'CACHE' });
+      }
+      // BCB: no DICT lookups for keys of our own participant (book transfers). The read passes
+      // admission control so the driver's queue stays bounded; the excess is RESOURCE_EXHAUSTED.
+      const own = await lookupDbGate.run(() => entries.getLiveEntryByKey(d.sql, req.key), ctx.signal);
       if (own && own.account.participant === participant) {
         // Being registered: not payable yet (and DICT would refuse a book-transfer lookup).
         if (own.status === 'PENDING') throw notFound('key');
         // ACTIVE, or DELETING: still in DICT until the removal is confirmed.
         return create(pb.LookupKeyResponseSchema, { entry: entryToProto(own), source: 'LOCAL' });
       }
-      const cached = await d.cache.get(req.key).catch((err: unknown) => {
-        d.log.warn({ err }, 'lookup cache read failed');
-        return undefined;
-      });
-      if (cached) return create(pb.LookupKeyResponseSchema, { entry: dictEntryToProto(cached), source: 'CACHE' });
       try {
         const res = await d.dict.getEntry({ key: req.key, payerId: req.payerId, endToEndId: req.endToEndId || undefined });
         await d.cache
           .put(res.entry, { ttlSeconds: d.lookupCacheTtlSeconds, dictMaxAgeSeconds: res.cacheMaxAgeSeconds })
-          .catch((err: unknown) => d.log.warn({ err }, 'lookup cache write failed'));
+          .catch((err: unknown) => d.log.debug({ err }, 'lookup cache write failed'));
         return create(pb.LookupKeyResponseSchema, { entry: dictEntryToProto(res.entry), source: 'DICT' });
       } catch (err) {
         if (err instanceof DictProblemError) {

@@ -1,22 +1,43 @@
 // The API process: Connect-RPC handler in front of Temporal, Postgres, Redis and (for
-// lookups) the Bacen bridge.
+// lookups) the Bacen bridge. With API_WORKERS ≠ 1 (default 0 = one per core) a node:cluster
+// primary forks that many workers that listen on the same ports, each with its own Postgres
+// pool, Redis client, Temporal connection and DICT agent (they share nothing but those
+// servers); the primary only hands out connections, restarts a worker that dies, and on
+// SIGTERM/SIGINT asks every worker to drain and waits for them.
+import cluster, { type Worker } from 'node:cluster';
+import { availableParallelism } from 'node:os';
 import { Client, Connection } from '@temporalio/client';
 import { Redis } from 'ioredis';
-import { claimPeriodsFromConfig, loadApiConfig, readDictMaterial } from '../config/index.js';
+import { claimPeriodsFromConfig, loadApiConfig, readDictMaterial, type ApiConfig } from '../config/index.js';
 import { dictClientFromConfig } from '../config/dict-client.js';
 import { createLogger } from '../config/logger.js';
 import { createSql } from '../store/db.js';
-import { createLookupCache } from '../store/lookup-cache.js';
+import { createLookupCache, redisFailFastOptions } from '../store/lookup-cache.js';
 import { healthChecker } from './health.js';
 import { build } from './server.js';
 
 const VERSION = process.env.npm_package_version ?? '0.1.0';
+// A worker that has not drained by then is killed.
+const WORKER_STOP_MS = 15_000;
 
-async function main(): Promise<void> {
-  const config = loadApiConfig();
+async function serve(config: ApiConfig): Promise<void> {
   const log = createLogger('core-dict-api', config.LOG_LEVEL);
   const sql = createSql(config.DATABASE_URL, { max: config.DATABASE_POOL_MAX });
-  const redis = new Redis(config.REDIS_URL, { maxRetriesPerRequest: 1 });
+  // The lookup path never waits on Redis: no offline queue, a short command timeout, and a
+  // circuit breaker in the cache; ioredis reconnects in the background.
+  const redis = new Redis(config.REDIS_URL, redisFailFastOptions(config.REDIS_COMMAND_TIMEOUT_MS));
+  redis.on('error', (err: Error) => log.debug({ err: err.message }, 'redis error'));
+  const cache = createLookupCache(redis, {
+    breaker: {
+      threshold: config.REDIS_BREAKER_THRESHOLD,
+      windowMs: config.REDIS_BREAKER_WINDOW_MS,
+      minimumRps: config.REDIS_BREAKER_MIN_RPS,
+      halfOpenAfterMs: config.REDIS_BREAKER_HALF_OPEN_MS,
+      commandTimeoutMs: config.REDIS_COMMAND_TIMEOUT_MS,
+      onStateChange: (state, cause) =>
+        state === 'closed' ? log.info({ state }, 'lookup cache circuit closed') : log.warn({ state, cause: cause instanceof Error ? cause.message : undefined }, 'lookup cache circuit changed'),
+    },
+  });
   // Lookups sit on a payment's critical path: fail fast rather than hold the payer.
   const dict = dictClientFromConfig(config, config.LOOKUP_TIMEOUT_MS);
   const connection = await Connection.connect({ address: config.TEMPORAL_ADDRESS });
@@ -32,12 +53,28 @@ async function main(): Promise<void> {
     maxWaitMs: config.API_MAX_WAIT_MS,
     claimPeriods: claimPeriodsFromConfig(config),
     dict,
-    cache: createLookupCache(redis),
+    cache,
     lookupCacheTtlSeconds: config.LOOKUP_CACHE_TTL_SECONDS,
     health: healthChecker({ temporal, sql, redis, dictBaseUrl: config.DICT_BASE_URL, dictTls: readDictMaterial(config).tls }),
+    admission: {
+      maxInFlightRpcs: config.API_MAX_IN_FLIGHT_RPCS,
+      lookupDbMaxInFlight: Math.min(config.LOOKUP_DB_MAX_IN_FLIGHT || config.DATABASE_POOL_MAX, config.DATABASE_POOL_MAX),
+      lookupDbMaxQueue: config.LOOKUP_DB_MAX_QUEUE,
+    },
+    statsIntervalMs: config.RPC_STATS_INTERVAL_MS,
   });
+  if (config.RPC_STATS_INTERVAL_MS) {
+    // Alongside the rpc stats: how lookups fared with Redis (calls, failures, waits over 100 ms).
+    let last = cache.stats();
+    setInterval(() => {
+      const now = cache.stats();
+      if (now.calls === last.calls) return;
+      log.info({ calls: now.calls - last.calls, failures: now.failures - last.failures, shortCircuited: now.shortCircuited - last.shortCircuited, over100ms: now.over100ms - last.over100ms, maxMsEver: Number(now.maxMs.toFixed(2)), circuit: cache.state() }, 'lookup cache stats');
+      last = now;
+    }, config.RPC_STATS_INTERVAL_MS).unref();
+  }
   const urls = await server.listen({ host: config.API_HOST, httpPort: config.API_PORT, grpcPort: config.API_GRPC_PORT });
-  log.info(urls, 'api listening');
+  log.info({ ...urls, pid: process.pid, worker: cluster.isWorker ? cluster.worker?.id : undefined }, 'api listening');
 
   let stopping = false;
   const stop = async (signal: string): Promise<void> => {
@@ -56,7 +93,65 @@ async function main(): Promise<void> {
   process.once('SIGTERM', () => void stop('SIGTERM'));
 }
 
-main().catch((err: unknown) => {
+function primary(config: ApiConfig, n: number): void {
+  const log = createLogger('core-dict-api', config.LOG_LEVEL);
+  let stopping = false;
+  const fork = () => cluster.fork();
+  const listening = new Set<number>();
+  cluster.on('listening', (w: Worker) => listening.add(w.id));
+  cluster.on('exit', (w: Worker, code, signal) => {
+    if (stopping) return;
+    if (!listening.has(w.id)) {
+      // It never came up (bad dependency, port taken): so would the next one. Fail like a single process.
+      log.error({ worker: w.id, pid: w.process.pid, code, signal }, 'api worker failed to start');
+      void stop('worker-failed', 1);
+      return;
+    }
+    log.error({ worker: w.id, pid: w.process.pid, code, signal }, 'api worker died; starting another');
+    setTimeout(fork, 1_000).unref();
+  });
+  for (let i = 0; i < n; i++) fork();
+  log.info({ workers: n, pid: process.pid }, 'api primary started');
+
+  const stop = async (signal: string, exitCode = 0): Promise<void> => {
+    if (stopping) return;
+    stopping = true;
+    log.info({ signal }, 'shutting down workers');
+    const workers = Object.values(cluster.workers ?? {}).filter((w): w is Worker => !!w && !w.isDead());
+    await Promise.all(
+      workers.map(
+        (w) =>
+          new Promise<void>((resolve) => {
+            const timer = setTimeout(() => w.process.kill('SIGKILL'), WORKER_STOP_MS);
+            w.once('exit', () => {
+              clearTimeout(timer);
+              resolve();
+            });
+            // A signal delivered to the whole group (Ctrl-C) reached the worker already; it ignores the second.
+            w.process.kill('SIGTERM');
+          }),
+      ),
+    );
+    log.info('api stopped');
+    process.exit(exitCode);
+  };
+  process.once('SIGINT', () => void stop('SIGINT'));
+  process.once('SIGTERM', () => void stop('SIGTERM'));
+}
+
+function main(): void {
+  const config = loadApiConfig();
+  const n = config.API_WORKERS || availableParallelism();
+  if (n > 1 && cluster.isPrimary) return primary(config, n);
+  serve(config).catch((err: unknown) => {
+    console.error(err instanceof Error ? err.message : err);
+    process.exit(1);
+  });
+}
+
+try {
+  main();
+} catch (err) {
   console.error(err instanceof Error ? err.message : err);
   process.exit(1);
-});
+}

@@ -7,15 +7,22 @@ import http2 from 'node:http2';
 import type { AddressInfo } from 'node:net';
 import { connectNodeAdapter } from '@connectrpc/connect-node';
 import type { Logger } from 'pino';
+import { DEFAULT_ADMISSION, gate, type AdmissionOptions, type Gate } from './admission.js';
 import { interceptors } from './interceptors.js';
 import { routes, type RouteDeps } from './routes.js';
 
 export interface BuildOptions extends RouteDeps {
   participant: string;
   log: Logger;
+  /** Admission control (defaults: DEFAULT_ADMISSION). */
+  admission?: Partial<AdmissionOptions>;
+  /** Interval of the aggregate `rpc stats` info line; 0 or absent = never. */
+  statsIntervalMs?: number;
 }
 
 export interface ApiServer {
+  /** The admission gates, for stats. */
+  gates: { rpc: Gate; lookupDb: Gate };
   listen(o: { host: string; httpPort: number; grpcPort: number }): Promise<{ httpUrl: string; grpcUrl: string }>;
   close(): Promise<void>;
 }
@@ -36,9 +43,14 @@ export function build(o: BuildOptions): ApiServer {
     return reply(404, { error: 'not found' });
   };
 
+  const adm = { ...DEFAULT_ADMISSION, ...o.admission };
+  const gates = {
+    rpc: gate('rpc', { maxInFlight: adm.maxInFlightRpcs, maxQueue: 0 }),
+    lookupDb: o.lookupDbGate ?? gate('lookup-db', { maxInFlight: adm.lookupDbMaxInFlight, maxQueue: adm.lookupDbMaxQueue }),
+  };
   const handler = connectNodeAdapter({
-    routes: routes(o),
-    interceptors: interceptors({ participant: o.participant, log: o.log }),
+    routes: routes({ ...o, lookupDbGate: gates.lookupDb }),
+    interceptors: interceptors({ participant: o.participant, log: o.log, rpcGate: gates.rpc, statsIntervalMs: o.statsIntervalMs }),
     fallback: (req, res) => void probes(req as http.IncomingMessage, res as http.ServerResponse),
   });
 
@@ -60,6 +72,7 @@ export function build(o: BuildOptions): ApiServer {
     });
 
   return {
+    gates,
     async listen({ host, httpPort, grpcPort }) {
       const [hp, gp] = await Promise.all([listenOn(h1, host, httpPort), listenOn(h2, host, grpcPort)]);
       const shown = host.includes(':') ? `[${host}]` : host;

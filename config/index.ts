@@ -48,6 +48,25 @@ const apiSchema = z.object({
   LOOKUP_TIMEOUT_MS: z.coerce.number().int().min(100).max(30_000).default(3_000),
   // BCB allows caching only legal persons' entries, for at most 180 s.
   LOOKUP_CACHE_TTL_SECONDS: z.coerce.number().int().min(0).max(180).default(180),
+  // API processes on the same ports (node:cluster); 0 = one per core. 1 = no cluster.
+  API_WORKERS: z.coerce.number().int().min(0).max(64).default(0),
+  // Admission control: concurrent RPCs per process beyond which calls are shed (RESOURCE_EXHAUSTED).
+  API_MAX_IN_FLIGHT_RPCS: z.coerce.number().int().min(1).max(100_000).default(1_000),
+  // LookupKey's Postgres reads in flight per process (0 = DATABASE_POOL_MAX; never above it) and
+  // waiting for a slot; beyond both, RESOURCE_EXHAUSTED.
+  LOOKUP_DB_MAX_IN_FLIGHT: z.coerce.number().int().min(0).max(200).default(0),
+  LOOKUP_DB_MAX_QUEUE: z.coerce.number().int().min(0).max(100_000).default(256),
+  // Redis on the lookup path fails fast: no offline queue, a command timeout, then a circuit
+  // breaker that skips Redis for REDIS_BREAKER_HALF_OPEN_MS once more than REDIS_BREAKER_THRESHOLD
+  // of the calls in the last REDIS_BREAKER_WINDOW_MS failed (at REDIS_BREAKER_MIN_RPS calls/s or more).
+  REDIS_COMMAND_TIMEOUT_MS: z.coerce.number().int().min(5).max(10_000).default(100),
+  REDIS_BREAKER_THRESHOLD: z.coerce.number().gt(0).lt(1).default(0.5),
+  REDIS_BREAKER_WINDOW_MS: z.coerce.number().int().min(500).max(600_000).default(5_000),
+  REDIS_BREAKER_MIN_RPS: z.coerce.number().min(0.1).max(100_000).default(2),
+  REDIS_BREAKER_HALF_OPEN_MS: z.coerce.number().int().min(100).max(600_000).default(2_000),
+  // Per-call logs are debug; every RPC_STATS_INTERVAL_MS one info line sums calls per RPC and
+  // outcome with latency percentiles (0 = never).
+  RPC_STATS_INTERVAL_MS: z.coerce.number().int().min(0).max(3_600_000).default(60_000),
 });
 
 const workerSchema = z.object({

@@ -1,0 +1,445 @@
+// LookupKey benchmark harness: one command, loopback only, bounded in count and time. It drives
+// gRPC LookupKey with h2load (Debian nghttp2-client) using one prebuilt gRPC frame, against
+//   bare  — bench/bare-server.ts: a bare connect-node server answering the same message from memory,
+//   api1  — the real API (dist/api/main.js, full interceptor chain, Postgres, Redis), API_WORKERS=1,
+//   apiN  — the same with API_WORKERS=N (default: cores),
+// all started here on free ports against the running dev stack (scripts/run.sh), in one run.
+//
+//   bash scripts/bench.sh lookup [--quick] [--scales 100000,10000000] [--long-n 1000000] …
+//
+// Phases: CPU calibration; saturation throughput of each target (ratios api1/bare, apiN/api1);
+// latency p50/p99/p99.9 at fixed offered rates 25/50/75 % of bare's measured capacity; api1 with
+// Redis unreachable at 50 %; api1 at saturation over --long-n lookups (throughput of the first vs
+// the last tenth); optionally own-key lookups at each --scales size of the entries table (keys
+// loaded by bench/gen-keys.ts with COPY). Prints a table, writes JSON and one SVG percentile
+// plot per fixed rate to --out (default bench/results/<timestamp>/).
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { createHash, randomInt } from 'node:crypto';
+import { once } from 'node:events';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { availableParallelism, cpus } from 'node:os';
+import { join, resolve } from 'node:path';
+import { parseArgs } from 'node:util';
+import { create, toBinary } from '@bufbuild/protobuf';
+import { createClient } from '@connectrpc/connect';
+import { createGrpcTransport } from '@connectrpc/connect-node';
+import * as hdr from 'hdr-histogram-js';
+import postgres from 'postgres';
+import { cpfCheckDigits } from '../domain/taxid.js';
+import { CoreDictService, LookupKeyRequestSchema, LookupKeyResponseSchema } from '../gen/dict/core/v1/service_pb.js';
+import { benchKey, countGenerated, generate } from './gen-keys.js';
+import { percentileSvg } from './svg.js';
+
+const { values } = parseArgs({
+  options: {
+    out: { type: 'string' },
+    quick: { type: 'boolean', default: false },
+    connections: { type: 'string', default: '8' },
+    streams: { type: 'string', default: '32' },
+    'sat-n': { type: 'string' },
+    'rate-seconds': { type: 'string' },
+    'long-n': { type: 'string' },
+    workers: { type: 'string', default: String(availableParallelism()) },
+    scales: { type: 'string', default: '' },
+    'max-seconds': { type: 'string', default: '900' },
+  },
+});
+
+const QUICK = values.quick!;
+const C = Math.max(1, Math.min(64, Number(values.connections)));
+const M = Math.max(1, Math.min(256, Number(values.streams)));
+const SAT_N = Math.min(2_000_000, Number(values['sat-n'] ?? (QUICK ? 20_000 : 200_000)));
+const RATE_SECONDS = Math.min(120, Number(values['rate-seconds'] ?? (QUICK ? 4 : 15)));
+const LONG_N = Math.min(5_000_000, Number(values['long-n'] ?? (QUICK ? 50_000 : 1_000_000)));
+const WORKERS = Math.max(2, Math.min(64, Number(values.workers)));
+// Every h2load run is cut after this many seconds, whatever its count.
+const MAX_SECONDS = Math.max(10, Number(values['max-seconds']));
+const SCALES = values.scales ? values.scales.split(',').map(Number).filter((n) => n > 0 && n <= 50_000_000) : [];
+const OUT = resolve(values.out ?? join('bench', 'results', new Date().toISOString().replace(/[:.]/g, '-')));
+const PSP = process.env.PSP_ISPB ?? '12345678';
+const DATABASE_URL = process.env.DATABASE_URL ?? 'postgres://coredict@127.0.0.1:5432/core_dict';
+const METHOD = '/dict.core.v1.CoreDictService/LookupKey';
+const dist = join(__dirname, '..');
+
+const log = (s: string) => console.log(`[bench] ${s}`);
+
+// ---------- processes ----------
+
+async function freePort(): Promise<number> {
+  const srv = createServer().listen(0, '127.0.0.1');
+  await once(srv, 'listening');
+  const port = (srv.address() as { port: number }).port;
+  srv.close();
+  return port;
+}
+
+interface Target {
+  name: string;
+  port: number;
+  proc: ChildProcess;
+  /** LookupKey outcomes summed from the API's `rpc stats` lines (empty for bare). */
+  codes: () => Record<string, number>;
+  /** Lookup-cache counters summed from the API's `lookup cache stats` lines. */
+  cache: () => Record<string, number>;
+  stop(): Promise<void>;
+}
+
+function track(proc: ChildProcess) {
+  let out = '';
+  const lines: Record<string, unknown>[] = [];
+  const onData = (d: Buffer) => {
+    out += d.toString();
+    let nl: number;
+    while ((nl = out.indexOf('\n')) >= 0) {
+      const line = out.slice(0, nl);
+      out = out.slice(nl + 1);
+      if (line.startsWith('{')) {
+        try {
+          lines.push(JSON.parse(line) as Record<string, unknown>);
+        } catch {
+          // not ours
+        }
+      } else if (line.trim()) console.error(`  | ${line}`);
+    }
+  };
+  proc.stdout!.on('data', onData);
+  proc.stderr!.on('data', onData);
+  return lines;
+}
+
+async function stopProc(proc: ChildProcess): Promise<void> {
+  if (proc.exitCode !== null) return;
+  proc.kill('SIGTERM');
+  const timer = setTimeout(() => proc.kill('SIGKILL'), 20_000);
+  await once(proc, 'exit');
+  clearTimeout(timer);
+}
+
+async function waitFor(what: string, cond: () => boolean, ms = 60_000): Promise<void> {
+  const deadline = Date.now() + ms;
+  while (!cond()) {
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 100));
+  }
+}
+
+async function startApi(name: string, workers: number, extraEnv: Record<string, string> = {}): Promise<Target> {
+  const port = await freePort();
+  const proc = spawn(process.execPath, [join(dist, 'api', 'main.js')], {
+    env: { ...process.env, API_WORKERS: String(workers), API_GRPC_PORT: String(port), API_PORT: String(await freePort()), LOG_LEVEL: 'info', RPC_STATS_INTERVAL_MS: '1000', ...extraEnv },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  const lines = track(proc);
+  await waitFor(`${name} to listen`, () => {
+    if (proc.exitCode !== null) throw new Error(`${name} exited with ${proc.exitCode}`);
+    return lines.filter((l) => l.msg === 'api listening').length >= workers;
+  });
+  const codes = () => {
+    const sum: Record<string, number> = {};
+    for (const l of lines) {
+      if (l.msg !== 'rpc stats' || l.rpc !== 'dict.core.v1.CoreDictService/LookupKey') continue;
+      for (const [k, v] of Object.entries(l.codes as Record<string, number>)) sum[k] = (sum[k] ?? 0) + v;
+    }
+    return sum;
+  };
+  const cache = () => {
+    const sum: Record<string, number> = {};
+    for (const l of lines) {
+      if (l.msg !== 'lookup cache stats') continue;
+      for (const k of ['calls', 'failures', 'shortCircuited', 'over100ms']) sum[k] = (sum[k] ?? 0) + (l[k] as number);
+    }
+    return sum;
+  };
+  return { name, port, proc, codes, cache, stop: () => stopProc(proc) };
+}
+
+async function startBare(responseB64: string): Promise<Target> {
+  const proc = spawn(process.execPath, [join(dist, 'bench', 'bare-server.js'), '--port', '0', '--response', responseB64], { stdio: ['ignore', 'pipe', 'pipe'] });
+  const lines = track(proc);
+  await waitFor('bare server', () => lines.some((l) => typeof l.listening === 'number'));
+  const port = lines.find((l) => typeof l.listening === 'number')!.listening as number;
+  return { name: 'bare', port, proc, codes: () => ({}), cache: () => ({}), stop: () => stopProc(proc) };
+}
+
+// ---------- load ----------
+
+interface LoadResult {
+  target: string;
+  phase: string;
+  offeredRps?: number;
+  requests: number;
+  succeeded: number;
+  failed: number;
+  seconds: number;
+  rps: number;
+  p50Ms?: number;
+  p99Ms?: number;
+  p999Ms?: number;
+  maxMs?: number;
+  /** gRPC outcomes the API counted in this phase (not visible to h2load: errors are HTTP 200). */
+  grpcCodes?: Record<string, number>;
+  /** The API's lookup-cache counters in this phase (calls, failures, shortCircuited, over100ms). */
+  cache?: Record<string, number>;
+  /** Throughput per tenth of the run (long runs). */
+  tenthsRps?: number[];
+  percentiles?: [number, number][];
+}
+
+let frameFile = '';
+
+function h2load(port: number, o: { n: number; rps?: number; logFile?: string }): { seconds: number; rps: number; succeeded: number; failed: number; requests: number } {
+  const args = ['-n', String(o.n), '-c', String(C), '-m', String(M), '-H', 'content-type: application/grpc', '-H', 'te: trailers', '-d', frameFile];
+  if (o.rps) args.push('--rps', (o.rps / C).toFixed(2));
+  if (o.logFile) args.push('--log-file', o.logFile);
+  args.push(`http://127.0.0.1:${port}${METHOD}`);
+  const r = spawnSync('h2load', args, { encoding: 'utf8', timeout: MAX_SECONDS * 1000, maxBuffer: 16 << 20 });
+  const text = `${r.stdout ?? ''}${r.stderr ?? ''}`;
+  const fin = /finished in ([\d.]+)(m?s), ([\d.]+) req\/s/.exec(text);
+  const req = /requests: (\d+) total, \d+ started, \d+ done, (\d+) succeeded, (\d+) failed/.exec(text);
+  if (!fin || !req) throw new Error(`h2load output not understood (status ${r.status}, signal ${r.signal}):\n${text}`);
+  const seconds = Number(fin[1]) / (fin[2] === 'ms' ? 1000 : 1);
+  return { seconds, rps: Number(fin[3]), requests: Number(req[1]), succeeded: Number(req[2]), failed: Number(req[3]) };
+}
+
+/** Latency percentiles (and throughput by tenths of the completions) from h2load's --log-file. */
+function fromLog(file: string, tenths = false) {
+  const h = hdr.build({ lowestDiscernibleValue: 1, highestTrackableValue: 600_000_000, numberOfSignificantValueDigits: 3 });
+  const ends: number[] = [];
+  for (const line of readFileSync(file, 'utf8').split('\n')) {
+    if (!line) continue;
+    const [start, , us] = line.split('\t');
+    const d = Number(us);
+    if (!(d >= 0)) continue;
+    h.recordValue(Math.max(1, d));
+    if (tenths) ends.push(Number(start) + d);
+  }
+  const ms = (p: number) => Number((h.getValueAtPercentile(p) / 1000).toFixed(3));
+  const out: Pick<LoadResult, 'p50Ms' | 'p99Ms' | 'p999Ms' | 'maxMs' | 'percentiles' | 'tenthsRps'> = {
+    p50Ms: ms(50),
+    p99Ms: ms(99),
+    p999Ms: ms(99.9),
+    maxMs: Number((h.maxValue / 1000).toFixed(3)),
+    percentiles: [0, 50, 75, 90, 95, 99, 99.5, 99.9, 99.95, 99.99].map((p) => [p, ms(p)]),
+  };
+  if (tenths && ends.length >= 10) {
+    ends.sort((a, b) => a - b);
+    const step = Math.floor(ends.length / 10);
+    out.tenthsRps = Array.from({ length: 10 }, (_, i) => {
+      const from = ends[i * step]!;
+      const to = ends[Math.min(ends.length - 1, (i + 1) * step)]!;
+      return Math.round((step * 1e6) / Math.max(1, to - from));
+    });
+  }
+  return out;
+}
+
+function diff(after: Record<string, number>, before: Record<string, number>): Record<string, number> {
+  const out: Record<string, number> = {};
+  for (const [k, v] of Object.entries(after)) if (v - (before[k] ?? 0)) out[k] = v - (before[k] ?? 0);
+  return out;
+}
+
+async function run(t: Target, phase: string, o: { n: number; rps?: number; latency?: boolean; tenths?: boolean }): Promise<LoadResult> {
+  const before = t.codes();
+  const cacheBefore = t.cache();
+  const logFile = o.latency || o.tenths ? join(OUT, `${t.name}-${phase}.tsv`) : undefined;
+  const r = h2load(t.port, { n: o.n, rps: o.rps, logFile });
+  // Let the API's 1-second stats line cover the whole phase.
+  if (t.name !== 'bare') await new Promise((res) => setTimeout(res, 1_300));
+  const res: LoadResult = { target: t.name, phase, offeredRps: o.rps ? Math.round(o.rps) : undefined, ...r, ...(logFile ? fromLog(logFile, o.tenths) : {}) };
+  if (t.name !== 'bare') {
+    res.grpcCodes = diff(t.codes(), before);
+    res.cache = diff(t.cache(), cacheBefore);
+  }
+  const lat = res.p99Ms !== undefined ? `  p50 ${res.p50Ms} ms  p99 ${res.p99Ms} ms  p99.9 ${res.p999Ms} ms` : '';
+  log(`${t.name.padEnd(5)} ${phase.padEnd(14)} ${String(Math.round(res.rps)).padStart(7)} req/s  (${res.succeeded}/${res.requests} ok${res.grpcCodes ? `, grpc ${JSON.stringify(res.grpcCodes)}, cache ${JSON.stringify(res.cache)}` : ''})${lat}`);
+  if (res.failed || res.succeeded !== res.requests) throw new Error(`${t.name} ${phase}: ${res.requests - res.succeeded} requests failed at the HTTP level`);
+  return res;
+}
+
+/** Untimed warm-up (JIT, connections, plan cache); waits out the API's stats interval so the next phase counts only its own calls. */
+async function warm(t: Target, n: number): Promise<void> {
+  h2load(t.port, { n });
+  if (t.name !== 'bare') await new Promise((r) => setTimeout(r, 1_300));
+}
+
+// ---------- setup ----------
+
+function cpuCalibration(): { sha256MBps: number; model: string; cores: number } {
+  const buf = Buffer.alloc(1 << 20, 7);
+  const t0 = performance.now();
+  for (let i = 0; i < 256; i++) createHash('sha256').update(buf).digest();
+  const s = (performance.now() - t0) / 1000;
+  return { sha256MBps: Math.round(256 / s), model: cpus()[0]?.model ?? 'unknown', cores: availableParallelism() };
+}
+
+/** The one request every h2load run sends, and the file holding its gRPC frame. */
+let current = { key: '', payerId: '', endToEndId: '' };
+
+function useKey(key: string): void {
+  const base9 = String(randomInt(100_000_000, 999_999_999));
+  const now = new Date();
+  const p = (n: number) => String(n).padStart(2, '0');
+  const endToEndId = `E${PSP}${now.getUTCFullYear()}${p(now.getUTCMonth() + 1)}${p(now.getUTCDate())}${p(now.getUTCHours())}${p(now.getUTCMinutes())}bench000001`;
+  current = { key, payerId: base9 + cpfCheckDigits(base9), endToEndId };
+  const msg = toBinary(LookupKeyRequestSchema, create(LookupKeyRequestSchema, current));
+  // gRPC length-prefixed message: flag 0 (uncompressed), 4-byte big-endian length.
+  const head = Buffer.alloc(5);
+  head.writeUInt32BE(msg.length, 1);
+  frameFile = join(OUT, 'lookup-request.grpc');
+  writeFileSync(frameFile, Buffer.concat([head, Buffer.from(msg)]));
+}
+
+/** The real API's answer to the current request (a LOCAL one: our own key). */
+async function lookupOnce(port: number): Promise<Uint8Array> {
+  const client = createClient(CoreDictService, createGrpcTransport({ baseUrl: `http://127.0.0.1:${port}` }));
+  const res = await client.lookupKey(current);
+  if (res.source !== 'LOCAL') throw new Error(`expected a LOCAL answer, got ${res.source}`);
+  return toBinary(LookupKeyResponseSchema, res);
+}
+
+// ---------- main ----------
+
+async function main(): Promise<void> {
+  mkdirSync(OUT, { recursive: true });
+  const started = new Date();
+  const cpu = cpuCalibration();
+  log(`CPU calibration: ${cpu.sha256MBps} MB/s sha256 on one core (${cpu.model}, ${cpu.cores} cores); out: ${OUT}`);
+
+  const sql = postgres(DATABASE_URL, { max: 3, onnotice: () => {} });
+  let keys = await countGenerated(sql);
+  if (keys < 100_000) {
+    log('loading 100000 generated keys (bench/gen-keys.ts)');
+    await generate(sql, { total: 100_000, participant: PSP, batch: 100_000, streams: 1 });
+    keys = 100_000;
+  }
+  const [{ n: totalEntries }] = (await sql<{ n: string }[]>`select count(*)::bigint as n from entries`) as unknown as [{ n: string }];
+  useKey(benchKey(randomInt(0, keys)));
+
+  const results: LoadResult[] = [];
+  const targets: Target[] = [];
+  const cleanup = async () => {
+    for (const t of targets) await t.stop().catch(() => undefined);
+  };
+  process.once('SIGINT', () => void cleanup().then(() => process.exit(130)));
+
+  try {
+    // api1 first: its answer is the message the bare server gives back.
+    const api1 = await startApi('api1', 1);
+    targets.push(api1);
+    const answer = Buffer.from(await lookupOnce(api1.port)).toString('base64');
+    const bare = await startBare(answer);
+    targets.push(bare);
+
+    // Warm both up (JIT, connections, Postgres plan cache), then saturate.
+    for (const t of [bare, api1]) await warm(t, Math.min(20_000, SAT_N));
+    const satBare = await run(bare, 'saturation', { n: SAT_N });
+    const satApi1 = await run(api1, 'saturation', { n: SAT_N });
+    results.push(satBare, satApi1);
+    const cap = satBare.rps;
+
+    for (const pct of [25, 50, 75]) {
+      for (const t of [bare, api1]) results.push(await run(t, `rate-${pct}%`, { n: Math.round(cap * (pct / 100) * RATE_SECONDS), rps: cap * (pct / 100), latency: true }));
+    }
+    await api1.stop();
+    targets.splice(targets.indexOf(api1), 1);
+
+    const apiN = await startApi(`api${WORKERS}`, WORKERS);
+    targets.push(apiN);
+    await warm(apiN, Math.min(20_000, SAT_N));
+    results.push(await run(apiN, 'saturation', { n: SAT_N }));
+    for (const pct of [50]) results.push(await run(apiN, `rate-${pct}%`, { n: Math.round(cap * (pct / 100) * RATE_SECONDS), rps: cap * (pct / 100), latency: true }));
+    await apiN.stop();
+    targets.splice(targets.indexOf(apiN), 1);
+
+    // Redis unreachable (a closed port): lookups must not wait on it.
+    const dead = await freePort();
+    const noRedis = await startApi('api1', 1, { REDIS_URL: `redis://127.0.0.1:${dead}/0` });
+    targets.push(noRedis);
+    await warm(noRedis, Math.min(5_000, SAT_N));
+    results.push(await run(noRedis, 'redis-down-50%', { n: Math.round(cap * 0.5 * RATE_SECONDS), rps: cap * 0.5, latency: true }));
+    await noRedis.stop();
+    targets.splice(targets.indexOf(noRedis), 1);
+
+    // Sustained saturation on a fresh process: throughput of the first tenth vs the last.
+    const long = await startApi('api1', 1);
+    targets.push(long);
+    await warm(long, Math.min(20_000, SAT_N));
+    results.push(await run(long, `long-${LONG_N}`, { n: LONG_N, tenths: true }));
+    await long.stop();
+    targets.splice(targets.indexOf(long), 1);
+
+    // Own-key lookups at each size of the entries table.
+    for (const size of SCALES) {
+      if ((await countGenerated(sql)) < size) {
+        log(`loading generated keys up to ${size} (COPY)`);
+        const g = await generate(sql, { total: size, participant: PSP, batch: 1_000_000, streams: 2, log: (s) => log(`  ${s}`) });
+        log(`  loaded ${g.added} rows in ${g.seconds.toFixed(1)} s`);
+      }
+      useKey(benchKey(randomInt(0, size)));
+      const api = await startApi('api1', 1);
+      targets.push(api);
+      await warm(api, Math.min(20_000, SAT_N));
+      results.push(await run(api, `keys-${size}-50%`, { n: Math.round(cap * 0.5 * RATE_SECONDS), rps: cap * 0.5, latency: true }));
+      await api.stop();
+      targets.splice(targets.indexOf(api), 1);
+    }
+  } finally {
+    await cleanup();
+    await sql.end({ timeout: 5 });
+  }
+
+  // ---------- report ----------
+  const find = (target: string, phase: string) => results.find((r) => r.target === target && r.phase === phase);
+  const apiNName = `api${WORKERS}`;
+  const bareSat = find('bare', 'saturation')!.rps;
+  const api1Sat = find('api1', 'saturation')!.rps;
+  const apiNSat = find(apiNName, 'saturation')!.rps;
+  const long = results.find((r) => r.phase.startsWith('long-'))!;
+  const t = long.tenthsRps ?? [];
+  const scales = SCALES.map((s) => find('api1', `keys-${s}-50%`)!);
+  const targetsMet = {
+    'api1/bare ≥ 0.8': Number((api1Sat / bareSat).toFixed(3)),
+    [`${apiNName}/api1 ≥ 1.5`]: Number((apiNSat / api1Sat).toFixed(3)),
+    'api1 p99 / bare p99 at 50 % ≤ 1.5': Number(((find('api1', 'rate-50%')!.p99Ms ?? 0) / (find('bare', 'rate-50%')!.p99Ms ?? 1)).toFixed(3)),
+    'long: last/first tenth ≥ 0.95': t.length ? Number((t[9]! / t[0]!).toFixed(3)) : null,
+    'redis down: lookups that waited > 100 ms on Redis (0)': find('api1', 'redis-down-50%')!.cache?.over100ms ?? 0,
+    'redis down: p99 / api1 p99 at 50 %': Number(((find('api1', 'redis-down-50%')!.p99Ms ?? 0) / (find('api1', 'rate-50%')!.p99Ms ?? 1)).toFixed(3)),
+    ...(scales.length >= 2 ? { 'largest/smallest scale p99 ≤ 1.2': Number(((scales.at(-1)!.p99Ms ?? 0) / (scales[0]!.p99Ms ?? 1)).toFixed(3)) } : {}),
+  };
+
+  const rows = results.map((r) => `| ${r.target} | ${r.phase} | ${r.offeredRps ?? 'max'} | ${Math.round(r.rps)} | ${r.p50Ms ?? ''} | ${r.p99Ms ?? ''} | ${r.p999Ms ?? ''} | ${r.maxMs ?? ''} | ${r.grpcCodes ? Object.entries(r.grpcCodes).map(([k, v]) => `${k} ${v}`).join(', ') : 'OK (bare)'} | ${r.cache ? `${r.cache.failures ?? 0} / ${r.cache.over100ms ?? 0}` : ''} |`);
+  const table = [
+    '| target | phase | offered req/s | served req/s | p50 ms | p99 ms | p99.9 ms | max ms | gRPC outcomes | Redis failed / waited > 100 ms |',
+    '| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |',
+    ...rows,
+  ].join('\n');
+  console.log(`\n${table}\n`);
+  if (t.length) console.log(`long run, req/s per tenth: ${t.join(', ')}`);
+  console.log(`ratios: ${JSON.stringify(targetsMet, null, 1)}`);
+
+  for (const pct of [25, 50, 75]) {
+    const series = results.filter((r) => r.phase === `rate-${pct}%` && r.percentiles).map((r) => ({ name: r.target, points: r.percentiles! }));
+    writeFileSync(join(OUT, `latency-${pct}pct.svg`), percentileSvg(`LookupKey latency at ${pct} % of bare capacity (${Math.round(bareSat * pct / 100)} req/s offered)`, series));
+  }
+  const other = results.filter((r) => (r.phase.startsWith('keys-') || r.phase.startsWith('redis-')) && r.percentiles).map((r) => ({ name: `${r.target} ${r.phase}`, points: r.percentiles! }));
+  if (other.length) writeFileSync(join(OUT, 'latency-scales-redis.svg'), percentileSvg('LookupKey latency: Redis down, key-table sizes (50 % of bare capacity)', other));
+  const json = {
+    started: started.toISOString(),
+    finished: new Date().toISOString(),
+    node: process.version,
+    cpu,
+    entries: Number(totalEntries),
+    config: { connections: C, streamsPerConnection: M, satN: SAT_N, rateSeconds: RATE_SECONDS, longN: LONG_N, workers: WORKERS, scales: SCALES },
+    ratios: targetsMet,
+    results: results.map(({ percentiles, ...r }) => ({ ...r, percentiles })),
+  };
+  writeFileSync(join(OUT, 'results.json'), JSON.stringify(json, null, 2));
+  log(`wrote ${join(OUT, 'results.json')} and SVGs`);
+}
+
+main().catch((err: unknown) => {
+  console.error(err);
+  process.exit(1);
+});

@@ -1,0 +1,31 @@
+#!/usr/bin/env bash
+# Benchmarks against the running dev stack (bash scripts/run.sh --detach), loopback only, with the
+# dev profile's configuration (same ports/URLs as run.sh, overridable from the environment).
+#
+#   bash scripts/bench.sh lookup [--quick] [--scales 100000,10000000] [--long-n 1000000] …
+#                                   LookupKey: bare server vs API (1 and N processes), h2load
+#   bash scripts/bench.sh gen-keys --total 10000000 | --drop
+#                                   load (or remove) generated keys with COPY
+#   bash scripts/bench.sh pg-queue [--in-flight 128] [--gate 10] [--n 200000]
+#                                   standalone postgres.js queue reproduction
+#   bash scripts/bench.sh create-key [--n 200] [--concurrency 16]
+set -euo pipefail
+
+ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+cd "$ROOT"
+source scripts/env.sh
+core_dict_env dev
+
+cmd="${1:-}"
+shift || true
+case "$cmd" in
+  lookup)
+    command -v h2load >/dev/null || { echo "h2load not found: apt-get install nghttp2-client" >&2; exit 1; }
+    script=lookup ;;
+  gen-keys) script=gen-keys ;;
+  pg-queue) script=pg-queue-repro ;;
+  create-key) script=create-key; export API_URL="${API_URL:-http://$API_HOST:$API_PORT}" ;;
+  *) sed -n '2,12p' "$0" >&2; exit 2 ;;
+esac
+[[ -f dist/bench/$script.js ]] || node_modules/.bin/tsc -p tsconfig.json
+exec node dist/bench/$script.js "$@"

@@ -1,0 +1,136 @@
+// The API process in cluster mode (API_WORKERS=2), configured only by environment: both workers
+// serve on the one port, and SIGTERM lets a call in flight finish before everything exits 0.
+import assert from 'node:assert/strict';
+import { spawn, type ChildProcess } from 'node:child_process';
+import { once } from 'node:events';
+import http from 'node:http';
+import { createServer } from 'node:net';
+import { join } from 'node:path';
+import { after, before, test } from 'node:test';
+import { KeyType } from '../../gen/dict/core/v1/types_pb.js';
+import { createKeyRequest, legalPerson, naturalPerson, newEmail, newEndToEndId } from '../support/fixtures.js';
+import { env, OUR_ISPB, startStack, type Stack } from '../support/stack.js';
+
+const dist = join(__dirname, '..', '..');
+let s: Stack;
+let api: ChildProcess;
+let out = '';
+let httpPort = 0;
+
+async function freePort(): Promise<number> {
+  const srv = createServer().listen(0, '127.0.0.1');
+  await once(srv, 'listening');
+  const port = (srv.address() as { port: number }).port;
+  srv.close();
+  return port;
+}
+
+const lines = () =>
+  out
+    .split('\n')
+    .filter((l) => l.startsWith('{'))
+    .map((l) => JSON.parse(l) as Record<string, unknown>);
+
+/** A Connect JSON LookupKey on a fresh TCP connection (so the primary hands out each one anew). */
+function lookupOnNewConnection(key: string): Promise<{ status: number; body: Record<string, unknown> }> {
+  const payload = JSON.stringify({ key, payerId: naturalPerson().taxIdNumber, endToEndId: newEndToEndId() });
+  return new Promise((resolve, reject) => {
+    const req = http.request(
+      { host: '127.0.0.1', port: httpPort, method: 'POST', path: '/dict.core.v1.CoreDictService/LookupKey', agent: false, headers: { 'content-type': 'application/json' } },
+      (res) => {
+        let body = '';
+        res.on('data', (d: Buffer) => (body += d.toString()));
+        res.on('end', () => resolve({ status: res.statusCode ?? 0, body: JSON.parse(body || '{}') as Record<string, unknown> }));
+      },
+    );
+    req.on('error', reject);
+    req.end(payload);
+  });
+}
+
+before(async () => {
+  s = await startStack();
+  const pki = s.pki;
+  httpPort = await freePort();
+  api = spawn(process.execPath, [join(dist, 'api/main.js')], {
+    env: {
+      ...process.env,
+      LOG_LEVEL: 'info',
+      API_WORKERS: '2',
+      RPC_STATS_INTERVAL_MS: '200',
+      PSP_ISPB: OUR_ISPB,
+      DATABASE_URL: env.databaseUrl,
+      REDIS_URL: env.redisUrl,
+      TEMPORAL_ADDRESS: env.temporalAddress,
+      TEMPORAL_NAMESPACE: env.namespace,
+      TEMPORAL_TASK_QUEUE: s.taskQueue,
+      DICT_BASE_URL: s.simulator.url,
+      DICT_SIGNING_KEY_FILE: pki.participants[OUR_ISPB]!.keyFile,
+      DICT_SIGNING_CERT_FILE: pki.participants[OUR_ISPB]!.certFile,
+      DICT_TRUSTED_CERT_FILE: pki.dict.certFile,
+      API_HOST: '127.0.0.1',
+      API_PORT: String(httpPort),
+      API_GRPC_PORT: String(await freePort()),
+    },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  const keep = (d: Buffer) => (out += d.toString());
+  api.stdout!.on('data', keep);
+  api.stderr!.on('data', keep);
+  const deadline = Date.now() + 60_000;
+  while (lines().filter((l) => l.msg === 'api listening').length < 2) {
+    if (api.exitCode !== null) throw new Error(`api exited early:\n${out}`);
+    if (Date.now() > deadline) throw new Error(`api workers not listening:\n${out}`);
+    await new Promise((r) => setTimeout(r, 100));
+  }
+});
+
+after(async () => {
+  if (api && api.exitCode === null) api.kill('SIGKILL');
+  await s?.stop();
+});
+
+test('API_WORKERS=2: two worker processes serve lookups on one port', async () => {
+  const listening = lines().filter((l) => l.msg === 'api listening');
+  const pids = new Set(listening.map((l) => l.pid));
+  assert.equal(pids.size, 2);
+  assert.ok(!pids.has(api.pid), 'workers are not the primary');
+
+  const created = await s.client.createKey(createKeyRequest({ keyType: KeyType.EMAIL, key: newEmail() }));
+  const key = created.entry!.key;
+  const results = await Promise.all(Array.from({ length: 40 }, () => lookupOnNewConnection(key)));
+  assert.ok(results.every((r) => r.status === 200 && r.body.source === 'LOCAL'), JSON.stringify(results.find((r) => r.status !== 200)));
+
+  // Each worker sums its calls in an `rpc stats` line: both took a share of the 40.
+  const served = () => {
+    const by = new Map<unknown, number>();
+    for (const l of lines()) if (l.msg === 'rpc stats' && l.rpc === 'dict.core.v1.CoreDictService/LookupKey') by.set(l.pid, (by.get(l.pid) ?? 0) + (l.calls as number));
+    return by;
+  };
+  const deadline = Date.now() + 5_000;
+  while ([...served().values()].reduce((a, b) => a + b, 0) < 40 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 100));
+  const by = served();
+  assert.equal([...by.values()].reduce((a, b) => a + b, 0), 40, out);
+  assert.equal(by.size, 2, `calls per worker pid: ${JSON.stringify([...by])}`);
+  for (const pid of by.keys()) assert.ok(pids.has(pid));
+});
+
+test('SIGTERM drains: a call in flight completes, then primary and workers exit 0', async () => {
+  const owner = legalPerson();
+  const key = newEmail();
+  await s.registerInDict(s.otherPsp, { key, keyType: 'EMAIL', owner: { type: 'LEGAL_PERSON', taxIdNumber: owner.taxIdNumber, name: owner.name } });
+  // DICT takes 1.5 s to answer this lookup: SIGTERM arrives while it is in flight.
+  await s.simAdmin('faults', 'POST', { operation: 'getEntry', kind: 'latency', latencyMs: 1500 });
+  const workerPids = new Set(lines().filter((l) => l.msg === 'api listening').map((l) => l.pid as number));
+  const inFlight = lookupOnNewConnection(key);
+  await new Promise((r) => setTimeout(r, 400));
+  api.kill('SIGTERM');
+  const res = await inFlight;
+  assert.equal(res.status, 200, JSON.stringify(res.body));
+  assert.equal(res.body.source, 'DICT');
+  const [code] = (await once(api, 'exit')) as [number | null];
+  assert.equal(code, 0, out);
+  assert.equal(lines().filter((l) => l.msg === 'api stopped').length, 3, out);
+  for (const pid of workerPids) assert.throws(() => process.kill(pid, 0), 'worker process gone');
+  await assert.rejects(lookupOnNewConnection(key));
+});
