@@ -13,7 +13,7 @@
 set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$ROOT"
-N=${N:-300} C=${C:-16} N1=${N1:-60} LOOKUP_SECONDS=${LOOKUP_SECONDS:-15}
+N=${N:-300} C=${C:-16} N1=${N1:-60} LOOKUP_SECONDS=${LOOKUP_SECONDS:-15} PARKED=${PARKED:-2000}
 CONFIGS=("$@")
 ((${#CONFIGS[@]})) || CONFIGS=(dev:1 dev:2 postgres:1 postgres:2)
 HZ=$(getconf CLK_TCK)
@@ -74,7 +74,7 @@ stack() { # BACKEND WORKERS APIS: a clean stack
   bash scripts/run.sh reset >/dev/null
   bash scripts/run.sh --detach >/dev/null
   # The stack's own values, without exporting them to the next run.sh.
-  eval "$(bash -c 'source scripts/env.sh; core_dict_env dev; echo "DATA_DIR=$DATA_DIR API_HOST=$API_HOST API_PORT=$API_PORT PG_PORT=$PG_PORT DICT_BASE_URL=$DICT_BASE_URL PKI_DIR=$PKI_DIR"')"
+  eval "$(bash -c 'source scripts/env.sh; core_dict_env dev; echo "DATA_DIR=$DATA_DIR TEMPORAL_PORT=$TEMPORAL_PORT API_HOST=$API_HOST API_PORT=$API_PORT PG_PORT=$PG_PORT DICT_BASE_URL=$DICT_BASE_URL PKI_DIR=$PKI_DIR"')"
 }
 
 for cfg in "${CONFIGS[@]}"; do
@@ -108,6 +108,22 @@ for cfg in "${CONFIGS[@]}"; do
       echo "CPU per lookup ($kind; 40 keys, both APIs, the bench client not counted):"
       cpu_delta .data/bench/cpu.before .data/bench/cpu.after "$ops"
     done
+  fi
+  if [[ $cfg == postgres:1 && $PARKED -gt 0 ]]; then
+    # Parked workflows (claim stand-in on a 7-day timer): Postgres bytes and rows, server RSS.
+    rss() { echo $(($(awk '/VmRSS/{print $2}' "/proc/$(head -n1 "$DATA_DIR/run/$1.pid")/status") / 1024)); }
+    sizes() { pg "select sum(pg_database_size(datname)) from pg_database where datname in ('temporal','temporal_visibility')"; }
+    s0=$(sizes) t0=$(rss temporal)
+    coproc PARK { PARKED_HOLD_MS=10000 node dist/bench/parked/main.js --n "$PARKED" --address "127.0.0.1:$TEMPORAL_PORT" 2>&1; }
+    while IFS= read -r line <&"${PARK[0]}"; do
+      [[ $line == READY ]] && break
+      echo "parked: $line"
+    done
+    sleep 3
+    s1=$(sizes) t1=$(rss temporal)
+    echo "parked: $PARKED workflows: temporal DBs +$(((s1 - s0) / PARKED)) bytes/workflow, temporal-server RSS ${t0} -> ${t1} MiB"
+    while IFS= read -r line <&"${PARK[0]}"; do echo "parked: $line"; done
+    wait "$PARK_PID" || true
   fi
   bash scripts/run.sh stop >/dev/null
 done
