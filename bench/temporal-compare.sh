@@ -6,7 +6,7 @@
 # .data/bench/report-<time>.txt). Feeds bench/RESULTS.md and docs/capacity.md.
 #
 #   bash bench/temporal-compare.sh [configs...]      configs: dev:1 dev:2 postgres:1 postgres:2 (default all)
-#   N=300 C=16 N1=60 LOOKUP_SECONDS=15 bash bench/temporal-compare.sh
+#   N=300 C=16 N1=60 LOOKUP_SECONDS=15 PARKED=2000 APIS=1 bash bench/temporal-compare.sh
 #
 # Uses scripts/run.sh with CORE_DICT_DATA_DIR=.data/bench-<backend> (reset first) and whatever
 # ports the environment gives run.sh (PG_PORT, TEMPORAL_PORT, TEMPORAL_INTERNAL_PORT_BASE, ...).
@@ -81,7 +81,7 @@ for cfg in "${CONFIGS[@]}"; do
   backend=${cfg%%:*} workers=${cfg#*:}
   echo
   echo "=== temporal=$backend workers=$workers ($(date -Is), $(nproc) cores, load $(cut -d' ' -f1-3 /proc/loadavg))"
-  stack "$backend" "$workers" 2
+  stack "$backend" "$workers" "${APIS:-1}"
   url="http://$API_HOST:$API_PORT"
   node dist/bench/create-key.js --url "$url" --n 40 --concurrency 8 --phases active >/dev/null # warm-up
   node dist/bench/create-key.js --url "$url" --n "$N1" --concurrency 1 --phases active | grep to-ACTIVE
@@ -97,7 +97,8 @@ for cfg in "${CONFIGS[@]}"; do
   echo "RSS after: $(for f in "$DATA_DIR"/run/*.pid; do printf '%s=%sMiB ' "$(basename "$f" .pid)" $(($(awk '/VmRSS/{print $2}' "/proc/$(head -n1 "$f")/status" 2>/dev/null || echo 0) / 1024)); done)"
   if [[ $cfg == postgres:2 || ${#CONFIGS[@]} == 1 ]]; then
     for kind in local dict cache; do
-      lk=(node dist/bench/lookup.js --dict "$DICT_BASE_URL" --pki "$PKI_DIR" --url "$url,http://$API_HOST:$((API_PORT + 1))" --kind "$kind" --keys 40)
+      urls=$url; [[ ${APIS:-1} == 2 ]] && urls+=",http://$API_HOST:$((API_PORT + 1))"
+      lk=(node dist/bench/lookup.js --dict "$DICT_BASE_URL" --pki "$PKI_DIR" --url "$urls" --kind "$kind" --keys 40)
       "${lk[@]}" --save .data/bench/keys.json
       sleep 1
       snapshot >.data/bench/cpu.before
@@ -105,7 +106,7 @@ for cfg in "${CONFIGS[@]}"; do
       snapshot >.data/bench/cpu.after
       echo "$out"
       ops=$(sed -n 's/.* ok=\([0-9]*\) .*/\1/p' <<<"$out")
-      echo "CPU per lookup ($kind; 40 keys, both APIs, the bench client not counted):"
+      echo "CPU per lookup ($kind; 40 keys, ${APIS:-1} API(s), the bench client not counted):"
       cpu_delta .data/bench/cpu.before .data/bench/cpu.after "$ops"
     done
   fi
@@ -114,7 +115,8 @@ for cfg in "${CONFIGS[@]}"; do
     rss() { echo $(($(awk '/VmRSS/{print $2}' "/proc/$(head -n1 "$DATA_DIR/run/$1.pid")/status") / 1024)); }
     sizes() { pg "select sum(pg_database_size(datname)) from pg_database where datname in ('temporal','temporal_visibility')"; }
     s0=$(sizes) t0=$(rss temporal)
-    coproc PARK { PARKED_HOLD_MS=10000 node dist/bench/parked/main.js --n "$PARKED" --address "127.0.0.1:$TEMPORAL_PORT" 2>&1; }
+    coproc PARK { PARKED_HOLD_MS=10000 node dist/bench/parked/main.js --n "$PARKED" --address "127.0.0.1:$TEMPORAL_PORT" 2>&1 | grep -E '^\{|^READY'; }
+    park_pid=$PARK_PID
     while IFS= read -r line <&"${PARK[0]}"; do
       [[ $line == READY ]] && break
       echo "parked: $line"
@@ -123,7 +125,7 @@ for cfg in "${CONFIGS[@]}"; do
     s1=$(sizes) t1=$(rss temporal)
     echo "parked: $PARKED workflows: temporal DBs +$(((s1 - s0) / PARKED)) bytes/workflow, temporal-server RSS ${t0} -> ${t1} MiB"
     while IFS= read -r line <&"${PARK[0]}"; do echo "parked: $line"; done
-    wait "$PARK_PID" || true
+    wait "$park_pid" || true
   fi
   bash scripts/run.sh stop >/dev/null
 done

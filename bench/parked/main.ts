@@ -26,8 +26,9 @@ async function main(): Promise<void> {
   const taskQueue = `parked-${randomUUID()}`;
   const connection = await Connection.connect({ address: values.address! });
   const client = new Client({ connection, namespace: values.namespace! });
+  const native = await NativeConnection.connect({ address: values.address! });
   const worker = await Worker.create({
-    connection: await NativeConnection.connect({ address: values.address! }),
+    connection: native,
     namespace: values.namespace!,
     taskQueue,
     workflowsPath: require.resolve('./workflow.js'),
@@ -61,6 +62,7 @@ async function main(): Promise<void> {
   }
   worker.shutdown();
   await run;
+  await native.close();
   await connection.close();
 }
 
