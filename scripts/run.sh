@@ -29,7 +29,7 @@ for _arg in "$@"; do
 done
 core_dict_env dev
 
-usage() { sed -n '2,20p' "$0" | sed 's/^# \{0,1\}//'; }
+usage() { sed -n '2,18p' "$0" | sed 's/^# \{0,1\}//'; }
 
 print_endpoints() {
   local ui backend apis="" i
