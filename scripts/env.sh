@@ -74,6 +74,8 @@ core_dict_env() {
     fi
     TEMPORAL_BACKEND=external
   fi
+  # Whether the caller chose (run.sh otherwise keeps the backend of a stack that is running).
+  TEMPORAL_BACKEND_CHOSEN=$([[ -n $TEMPORAL_BACKEND ]] && echo 1 || echo 0)
   TEMPORAL_BACKEND="${TEMPORAL_BACKEND:-dev}"
   if [[ $TEMPORAL_BACKEND == external && -z ${TEMPORAL_ADDRESS:-} ]]; then
     echo "core_dict_env: TEMPORAL_BACKEND=external needs TEMPORAL_ADDRESS (TEST_TEMPORAL_ADDRESS in tests)" >&2

@@ -53,7 +53,11 @@ node_instances() {
 }
 
 # Every service, dependencies first.
-all_services() { printf '%s\n' postgres redis temporal; node_instances; }
+all_services() {
+  printf '%s\n' postgres redis temporal
+  temporal_ui_wanted && echo temporal-ui
+  node_instances
+}
 
 # Instance number of api-3 is 3, of api 1.
 instance_no() { [[ $1 == *-[0-9]* ]] && echo "${1##*-}" || echo 1; }
@@ -85,6 +89,7 @@ marker() {
       # shellcheck disable=SC2015
       [[ $(temporal_backend_current) == postgres ]] && echo "--config-file $TEMPORAL_DIR/config.yaml" || echo "--port $TEMPORAL_PORT"
       ;;
+    temporal-ui) echo "--root $TEMPORAL_DIR/ui" ;;
     *) node_script "$1" ;;
   esac
 }
@@ -330,11 +335,14 @@ wait_temporal() {
   fi
   [[ $backend == external ]] && say "using the external temporal at $TEMPORAL_ADDRESS (not started or stopped here)"
   ensure_namespace_and_search_attributes || die "could not make namespace $TEMPORAL_NAMESPACE and its search attributes ready at $TEMPORAL_ADDRESS"
+  [[ $backend == postgres ]] && launch_temporal_ui
+  return 0
 }
 
 # An external Temporal is left alone.
 stop_temporal() {
   local pid
+  stop_temporal_ui
   if [[ $(temporal_backend_current) != external ]] && pid=$(live_pid temporal); then
     say "stopping temporal (pid $pid)"
     stop_pid temporal "$pid" 20

@@ -34,7 +34,8 @@ usage() { sed -n '2,18p' "$0" | sed 's/^# \{0,1\}//'; }
 print_endpoints() {
   local ui backend apis="" i
   backend=$(temporal_backend_current)
-  if [[ $backend != dev ]]; then ui="(not served here: docker-compose's temporal-ui service, or any Temporal UI pointed at $TEMPORAL_ADDRESS)"
+  if [[ $backend == postgres ]] && temporal_ui_wanted; then ui="http://$BIND_HOST:$TEMPORAL_UI_PORT/namespaces/$TEMPORAL_NAMESPACE/workflows   (ui-server $TEMPORAL_UI_VERSION)"
+  elif [[ $backend != dev ]]; then ui="(not served here: docker-compose's temporal-ui service, or any Temporal UI pointed at $TEMPORAL_ADDRESS)"
   elif [[ $TEMPORAL_HEADLESS == 1 ]]; then ui="(headless)"
   else ui="http://$BIND_HOST:$TEMPORAL_UI_PORT/namespaces/$TEMPORAL_NAMESPACE/workflows"; fi
   for ((i = 2; i <= API_REPLICAS; i++)); do apis+=" and :$((API_PORT + i - 1))"; done
@@ -62,14 +63,14 @@ cmd_status() {
   local name pid down=0
   for name in $(all_services); do
     if [[ $name == temporal && $(temporal_backend_current) == external ]]; then
-      if temporal_healthy; then printf '  %-10s external (%s, not managed here)\n' temporal "$TEMPORAL_ADDRESS"
-      else printf '  %-10s external (%s) NOT ANSWERING\n' temporal "$TEMPORAL_ADDRESS"; down=1; fi
+      if temporal_healthy; then printf '  %-11s external (%s, not managed here)\n' temporal "$TEMPORAL_ADDRESS"
+      else printf '  %-11s external (%s) NOT ANSWERING\n' temporal "$TEMPORAL_ADDRESS"; down=1; fi
       continue
     fi
     if pid=$(live_pid "$name"); then
-      printf '  %-10s running  (pid %s)\n' "$name" "$pid"
+      printf '  %-11s running  (pid %s)\n' "$name" "$pid"
     else
-      printf '  %-10s stopped\n' "$name"
+      printf '  %-11s stopped\n' "$name"
       down=1
     fi
   done
@@ -144,7 +145,9 @@ cmd_start() {
 
   local f; f=$(temporal_backend_file)
   if [[ -s $f && $(temporal_backend_current) != "$(temporal_backend_for_start)" ]] && is_running postgres; then
-    die "the stack is running with temporal=$(temporal_backend_current); stop it first (bash scripts/run.sh stop)"
+    # A running stack keeps its Temporal unless the caller asked for another one.
+    ((TEMPORAL_BACKEND_CHOSEN)) && die "the stack is running with temporal=$(temporal_backend_current); stop it first (bash scripts/run.sh stop)"
+    TEMPORAL_BACKEND=$(temporal_backend_current)
   fi
   if all_running; then
     say "Core DICT is already running"

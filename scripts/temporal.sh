@@ -233,3 +233,64 @@ launch_temporal_server() {
     >>"$LOG_DIR/temporal.log" 2>&1 </dev/null 9>&-) &
   echo $! >"$(pidfile temporal)"
 }
+
+# ----- the production-style server's Web UI (ui-server at TEMPORAL_UI_VERSION) --------------
+
+TEMPORAL_UI_HOME="${CORE_DICT_TOOLS_DIR:-${XDG_CACHE_HOME:-$HOME/.cache}/core-dict}/temporal-ui/${TEMPORAL_UI_VERSION:-unset}"
+
+# Reuses or builds github.com/temporalio/ui-server/v2/cmd/server (assets embedded; about a
+# CPU-minute once). Optional: without Go, or if the build fails, the stack runs without a UI.
+install_temporal_ui() {
+  TEMPORAL_UI_BIN="${TEMPORAL_UI_BIN:-$TEMPORAL_UI_HOME/temporal-ui-server}"
+  [[ -x $TEMPORAL_UI_BIN ]] && return 0
+  command -v go >/dev/null || { warn "no Go: the Temporal Web UI is not built (TEMPORAL_HEADLESS=1 silences this)"; return 1; }
+  mkdir -p "$TEMPORAL_UI_HOME"
+  local gobin="$TEMPORAL_UI_HOME/.gobin" log="$TEMPORAL_UI_HOME/build.log"
+  say "building the Temporal Web UI (ui-server $TEMPORAL_UI_VERSION; once; log: $log)"
+  rm -rf "$gobin" && mkdir -p "$gobin"
+  if ! (cd "$TEMPORAL_UI_HOME" && GOTOOLCHAIN=$TEMPORAL_GO_TOOLCHAIN GOBIN=$gobin GOFLAGS=-buildvcs=false \
+    go install "github.com/temporalio/ui-server/v2/cmd/server@v$TEMPORAL_UI_VERSION") >"$log" 2>&1; then
+    warn "building the Temporal Web UI failed (log: $log); running without it"
+    return 1
+  fi
+  mv -f "$gobin/server" "$TEMPORAL_UI_BIN" && rm -rf "$gobin"
+}
+
+temporal_ui_wanted() { [[ $(temporal_backend_current) == postgres && -e $RUN_DIR/temporal-ui.enabled ]]; }
+
+launch_temporal_ui() {
+  [[ $TEMPORAL_HEADLESS == 1 ]] && return 0
+  local pid
+  if pid=$(live_pid temporal-ui); then say "temporal UI already running (pid $pid)"; return 0; fi
+  install_temporal_ui || return 0
+  port_open "$BIND_HOST" "$TEMPORAL_UI_PORT" && die "port $TEMPORAL_UI_PORT is taken by another program (set TEMPORAL_UI_PORT, or TEMPORAL_HEADLESS=1)"
+  mkdir -p "$TEMPORAL_DIR/ui/config"
+  cat >"$TEMPORAL_DIR/ui/config/core-dict.yaml" <<EOF2
+# Written by scripts/temporal.sh at every start.
+temporalGrpcAddress: "$TEMPORAL_ADDRESS"
+host: "$BIND_HOST"
+port: $TEMPORAL_UI_PORT
+enableUi: true
+defaultNamespace: "$TEMPORAL_NAMESPACE"
+disableNewsFetch: true
+cors:
+  cookieInsecure: true
+codec:
+  endpoint: "${TEMPORAL_CODEC_ENDPOINT:-}"
+EOF2
+  touch "$RUN_DIR/temporal-ui.enabled"
+  say "starting temporal Web UI $TEMPORAL_UI_VERSION on http://$BIND_HOST:$TEMPORAL_UI_PORT"
+  (exec setsid nohup "$TEMPORAL_UI_BIN" --root "$TEMPORAL_DIR/ui" --config config --env core-dict start \
+    >>"$LOG_DIR/temporal-ui.log" 2>&1 </dev/null 9>&-) &
+  echo $! >"$(pidfile temporal-ui)"
+  wait_until 30 "temporal Web UI" port_open "$BIND_HOST" "$TEMPORAL_UI_PORT" || { show_log temporal-ui; warn "the Temporal Web UI did not come up"; }
+}
+
+stop_temporal_ui() {
+  local pid
+  if pid=$(live_pid temporal-ui); then
+    say "stopping temporal UI (pid $pid)"
+    stop_pid temporal-ui "$pid" 10
+  fi
+  rm -f "$(pidfile temporal-ui)" "$RUN_DIR/temporal-ui.enabled"
+}
