@@ -4,6 +4,8 @@
 # dev:  every port/URL can be overridden from the caller's environment.
 # test: ports come from TEST_* overrides only, so a developer's exported DATABASE_URL etc.
 #       can never point the test suite at the dev (or a real) database.
+# Temporal: TEMPORAL_BACKEND=dev|postgres|external (TEST_TEMPORAL_BACKEND in test); see
+# scripts/temporal.sh. A TEMPORAL_ADDRESS (TEST_TEMPORAL_ADDRESS) other than our own means external.
 
 core_dict_env() {
   local profile="${1:-dev}"
@@ -29,6 +31,11 @@ core_dict_env() {
       SIM_PG_DB="${SIM_PG_DB:-dict_simulator}"
       REDIS_PERSIST=1
       LOG_LEVEL="${LOG_LEVEL:-info}"
+      TEMPORAL_BACKEND="${TEMPORAL_BACKEND:-}"
+      TEMPORAL_INTERNAL_PORT_BASE="${TEMPORAL_INTERNAL_PORT_BASE:-$((TEMPORAL_PORT + 1))}"
+      # Stateless replicas run.sh starts: api, api-2, ... on API_PORT+i / API_GRPC_PORT+i.
+      API_REPLICAS="${API_REPLICAS:-1}"
+      WORKER_REPLICAS="${WORKER_REPLICAS:-1}"
       ;;
     test)
       DATA_DIR="$ROOT/.data/test"
@@ -46,13 +53,46 @@ core_dict_env() {
       SIM_PG_DB=dict_simulator_test
       REDIS_PERSIST=0
       LOG_LEVEL="${TEST_LOG_LEVEL:-warn}"
+      TEMPORAL_BACKEND="${TEST_TEMPORAL_BACKEND:-}"
+      TEMPORAL_INTERNAL_PORT_BASE="${TEST_TEMPORAL_INTERNAL_PORT_BASE:-$((TEMPORAL_PORT + 1))}"
+      API_REPLICAS=1
+      WORKER_REPLICAS=1
       # Never inherit these from the caller in test mode.
       unset DATABASE_URL SIM_DATABASE_URL REDIS_URL TEMPORAL_ADDRESS DICT_BASE_URL PKI_DIR \
         DICT_SIGNING_KEY_FILE DICT_SIGNING_CERT_FILE DICT_TRUSTED_CERT_FILE \
         SIM_SIGNING_KEY_FILE SIM_SIGNING_CERT_FILE SIM_PARTICIPANT_CERTS API_HOST SIM_HOST
+      if [[ -n ${TEST_TEMPORAL_ADDRESS:-} ]]; then TEMPORAL_ADDRESS=$TEST_TEMPORAL_ADDRESS; fi
       ;;
     *) echo "core_dict_env: unknown profile '$profile' (dev|test)" >&2; return 2 ;;
   esac
+
+  # An address that is not the one we would serve ourselves: someone else's Temporal.
+  if [[ -n ${TEMPORAL_ADDRESS:-} && $TEMPORAL_ADDRESS != "$BIND_HOST:$TEMPORAL_PORT" && $TEMPORAL_ADDRESS != "localhost:$TEMPORAL_PORT" ]]; then
+    if [[ -n $TEMPORAL_BACKEND && $TEMPORAL_BACKEND != external ]]; then
+      echo "core_dict_env: TEMPORAL_ADDRESS=$TEMPORAL_ADDRESS is an external Temporal, but TEMPORAL_BACKEND=$TEMPORAL_BACKEND (unset one of them)" >&2
+      return 2
+    fi
+    TEMPORAL_BACKEND=external
+  fi
+  # Whether the caller chose (run.sh otherwise keeps the backend of a stack that is running).
+  TEMPORAL_BACKEND_CHOSEN=$([[ -n $TEMPORAL_BACKEND ]] && echo 1 || echo 0)
+  TEMPORAL_BACKEND="${TEMPORAL_BACKEND:-dev}"
+  if [[ $TEMPORAL_BACKEND == external && -z ${TEMPORAL_ADDRESS:-} ]]; then
+    echo "core_dict_env: TEMPORAL_BACKEND=external needs TEMPORAL_ADDRESS (TEST_TEMPORAL_ADDRESS in tests)" >&2
+    return 2
+  fi
+  # Production-style Temporal (TEMPORAL_BACKEND=postgres): its databases in our Postgres.
+  TEMPORAL_PG_DB="${TEMPORAL_PG_DB:-temporal}"
+  TEMPORAL_VISIBILITY_PG_DB="${TEMPORAL_VISIBILITY_PG_DB:-temporal_visibility}"
+  # Fixed when the cluster first starts (see docs/capacity.md for production sizing).
+  TEMPORAL_HISTORY_SHARDS="${TEMPORAL_HISTORY_SHARDS:-4}"
+  # Per service (4 in the process) and store: 4 × (10 + 5) = 60 Postgres connections at most.
+  TEMPORAL_SQL_MAX_CONNS="${TEMPORAL_SQL_MAX_CONNS:-10}"
+  TEMPORAL_SQL_VIS_MAX_CONNS="${TEMPORAL_SQL_VIS_MAX_CONNS:-5}"
+  TEMPORAL_NAMESPACE_RETENTION="${TEMPORAL_NAMESPACE_RETENTION:-72h}"
+  TEMPORAL_LOG_LEVEL="${TEMPORAL_LOG_LEVEL:-warn}"
+  # Room for Temporal's pools next to ours; the default (100) is enough without them.
+  if [[ $TEMPORAL_BACKEND == postgres ]]; then PG_MAX_CONNECTIONS="${PG_MAX_CONNECTIONS:-200}"; else PG_MAX_CONNECTIONS="${PG_MAX_CONNECTIONS:-}"; fi
 
   RUN_DIR="$DATA_DIR/run"          # pidfiles
   LOG_DIR="$DATA_DIR/logs"
@@ -90,6 +130,7 @@ core_dict_env() {
   # Temporal search attributes our workflows upsert (name=type).
   TEMPORAL_SEARCH_ATTRIBUTES="ClaimStatus=Keyword ClaimType=Keyword ClaimRole=Keyword DictKeyType=Keyword DictOperation=Keyword NextDeadline=Datetime"
 
+  export TEMPORAL_BACKEND API_REPLICAS WORKER_REPLICAS
   export ROOT CORE_DICT_PROFILE DATA_DIR RUN_DIR LOG_DIR LOG_LEVEL PSP_ISPB \
     DATABASE_URL SIM_DATABASE_URL REDIS_URL TEMPORAL_ADDRESS TEMPORAL_NAMESPACE TEMPORAL_TASK_QUEUE \
     API_HOST API_PORT API_GRPC_PORT SIM_HOST SIM_PORT DICT_BASE_URL PKI_DIR \

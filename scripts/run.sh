@@ -1,16 +1,21 @@
 #!/usr/bin/env bash
-# Runs the whole Core DICT stack on loopback: Postgres, Redis, the Temporal dev server (with its
-# Web UI), the DICT simulator, the worker and the API. Data and logs live in .data/dev/.
+# Runs the whole Core DICT stack on loopback: Postgres, Redis, Temporal, the DICT simulator, the
+# worker(s) and the API(s). Data and logs live in .data/dev/.
 #
 #   bash scripts/run.sh            install what is missing, start, stay in the foreground (Ctrl-C stops all)
 #   bash scripts/run.sh --detach   start and return
+#   bash scripts/run.sh --temporal=postgres   on the production-style Temporal (Postgres persistence)
 #   bash scripts/run.sh status     what is running (exit 0 only when everything is)
-#   bash scripts/run.sh stop       stop everything
+#   bash scripts/run.sh stop       stop everything (an external Temporal is left alone)
 #   bash scripts/run.sh reset      stop, then delete .data/dev (databases, workflows, PKI, logs)
 #   bash scripts/run.sh endpoints  print the URLs
 #
-# Ports and URLs: see scripts/env.sh (PG_PORT, REDIS_PORT, TEMPORAL_PORT, TEMPORAL_UI_PORT,
-# API_PORT, SIM_PORT, ... can be overridden from the environment).
+# Temporal: --temporal=dev (default: `temporal server start-dev`, SQLite, Web UI), =postgres
+# (temporal-server built at the pinned version, schemas in our Postgres), or an external one:
+# TEMPORAL_ADDRESS=host:7233 (namespace and search attributes created when missing).
+# Replicas: API_REPLICAS=2 WORKER_REPLICAS=2 (same namespace and task queue; api-N listens on
+# API_PORT+N-1 / API_GRPC_PORT+N-1). Ports and URLs: scripts/env.sh (PG_PORT, REDIS_PORT,
+# TEMPORAL_PORT, TEMPORAL_UI_PORT, API_PORT, SIM_PORT, ... can be overridden from the environment).
 set -euo pipefail
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -19,20 +24,28 @@ source scripts/versions.env
 source scripts/env.sh
 source scripts/lib.sh
 source scripts/install.sh
+for _arg in "$@"; do
+  case $_arg in --temporal=*) export TEMPORAL_BACKEND=${_arg#--temporal=} ;; esac
+done
 core_dict_env dev
 
-usage() { sed -n '2,13p' "$0" | sed 's/^# \{0,1\}//'; }
+usage() { sed -n '2,18p' "$0" | sed 's/^# \{0,1\}//'; }
 
 print_endpoints() {
-  local ui
-  if [[ $TEMPORAL_HEADLESS == 1 ]]; then ui="(headless)"; else ui="http://$BIND_HOST:$TEMPORAL_UI_PORT/namespaces/$TEMPORAL_NAMESPACE/workflows"; fi
+  local ui backend apis="" i
+  backend=$(temporal_backend_current)
+  if [[ $backend == postgres ]] && temporal_ui_wanted; then ui="http://$BIND_HOST:$TEMPORAL_UI_PORT/namespaces/$TEMPORAL_NAMESPACE/workflows   (ui-server $TEMPORAL_UI_VERSION)"
+  elif [[ $backend != dev ]]; then ui="(not served here: docker-compose's temporal-ui service, or any Temporal UI pointed at $TEMPORAL_ADDRESS)"
+  elif [[ $TEMPORAL_HEADLESS == 1 ]]; then ui="(headless)"
+  else ui="http://$BIND_HOST:$TEMPORAL_UI_PORT/namespaces/$TEMPORAL_NAMESPACE/workflows"; fi
+  for ((i = 2; i <= API_REPLICAS; i++)); do apis+=" and :$((API_PORT + i - 1))"; done
   cat <<EOF
 
 Core DICT endpoints
   API gRPC (h2c; also Connect)   http://$API_HOST:$API_GRPC_PORT   e.g. buf curl --http2-prior-knowledge
-  API Connect + gRPC-web         http://$API_HOST:$API_PORT   (HTTP/1.1)
+  API Connect + gRPC-web         http://$API_HOST:$API_PORT$apis   (HTTP/1.1; $API_REPLICAS API, $WORKER_REPLICAS worker processes)
   API health / readiness         http://$API_HOST:$API_PORT/healthz   http://$API_HOST:$API_PORT/readyz
-  Temporal gRPC                  $TEMPORAL_ADDRESS   namespace $TEMPORAL_NAMESPACE, task queue $TEMPORAL_TASK_QUEUE
+  Temporal gRPC                  $TEMPORAL_ADDRESS   namespace $TEMPORAL_NAMESPACE, task queue $TEMPORAL_TASK_QUEUE ($backend)
   Temporal Web UI                $ui
   Postgres                       $DATABASE_URL
   Postgres (simulator)           $SIM_DATABASE_URL
@@ -48,11 +61,16 @@ EOF
 # status: one line per service; returns 0 only when all are up.
 cmd_status() {
   local name pid down=0
-  for name in "${ALL_SERVICES[@]}"; do
+  for name in $(all_services); do
+    if [[ $name == temporal && $(temporal_backend_current) == external ]]; then
+      if temporal_healthy; then printf '  %-11s external (%s, not managed here)\n' temporal "$TEMPORAL_ADDRESS"
+      else printf '  %-11s external (%s) NOT ANSWERING\n' temporal "$TEMPORAL_ADDRESS"; down=1; fi
+      continue
+    fi
     if pid=$(live_pid "$name"); then
-      printf '  %-10s running  (pid %s)\n' "$name" "$pid"
+      printf '  %-11s running  (pid %s)\n' "$name" "$pid"
     else
-      printf '  %-10s stopped\n' "$name"
+      printf '  %-11s stopped\n' "$name"
       down=1
     fi
   done
@@ -61,7 +79,10 @@ cmd_status() {
 
 all_running() {
   local name
-  for name in "${ALL_SERVICES[@]}"; do is_running "$name" || return 1; done
+  for name in $(all_services); do
+    [[ $name == temporal && $(temporal_backend_current) == external ]] && continue
+    is_running "$name" || return 1
+  done
 }
 
 cmd_stop() {
@@ -101,7 +122,8 @@ supervise() {
   while :; do
     sleep 2 &
     wait $! || true
-    for name in "${ALL_SERVICES[@]}"; do
+    for name in $(all_services); do
+      [[ $name == temporal && $(temporal_backend_current) == external ]] && continue
       if ! is_running "$name"; then
         [[ -n ${reported[$name]:-} ]] && continue
         reported[$name]=1
@@ -121,6 +143,12 @@ cmd_start() {
   exec 9>"$DATA_DIR/.start.lock"
   flock -w 300 9 || die "another run.sh has been starting the stack for 5 minutes"
 
+  local f; f=$(temporal_backend_file)
+  if [[ -s $f && $(temporal_backend_current) != "$(temporal_backend_for_start)" ]] && is_running postgres; then
+    # A running stack keeps its Temporal unless the caller asked for another one.
+    ((TEMPORAL_BACKEND_CHOSEN)) && die "the stack is running with temporal=$(temporal_backend_current); stop it first (bash scripts/run.sh stop)"
+    TEMPORAL_BACKEND=$(temporal_backend_current)
+  fi
   if all_running; then
     say "Core DICT is already running"
     exec 9>&-
@@ -129,6 +157,7 @@ cmd_start() {
   fi
 
   install_all
+  [[ $(temporal_backend_for_start) == postgres ]] && install_temporal_server
   check_node_programs
   ensure_dirs
 
@@ -141,9 +170,8 @@ cmd_start() {
   say "generating dev PKI in $PKI_DIR"
   generate_pki
   wait_temporal
-  start_node simulator
-  start_node worker
-  start_node api
+  local name
+  for name in $(node_instances); do start_node "$name"; done
   trap - EXIT
   exec 9>&-
 
@@ -161,6 +189,7 @@ main() {
     case $arg in
       start | stop | status | reset | endpoints) cmd=$arg ;;
       -d | --detach) detach=1 ;;
+      --temporal=*) ;; # read before core_dict_env
       -h | --help | help) usage; exit 0 ;;
       *) usage >&2; die "unknown argument: $arg" ;;
     esac
