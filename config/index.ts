@@ -72,6 +72,9 @@ const apiSchema = z.object({
 const workerSchema = z.object({
   ...common,
   WORKER_MAX_CONCURRENT_ACTIVITIES: z.coerce.number().int().min(1).max(1000).default(100),
+  // Workflow executions kept in memory (0 or unset: the SDK's default, ≈ 600 per GiB of V8 heap).
+  // Bounds the worker's memory however many claims are parked (≈ 250 KiB each, bench/claims-park).
+  WORKER_MAX_CACHED_WORKFLOWS: z.coerce.number().int().min(0).max(100_000).default(0),
   // The claims poller (BCB: at least once a minute; CLAIMS_LIST_WITH_ROLE allows 40 a minute).
   CLAIM_POLL_INTERVAL_MS: z.coerce.number().int().min(1_500).max(60_000).default(3_000),
   CLAIM_POLL_OVERLAP_MS: z.coerce.number().int().min(0).max(600_000).default(60_000),

@@ -30,6 +30,7 @@ async function main(): Promise<void> {
     taskQueue: config.TEMPORAL_TASK_QUEUE,
     deps: { sql, dict, cache: createLookupCache(redis), log, temporal, taskQueue: config.TEMPORAL_TASK_QUEUE, claimPeriods },
     maxConcurrentActivities: config.WORKER_MAX_CONCURRENT_ACTIVITIES,
+    maxCachedWorkflows: config.WORKER_MAX_CACHED_WORKFLOWS,
     log,
   });
 

@@ -13,6 +13,8 @@ export interface WorkerOptions {
   taskQueue: string;
   deps: ActivityDeps;
   maxConcurrentActivities?: number;
+  /** Executions kept in memory (sticky cache); parked claims beyond it cost no worker memory. Default: the SDK's, from the heap limit. */
+  maxCachedWorkflows?: number;
   /** A prebuilt workflow bundle (tests reuse one across workers); default: bundle workflows/. */
   workflowBundle?: { code: string };
   log?: Logger;
@@ -28,6 +30,7 @@ export async function createWorker(o: WorkerOptions): Promise<Worker> {
     ...(o.workflowBundle ? { workflowBundle: o.workflowBundle } : { workflowsPath }),
     activities: createActivities(o.deps),
     maxConcurrentActivityTaskExecutions: o.maxConcurrentActivities ?? 100,
+    ...(o.maxCachedWorkflows ? { maxCachedWorkflows: o.maxCachedWorkflows } : {}),
   });
 }
 
