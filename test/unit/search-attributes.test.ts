@@ -1,5 +1,6 @@
 // The typed search-attribute keys (workflows/search-attributes.ts) are exactly what the set-up
-// scripts register with the namespace (scripts/env.sh and docker-compose.yml), names and types.
+// scripts register with the namespace (scripts/env.sh, docker-compose.yml and the default of
+// deploy/temporal-namespace.sh), names and types.
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -18,6 +19,13 @@ test('scripts/env.sh registers every typed key with its type', () => {
 });
 
 test('docker-compose.yml registers every typed key with its type', () => {
-  const compose = readFileSync(join(root, 'docker-compose.yml'), 'utf8');
-  assert.deepEqual([...compose.matchAll(/--search-attribute=(\S+)/g)].map((m) => m[1]!).sort(), ours);
+  const line = /TEMPORAL_SEARCH_ATTRIBUTES: "([^"]+)"/.exec(readFileSync(join(root, 'docker-compose.yml'), 'utf8'));
+  assert.ok(line, 'TEMPORAL_SEARCH_ATTRIBUTES in docker-compose.yml (temporal-namespace job)');
+  assert.deepEqual(line[1]!.split(/\s+/).sort(), ours);
+});
+
+test('deploy/temporal-namespace.sh registers every typed key with its type by default', () => {
+  const line = /TEMPORAL_SEARCH_ATTRIBUTES:-([^}]+)\}/.exec(readFileSync(join(root, 'deploy', 'temporal-namespace.sh'), 'utf8'));
+  assert.ok(line, 'default TEMPORAL_SEARCH_ATTRIBUTES in deploy/temporal-namespace.sh');
+  assert.deepEqual(line[1]!.split(/\s+/).sort(), ours);
 });
