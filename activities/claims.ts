@@ -55,9 +55,14 @@ export function createClaimActivities(d: ClaimActivityDeps) {
 
   const db = {
     async recordClaim(input: claims.RecordClaimInput): Promise<claims.ClaimRecord> {
-      const rec = await claims.recordClaim(d.sql, input);
-      // A key changing hands: forget any cached lookup of it.
-      if (rec.status === 'CONFIRMED' || rec.status === 'COMPLETED') await d.cache.invalidate(rec.key).catch(() => undefined);
+      const rec = await claims.recordClaim(d.sql, {
+        ...input,
+        ...(input.role === 'DONOR' && input.claim.id ? { claimerEntryId: stableUuid('entry', input.participant, input.claim.id) } : {}),
+      });
+      // A key changing hands: forget any cached lookup of it (best effort: a stale entry lives ≤ its TTL).
+      if (rec.status === 'CONFIRMED' || rec.status === 'COMPLETED') {
+        await d.cache.invalidate(rec.key).catch((err: unknown) => d.log.warn({ err, claimId: rec.claimId }, 'lookup cache invalidation failed'));
+      }
       return rec;
     },
 
@@ -186,7 +191,10 @@ export function createClaimActivities(d: ClaimActivityDeps) {
     async pollClaims(input: { participant: string; since?: string; overlapMs: number; seen: Record<string, string> }): Promise<{ cursor: string; seen: Record<string, string>; handedOver: number }> {
       return translated(async () => {
         const seen = { ...input.seen };
-        let modifiedAfter = input.since ? new Date(Date.parse(input.since) - input.overlapMs).toISOString() : undefined;
+        // No cursor (first run, or a poller restarted): from the oldest claim still open here, so
+        // what ended while nobody polled reaches its workflow too.
+        const since = input.since ?? (await claims.oldestOpenClaimModified(d.sql, input.participant));
+        let modifiedAfter = since ? new Date(Date.parse(since) - input.overlapMs).toISOString() : undefined;
         let cursor: string | undefined;
         let handedOver = 0;
         for (let page = 0; page < MAX_PAGES_PER_ROUND; page++) {
@@ -201,7 +209,11 @@ export function createClaimActivities(d: ClaimActivityDeps) {
           for (const c of res.claims) {
             if (seen[c.id] === c.lastModified) continue;
             if (c.donorParticipant === input.participant) await handOver({ participant: input.participant, role: 'DONOR', claim: c });
-            if (c.claimerAccount.participant === input.participant) await handOver({ participant: input.participant, role: 'CLAIMER', claim: c });
+            if (c.claimerAccount.participant === input.participant) {
+              // A claim we opened goes to its workflow under our row and request id, whoever gets there first.
+              const ours = await claims.findOpenedRequest(d.sql, input.participant, c);
+              await handOver({ participant: input.participant, role: 'CLAIMER', claim: c, ...(ours ? { id: ours.id, ...(ours.requestId ? { requestId: ours.requestId } : {}) } : {}) });
+            }
             seen[c.id] = c.lastModified;
             handedOver++;
           }
@@ -211,7 +223,7 @@ export function createClaimActivities(d: ClaimActivityDeps) {
           // Out of pages for this round: the next window must start where this one stopped.
           if (page === MAX_PAGES_PER_ROUND - 1) cursor = new Date(Date.parse(last.lastModified) + input.overlapMs).toISOString();
         }
-        const end = cursor ?? input.since ?? new Date().toISOString();
+        const end = cursor ?? since ?? new Date().toISOString();
         // Only what the next window can return again needs remembering.
         const horizon = Date.parse(end) - input.overlapMs - 60_000;
         const kept = Object.fromEntries(Object.entries(seen).filter(([, lm]) => Date.parse(lm) >= horizon));

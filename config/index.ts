@@ -77,7 +77,7 @@ const workerSchema = z.object({
   WORKER_MAX_CACHED_WORKFLOWS: z.coerce.number().int().min(0).max(100_000).default(0),
   // The claims poller (BCB: at least once a minute; CLAIMS_LIST_WITH_ROLE allows 40 a minute).
   CLAIM_POLL_INTERVAL_MS: z.coerce.number().int().min(1_500).max(60_000).default(3_000),
-  CLAIM_POLL_OVERLAP_MS: z.coerce.number().int().min(0).max(600_000).default(60_000),
+  CLAIM_POLL_OVERLAP_MS: z.coerce.number().int().min(0).max(600_000).default(10_000),
   CLAIM_POLLER_ENABLED: z.enum(['true', 'false']).default('true').transform((v) => v === 'true'),
 });
 

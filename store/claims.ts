@@ -182,6 +182,10 @@ export interface RecordClaimInput {
   nextAction?: ClaimNextAction;
   /** Claimer completed: the entry DICT created for us. */
   completedEntry?: { entryId: string; dictRequestId: string; creationDate: string; keyOwnershipDate: string };
+  /** When DICT opened the claim (its OpenClaimCreationDate on the donor's entry). */
+  openedAt?: string;
+  /** Donor: our entry that a completion on the claimer side (a claimer of ours too) created — never removed. */
+  claimerEntryId?: string;
 }
 
 /**
@@ -236,9 +240,11 @@ async function findForUpdate(tx: Tx, input: RecordClaimInput): Promise<ClaimReco
 async function applyEntryEffects(tx: Tx, rec: ClaimRecord, c: ExtendedClaim, input: RecordClaimInput): Promise<void> {
   if (rec.role === 'DONOR') {
     if (rec.status === 'OPEN' || rec.status === 'WAITING_RESOLUTION') {
-      await markEntryClaimed(tx, rec.participant, rec.key, rec.createdAt);
-    } else if (rec.status === 'CONFIRMED' || (rec.status === 'COMPLETED' && rec.confirmReason)) {
-      await removeEntryForClaim(tx, rec.participant, rec.key, c.id, `CLAIM_${rec.type}`);
+      await markEntryClaimed(tx, rec.participant, rec.key, input.openedAt ?? rec.createdAt);
+    } else if (rec.status === 'CONFIRMED' || rec.status === 'COMPLETED') {
+      // The donor's entry leaves; an entry of the claimer's at this participant (an ownership
+      // claim between two of our users) stays.
+      await removeEntryForClaim(tx, rec.participant, rec.key, c.id, `CLAIM_${rec.type}`, input.claimerEntryId);
     } else if (rec.status === 'CANCELLED') {
       await clearEntryClaim(tx, rec.participant, rec.key);
     }
@@ -287,6 +293,31 @@ export async function getClaimByDictId(db: Db, participant: string, claimId: str
   return rows[0] ? toRecord(rows[0]) : undefined;
 }
 
+/**
+ * A claim we asked DICT to open and have not yet recorded DICT's answer for (PENDING), matching
+ * a claim DICT lists with us as claimer: the poller hands it over under our row and request id.
+ */
+export async function findOpenedRequest(db: Db, participant: string, c: ExtendedClaim): Promise<ClaimRecord | undefined> {
+  const rows = await db<ClaimRow[]>`
+    select * from claims
+     where participant = ${participant} and role = 'CLAIMER'
+       and (claim_id = ${c.id}
+            or (claim_id is null and status = 'PENDING' and key = ${c.key} and type = ${c.type}
+                and claimer->>'taxIdNumber' = ${c.claimer.taxIdNumber}
+                and claimer_account->>'accountNumber' = ${c.claimerAccount.accountNumber}))
+     order by (claim_id is not null) desc, created_at desc
+     limit 1`;
+  return rows[0] ? toRecord(rows[0]) : undefined;
+}
+
+/** Where the poller's first round starts when it has no cursor: the oldest open claim we hold. */
+export async function oldestOpenClaimModified(db: Db, participant: string): Promise<string | undefined> {
+  const [row] = await db<{ t: Date | null }[]>`
+    select min(last_modified) as t from claims
+     where participant = ${participant} and status in ('OPEN', 'WAITING_RESOLUTION', 'CONFIRMED')`;
+  return iso(row?.t ?? null);
+}
+
 export async function getClaimByRequestId(db: Db, participant: string, requestId: string): Promise<ClaimRecord | undefined> {
   const rows = await db<ClaimRow[]>`select * from claims where participant = ${participant} and request_id = ${requestId}`;
   return rows[0] ? toRecord(rows[0]) : undefined;
@@ -299,7 +330,7 @@ export interface ClaimListFilter {
   type?: ClaimType;
 }
 
-/** Keyset position: the last row's (deadline or 'infinity', id). */
+/** Keyset position: the last row's (deadline or 'infinity', as Postgres' text, and id). The deadline is sent as text: a JS Date cannot hold 'infinity'. */
 export interface ClaimCursor {
   deadline: string;
   id: string;
@@ -312,7 +343,7 @@ export async function listClaims(db: Db, f: ClaimListFilter, pageSize: number, a
      where participant = ${f.participant} and role = ${f.role}
        ${f.status ? db`and status = ${f.status}` : db``}
        ${f.type ? db`and type = ${f.type}` : db``}
-       ${after ? db`and (coalesce(next_deadline, 'infinity'::timestamptz), id) > (${after.deadline}::timestamptz, ${after.id}::uuid)` : db``}
+       ${after ? db`and (coalesce(next_deadline, 'infinity'::timestamptz), id) > (${after.deadline}::text::timestamptz, ${after.id}::uuid)` : db``}
      order by coalesce(next_deadline, 'infinity'::timestamptz), id
      limit ${pageSize + 1}`;
   const page = rows.slice(0, pageSize);

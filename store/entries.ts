@@ -393,10 +393,11 @@ export async function clearEntryClaim(tx: Tx, participant: string, key: string):
  * the same transaction (BCB: the donor removes the key from its base). Not given back if the
  * claim is later cancelled: the user registers the key again.
  */
-export async function removeEntryForClaim(tx: Tx, participant: string, key: string, claimId: string, reason: string): Promise<EntryRecord | undefined> {
+export async function removeEntryForClaim(tx: Tx, participant: string, key: string, claimId: string, reason: string, keepEntryId?: string): Promise<EntryRecord | undefined> {
   const [row] = await tx<EntryRow[]>`
     update entries set status = 'DELETED', open_claim_creation_date = null, updated_at = now()
      where key = ${key} and participant = ${participant} and status in ('PENDING', 'ACTIVE', 'DELETING')
+       ${keepEntryId ? tx`and entry_id <> ${keepEntryId}` : tx``}
      returning *`;
   if (!row) return undefined;
   const rec = toEntryRecord(row);

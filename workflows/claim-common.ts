@@ -2,9 +2,21 @@
 // latest view of their claim, the state query, the ids, and the loop that serialises DICT calls
 // (automatic ones at DICT's deadlines, and users' decisions arriving as Temporal Updates).
 // Workflow code: deterministic, imports only @temporalio/workflow, pure modules and types.
-import { ActivityFailure, ApplicationFailure, condition, defineQuery, defineSignal, setHandler, upsertSearchAttributes, uuid4, workflowInfo } from '@temporalio/workflow';
+import {
+  ActivityFailure,
+  allHandlersFinished,
+  ApplicationFailure,
+  condition,
+  continueAsNew,
+  defineQuery,
+  defineSignal,
+  setHandler,
+  upsertSearchAttributes,
+  uuid4,
+  workflowInfo,
+} from '@temporalio/workflow';
 import { planClaim, type ClaimAction, type ClaimPlan } from '../domain/claim-plan.js';
-import { checkClaimOperation, claimerDeadline, isFinalClaimStatus, type ClaimCheck, type ClaimOperation, type ClaimPeriods } from '../domain/claims.js';
+import { checkClaimOperation, claimerDeadline, claimOpenedAt, isFinalClaimStatus, type ClaimCheck, type ClaimOperation, type ClaimPeriods } from '../domain/claims.js';
 import type { FailureDetail } from '../domain/errors.js';
 import type { ClaimOperationReason, ClaimRole, ExtendedClaim } from '../domain/types.js';
 import type { ClaimRecord } from '../store/claims.js';
@@ -41,8 +53,10 @@ export interface ClaimWorkflowInput {
   id?: string;
   /** StartClaim/StartPortability request id, for the claimer's completed entry. */
   requestId?: string;
-  /** Pause after an automatic action DICT refused, before looking again (default 1 min). */
+  /** Pause after an automatic action DICT refused, before looking again (default 1 min, doubling). */
   retryAfterRefusalMs?: number;
+  /** Longest wait without news (and no action of ours due) before asking DICT for the claim itself (default 24 h). */
+  refreshMs?: number;
 }
 
 /** A user's decision, as the API sends it in an Update. */
@@ -142,7 +156,13 @@ export class ClaimRunner {
 
   async run(): Promise<ClaimWorkflowState> {
     await this.record();
+    let refusals = 0;
     while (!isFinalClaimStatus(this.claim.status)) {
+      // A long-lived claim keeps its history short: the same claim, our row, in a new run.
+      if (workflowInfo().continueAsNewSuggested && !this.pending()) {
+        await condition(allHandlersFinished);
+        await continueAsNew<(i: ClaimWorkflowInput) => Promise<ClaimWorkflowState>>({ ...this.input, claim: this.claim, id: this.state.id });
+      }
       const next = this.queue.find((q) => q.done === undefined);
       if (next) {
         next.done = await this.perform(next.action);
@@ -155,27 +175,35 @@ export class ClaimRunner {
         const outcome = await this.perform(actionOf(plan.due));
         await this.record();
         if (outcome.failure) {
-          // DICT refused an automatic step (e.g. clocks apart at a deadline): look again later.
-          await condition(() => this.changed || this.pending(), this.input.retryAfterRefusalMs ?? 60_000);
+          // DICT refused an automatic step (e.g. clocks apart at a deadline): look again later,
+          // backing off (1 min, 2, 4 … up to the refresh interval).
+          const backoff = Math.min((this.input.retryAfterRefusalMs ?? 60_000) * 2 ** refusals++, this.refreshMs);
+          await condition(() => this.changed || this.pending(), backoff);
           this.changed = false;
-        }
+        } else refusals = 0;
         continue;
       }
-      const timed = plan.deadline && plan.onDeadline && plan.onDeadline !== 'AWAIT_USER' && plan.onDeadline !== 'CLOSING_PERIOD_END';
-      const waitMs = plan.deadline ? Math.max(0, Date.parse(plan.deadline) - Date.now()) : 0;
-      if (plan.deadline && (timed || plan.onDeadline === 'CLOSING_PERIOD_END')) {
-        await condition(() => this.changed || this.pending(), waitMs);
-      } else {
-        await condition(() => this.changed || this.pending());
-      }
-      if (this.changed) {
-        this.changed = false;
-        await this.record();
-      }
+      // Wait for DICT's next view (the poller), a decision, or the next deadline. With no action of
+      // ours due at that deadline, never longer than the refresh interval: a view the poller
+      // missed (a poller outage) is then fetched from DICT (backstop).
+      const untilDeadline = plan.deadline ? Math.max(1, Date.parse(plan.deadline) - Date.now()) : Infinity;
+      const ours = plan.onDeadline !== undefined && plan.onDeadline !== 'AWAIT_USER' && plan.onDeadline !== 'CLOSING_PERIOD_END';
+      const waitMs = ours ? untilDeadline : Math.min(untilDeadline, this.refreshMs);
+      const woke = await condition(() => this.changed || this.pending(), waitMs);
+      if (!woke && waitMs < untilDeadline) this.observe(await dict.getClaimFromDict({ claimId: this.claim.id }));
+      this.changed = false;
+      // The plan (and its deadline, shown in lists and search attributes) moved on either way.
+      await this.record();
     }
-    // Decisions queued after the end are refused by their validators; any left are answered.
+    // Decisions that lost the race with the end are answered before the workflow completes.
     for (const q of this.queue) q.done ??= { failure: { bcbError: 'ClaimOperationInvalid', detail: `claim is ${this.claim.status}`, source: 'CORE' } };
+    await condition(allHandlersFinished);
     return this.state;
+  }
+
+  /** Longest wait without news and without an action of ours due, before asking DICT (default 24 h). */
+  private get refreshMs(): number {
+    return this.input.refreshMs ?? 24 * 3_600_000;
   }
 
   private pending(): boolean {
@@ -235,6 +263,7 @@ export class ClaimRunner {
       ...(nextDeadline ? { nextDeadline } : {}),
       ...(plan.due ? { nextAction: plan.due } : plan.onDeadline ? { nextAction: plan.onDeadline } : {}),
       ...(this.completedEntry ? { completedEntry: this.completedEntry } : {}),
+      openedAt: claimOpenedAt(this.claim, this.input.periods),
     });
     this.state.id = rec.id;
     upsertSearchAttributes([

@@ -11,7 +11,7 @@ export interface ClaimPollerInput {
   participant: string;
   /** Between rounds (default 3 s: 20 of CLAIMS_LIST_WITH_ROLE's 40 requests a minute). */
   intervalMs?: number;
-  /** How far back each window starts before the last one's end (default 60 s). */
+  /** How far back each window starts before the last one's end (default 10 s: clock skew and commit lag). */
   overlapMs?: number;
   /** Rounds per run before continuing as new (default 200). */
   roundsPerRun?: number;
@@ -34,7 +34,7 @@ export async function claimPollerWorkflow(input: ClaimPollerInput): Promise<void
   let seen = input.seen ?? {};
   const rounds = input.roundsPerRun ?? 200;
   for (let i = 0; i < rounds; i++) {
-    const r = await poll.pollClaims({ participant: input.participant, since: cursor, overlapMs: input.overlapMs ?? 60_000, seen });
+    const r = await poll.pollClaims({ participant: input.participant, since: cursor, overlapMs: input.overlapMs ?? 10_000, seen });
     cursor = r.cursor;
     seen = r.seen;
     await sleep(input.intervalMs ?? 3_000);

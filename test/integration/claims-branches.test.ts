@@ -359,18 +359,33 @@ describe('claims RPCs', () => {
     assert.equal(replay.bcbError, 'ClaimTypeInconsistent');
   });
 
-  test('lists are sorted by next deadline, filtered, and paged', async () => {
+  test('lists are sorted by next deadline, filtered, and paged; days remaining count down to the deadline', async () => {
+    // One open claim: its deadline (ResolutionPeriodEnd, seconds away with these periods) comes
+    // first, with 0 whole days remaining.
+    const { claimId } = await incoming('PORTABILITY');
     const all = await s.client.listIncomingClaims({ pageSize: 500 });
+    assert.ok(all.claims.length >= 10, `incoming claims: ${all.claims.length}`);
     const deadlines = all.claims.map((c) => (c.nextDeadline ? Number(c.nextDeadline.seconds) * 1000 + c.nextDeadline.nanos / 1e6 : Infinity));
     assert.deepEqual(deadlines, [...deadlines].sort((x, y) => x - y));
+    assert.ok(Number.isFinite(deadlines[0]!), 'the open claim, with a deadline, comes first');
+    const open = all.claims.find((c) => c.claimId === claimId)!;
+    assert.equal(open.nextAction, 'CANCEL_DEFAULT_OPERATION');
+    assert.equal(open.daysRemaining, 0);
+    // Paged one by one, every claim comes exactly once, in the same order.
+    const seen: string[] = [];
+    let token = '';
+    do {
+      const page = await s.client.listIncomingClaims({ pageSize: 7, pageToken: token });
+      seen.push(...page.claims.map((c) => c.id));
+      token = page.nextPageToken;
+    } while (token);
+    assert.deepEqual(seen, all.claims.map((c) => c.id));
     const page1 = await s.client.listIncomingClaims({ pageSize: 1 });
-    if (page1.nextPageToken) {
-      const page2 = await s.client.listIncomingClaims({ pageSize: 1, pageToken: page1.nextPageToken });
-      assert.notEqual(page2.claims[0]?.id, page1.claims[0]?.id);
-      const wrong = await rpcError(() => s.client.listIncomingClaims({ pageSize: 1, pageToken: page1.nextPageToken, status: ClaimStatus.OPEN }));
-      assert.deepEqual(wrong.fields, ['page_token']);
-    }
+    assert.ok(page1.nextPageToken);
+    const wrong = await rpcError(() => s.client.listIncomingClaims({ pageSize: 1, pageToken: page1.nextPageToken, status: ClaimStatus.OPEN }));
+    assert.deepEqual(wrong.fields, ['page_token']);
     const cancelled = await s.client.listOutgoingClaims({ status: ClaimStatus.CANCELLED });
+    assert.ok(cancelled.claims.length >= 3, `cancelled outgoing: ${cancelled.claims.length}`);
     assert.ok(cancelled.claims.every((c) => c.status === ClaimStatus.CANCELLED && c.role === ClaimRole.CLAIMER));
   });
 });
