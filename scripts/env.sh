@@ -54,7 +54,9 @@ core_dict_env() {
       REDIS_PERSIST=0
       LOG_LEVEL="${TEST_LOG_LEVEL:-warn}"
       TEMPORAL_BACKEND="${TEST_TEMPORAL_BACKEND:-}"
-      TEMPORAL_INTERNAL_PORT_BASE="${TEST_TEMPORAL_INTERNAL_PORT_BASE:-$((TEMPORAL_PORT + 1))}"
+      # Below 32768: Temporal stores membership ports in a Postgres smallint (the test gRPC port
+      # 57233 + 1 would be refused at start).
+      TEMPORAL_INTERNAL_PORT_BASE="${TEST_TEMPORAL_INTERNAL_PORT_BASE:-27234}"
       API_REPLICAS=1
       WORKER_REPLICAS=1
       # Never inherit these from the caller in test mode.

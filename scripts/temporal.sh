@@ -221,6 +221,8 @@ temporal_server_ports() {
 launch_temporal_server() {
   local pid p
   if pid=$(live_pid temporal); then say "temporal already running (pid $pid, port $TEMPORAL_PORT)"; return 0; fi
+  ((TEMPORAL_INTERNAL_PORT_BASE + 8 <= 32767)) ||
+    die "TEMPORAL_INTERNAL_PORT_BASE=$TEMPORAL_INTERNAL_PORT_BASE: Temporal's internal ports must stay below 32768 (its cluster_membership table stores them as smallint)"
   for p in $(temporal_server_ports); do
     port_open "$BIND_HOST" "$p" && die "port $p is taken by another program (TEMPORAL_PORT / TEMPORAL_INTERNAL_PORT_BASE move the server's ports)"
   done
