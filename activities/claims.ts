@@ -11,7 +11,7 @@ import type { Sql } from '../store/db.js';
 import { stableUuid } from '../store/ids.js';
 import type { LookupCache } from '../store/lookup-cache.js';
 import { finishOperation } from '../store/operations.js';
-import { claimWorkflowId, dictClaimChangedSignal, type ClaimWorkflowInput } from '../workflows/claim-common.js';
+import { claimWorkflowId, dictClaimChangedSignal, type ClaimWorkflowInput } from '../workflows/claim-messages.js';
 import type { FailureDetail } from '../domain/errors.js';
 import { claimSearchAttributes } from '../workflows/search-attributes.js';
 import { translated } from './errors.js';

@@ -15,7 +15,7 @@ import * as pb from '../gen/dict/core/v1/service_pb.js';
 import * as types from '../gen/dict/core/v1/types_pb.js';
 import * as claims from '../store/claims.js';
 import { stableUuid } from '../store/ids.js';
-import type { ClaimDecision, ClaimWorkflowState } from '../workflows/claim-common.js';
+import type { ClaimDecision, ClaimWorkflowState } from '../workflows/claim-messages.js';
 import { claimerCancelUpdate, claimerCompleteUpdate } from '../workflows/claimer-claim.js';
 import { donorCancelUpdate, donorConfirmUpdate } from '../workflows/donor-claim.js';
 import { openClaimWorkflow, type OpenClaimWorkflowInput } from '../workflows/open-claim.js';

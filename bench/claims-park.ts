@@ -17,7 +17,7 @@ import { Client, Connection } from '@temporalio/client';
 import postgres from 'postgres';
 import { BCB_CLAIM_PERIODS } from '../domain/claims.js';
 import type { ExtendedClaim } from '../domain/types.js';
-import { claimWorkflowId, dictClaimChangedSignal, type ClaimWorkflowInput } from '../workflows/claim-common.js';
+import { claimWorkflowId, dictClaimChangedSignal, type ClaimWorkflowInput } from '../workflows/claim-messages.js';
 import { claimSearchAttributes } from '../workflows/search-attributes.js';
 
 const { values } = parseArgs({

@@ -1,6 +1,6 @@
-// What the claimer and donor workflows share: the signal by which the poller hands them DICT's
-// latest view of their claim, the state query, the ids, and the loop that serialises DICT calls
-// (automatic ones at DICT's deadlines, and users' decisions arriving as Temporal Updates).
+// The loop the claimer and donor workflows share: it serialises DICT calls (automatic ones at
+// DICT's deadlines, and users' decisions arriving as Temporal Updates) and keeps our projection
+// and search attributes current. Their shared messages and ids are in claim-messages.ts.
 // Workflow code: deterministic, imports only @temporalio/workflow, pure modules and types.
 import {
   ActivityFailure,
@@ -8,64 +8,20 @@ import {
   ApplicationFailure,
   condition,
   continueAsNew,
-  defineQuery,
-  defineSignal,
   setHandler,
   upsertSearchAttributes,
   uuid4,
   workflowInfo,
 } from '@temporalio/workflow';
-import { planClaim, type ClaimAction, type ClaimPlan } from '../domain/claim-plan.js';
-import { checkClaimOperation, claimerDeadline, claimOpenedAt, isFinalClaimStatus, type ClaimCheck, type ClaimOperation, type ClaimPeriods } from '../domain/claims.js';
+import { planClaim, type ClaimAction } from '../domain/claim-plan.js';
+import { checkClaimOperation, claimerDeadline, claimOpenedAt, isFinalClaimStatus, type ClaimCheck, type ClaimOperation } from '../domain/claims.js';
 import type { FailureDetail } from '../domain/errors.js';
-import type { ClaimOperationReason, ClaimRole, ExtendedClaim } from '../domain/types.js';
+import type { ClaimOperationReason, ExtendedClaim } from '../domain/types.js';
 import type { ClaimRecord } from '../store/claims.js';
 import { dictCalls, postgresSteps } from './activities.js';
+import { claimStateQuery, dictClaimChangedSignal, type ClaimWorkflowInput, type ClaimWorkflowState } from './claim-messages.js';
 import { findBusinessFailure } from './failures.js';
 import { ClaimRoleAttr, ClaimStatusAttr, ClaimTypeAttr, DictKeyType, NextDeadline } from './search-attributes.js';
-
-/** Workflow id of our side of a DICT claim: one per participant, claim and role. */
-export const claimWorkflowId = (participant: string, claimId: string, role: ClaimRole): string => `claim/${participant}/${claimId}/${role}`;
-
-/** The poller (or the opening workflow) hands over DICT's latest view of the claim. */
-export const dictClaimChangedSignal = defineSignal<[ExtendedClaim]>('dictClaimChanged');
-
-export interface ClaimWorkflowState {
-  role: ClaimRole;
-  claim: ExtendedClaim;
-  /** Our projection row id. */
-  id: string;
-  plan: ClaimPlan;
-  /** Ownership claimer: the 30th day. */
-  claimerDeadline?: string;
-  lastFailure?: FailureDetail;
-}
-
-export const claimStateQuery = defineQuery<ClaimWorkflowState>('claimState');
-
-export interface ClaimWorkflowInput {
-  participant: string;
-  role: ClaimRole;
-  /** DICT's view when the workflow was started. */
-  claim: ExtendedClaim;
-  periods: ClaimPeriods;
-  /** Our projection row (the accepted StartClaim's); a new one when absent. */
-  id?: string;
-  /** StartClaim/StartPortability request id, for the claimer's completed entry. */
-  requestId?: string;
-  /** Pause after an automatic action DICT refused, before looking again (default 1 min, doubling). */
-  retryAfterRefusalMs?: number;
-  /** Longest wait without news (and no action of ours due) before asking DICT for the claim itself (default 24 h). */
-  refreshMs?: number;
-}
-
-/** A user's decision, as the API sends it in an Update. */
-export interface ClaimDecision {
-  /** Client request id of the RPC (audit; idempotency is the API's). */
-  requestId: string;
-  reason?: ClaimOperationReason;
-  requestedBy: string;
-}
 
 export type QueuedAction =
   | { kind: 'CONFIRM'; reason: ClaimOperationReason }

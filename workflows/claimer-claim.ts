@@ -4,7 +4,8 @@
 // 30th day without it. Users' decisions arrive as Updates, refused synchronously when DICT's
 // rules forbid them.
 import { defineUpdate, setHandler } from '@temporalio/workflow';
-import { ClaimRunner, refuseUnless, type ClaimDecision, type ClaimWorkflowInput, type ClaimWorkflowState } from './claim-common.js';
+import { ClaimRunner, refuseUnless } from './claim-common.js';
+import type { ClaimDecision, ClaimWorkflowInput, ClaimWorkflowState } from './claim-messages.js';
 
 /** Cancel as claimer (CancelClaim / CancelPortability). */
 export const claimerCancelUpdate = defineUpdate<ClaimWorkflowState, [ClaimDecision]>('claimerCancel');

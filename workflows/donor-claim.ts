@@ -5,7 +5,8 @@
 // removed; in an ownership claim's closing period our user may still prove possession (FRAUD
 // cancel). Users' decisions arrive as Updates, refused synchronously when DICT's rules forbid them.
 import { defineUpdate, setHandler } from '@temporalio/workflow';
-import { ClaimRunner, refuseUnless, type ClaimDecision, type ClaimWorkflowInput, type ClaimWorkflowState } from './claim-common.js';
+import { ClaimRunner, refuseUnless } from './claim-common.js';
+import type { ClaimDecision, ClaimWorkflowInput, ClaimWorkflowState } from './claim-messages.js';
 
 /** Donor's user gives the key up (RespondToClaim confirm=true / ConfirmPortability). */
 export const donorConfirmUpdate = defineUpdate<ClaimWorkflowState, [ClaimDecision]>('donorConfirm');

@@ -13,7 +13,7 @@ import { captureHistory, dictClaim, newAccountNumber, SHORT_PERIODS, startClaimR
 import { rpcError } from '../support/errors.js';
 import { account, createKeyRequest, naturalPerson, newPhone } from '../support/fixtures.js';
 import { OTHER_ISPB, OUR_ISPB, startStack, type Stack } from '../support/stack.js';
-import { claimWorkflowId } from '../../workflows/claim-common.js';
+import { claimWorkflowId } from '../../workflows/claim-messages.js';
 
 let s: Stack;
 before(async () => {

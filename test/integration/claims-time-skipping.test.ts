@@ -9,7 +9,7 @@ import type { DictClient } from '../../bridge/client.js';
 import { BCB_CLAIM_PERIODS } from '../../domain/claims.js';
 import type { ExtendedClaim } from '../../domain/types.js';
 import { createLookupCache } from '../../store/lookup-cache.js';
-import { claimStateQuery, claimWorkflowId, type ClaimWorkflowState } from '../../workflows/claim-common.js';
+import { claimStateQuery, claimWorkflowId, type ClaimWorkflowState } from '../../workflows/claim-messages.js';
 import { naturalPerson, newCpf, newEndToEndId, newPhone } from '../support/fixtures.js';
 import { OTHER_ISPB, OUR_ISPB, testBridge, testLogger, testPki, env as testEnvUrls } from '../support/stack.js';
 import { startTimeSkippingStack, type TimeSkippingStack } from '../support/time-skipping.js';
