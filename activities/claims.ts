@@ -80,6 +80,11 @@ export function createClaimActivities(d: ClaimActivityDeps) {
       return rec;
     },
 
+    /** An outbox event about the claim (ours, no DICT transition), e.g. ClaimPossessionValidationRequested. */
+    async recordClaimEvent(input: { id: string; eventType: string }): Promise<void> {
+      await claims.recordClaimEvent(d.sql, input.id, input.eventType);
+    },
+
     async failClaimRequest(input: { participant: string; requestId: string; id: string; failure: FailureDetail }): Promise<void> {
       await claims.failClaimRequest(d.sql, input.id, input.failure.bcbError, input.failure.detail ?? '');
       await finishOperation(d.sql, input.participant, input.requestId, 'FAILED', input.failure);

@@ -13,7 +13,9 @@ export type ClaimAction =
   /** Portability donor, user silent through the resolution period; ownership claimer, day 30 passed. */
   | 'CANCEL_DEFAULT_OPERATION'
   /** Portability claimer, claim CONFIRMED. */
-  | 'COMPLETE';
+  | 'COMPLETE'
+  /** Ownership claimer, closing period over: ask our user to validate possession (no DICT call). */
+  | 'ASK_POSSESSION_VALIDATION';
 
 export interface ClaimPlan {
   /** Act now. */
@@ -27,8 +29,14 @@ function at(deadline: string, now: number, action: ClaimPlan['onDeadline'] & Cla
   return Date.parse(deadline) <= now ? { due: action } : { deadline, onDeadline: action };
 }
 
+/** What our side has done already that DICT's view does not show. */
+export interface ClaimProgress {
+  /** Ownership claimer: our user was asked to validate possession. */
+  possessionAsked?: boolean;
+}
+
 /** The next step of `role` for `claim` at `now` (ms since epoch). */
-export function planClaim(role: ClaimRole, claim: ExtendedClaim, now: number, p: ClaimPeriods): ClaimPlan {
+export function planClaim(role: ClaimRole, claim: ExtendedClaim, now: number, p: ClaimPeriods, done: ClaimProgress = {}): ClaimPlan {
   if (isFinalClaimStatus(claim.status)) return {};
   const ownership = claim.type === 'OWNERSHIP';
   if (role === 'DONOR') {
@@ -50,7 +58,11 @@ export function planClaim(role: ClaimRole, claim: ExtendedClaim, now: number, p:
     // The donor's user decides (or its PSP cancels) by the end of the resolution period.
     return Date.parse(claim.resolutionPeriodEnd) > now ? { deadline: claim.resolutionPeriodEnd, onDeadline: 'AWAIT_USER' } : {};
   }
-  // Ownership: after the closing period our user validates possession (CompleteClaim); by the
-  // 30th day without it we must cancel so the key is freed.
+  // Ownership: when the closing period is over we ask our user to validate possession
+  // (CompleteClaim follows); by the 30th day without it we must cancel so the key is freed.
+  if (claim.status === 'CONFIRMED' && !done.possessionAsked && claim.completionPeriodEnd) {
+    const ask = at(claim.completionPeriodEnd, now, 'ASK_POSSESSION_VALIDATION');
+    if (ask.deadline === undefined || Date.parse(ask.deadline) < Date.parse(claimerDeadline(claim, p))) return ask;
+  }
   return at(claimerDeadline(claim, p), now, 'CANCEL_DEFAULT_OPERATION');
 }

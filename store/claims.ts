@@ -1,6 +1,7 @@
 // Our projection of DICT's claims (table `claims`), one row per claim and role. The claim
 // workflows write it, always in one transaction with the effects a transition has on our
 // entries and with its outbox event; the list RPCs read it.
+import type { ClaimPlan } from '../domain/claim-plan.js';
 import type { BrazilianAccount, Claim, ClaimOperationReason, ClaimRole, ClaimStatus, ClaimType, ExtendedClaim, KeyType, Person } from '../domain/types.js';
 import type { Db, Sql, Tx } from './db.js';
 import { iso } from './db.js';
@@ -11,14 +12,8 @@ import { writeEvent } from './outbox.js';
 export type ClaimRecordStatus = ClaimStatus | 'PENDING' | 'FAILED';
 export const FINAL_CLAIM_STATUSES: readonly ClaimRecordStatus[] = ['COMPLETED', 'CANCELLED', 'FAILED'];
 
-/** What a claim workflow does when its next deadline comes. */
-export type ClaimNextAction =
-  | 'ACKNOWLEDGE'
-  | 'CONFIRM_DEFAULT_OPERATION'
-  | 'CANCEL_DEFAULT_OPERATION'
-  | 'COMPLETE'
-  | 'CLOSING_PERIOD_END'
-  | 'AWAIT_USER';
+/** What a claim workflow does when its next deadline comes (domain/claim-plan.ts). */
+export type ClaimNextAction = NonNullable<ClaimPlan['onDeadline']>;
 
 export interface ClaimRecord {
   id: string;
@@ -262,6 +257,15 @@ async function applyEntryEffects(tx: Tx, rec: ClaimRecord, c: ExtendedClaim, inp
       claimId: c.id,
     });
   }
+}
+
+/** An event of ours about a claim that is no DICT transition (e.g. asking our user to validate possession). */
+export async function recordClaimEvent(sql: Sql, id: string, eventType: string): Promise<void> {
+  await sql.begin(async (tx) => {
+    const rec = await getClaimById(tx, id);
+    if (!rec) throw new Error(`claim ${id} not found`);
+    await writeEvent(tx, { aggregateType: 'claim', aggregateId: id, eventType, payload: eventPayload(rec) });
+  });
 }
 
 /** DICT refused to open a claim we were asked for. */

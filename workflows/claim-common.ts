@@ -13,7 +13,7 @@ import {
   uuid4,
   workflowInfo,
 } from '@temporalio/workflow';
-import { planClaim, type ClaimAction } from '../domain/claim-plan.js';
+import { planClaim, type ClaimAction, type ClaimProgress } from '../domain/claim-plan.js';
 import { checkClaimOperation, claimerDeadline, claimOpenedAt, isFinalClaimStatus, type ClaimCheck, type ClaimOperation } from '../domain/claims.js';
 import type { FailureDetail } from '../domain/errors.js';
 import type { ClaimOperationReason, ExtendedClaim } from '../domain/types.js';
@@ -27,7 +27,9 @@ export type QueuedAction =
   | { kind: 'CONFIRM'; reason: ClaimOperationReason }
   | { kind: 'CANCEL'; reason: ClaimOperationReason }
   | { kind: 'COMPLETE' }
-  | { kind: 'ACKNOWLEDGE' };
+  | { kind: 'ACKNOWLEDGE' }
+  /** Ours only: tell our user (outbox event) to validate possession. */
+  | { kind: 'ASK_POSSESSION_VALIDATION' };
 
 const db = postgresSteps();
 const dict = dictCalls();
@@ -53,6 +55,8 @@ function actionOf(a: ClaimAction): QueuedAction {
       return { kind: 'CANCEL', reason: 'DEFAULT_OPERATION' };
     case 'COMPLETE':
       return { kind: 'COMPLETE' };
+    case 'ASK_POSSESSION_VALIDATION':
+      return { kind: 'ASK_POSSESSION_VALIDATION' };
   }
 }
 
@@ -65,6 +69,8 @@ export class ClaimRunner {
   private readonly queue: { action: QueuedAction; done?: { claim?: ExtendedClaim; failure?: FailureDetail } }[] = [];
   private changed = false;
   private completedEntry?: { entryId: string; dictRequestId: string; creationDate: string; keyOwnershipDate: string };
+  /** What we did that DICT's view does not show (kept across continue-as-new). */
+  private readonly progress: ClaimProgress;
 
   constructor(private readonly input: ClaimWorkflowInput) {
     this.state = {
@@ -74,6 +80,7 @@ export class ClaimRunner {
       plan: {},
       ...(input.role === 'CLAIMER' && input.claim.type === 'OWNERSHIP' ? { claimerDeadline: claimerDeadline(input.claim, input.periods) } : {}),
     };
+    this.progress = { ...input.progress };
     setHandler(dictClaimChangedSignal, (c) => this.observe(c));
     setHandler(claimStateQuery, () => this.state);
   }
@@ -117,7 +124,7 @@ export class ClaimRunner {
       // A long-lived claim keeps its history short: the same claim, our row, in a new run.
       if (workflowInfo().continueAsNewSuggested && !this.pending()) {
         await condition(allHandlersFinished);
-        await continueAsNew<(i: ClaimWorkflowInput) => Promise<ClaimWorkflowState>>({ ...this.input, claim: this.claim, id: this.state.id });
+        await continueAsNew<(i: ClaimWorkflowInput) => Promise<ClaimWorkflowState>>({ ...this.input, claim: this.claim, id: this.state.id, progress: this.progress });
       }
       const next = this.queue.find((q) => q.done === undefined);
       if (next) {
@@ -125,7 +132,7 @@ export class ClaimRunner {
         await this.record();
         continue;
       }
-      const plan = planClaim(this.input.role, this.claim, Date.now(), this.input.periods);
+      const plan = planClaim(this.input.role, this.claim, Date.now(), this.input.periods, this.progress);
       this.state.plan = plan;
       if (plan.due) {
         const outcome = await this.perform(actionOf(plan.due));
@@ -169,6 +176,11 @@ export class ClaimRunner {
   /** One DICT call; DICT's answer becomes our view. A business refusal is returned, not thrown. */
   private async perform(action: QueuedAction): Promise<{ claim?: ExtendedClaim; failure?: FailureDetail }> {
     const ref = { claimId: this.claim.id, participant: this.input.participant };
+    if (action.kind === 'ASK_POSSESSION_VALIDATION') {
+      await db.recordClaimEvent({ id: this.state.id, eventType: 'ClaimPossessionValidationRequested' });
+      this.progress.possessionAsked = true;
+      return {};
+    }
     try {
       let claim: ExtendedClaim;
       switch (action.kind) {
@@ -205,7 +217,7 @@ export class ClaimRunner {
 
   /** Projection row + entry effects + outbox event (one transaction), then search attributes. */
   private async record(): Promise<void> {
-    const plan = isFinalClaimStatus(this.claim.status) ? {} : planClaim(this.input.role, this.claim, Date.now(), this.input.periods);
+    const plan = isFinalClaimStatus(this.claim.status) ? {} : planClaim(this.input.role, this.claim, Date.now(), this.input.periods, this.progress);
     this.state.plan = plan;
     const nextDeadline = plan.due ? new Date(Date.now()).toISOString() : plan.deadline;
     const rec: ClaimRecord = await db.recordClaim({

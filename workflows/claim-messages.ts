@@ -3,7 +3,7 @@
 // input and a decision's shape. No activity proxies here, so the API, the activities (the
 // poller's hand-over) and benchmarks may import it. Pure definitions: workflow code imports it.
 import { defineQuery, defineSignal } from '@temporalio/workflow';
-import type { ClaimPlan } from '../domain/claim-plan.js';
+import type { ClaimPlan, ClaimProgress } from '../domain/claim-plan.js';
 import type { ClaimPeriods } from '../domain/claims.js';
 import type { FailureDetail } from '../domain/errors.js';
 import type { ClaimOperationReason, ClaimRole, ExtendedClaim } from '../domain/types.js';
@@ -41,6 +41,8 @@ export interface ClaimWorkflowInput {
   retryAfterRefusalMs?: number;
   /** Longest wait without news (and no action of ours due) before asking DICT for the claim itself (default 24 h). */
   refreshMs?: number;
+  /** Carried across continue-as-new: what we did that DICT's view does not show. */
+  progress?: ClaimProgress;
 }
 
 /** A user's decision, as the API sends it in an Update. */

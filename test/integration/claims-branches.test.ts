@@ -231,9 +231,16 @@ describe('ownership, we are the claimer', { concurrency: true }, () => {
   test('our user never validates possession: on day 30 we cancel with DEFAULT_OPERATION, freeing the key', async () => {
     const { claimId } = await outgoing('OWNERSHIP');
     await s.otherPsp.confirmClaim({ claimId, participant: OTHER_ISPB, reason: 'USER_REQUESTED' });
-    const confirmed = await untilStatus('confirmed', ours(claimId), ClaimStatus.CONFIRMED);
-    assert.equal(confirmed.nextAction, 'CANCEL_DEFAULT_OPERATION');
-    assert.ok(confirmed.claimerDeadline, 'day 30 shown');
+    await untilStatus('confirmed', ours(claimId), ClaimStatus.CONFIRMED);
+    // The closing period is over at once (USER_REQUESTED): our user is asked, then day 30 is next.
+    const asked = await waitFor('day 30 next', async () => {
+      const c = await ours(claimId)();
+      return c?.nextAction === 'CANCEL_DEFAULT_OPERATION' ? c : undefined;
+    });
+    assert.ok(asked.claimerDeadline, 'day 30 shown');
+    assert.equal(asked.nextDeadline?.seconds, asked.claimerDeadline?.seconds);
+    const events = await s.sql<{ event_type: string }[]>`select event_type from outbox where aggregate_id = ${asked.id} order by id`;
+    assert.ok(events.some((e) => e.event_type === 'ClaimPossessionValidationRequested'), events.map((e) => e.event_type).join());
     const c = await untilStatus('cancelled', ours(claimId), ClaimStatus.CANCELLED, 20_000);
     assert.equal(c.cancelReason, ClaimOperationReason.DEFAULT_OPERATION);
     assert.equal(c.cancelledBy, ClaimRole.CLAIMER);

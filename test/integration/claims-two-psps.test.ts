@@ -71,9 +71,12 @@ test('ownership: A holds Alice’s phone, B claims it for Bob; A picks it up, ti
   assert.equal(early.code, Code.FailedPrecondition);
   assert.equal(early.bcbError, 'ClaimCompletionPeriodNotEnded');
 
-  // After CompletionPeriodEnd, Bob's possession is validated: B completes; the key is Bob's at B.
-  const end = bConfirmed.completionPeriodEnd!;
-  await new Promise((r) => setTimeout(r, Math.max(0, Number(end.seconds) * 1000 + end.nanos / 1e6 - Date.now() + 100)));
+  // When CompletionPeriodEnd comes, B asks Bob to validate possession (outbox event for its app).
+  await waitFor('B asks Bob', async () => {
+    const rows = await b.sql<{ event_type: string }[]>`select event_type from outbox where aggregate_id = ${bConfirmed.id} and event_type = 'ClaimPossessionValidationRequested'`;
+    return rows[0];
+  });
+  // Bob's possession is validated: B completes; the key is Bob's at B.
   const done = await b.client.completeClaim({ requestId: randomUUID(), claimId, waitTimeout: wait(10) });
   assert.equal(done.claim?.status, ClaimStatus.COMPLETED);
   assert.equal(done.operation?.done, true);

@@ -55,12 +55,16 @@ test('claimer, portability: complete as soon as CONFIRMED; otherwise wait for th
   assert.deepEqual(planClaim('CLAIMER', w, OPENED + 8 * DAY, P), {});
 });
 
-test('claimer, ownership: day 30 without possession validation cancels with DEFAULT_OPERATION', () => {
+test('claimer, ownership: our user is asked to validate possession when the closing period ends; day 30 without it cancels', () => {
   const o = claim('OWNERSHIP', 'CONFIRMED');
   const d30 = claimerDeadline(o, P);
   assert.equal(d30, new Date(OPENED + 30 * DAY).toISOString());
-  assert.deepEqual(planClaim('CLAIMER', o, OPENED + 20 * DAY, P), { deadline: d30, onDeadline: 'CANCEL_DEFAULT_OPERATION' });
-  assert.deepEqual(planClaim('CLAIMER', o, OPENED + 30 * DAY, P), { due: 'CANCEL_DEFAULT_OPERATION' });
+  assert.deepEqual(planClaim('CLAIMER', o, OPENED + 10 * DAY, P), { deadline: o.completionPeriodEnd, onDeadline: 'ASK_POSSESSION_VALIDATION' });
+  assert.deepEqual(planClaim('CLAIMER', o, OPENED + 14 * DAY, P), { due: 'ASK_POSSESSION_VALIDATION' });
+  assert.deepEqual(planClaim('CLAIMER', o, OPENED + 20 * DAY, P, { possessionAsked: true }), { deadline: d30, onDeadline: 'CANCEL_DEFAULT_OPERATION' });
+  assert.deepEqual(planClaim('CLAIMER', o, OPENED + 30 * DAY, P, { possessionAsked: true }), { due: 'CANCEL_DEFAULT_OPERATION' });
+  // Before DICT confirms there is nothing to validate yet; day 30 still frees the key.
+  assert.deepEqual(planClaim('CLAIMER', claim('OWNERSHIP', 'WAITING_RESOLUTION'), OPENED + DAY, P), { deadline: d30, onDeadline: 'CANCEL_DEFAULT_OPERATION' });
   assert.deepEqual(planClaim('CLAIMER', claim('OWNERSHIP', 'WAITING_RESOLUTION'), OPENED + 31 * DAY, P), { due: 'CANCEL_DEFAULT_OPERATION' });
 });
 
