@@ -17,14 +17,7 @@ export function asActivityFailure(err: unknown): unknown {
     return ApplicationFailure.create({ type: err.bcbError, message: err.message, nonRetryable: true, details: [detail] });
   }
   if (err instanceof DictProblemError) {
-    const detail: FailureDetail = {
-      bcbError: err.bcbError,
-      detail: err.detail ?? err.title,
-      status: err.status,
-      violations: err.violations,
-      source: 'DICT',
-      ...(err.dictType !== err.bcbError ? { dictType: err.dictType } : {}),
-    };
+    const detail = err.failure;
     if (!err.retryable) {
       return ApplicationFailure.create({ type: err.bcbError, message: err.message, nonRetryable: true, details: [detail] });
     }

@@ -251,14 +251,7 @@ export function keyService(d: KeyServiceDeps): KeyRpcs {
           if (err.bcbError === 'NotFound') throw notFound('key');
           if (err.status === 429) throw unavailable('DICT rate limit reached', err.retryAfterSeconds, 'RateLimited');
           if (err.retryable) throw unavailable(`DICT unavailable: ${err.message}`, err.retryAfterSeconds);
-          throw fromFailure({
-            bcbError: err.bcbError,
-            detail: err.detail ?? err.title,
-            status: err.status,
-            violations: err.violations,
-            source: 'DICT',
-            ...(err.dictType !== err.bcbError ? { dictType: err.dictType } : {}),
-          });
+          throw fromFailure(err.failure);
         }
         if (err instanceof DictTransportError) throw unavailable(`DICT unreachable: ${err.message}`, undefined, 'DictUnreachable');
         throw new ConnectError(`lookup failed: ${(err as Error).message}`, Code.Internal);

@@ -12,7 +12,7 @@ import type {
   ExtendedEntry,
   Person,
 } from '../domain/types.js';
-import { BCB_ERRORS, toBcbErrorName, type BcbErrorName } from '../domain/errors.js';
+import { BCB_ERRORS, toBcbErrorName, type BcbErrorName, type FailureDetail } from '../domain/errors.js';
 
 export interface ResponseMeta {
   /** DICT's CorrelationId, for support tickets. */
@@ -152,6 +152,18 @@ export class DictProblemError extends Error {
   }
 
   /** 429, 5xx (and BCB's transient names): the same request may succeed later. Business errors never do. */
+  /** This answer as our business failure (what workflows record and the API shows). */
+  get failure(): FailureDetail {
+    return {
+      bcbError: this.bcbError,
+      detail: this.detail ?? this.title,
+      status: this.status,
+      violations: this.violations,
+      source: 'DICT',
+      ...(this.dictType !== this.bcbError ? { dictType: this.dictType } : {}),
+    };
+  }
+
   get retryable(): boolean {
     return this.status === 429 || this.status >= 500 || BCB_ERRORS[this.bcbError].retryable;
   }

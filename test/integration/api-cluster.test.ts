@@ -4,26 +4,18 @@ import assert from 'node:assert/strict';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
 import http from 'node:http';
-import { createServer } from 'node:net';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 import { KeyType } from '../../gen/dict/core/v1/types_pb.js';
 import { createKeyRequest, legalPerson, naturalPerson, newEmail, newEndToEndId } from '../support/fixtures.js';
 import { env, OUR_ISPB, startStack, type Stack } from '../support/stack.js';
+import { freePort } from '../support/processes.js';
 
 const dist = join(__dirname, '..', '..');
 let s: Stack;
 let api: ChildProcess;
 let out = '';
 let httpPort = 0;
-
-async function freePort(): Promise<number> {
-  const srv = createServer().listen(0, '127.0.0.1');
-  await once(srv, 'listening');
-  const port = (srv.address() as { port: number }).port;
-  srv.close();
-  return port;
-}
 
 const lines = () =>
   out

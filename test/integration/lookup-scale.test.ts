@@ -5,7 +5,6 @@
 import assert from 'node:assert/strict';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
-import { createServer } from 'node:net';
 import { after, before, describe, test } from 'node:test';
 import { Code, createClient, type Client as RpcClient } from '@connectrpc/connect';
 import { createGrpcTransport } from '@connectrpc/connect-node';
@@ -20,6 +19,7 @@ import { createLookupCache, redisFailFastOptions, type LookupCache } from '../..
 import { rpcError } from '../support/errors.js';
 import { createKeyRequest, legalPerson, naturalPerson, newEmail, newEndToEndId } from '../support/fixtures.js';
 import { startStack, type Stack } from '../support/stack.js';
+import { freePort } from '../support/processes.js';
 
 let s: Stack;
 const extra: ApiServer[] = [];
@@ -149,14 +149,6 @@ describe('hot path', () => {
     }
   });
 });
-
-async function freePort(): Promise<number> {
-  const srv = createServer().listen(0, '127.0.0.1');
-  await once(srv, 'listening');
-  const port = (srv.address() as { port: number }).port;
-  srv.close();
-  return port;
-}
 
 function startRedis(port: number): ChildProcess {
   return spawn('redis-server', ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no'], { stdio: 'ignore' });

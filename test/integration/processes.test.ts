@@ -1,10 +1,9 @@
 // The shipped programs as separate processes, configured only by environment, the way
 // scripts/run.sh and docker-compose run them: simulator (mTLS on), worker, API.
 import assert from 'node:assert/strict';
-import { spawn, type ChildProcess } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import { once } from 'node:events';
-import { createServer } from 'node:net';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 import { createClient } from '@connectrpc/connect';
@@ -14,29 +13,12 @@ import { EntryStatus, KeyType } from '../../gen/dict/core/v1/types_pb.js';
 import { ensureDevPki } from '../../scripts/pki.js';
 import { createKeyRequest, newEmail } from '../support/fixtures.js';
 import { env, OTHER_ISPB, OUR_ISPB, THIRD_ISPB } from '../support/stack.js';
+import { freePort, Programs } from '../support/processes.js';
 
-// dist/test/integration -> dist
-const dist = join(__dirname, '..', '..');
-const procs: ChildProcess[] = [];
-const logs = new Map<ChildProcess, string>();
+const programs = new Programs();
+const procs = programs.procs;
 
-async function freePort(): Promise<number> {
-  const srv = createServer().listen(0, '127.0.0.1');
-  await once(srv, 'listening');
-  const port = (srv.address() as { port: number }).port;
-  srv.close();
-  return port;
-}
-
-function start(script: string, extra: Record<string, string>): ChildProcess {
-  const child = spawn(process.execPath, [join(dist, script)], { env: { ...process.env, LOG_LEVEL: 'warn', ...extra }, stdio: ['ignore', 'pipe', 'pipe'] });
-  logs.set(child, '');
-  const keep = (d: Buffer) => logs.set(child, (logs.get(child)! + d.toString()).slice(-4000));
-  child.stdout!.on('data', keep);
-  child.stderr!.on('data', keep);
-  procs.push(child);
-  return child;
-}
+const start = (script: string, extra: Record<string, string>): ChildProcess => programs.start(script, extra);
 
 async function exited(child: ChildProcess, ms: number): Promise<number | null> {
   if (child.exitCode !== null) return child.exitCode;
@@ -88,8 +70,8 @@ before(async () => {
     const ready = await fetch(`${apiUrl}/readyz`).then((r) => r.status, () => 0);
     if (ready === 200) break;
     const dead = procs.find((p) => p.exitCode !== null);
-    if (dead) throw new Error(`a process exited early:\n${logs.get(dead)}`);
-    if (Date.now() > deadline) throw new Error(`stack not ready: ${[...logs.values()].join('\n---\n')}`);
+    if (dead) throw new Error(`a process exited early:\n${programs.log(dead)}`);
+    if (Date.now() > deadline) throw new Error(`stack not ready: ${programs.all()}`);
     await new Promise((r) => setTimeout(r, 250));
   }
 });
@@ -101,7 +83,7 @@ after(async () => {
 test('a key reaches ACTIVE through API process -> Temporal -> worker process -> simulator over mTLS', async () => {
   const client = createClient(CoreDictService, createConnectTransport({ baseUrl: apiUrl, httpVersion: '1.1' }));
   const res = await client.createKey(createKeyRequest({ keyType: KeyType.EMAIL, key: newEmail() }));
-  assert.equal(res.entry?.status, EntryStatus.ACTIVE, `${EntryStatus[res.entry?.status ?? 0]} ${res.entry?.errorName}\n${[...logs.values()].join('\n---\n')}`);
+  assert.equal(res.entry?.status, EntryStatus.ACTIVE, `${EntryStatus[res.entry?.status ?? 0]} ${res.entry?.errorName}\n${programs.all()}`);
   assert.equal(res.operation?.done, true);
 });
 
@@ -109,7 +91,7 @@ test('bad configuration fails fast, naming every bad variable', async () => {
   const child = start('api/main.js', { ...shared, API_PORT: 'eighty', PSP_ISPB: '123', DATABASE_URL: 'not a url' });
   const code = await exited(child, 15_000);
   assert.notEqual(code, 0);
-  const out = logs.get(child)!;
+  const out = programs.log(child);
   for (const name of ['API_PORT', 'PSP_ISPB', 'DATABASE_URL']) assert.match(out, new RegExp(name));
 });
 
@@ -117,5 +99,5 @@ test('SIGTERM stops every process cleanly', async () => {
   const running = procs.filter((p) => p.exitCode === null);
   for (const p of running) p.kill('SIGTERM');
   const codes = await Promise.all(running.map((p) => exited(p, 15_000)));
-  assert.deepEqual(codes, running.map(() => 0), [...logs.values()].join('\n---\n'));
+  assert.deepEqual(codes, running.map(() => 0), programs.all());
 });

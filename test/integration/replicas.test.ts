@@ -3,10 +3,9 @@
 // API_REPLICAS=2 WORKER_REPLICAS=2). Writes and reads through either API; one worker killed with
 // SIGKILL mid-load loses nothing and duplicates nothing (one entry, one DICT write per key).
 import assert from 'node:assert/strict';
-import { spawn, type ChildProcess } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import { once } from 'node:events';
-import { createServer } from 'node:net';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 import { Code, ConnectError, createClient, type Client as RpcClient } from '@connectrpc/connect';
@@ -18,29 +17,13 @@ import { ensureDevPki } from '../../scripts/pki.js';
 import { createSql, type Sql } from '../../store/db.js';
 import { createKeyRequest, newEmail } from '../support/fixtures.js';
 import { env, OTHER_ISPB, OUR_ISPB, THIRD_ISPB } from '../support/stack.js';
+import { freePort, Programs } from '../support/processes.js';
 
-const dist = join(__dirname, '..', '..');
-const procs: ChildProcess[] = [];
-const logs = new Map<ChildProcess, string>();
-const allLogs = () => [...logs.values()].join('\n---\n');
+const programs = new Programs();
+const procs = programs.procs;
+const allLogs = () => programs.all();
 
-async function freePort(): Promise<number> {
-  const srv = createServer().listen(0, '127.0.0.1');
-  await once(srv, 'listening');
-  const port = (srv.address() as { port: number }).port;
-  srv.close();
-  return port;
-}
-
-function start(script: string, extra: Record<string, string>): ChildProcess {
-  const child = spawn(process.execPath, [join(dist, script)], { env: { ...process.env, LOG_LEVEL: 'warn', ...extra }, stdio: ['ignore', 'pipe', 'pipe'] });
-  logs.set(child, '');
-  const keep = (d: Buffer) => logs.set(child, (logs.get(child)! + d.toString()).slice(-4000));
-  child.stdout!.on('data', keep);
-  child.stderr!.on('data', keep);
-  procs.push(child);
-  return child;
-}
+const start = (script: string, extra: Record<string, string>): ChildProcess => programs.start(script, extra);
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
@@ -102,7 +85,7 @@ before(async () => {
     const polling = await pollerPids().catch(() => new Set<number>());
     if (ready.every(Boolean) && workers.every((w) => polling.has(w.pid!))) break;
     const dead = procs.find((p) => p.exitCode !== null);
-    if (dead) throw new Error(`a process exited early:\n${logs.get(dead)}`);
+    if (dead) throw new Error(`a process exited early:\n${programs.log(dead)}`);
     if (Date.now() > deadline) throw new Error(`replicas not ready (polling: ${[...polling].join(',')}):\n${allLogs()}`);
     await sleep(250);
   }
