@@ -2,7 +2,7 @@
 import { ApplicationFailure } from '@temporalio/common';
 import { DictProblemError } from '../bridge/types.js';
 import { BusinessRuleError } from '../store/errors.js';
-import type { FailureDetail } from '../domain/errors.js';
+import { isNonRetryableBcbError, toBcbErrorName, type FailureDetail } from '../domain/errors.js';
 
 const MAX_RETRY_AFTER_SECONDS = 60;
 
@@ -22,7 +22,9 @@ export function asActivityFailure(err: unknown): unknown {
       return ApplicationFailure.create({ type: err.bcbError, message: err.message, nonRetryable: true, details: [detail] });
     }
     return ApplicationFailure.create({
-      type: err.bcbError,
+      // A business name answered with a transient status (5xx) must still be retried: the
+      // policy's nonRetryableErrorTypes lists business names, so it travels as the status's name.
+      type: isNonRetryableBcbError(err.bcbError) ? toBcbErrorName('', err.status) : err.bcbError,
       message: err.message,
       details: [detail],
       // Honour Retry-After, within reason (it may come unsigned from a gateway).

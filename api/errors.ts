@@ -91,9 +91,20 @@ export function invalidArgument(violations: FieldViolation[], message = 'request
   const summary = violations.map((v) => `${v.field}: ${v.description}`).join('; ');
   return new ConnectError(`${message}: ${summary}`, Code.InvalidArgument, undefined, [
     { desc: BadRequestSchema, value: create(BadRequestSchema, { fieldViolations: violations }) },
-    // DICT's own name for a CPF/CNPJ key that is not its owner's tax id; EntryInvalid otherwise.
-    errorInfo(violations.some((v) => v.reason === 'KEY_MISMATCH_TAX_ID') ? 'EntryTaxIdNumberByDifferentOwner' : bcbError),
+    errorInfo(bcbErrorForViolations(violations, bcbError)),
   ]);
+}
+
+/**
+ * The BCB name DICT itself answers for these violations: InvalidReason when the operation's
+ * reason is missing, unknown or not allowed (DICT 2.6.1 "InvalidReason: requisição foi feita com
+ * uma razão inválida para a operação"), EntryTaxIdNumberByDifferentOwner for a CPF/CNPJ key that
+ * is not its owner's tax id, `fallback` (EntryInvalid / ClaimInvalid) otherwise.
+ */
+export function bcbErrorForViolations(violations: FieldViolation[], fallback: 'EntryInvalid' | 'ClaimInvalid'): BcbErrorName {
+  if (violations.some((v) => v.field === 'reason')) return 'InvalidReason';
+  if (violations.some((v) => v.reason === 'KEY_MISMATCH_TAX_ID')) return 'EntryTaxIdNumberByDifferentOwner';
+  return fallback;
 }
 
 /** A business failure from a workflow or our store, as a ConnectError. */

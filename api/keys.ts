@@ -4,6 +4,7 @@ import { createHash } from 'node:crypto';
 import { create } from '@bufbuild/protobuf';
 import { Code, ConnectError, type HandlerContext, type ServiceImpl } from '@connectrpc/connect';
 import type { Logger } from 'pino';
+import { DictCircuitOpenError } from '../bridge/resilience.js';
 import { DictProblemError, DictTransportError, type DictApi } from '../bridge/types.js';
 import type { BrazilianAccount, Entry, EntryOperationReason, KeyType, Person } from '../domain/types.js';
 import { inferKeyType, validateCreateEntry, validateDeleteEntry, validateLookup, validateUpdateEntry, type FieldViolation } from '../domain/validation.js';
@@ -23,7 +24,8 @@ import { describePrincipal, principalOf } from './principal.js';
 import { durationMs, WorkflowGateway, type GatewayDeps, type Outcome } from './gateway.js';
 
 export interface KeyServiceDeps extends GatewayDeps {
-  dict: DictApi;
+  /** LookupKey's DICT read: in the API, bridge/resilience.ts's getEntry (budget, retries, breaker). */
+  dict: Pick<DictApi, 'getEntry'>;
   cache: LookupCache;
   lookupCacheTtlSeconds: number;
   log: Logger;
@@ -241,7 +243,7 @@ export function keyService(d: KeyServiceDeps): KeyRpcs {
         return create(pb.LookupKeyResponseSchema, { entry: entryToProto(own), source: 'LOCAL' });
       }
       try {
-        const res = await d.dict.getEntry({ key: req.key, payerId: req.payerId, endToEndId: req.endToEndId || undefined });
+        const res = await d.dict.getEntry({ key: req.key, payerId: req.payerId, endToEndId: req.endToEndId || undefined, signal: ctx.signal });
         await d.cache
           .put(res.entry, { ttlSeconds: d.lookupCacheTtlSeconds, dictMaxAgeSeconds: res.cacheMaxAgeSeconds })
           .catch((err: unknown) => d.log.debug({ err }, 'lookup cache write failed'));
@@ -253,6 +255,7 @@ export function keyService(d: KeyServiceDeps): KeyRpcs {
           if (err.retryable) throw unavailable(`DICT unavailable: ${err.message}`, err.retryAfterSeconds);
           throw fromFailure(err.failure);
         }
+        if (err instanceof DictCircuitOpenError) throw unavailable(err.message, err.retryAfterSeconds, 'DictUnreachable');
         if (err instanceof DictTransportError) throw unavailable(`DICT unreachable: ${err.message}`, undefined, 'DictUnreachable');
         throw new ConnectError(`lookup failed: ${(err as Error).message}`, Code.Internal);
       }

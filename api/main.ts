@@ -10,6 +10,7 @@ import { Client, Connection } from '@temporalio/client';
 import { Redis } from 'ioredis';
 import { claimPeriodsFromConfig, loadApiConfig, readDictMaterial, type ApiConfig } from '../config/index.js';
 import { dictClientFromConfig } from '../config/dict-client.js';
+import { resilientLookups } from '../bridge/resilience.js';
 import { createLogger } from '../config/logger.js';
 import { createSql } from '../store/db.js';
 import { createLookupCache, redisFailFastOptions } from '../store/lookup-cache.js';
@@ -39,7 +40,19 @@ async function serve(config: ApiConfig): Promise<void> {
     },
   });
   // Lookups sit on a payment's critical path: fail fast rather than hold the payer.
-  const dict = dictClientFromConfig(config, config.LOOKUP_TIMEOUT_MS);
+  const dictClient = dictClientFromConfig(config, config.LOOKUP_ATTEMPT_TIMEOUT_MS);
+  const dict = resilientLookups(dictClient, {
+    budgetMs: config.LOOKUP_TIMEOUT_MS,
+    attemptTimeoutMs: config.LOOKUP_ATTEMPT_TIMEOUT_MS,
+    maxAttempts: config.LOOKUP_MAX_ATTEMPTS,
+    breaker: {
+      threshold: config.LOOKUP_BREAKER_THRESHOLD,
+      windowMs: config.LOOKUP_BREAKER_WINDOW_MS,
+      minimumRps: config.LOOKUP_BREAKER_MIN_RPS,
+      halfOpenAfterMs: config.LOOKUP_BREAKER_HALF_OPEN_MS,
+    },
+    onBreakerStateChange: (state) => (state === 'closed' ? log.info({ state }, 'DICT lookup circuit closed') : log.warn({ state }, 'DICT lookup circuit changed')),
+  });
   const connection = await Connection.connect({ address: config.TEMPORAL_ADDRESS });
   const temporal = new Client({ connection, namespace: config.TEMPORAL_NAMESPACE });
 
@@ -83,7 +96,7 @@ async function serve(config: ApiConfig): Promise<void> {
     log.info({ signal }, 'shutting down');
     await server.close();
     await connection.close();
-    dict.close();
+    dictClient.close();
     redis.disconnect();
     await sql.end({ timeout: 5 });
     log.info('api stopped');

@@ -129,7 +129,7 @@ export function createDictClient(opts: DictClientOptions): DictClient {
   const base = opts.baseUrl.replace(/\/+$/, '');
   const keysBase = (opts.checkKeysBaseUrl ?? opts.baseUrl).replace(/\/+$/, '');
 
-  function send(method: string, url: string, body?: string, extra: Record<string, string> = {}): Promise<RawResponse> {
+  function send(method: string, url: string, body?: string, extra: Record<string, string> = {}, signal?: AbortSignal): Promise<RawResponse> {
     let u: URL;
     try {
       u = new URL(url);
@@ -155,7 +155,13 @@ export function createDictClient(opts: DictClientOptions): DictClient {
         if (settled) return;
         settled = true;
         clearTimeout(timer);
+        signal?.removeEventListener('abort', onAbort);
         reject(new DictTransportError(`${method} ${u.pathname}: ${msg}`, cause));
+      };
+      const onAbort = (): void => {
+        const why = signal?.reason instanceof Error ? signal.reason.message : 'aborted';
+        fail(why, signal?.reason);
+        req.destroy();
       };
       const req = (isHttps ? https : http).request(u, { method, headers, agent: isHttps ? httpsAgent : httpAgent }, (res) => {
         const chunks: Buffer[] = [];
@@ -182,6 +188,7 @@ export function createDictClient(opts: DictClientOptions): DictClient {
           }
           settled = true;
           clearTimeout(timer);
+          signal?.removeEventListener('abort', onAbort);
           resolve({ status: res.statusCode ?? 0, headers: res.headers, body: buf.toString('utf8') });
         });
       });
@@ -190,6 +197,8 @@ export function createDictClient(opts: DictClientOptions): DictClient {
         req.destroy();
       }, timeoutMs);
       req.on('error', (e) => fail(`request failed: ${e.message}`, e));
+      if (signal?.aborted) onAbort();
+      else signal?.addEventListener('abort', onAbort, { once: true });
       req.end(payload);
     });
   }
@@ -269,7 +278,7 @@ export function createDictClient(opts: DictClientOptions): DictClient {
       const res = await send('GET', keyPath(input.key), undefined, {
         'PI-PayerId': input.payerId,
         'PI-EndToEndId': input.endToEndId,
-      });
+      }, input.signal);
       const out: GetEntryResult = handle('getEntry', res, decodeGetEntryResponse);
       const maxAge = parseCacheMaxAge(res.headers['cache-control']);
       if (maxAge !== undefined) out.cacheMaxAgeSeconds = maxAge;

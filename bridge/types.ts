@@ -48,6 +48,8 @@ export interface GetEntryInput {
   payerId: string;
   /** Payment's end-to-end id (PI-EndToEndId). */
   endToEndId?: string;
+  /** Aborts the HTTP request (a timeout or the caller's own cancellation); a DictTransportError follows. */
+  signal?: AbortSignal;
 }
 
 export interface GetEntryResult extends ResponseMeta {

@@ -44,8 +44,18 @@ const apiSchema = z.object({
   API_GRPC_PORT: port.default(50051),
   // Longest a write RPC may block waiting for its workflow's final state.
   API_MAX_WAIT_MS: z.coerce.number().int().min(0).max(60_000).default(15_000),
-  // LookupKey's synchronous DICT call (the only one the API makes).
+  // LookupKey's synchronous DICT call (the only one the API makes): the whole budget (attempts
+  // and waits), one attempt's timeout, attempts in all (retries use jittered backoff and never
+  // come sooner than DICT's Retry-After), and a circuit breaker that stops calling DICT for
+  // LOOKUP_BREAKER_HALF_OPEN_MS once more than LOOKUP_BREAKER_THRESHOLD of the calls in the last
+  // LOOKUP_BREAKER_WINDOW_MS failed (timeouts, resets, 5xx; at LOOKUP_BREAKER_MIN_RPS calls/s or more).
   LOOKUP_TIMEOUT_MS: z.coerce.number().int().min(100).max(30_000).default(3_000),
+  LOOKUP_ATTEMPT_TIMEOUT_MS: z.coerce.number().int().min(50).max(30_000).default(1_500),
+  LOOKUP_MAX_ATTEMPTS: z.coerce.number().int().min(1).max(10).default(3),
+  LOOKUP_BREAKER_THRESHOLD: z.coerce.number().gt(0).lt(1).default(0.5),
+  LOOKUP_BREAKER_WINDOW_MS: z.coerce.number().int().min(500).max(600_000).default(10_000),
+  LOOKUP_BREAKER_MIN_RPS: z.coerce.number().min(0.1).max(100_000).default(2),
+  LOOKUP_BREAKER_HALF_OPEN_MS: z.coerce.number().int().min(100).max(600_000).default(5_000),
   // BCB allows caching only legal persons' entries, for at most 180 s.
   LOOKUP_CACHE_TTL_SECONDS: z.coerce.number().int().min(0).max(180).default(180),
   // API processes on the same ports (node:cluster); 0 = one per core. 1 = no cluster.

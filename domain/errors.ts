@@ -19,7 +19,9 @@ export interface BcbErrorSpec {
   origin: 'DICT' | 'CORE';
 }
 
-const g = (status: number, title: string, retryable = false) => ({ status, title, retryable, group: 'GENERAL', origin: 'DICT' }) as const;
+const g = (status: number, title: string) => ({ status, title, retryable: false, group: 'GENERAL', origin: 'DICT' }) as const;
+/** A general name that is transient (the same request may succeed later). */
+const gt = (status: number, title: string) => ({ status, title, retryable: true, group: 'GENERAL', origin: 'DICT' }) as const;
 const e = (title: string) => ({ status: 400, title, retryable: false, group: 'ENTRY', origin: 'DICT' }) as const;
 const c = (title: string, status = 400) => ({ status, title, retryable: false, group: 'CLAIM', origin: 'DICT' }) as const;
 const i = (title: string) => ({ status: 400, title, retryable: false, group: 'INFRACTION_REPORT', origin: 'DICT' }) as const;
@@ -31,9 +33,9 @@ export const BCB_ERRORS = {
   BadRequest: g(400, 'Bad Request'),
   NotFound: g(404, 'Not found'),
   Gone: g(410, 'Gone'),
-  RateLimited: g(429, 'Rate limited', true),
-  InternalServerError: g(500, 'Internal Server Error', true),
-  ServiceUnavailable: g(503, 'Service Unavailable', true),
+  RateLimited: gt(429, 'Rate limited'),
+  InternalServerError: gt(500, 'Internal Server Error'),
+  ServiceUnavailable: gt(503, 'Service Unavailable'),
   RequestSignatureInvalid: g(400, 'Request signature is invalid'),
   /** DICT: same BCB RequestId, other parameters. Core also answers it for a client request_id reused with another body. */
   RequestIdAlreadyUsed: g(400, 'Request id already used'),
@@ -92,6 +94,21 @@ export const BCB_ERROR_NAMES = Object.keys(BCB_ERRORS) as BcbErrorName[];
 
 /** Names DICT itself may answer (excludes our CORE names). */
 export type DictErrorName = { [N in BcbErrorName]: (typeof BCB_ERRORS)[N]['origin'] extends 'DICT' ? N : never }[BcbErrorName];
+
+/** Names whose answer a retry never changes (business answers): `retryable: false` in the catalogue. */
+export type NonRetryableBcbErrorName = { [N in BcbErrorName]: (typeof BCB_ERRORS)[N]['retryable'] extends false ? N : never }[BcbErrorName];
+
+/**
+ * Every non-retryable name, for Temporal's RetryPolicy.nonRetryableErrorTypes: an activity
+ * failure of one of these types is never retried, whatever flag the failure itself carries.
+ */
+export const NON_RETRYABLE_BCB_ERRORS: readonly NonRetryableBcbErrorName[] = BCB_ERROR_NAMES.filter(
+  (n): n is NonRetryableBcbErrorName => !BCB_ERRORS[n].retryable,
+);
+
+export function isNonRetryableBcbError(name: BcbErrorName): name is NonRetryableBcbErrorName {
+  return !BCB_ERRORS[name].retryable;
+}
 
 export function isBcbErrorName(name: unknown): name is BcbErrorName {
   return typeof name === 'string' && Object.prototype.hasOwnProperty.call(BCB_ERRORS, name);

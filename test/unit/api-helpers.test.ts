@@ -64,6 +64,16 @@ test('invalid input lists every violation', () => {
   assert.equal(e.findDetails(ErrorInfoSchema)[0]!.reason, 'EntryInvalid');
 });
 
+test('a bad reason is BCB InvalidReason, not EntryInvalid/ClaimInvalid (DICT 2.6.1 error table)', () => {
+  for (const fallback of ['EntryInvalid', 'ClaimInvalid'] as const) {
+    for (const reason of ['REQUIRED', 'INVALID_ENUM', 'REASON_NOT_ALLOWED']) {
+      const e = invalidArgument([{ field: 'key', reason: 'PATTERN', description: 'bad' }, { field: 'reason', reason, description: 'bad reason' }], undefined, fallback);
+      assert.equal(e.code, Code.InvalidArgument);
+      assert.equal(e.findDetails(ErrorInfoSchema)[0]!.reason, 'InvalidReason', `${fallback} ${reason}`);
+    }
+  }
+});
+
 test("DICT's Cache-Control bounds the cache: no-store/no-cache/private mean not at all", () => {
   for (const header of ['no-store', 'no-cache', 'private', 'public, no-cache="Set-Cookie"', 'max-age=60, no-store']) {
     assert.equal(cacheTtl(entry('LEGAL_PERSON'), 180, parseCacheMaxAge(header)), 0, header);

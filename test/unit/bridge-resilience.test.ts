@@ -1,0 +1,169 @@
+// LookupKey's DICT read under failure: budget, bounded jittered retries of the idempotent read,
+// Retry-After as a floor (fail fast past the budget), the circuit breaker, and the typed list
+// of non-retryable BCB names that activities hand to Temporal's retry policy. A scripted
+// getEntry and a virtual clock stand in for DICT and time: nothing here waits for real time
+// except the attempt-timeout case, which only checks that the attempt is aborted.
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import { ApplicationFailure } from '@temporalio/common';
+import { asActivityFailure } from '../../activities/errors.js';
+import { DictCircuitOpenError, resilientLookups, type LookupResilienceOptions } from '../../bridge/resilience.js';
+import { DictProblemError, DictTransportError, type GetEntryInput, type GetEntryResult } from '../../bridge/types.js';
+import { BCB_ERRORS, BCB_ERROR_NAMES, NON_RETRYABLE_BCB_ERRORS } from '../../domain/errors.js';
+
+const input: GetEntryInput = { key: 'a@b.com', payerId: '11144477735', endToEndId: 'E1234567820250101000000000000a' };
+const answer = { entry: { key: 'a@b.com' } } as unknown as GetEntryResult;
+
+function virtualClock() {
+  let t = 1_000_000;
+  const sleeps: number[] = [];
+  return { sleeps, now: () => t, sleep: async (ms: number) => { sleeps.push(ms); t += ms; } };
+}
+
+function scripted(steps: (Error | 'ok')[]) {
+  const calls: GetEntryInput[] = [];
+  return {
+    calls,
+    async getEntry(i: GetEntryInput): Promise<GetEntryResult> {
+      calls.push(i);
+      const s = steps[Math.min(calls.length - 1, steps.length - 1)]!;
+      if (s === 'ok') return answer;
+      throw s;
+    },
+  };
+}
+
+function options(clock: ReturnType<typeof virtualClock>, over: Partial<LookupResilienceOptions> = {}): LookupResilienceOptions {
+  return {
+    budgetMs: 3_000,
+    attemptTimeoutMs: 1_000,
+    maxAttempts: 3,
+    initialDelayMs: 50,
+    maxDelayMs: 400,
+    breaker: { threshold: 0.5, windowMs: 60_000, minimumRps: 1_000, halfOpenAfterMs: 5_000 },
+    clock,
+    ...over,
+  };
+}
+
+const unreachable = () => new DictTransportError('GET /entries/x: request failed: ECONNRESET');
+const problem = (status: number, retryAfter?: number, name = status === 429 ? 'RateLimited' : 'ServiceUnavailable') =>
+  new DictProblemError(name, status, name, undefined, undefined, [], retryAfter);
+
+test('transport failures are retried with jittered, bounded backoff, then the last error surfaces', async () => {
+  const clock = virtualClock();
+  const dict = scripted([unreachable()]);
+  const l = resilientLookups(dict, options(clock));
+  await assert.rejects(l.getEntry(input), DictTransportError);
+  assert.equal(dict.calls.length, 3);
+  assert.equal(clock.sleeps.length, 2);
+  for (const s of clock.sleeps) assert.ok(s >= 0 && s <= 400, `delay ${s} within the cap`);
+  // Every attempt carries its own abort signal (the attempt timeout).
+  assert.ok(dict.calls.every((c) => c.signal instanceof AbortSignal));
+});
+
+test('a transient failure then an answer: the lookup succeeds', async () => {
+  const clock = virtualClock();
+  const dict = scripted([problem(503), 'ok']);
+  assert.equal(await resilientLookups(dict, options(clock)).getEntry(input), answer);
+  assert.equal(dict.calls.length, 2);
+});
+
+test('business answers are never retried', async () => {
+  const clock = virtualClock();
+  const dict = scripted([new DictProblemError('NotFound', 404, 'Not found')]);
+  await assert.rejects(resilientLookups(dict, options(clock)).getEntry(input), (e: unknown) => e instanceof DictProblemError && e.bcbError === 'NotFound');
+  assert.equal(dict.calls.length, 1);
+  assert.deepEqual(clock.sleeps, []);
+});
+
+test("Retry-After is a floor: the retry never comes sooner than DICT asked", async () => {
+  const clock = virtualClock();
+  const dict = scripted([problem(503, 2), 'ok']);
+  assert.equal(await resilientLookups(dict, options(clock, { budgetMs: 5_000 })).getEntry(input), answer);
+  assert.equal(clock.sleeps.length, 1);
+  assert.ok(clock.sleeps[0]! >= 2_000, `waited ${clock.sleeps[0]} ms`);
+});
+
+test('Retry-After past the remaining budget fails fast with DICT\'s answer and its delay', async () => {
+  for (const status of [429, 503]) {
+    const clock = virtualClock();
+    const dict = scripted([problem(status, 10), 'ok']);
+    await assert.rejects(resilientLookups(dict, options(clock)).getEntry(input), (e: unknown) => e instanceof DictProblemError && e.status === status && e.retryAfterSeconds === 10);
+    assert.equal(dict.calls.length, 1, `${status}: one attempt only`);
+    assert.deepEqual(clock.sleeps, [], `${status}: no wait`);
+  }
+});
+
+test('the circuit opens after repeated failures: DICT is not called, the error says when to come back', async () => {
+  const clock = virtualClock();
+  const dict = scripted([unreachable()]);
+  const l = resilientLookups(dict, options(clock, { maxAttempts: 1, breaker: { threshold: 0.5, windowMs: 10_000, minimumRps: 0.1, halfOpenAfterMs: 7_000 } }));
+  let open: DictCircuitOpenError | undefined;
+  for (let i = 0; i < 10 && !open; i++) {
+    try {
+      await l.getEntry(input);
+    } catch (e) {
+      if (e instanceof DictCircuitOpenError) open = e;
+    }
+  }
+  assert.ok(open, 'circuit opened');
+  assert.equal(open.retryAfterSeconds, 7);
+  const before = dict.calls.length;
+  await assert.rejects(l.getEntry(input), DictCircuitOpenError);
+  assert.equal(dict.calls.length, before, 'no call while open');
+});
+
+test('rate limits and business answers do not open the circuit', async () => {
+  const clock = virtualClock();
+  const dict = scripted([problem(429), new DictProblemError('NotFound', 404, 'Not found')]);
+  const l = resilientLookups(dict, options(clock, { maxAttempts: 1, breaker: { threshold: 0.5, windowMs: 10_000, minimumRps: 0.1, halfOpenAfterMs: 7_000 } }));
+  for (let i = 0; i < 20; i++) await assert.rejects(l.getEntry(input), DictProblemError);
+  assert.equal(dict.calls.length, 20);
+});
+
+test('an attempt that hangs is aborted at the attempt timeout', async () => {
+  const hanging = {
+    getEntry: (i: GetEntryInput) =>
+      new Promise<GetEntryResult>((_, reject) => i.signal!.addEventListener('abort', () => reject(new DictTransportError(`aborted: ${String((i.signal!.reason as Error).message)}`)))),
+  };
+  const l = resilientLookups(hanging, { ...options(virtualClock(), { maxAttempts: 1 }), clock: undefined, attemptTimeoutMs: 20 });
+  await assert.rejects(l.getEntry(input), (e: unknown) => e instanceof DictTransportError && /timed out/.test(e.message));
+});
+
+test("the caller's cancellation ends the lookup without further attempts", async () => {
+  const clock = virtualClock();
+  const ac = new AbortController();
+  const dict = {
+    calls: 0,
+    async getEntry(): Promise<GetEntryResult> {
+      this.calls++;
+      ac.abort();
+      throw unreachable();
+    },
+  };
+  await assert.rejects(resilientLookups(dict, options(clock)).getEntry({ ...input, signal: ac.signal }), DictTransportError);
+  assert.equal(dict.calls, 1);
+});
+
+test('non-retryable BCB names: exactly the catalogue\'s business names, never a transient one', () => {
+  assert.deepEqual([...NON_RETRYABLE_BCB_ERRORS].sort(), BCB_ERROR_NAMES.filter((n) => !BCB_ERRORS[n].retryable).sort());
+  for (const n of ['RateLimited', 'ServiceUnavailable', 'InternalServerError', 'DictUnreachable'] as const) {
+    assert.ok(!(NON_RETRYABLE_BCB_ERRORS as readonly string[]).includes(n), n);
+  }
+  assert.ok(NON_RETRYABLE_BCB_ERRORS.includes('EntryInvalid'));
+  assert.ok(NON_RETRYABLE_BCB_ERRORS.includes('InvalidReason'));
+});
+
+test('activity failures: business names are non-retryable; a transient status travels under a retryable name', () => {
+  const business = asActivityFailure(new DictProblemError('EntryAlreadyExists', 400, 't')) as ApplicationFailure;
+  assert.equal(business.type, 'EntryAlreadyExists');
+  assert.equal(business.nonRetryable, true);
+  const rate = asActivityFailure(problem(429, 7)) as ApplicationFailure;
+  assert.equal(rate.type, 'RateLimited');
+  assert.equal(rate.nonRetryable, false);
+  // An odd answer: a business name with a 503 status is an outage, not a business answer.
+  const odd = asActivityFailure(new DictProblemError('EntryInvalid', 503, 't')) as ApplicationFailure;
+  assert.equal(odd.nonRetryable, false);
+  assert.ok(!(NON_RETRYABLE_BCB_ERRORS as readonly string[]).includes(odd.type!), odd.type!);
+});
