@@ -4,10 +4,13 @@
 // identity is signed too) and "" (the whole document, enveloped-signature + exc-c14n).
 // KeyInfo (Id="key-info-id") carries X509Data/X509IssuerSerial: BCB identifies signers by
 // issuer + serial of certificates registered beforehand, not by a certificate in the message.
-// Verification resolves the signer only among pinned certificates (by issuer+serial, or by an
-// exact X509Certificate match when a peer embeds one) and never trusts an embedded key.
+// X509IssuerName is written as JDK signers write it (bridge/dn.ts). Verification resolves the
+// signer only among pinned certificates (by serial, the issuer name compared structurally to
+// break ties, or by an exact X509Certificate match when a peer embeds one) and never trusts an
+// embedded key.
 import { X509Certificate } from 'node:crypto';
 import { SignedXml } from 'xml-crypto';
+import { javaDnString, parseDn, sameDn, type Rdn } from './dn.js';
 import { parseXmlDocument, XmlCodecError } from './xml.js';
 
 export class XmlSignatureError extends Error {
@@ -33,26 +36,21 @@ export const KEY_INFO_ID = 'key-info-id';
 const ALLOWED_SIGNATURE_METHODS = new Set([RSA_SHA256, 'http://www.w3.org/2001/04/xmldsig-more#rsa-sha512']);
 const ALLOWED_DIGESTS = new Set([SHA256, 'http://www.w3.org/2001/04/xmlenc#sha512']);
 
-/** Issuer DN in RFC 4514 order (most specific RDN first), as BCB writes X509IssuerName. */
-function issuerName(cert: X509Certificate): string {
-  return cert.issuer.split('\n').reverse().join(', ');
+/** The certificate's issuer, structured (DER order), from node's one-RDN-a-line rendering. */
+function issuerRdns(cert: X509Certificate): Rdn[] {
+  return parseDn(cert.issuer, { lines: true });
+}
+
+/**
+ * X509IssuerName as JDK-based (JSR 105) signers such as BCB's write it: X500Principal.toString(),
+ * most specific RDN first, ", " between RDNs, special values quoted, unnamed types as OID.n.
+ */
+export function x509IssuerName(cert: X509Certificate): string {
+  return javaDnString(issuerRdns(cert));
 }
 
 function serialDecimal(cert: X509Certificate): string {
   return BigInt(`0x${cert.serialNumber}`).toString(10);
-}
-
-/** Order- and spacing-insensitive DN comparison key ("CN=a, O=b" == "O=b,CN=a"). */
-function dnKey(dn: string): string {
-  return dn
-    .split(/(?<!\\),/)
-    .map((rdn) => {
-      const i = rdn.indexOf('=');
-      return i < 0 ? rdn.trim() : `${rdn.slice(0, i).trim().toUpperCase()}=${rdn.slice(i + 1).trim()}`;
-    })
-    .filter((s) => s !== '')
-    .sort()
-    .join(',');
 }
 
 function x509(pem: string, what: string): X509Certificate {
@@ -65,9 +63,10 @@ function x509(pem: string, what: string): X509Certificate {
 
 /**
  * Signs a DICT message: replaces the root's empty <Signature/> placeholder (or, when absent,
- * prepends) with an enveloped <ds:Signature>.
+ * prepends) with an enveloped <ds:Signature>. `opts.issuerName` writes X509IssuerName in
+ * another spelling (how a peer's library prints the same name); default the JDK's.
  */
-export function signXml(xml: string, key: SigningKey): string {
+export function signXml(xml: string, key: SigningKey, opts: { issuerName?: string } = {}): string {
   let doc: Document;
   try {
     doc = parseXmlDocument(xml);
@@ -88,7 +87,7 @@ export function signXml(xml: string, key: SigningKey): string {
   const cert = x509(key.certPem, 'signing certificate');
   const keyInfo =
     `<ds:X509Data><ds:X509IssuerSerial>` +
-    `<ds:X509IssuerName>${escapeText(issuerName(cert))}</ds:X509IssuerName>` +
+    `<ds:X509IssuerName>${escapeText(opts.issuerName ?? x509IssuerName(cert))}</ds:X509IssuerName>` +
     `<ds:X509SerialNumber>${serialDecimal(cert)}</ds:X509SerialNumber>` +
     `</ds:X509IssuerSerial></ds:X509Data>`;
 
@@ -148,7 +147,19 @@ function resolveSigner(signature: Element, trusted: { pem: string; cert: X509Cer
     const serialText = (dsDescendant(issuerSerial, 'X509SerialNumber')?.textContent ?? '').trim();
     if (!/^\d+$/.test(serialText)) throw new XmlSignatureError('KeyInfo X509SerialNumber is not a decimal integer');
     const serial = BigInt(serialText).toString(10);
-    candidates.push(trusted.filter((t) => serialDecimal(t.cert) === serial && dnKey(issuerName(t.cert)) === dnKey(name)));
+    // Pinned certificates are selected by serial; the issuer name, compared by structure
+    // (quotes, escapes, aliases, OIDs: bridge/dn.ts), only breaks a tie between pinned
+    // certificates of the same serial. Trust comes from the pinned key, which must verify
+    // the signature; a name we cannot read never makes an untrusted key trusted.
+    const bySerial = trusted.filter((t) => serialDecimal(t.cert) === serial);
+    let claimed: Rdn[] | undefined;
+    try {
+      claimed = parseDn(name);
+    } catch {
+      claimed = undefined;
+    }
+    const byName = claimed ? bySerial.filter((t) => sameDn(issuerRdns(t.cert), claimed)) : [];
+    candidates.push(byName.length > 0 ? byName : bySerial.length === 1 ? bySerial : []);
   }
   if (candidates.length === 0) throw new XmlSignatureError('KeyInfo identifies no certificate (X509IssuerSerial or X509Certificate)');
   // Every identifier present must point at the same pinned certificate.
