@@ -89,8 +89,11 @@ export function requestHash(body: unknown): string {
 }
 
 /** Milliseconds of a proto Duration. */
-export const durationMs = (d: { seconds: bigint; nanos: number } | undefined): number =>
-  d ? Number(d.seconds) * 1000 + Math.floor(d.nanos / 1e6) : 0;
+export const durationMs = (d: { seconds: bigint; nanos: number } | undefined): number => {
+  const ms = d ? Number(d.seconds) * 1000 + Math.floor(d.nanos / 1e6) : 0;
+  // A negative or absurd wait is no wait / the longest (callers cap it at their maximum).
+  return Number.isFinite(ms) ? Math.max(0, ms) : 0;
+};
 
 /** Update ids derive from the request, so a retried RPC is the same Update to Temporal. */
 const updateIdOf = (op: OperationRecord): string => `${op.operation}/${op.participant}/${op.requestId}`;

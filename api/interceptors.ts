@@ -9,6 +9,7 @@ import * as hdr from 'hdr-histogram-js';
 import type { Logger } from 'pino';
 import { admissionInterceptor, type Gate } from './admission.js';
 import { principalKey, staticPrincipalInterceptor } from './principal.js';
+import { invalidArgument } from './errors.js';
 
 interface RpcStats {
   count: number;
@@ -65,10 +66,45 @@ export function loggingInterceptor(log: Logger, o: { statsIntervalMs?: number } 
   };
 }
 
+/** Path of the first string field holding a NUL character, if any (snake_case, as BadRequest names fields). */
+export function nulStringField(value: unknown, path = ''): string | undefined {
+  if (typeof value === 'string') return value.includes('\u0000') ? path || 'request' : undefined;
+  if (value === null || typeof value !== 'object' || value instanceof Uint8Array) return undefined;
+  if (Array.isArray(value)) {
+    for (let i = 0; i < value.length; i++) {
+      const f = nulStringField(value[i], `${path}[${i}]`);
+      if (f) return f;
+    }
+    return undefined;
+  }
+  for (const [k, v] of Object.entries(value)) {
+    if (k === '$typeName' || k === '$unknown') continue;
+    const name = k === 'case' || k === 'value' ? '' : k.replace(/[A-Z]/g, (c) => `_${c.toLowerCase()}`);
+    const f = nulStringField(v, name ? (path ? `${path}.${name}` : name) : path);
+    if (f) return f;
+  }
+  return undefined;
+}
+
+/**
+ * Refuses any request whose strings hold NUL: no BCB field allows it, and Postgres text cannot
+ * store it (the query itself would fail: found by the RPC fuzzer on GetKey/ListKeys/GetClaimStatus).
+ */
+export function nulStringInterceptor(): Interceptor {
+  return (next) => async (req) => {
+    if (!req.stream) {
+      const field = nulStringField(req.message);
+      if (field) throw invalidArgument([{ field, reason: 'PATTERN', description: `${field} must not contain NUL characters` }]);
+    }
+    return next(req);
+  };
+}
+
 export function interceptors(o: { participant: string; log: Logger; rpcGate?: Gate; statsIntervalMs?: number }): Interceptor[] {
   return [
     staticPrincipalInterceptor(o.participant),
     loggingInterceptor(o.log, { statsIntervalMs: o.statsIntervalMs }),
     ...(o.rpcGate ? [admissionInterceptor(o.rpcGate)] : []),
+    nulStringInterceptor(),
   ];
 }

@@ -19,7 +19,12 @@ export function enumValue<T extends number>(e: ProtoEnum, name: string | undefin
   return (typeof v === 'number' ? v : 0) as T;
 }
 
-const tsToIso = (t: Timestamp | undefined): string | undefined => (t ? timestampDate(t).toISOString() : undefined);
+/** ISO string of a Timestamp; one outside Date's range stays visibly invalid, for validation to report (not a RangeError). */
+const tsToIso = (t: Timestamp | undefined): string | undefined => {
+  if (!t) return undefined;
+  const d = timestampDate(t);
+  return Number.isNaN(d.getTime()) ? `invalid timestamp (${t.seconds}s)` : d.toISOString();
+};
 const isoToTs = (s: string | undefined): Timestamp | undefined => (s ? timestampFromDate(new Date(s)) : undefined);
 
 /** Loose domain shapes: validation (domain/validation) reports what is missing or wrong. */

@@ -5,10 +5,10 @@
 import http from 'node:http';
 import http2 from 'node:http2';
 import type { AddressInfo } from 'node:net';
-import { connectNodeAdapter } from '@connectrpc/connect-node';
 import type { Logger } from 'pino';
 import { DEFAULT_ADMISSION, gate, type AdmissionOptions, type Gate } from './admission.js';
 import { interceptors } from './interceptors.js';
+import { connectAdapter } from './parse-errors.js';
 import { routes, type RouteDeps } from './routes.js';
 
 export interface BuildOptions extends RouteDeps {
@@ -48,7 +48,7 @@ export function build(o: BuildOptions): ApiServer {
     rpc: gate('rpc', { maxInFlight: adm.maxInFlightRpcs, maxQueue: 0 }),
     lookupDb: o.lookupDbGate ?? gate('lookup-db', { maxInFlight: adm.lookupDbMaxInFlight, maxQueue: adm.lookupDbMaxQueue }),
   };
-  const handler = connectNodeAdapter({
+  const handler = connectAdapter({
     routes: routes({ ...o, lookupDbGate: gates.lookupDb }),
     interceptors: interceptors({ participant: o.participant, log: o.log, rpcGate: gates.rpc, statsIntervalMs: o.statsIntervalMs }),
     fallback: (req, res) => void probes(req as http.IncomingMessage, res as http.ServerResponse),

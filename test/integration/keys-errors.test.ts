@@ -34,7 +34,7 @@ describe('validation: InvalidArgument with one violation per bad field, nothing 
     { name: 'EVP supplied by the client', req: () => createKeyRequest({ keyType: KeyType.EVP, key: randomUUID() }), fields: ['key'] },
     { name: 'missing key type', req: () => createKeyRequest({ keyType: KeyType.UNSPECIFIED }), fields: ['key_type'] },
     { name: 'request id not a UUID', req: () => createKeyRequest({ requestId: 'abc' }), fields: ['request_id'] },
-    { name: 'reason not allowed for creation', req: () => createKeyRequest({ reason: EntryOperationReason.FRAUD }), fields: ['reason'] },
+    { name: 'reason not allowed for creation', req: () => createKeyRequest({ reason: EntryOperationReason.FRAUD }), fields: ['reason'], bcbError: 'InvalidReason' },
     { name: 'natural person name with digits', req: () => { const o = naturalPerson(newCpf(), 'Maria 2'); return createKeyRequest({ owner: o, key: o.taxIdNumber }); }, fields: ['owner.name'] },
     { name: 'trade name on a natural person', req: () => { const o = naturalPerson(); o.tradeName = 'Loja'; return createKeyRequest({ owner: o, key: o.taxIdNumber }); }, fields: ['owner.trade_name'] },
     { name: 'account of another participant', req: () => createKeyRequest({ keyType: KeyType.EMAIL, key: newEmail(), account: account(OTHER_ISPB) }), fields: ['account.participant'] },
@@ -58,6 +58,9 @@ describe('validation: InvalidArgument with one violation per bad field, nothing 
     assert.deepEqual(upd.fields, ['reason']);
     const del = await rpcError(() => s.client.deleteKey({ requestId: randomUUID(), key: newEmail(), reason: EntryOperationReason.BRANCH_TRANSFER }));
     assert.deepEqual(del.fields, ['reason']);
+    // DICT's name for a bad reason (2.6.1 error table), not EntryInvalid.
+    assert.equal(upd.bcbError, 'InvalidReason');
+    assert.equal(del.bcbError, 'InvalidReason');
   });
 
   test('lookups need a valid payer id and end-to-end id', async () => {
