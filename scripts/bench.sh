@@ -9,6 +9,8 @@
 #   bash scripts/bench.sh pg-queue [--in-flight 128] [--gate 10] [--n 200000]
 #                                   standalone postgres.js queue reproduction
 #   bash scripts/bench.sh create-key [--n 200] [--concurrency 16]
+#   bash scripts/bench.sh fuzz      every RPC, FUZZ_RUNS (10,000) generated messages + random bodies
+#                                   each (FUZZ_SEED, FUZZ_METHODS=LookupKey,GetKey)
 set -euo pipefail
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -25,7 +27,8 @@ case "$cmd" in
   gen-keys) script=gen-keys ;;
   pg-queue) script=pg-queue-repro ;;
   create-key) script=create-key; export API_URL="${API_URL:-http://$API_HOST:$API_PORT}" ;;
-  *) sed -n '2,12p' "$0" >&2; exit 2 ;;
+  fuzz) script=fuzz; export API_URL="${API_URL:-http://$API_HOST:$API_PORT}" API_GRPC_URL="${API_GRPC_URL:-http://$API_HOST:$API_GRPC_PORT}" ;;
+  *) sed -n '2,14p' "$0" >&2; exit 2 ;;
 esac
 [[ -f dist/bench/$script.js ]] || node_modules/.bin/tsc -p tsconfig.json
 exec node dist/bench/$script.js "$@"
