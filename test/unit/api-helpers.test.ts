@@ -2,7 +2,8 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { Code } from '@connectrpc/connect';
 import { codeForBcbError, fromFailure, invalidArgument } from '../../api/errors.js';
-import { requestHash } from '../../api/gateway.js';
+import { durationMs, requestHash } from '../../api/gateway.js';
+import { nulStringField } from '../../api/interceptors.js';
 import type { ExtendedEntry } from '../../domain/types.js';
 import { BadRequestSchema, ErrorInfoSchema } from '../../gen/google/rpc/error_details_pb.js';
 import { cacheTtl, MAX_LOOKUP_CACHE_SECONDS } from '../../store/lookup-cache.js';
@@ -80,4 +81,17 @@ test("DICT's Cache-Control bounds the cache: no-store/no-cache/private mean not 
   }
   assert.equal(cacheTtl(entry('LEGAL_PERSON'), 180, parseCacheMaxAge('public, max-age=90')), 90);
   assert.equal(cacheTtl(entry('LEGAL_PERSON'), 180, parseCacheMaxAge(undefined)), 180);
+});
+
+test('NUL anywhere in a request string is found and named (Postgres text cannot hold it)', () => {
+  assert.equal(nulStringField({ $typeName: 'x', key: 'a', owner: { taxIdNumber: '1\u00002' } }), 'owner.tax_id_number');
+  assert.equal(nulStringField({ by: { case: 'requestId', value: '\u0000' } }), 'by');
+  assert.equal(nulStringField({ list: ['ok', 'n\u0000'] }), 'list[1]');
+  assert.equal(nulStringField({ key: 'fine', bytes: new Uint8Array([0]) }), undefined);
+});
+
+test('a negative or non-finite wait is no wait', () => {
+  assert.equal(durationMs({ seconds: -5n, nanos: 0 }), 0);
+  assert.equal(durationMs({ seconds: 2n, nanos: 500_000_000 }), 2500);
+  assert.equal(durationMs(undefined), 0);
 });
