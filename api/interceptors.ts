@@ -1,5 +1,5 @@
-// The one place where cross-cutting concerns wrap every RPC, in order: the principal first (so
-// later interceptors may use it), then logging of outcome and latency, then admission control
+// The one place where cross-cutting concerns wrap every RPC, in order: logging of outcome and
+// latency, then the principal (the Bearer token verified, so later code may use it), then admission control
 // (excess calls are shed before any work, and still counted by the logging). Per-call lines are debug (a lookup is on every
 // payment: one info line each would dominate the process); every `statsIntervalMs` one info
 // line sums the calls per RPC and outcome with latency percentiles. Internal errors are always
@@ -8,7 +8,8 @@ import { Code, ConnectError, type Interceptor } from '@connectrpc/connect';
 import * as hdr from 'hdr-histogram-js';
 import type { Logger } from 'pino';
 import { admissionInterceptor, type Gate } from './admission.js';
-import { principalKey, staticPrincipalInterceptor } from './principal.js';
+import type { VerifyBearer } from './auth.js';
+import { authInterceptor, principalKey } from './principal.js';
 
 interface RpcStats {
   count: number;
@@ -65,10 +66,11 @@ export function loggingInterceptor(log: Logger, o: { statsIntervalMs?: number } 
   };
 }
 
-export function interceptors(o: { participant: string; log: Logger; rpcGate?: Gate; statsIntervalMs?: number }): Interceptor[] {
+export function interceptors(o: { verifyBearer: VerifyBearer; log: Logger; rpcGate?: Gate; statsIntervalMs?: number }): Interceptor[] {
   return [
-    staticPrincipalInterceptor(o.participant),
+    // Logging first: refused tokens are counted (Unauthenticated / PermissionDenied) like any outcome.
     loggingInterceptor(o.log, { statsIntervalMs: o.statsIntervalMs }),
+    authInterceptor(o.verifyBearer),
     ...(o.rpcGate ? [admissionInterceptor(o.rpcGate)] : []),
   ];
 }

@@ -13,6 +13,7 @@ import { dictClientFromConfig } from '../config/dict-client.js';
 import { createLogger } from '../config/logger.js';
 import { createSql } from '../store/db.js';
 import { createLookupCache, redisFailFastOptions } from '../store/lookup-cache.js';
+import { authOptionsFromConfig, createVerifier, setVerifier } from './auth.js';
 import { healthChecker } from './health.js';
 import { build } from './server.js';
 
@@ -22,6 +23,9 @@ const WORKER_STOP_MS = 15_000;
 
 async function serve(config: ApiConfig): Promise<void> {
   const log = createLogger('core-dict-api', config.LOG_LEVEL);
+  // Refuse to start without a usable verifier (bad JWKS, `none`/HS algorithms): never serve unauthenticated.
+  const verifyBearer = createVerifier(authOptionsFromConfig(config));
+  setVerifier(verifyBearer);
   const sql = createSql(config.DATABASE_URL, { max: config.DATABASE_POOL_MAX });
   // The lookup path never waits on Redis: no offline queue, a short command timeout, and a
   // circuit breaker in the cache; ioredis reconnects in the background.
@@ -45,6 +49,7 @@ async function serve(config: ApiConfig): Promise<void> {
 
   const server = build({
     participant: config.PSP_ISPB,
+    verifyBearer,
     log,
     version: VERSION,
     sql,

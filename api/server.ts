@@ -8,11 +8,14 @@ import type { AddressInfo } from 'node:net';
 import { connectNodeAdapter } from '@connectrpc/connect-node';
 import type { Logger } from 'pino';
 import { DEFAULT_ADMISSION, gate, type AdmissionOptions, type Gate } from './admission.js';
+import type { VerifyBearer } from './auth.js';
 import { interceptors } from './interceptors.js';
 import { routes, type RouteDeps } from './routes.js';
 
 export interface BuildOptions extends RouteDeps {
   participant: string;
+  /** Verifies each call's `Authorization: Bearer` token (api/auth.ts createVerifier). */
+  verifyBearer: VerifyBearer;
   log: Logger;
   /** Admission control (defaults: DEFAULT_ADMISSION). */
   admission?: Partial<AdmissionOptions>;
@@ -50,7 +53,7 @@ export function build(o: BuildOptions): ApiServer {
   };
   const handler = connectNodeAdapter({
     routes: routes({ ...o, lookupDbGate: gates.lookupDb }),
-    interceptors: interceptors({ participant: o.participant, log: o.log, rpcGate: gates.rpc, statsIntervalMs: o.statsIntervalMs }),
+    interceptors: interceptors({ verifyBearer: o.verifyBearer, log: o.log, rpcGate: gates.rpc, statsIntervalMs: o.statsIntervalMs }),
     fallback: (req, res) => void probes(req as http.IncomingMessage, res as http.ServerResponse),
   });
 
