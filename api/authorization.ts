@@ -58,3 +58,8 @@ export function requireSecondFactor(p: Principal, action: string): void {
     throw permissionDenied(`${action} by a customer needs a second authentication factor (token amr/acr shows none: amr=${JSON.stringify(p.amr)}${p.acr ? `, acr=${p.acr}` : ''})`);
   }
 }
+
+/** Operators only (e.g. the /codec endpoint): a customer is PERMISSION_DENIED. */
+export function requireOperator(p: Principal, what: string): void {
+  if (p.role !== 'operator') throw permissionDenied(`${what} is for the PSP's operators only`);
+}

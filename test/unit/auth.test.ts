@@ -5,7 +5,8 @@ import type { AddressInfo } from 'node:net';
 import { test } from 'node:test';
 import { Code, ConnectError } from '@connectrpc/connect';
 import { exportJWK, generateKeyPair, SignJWT, UnsecuredJWT, type JWK, type KeyLike } from 'jose';
-import { authOptionsFromConfig, createVerifier, type AuthOptions } from '../../api/auth.js';
+import { authOptionsFromConfig, createVerifier, setVerifier, verifyBearer, type AuthOptions } from '../../api/auth.js';
+import { requireOperator } from '../../api/authorization.js';
 import { loadApiConfig } from '../../config/index.js';
 
 const ISPB = '12345678';
@@ -147,4 +148,13 @@ test('configuration: exactly one of AUTH_JWKS_FILE and AUTH_JWKS_URL', () => {
   const o = authOptionsFromConfig(loadApiConfig({ AUTH_JWKS_URL: 'http://x/jwks', AUTH_ALGORITHMS: 'ES256, RS256' }));
   assert.deepEqual(o.algorithms, ['ES256', 'RS256']);
   assert.deepEqual(o.claims, { ispb: 'ispb', taxId: 'tax_id', role: 'role' });
+});
+
+test('verifyBearer uses the process verifier; requireOperator refuses customers', async () => {
+  await refused(verifyBearer('Bearer a.b.c'), Code.Unauthenticated, /not configured/);
+  setVerifier(await verifier());
+  const op = await verifyBearer(`Bearer ${await sign({})}`);
+  requireOperator(op, '/codec');
+  const cust = await verifyBearer(`Bearer ${await sign({ role: 'customer', tax_id: '11144477735' })}`);
+  assert.throws(() => requireOperator(cust, '/codec'), (err: unknown) => err instanceof ConnectError && err.code === Code.PermissionDenied);
 });
