@@ -1,0 +1,194 @@
+// The API's production surface through the real stack: request ids, the per-client rate limit
+// (Redis), the request size cap, gRPC server reflection (grpcurl when installed, else a Connect
+// client of the reflection service) and TLS with ALPN h2 + http/1.1.
+import assert from 'node:assert/strict';
+import { execFile } from 'node:child_process';
+import { randomUUID } from 'node:crypto';
+import { existsSync } from 'node:fs';
+import http from 'node:http';
+import http2 from 'node:http2';
+import { promisify } from 'node:util';
+import { after, before, describe, test } from 'node:test';
+import { fromBinary } from '@bufbuild/protobuf';
+import { FileDescriptorProtoSchema } from '@bufbuild/protobuf/wkt';
+import { Code, ConnectError, createClient } from '@connectrpc/connect';
+import { createGrpcTransport } from '@connectrpc/connect-node';
+import { RetryInfoSchema } from '../../gen/google/rpc/error_details_pb.js';
+import { ServerReflection } from '../../gen/grpc/reflection/v1/reflection_pb.js';
+import { ServerReflection as ServerReflectionAlpha } from '../../gen/grpc/reflection/v1alpha/reflection_pb.js';
+import { CoreDictService } from '../../gen/dict/core/v1/service_pb.js';
+import { rpcError } from '../support/errors.js';
+import { OTHER_ISPB, startStack, type Stack } from '../support/stack.js';
+
+const RATE_POINTS = 20;
+let s: Stack;
+let tlsStack: Stack;
+before(async () => {
+  s = await startStack({ api: { rateLimit: { points: RATE_POINTS, durationSeconds: 60 } } });
+  tlsStack = await startStack({ participant: OTHER_ISPB, beside: s, worker: false, api: { tls: true } });
+});
+after(async () => {
+  await tlsStack?.stop();
+  await s?.stop();
+});
+
+describe('request id', () => {
+  test('a well-formed x-request-id is echoed in the response headers and trailers', async () => {
+    const id = `req-${randomUUID()}`;
+    let header: Headers | undefined;
+    let trailer: Headers | undefined;
+    await s.client.healthCheck({}, { headers: { 'x-request-id': id }, onHeader: (h) => (header = h), onTrailer: (t) => (trailer = t) });
+    assert.equal(header?.get('x-request-id'), id);
+    assert.equal(trailer?.get('x-request-id'), id);
+  });
+
+  test('a malformed one is replaced by a new UUID; errors carry the id too', async () => {
+    let header: Headers | undefined;
+    await s.client.healthCheck({}, { headers: { 'x-request-id': 'has spaces\tand tabs' }, onHeader: (h) => (header = h) });
+    assert.match(header?.get('x-request-id') ?? '', /^[0-9a-f-]{36}$/);
+    const id = randomUUID();
+    const e = await rpcError(() => s.client.lookupKey({ key: 'not a key', payerId: '' }, { headers: { 'x-request-id': id } }));
+    assert.equal(e.code, Code.InvalidArgument);
+    assert.equal(e.err.metadata.get('x-request-id'), id);
+  });
+
+  test('over gRPC (HTTP/2) too', async () => {
+    const id = randomUUID();
+    let trailer: Headers | undefined;
+    await createClient(CoreDictService, s.transports.grpc).healthCheck({}, { headers: { 'x-request-id': id }, onTrailer: (t) => (trailer = t) });
+    assert.equal(trailer?.get('x-request-id'), id);
+  });
+});
+
+describe('per-client rate limit', () => {
+  test(`the ${RATE_POINTS + 1}th call of a client in the window is RESOURCE_EXHAUSTED with RetryInfo; other clients are not affected`, async () => {
+    const user = `rl-${randomUUID()}`;
+    const as = (u: string) => ({ headers: { 'x-end-user-id': u } });
+    for (let i = 0; i < RATE_POINTS; i++) await s.client.healthCheck({}, as(user));
+    const e = await rpcError(() => s.client.healthCheck({}, as(user)));
+    assert.equal(e.code, Code.ResourceExhausted);
+    assert.equal(e.bcbError, 'RateLimited');
+    const retry = e.err.findDetails(RetryInfoSchema)[0];
+    assert.ok(retry?.retryDelay && retry.retryDelay.seconds > 0n && retry.retryDelay.seconds <= 60n, `retry delay ${retry?.retryDelay?.seconds}`);
+    // Counted in Redis, under this deployment's prefix.
+    assert.equal(Number(await s.redis.get(`core-dict:rl:${s.taskQueue}:user:${s.participant}/${user}`)), RATE_POINTS + 1);
+    await s.client.healthCheck({}, as(`rl-${randomUUID()}`));
+  });
+
+  test('the gRPC health service is never limited (probes see the server as it is)', async () => {
+    const { Health } = await import('../../gen/grpc/health/v1/health_pb.js');
+    const health = createClient(Health, s.transports.grpc);
+    for (let i = 0; i < RATE_POINTS + 2; i++) await health.check({ service: '' }, { headers: { 'x-end-user-id': 'probe-user' } });
+  });
+});
+
+describe('request size cap (readMaxBytes)', () => {
+  // Streams `total` bytes of a JSON body at the Connect endpoint; stops when the server answers.
+  async function bigPost(path: string, total: number, withLength: boolean) {
+    const url = new URL(path, s.urls.httpUrl);
+    const chunk = Buffer.alloc(1 << 20, 0x20);
+    let sent = 0;
+    return new Promise<{ status: number; body: string; sent: number }>((resolve, reject) => {
+      const req = http.request(url, { method: 'POST', headers: { 'content-type': 'application/json', ...(withLength ? { 'content-length': String(total) } : {}) } });
+      let answered = false;
+      req.on('response', (res) => {
+        answered = true;
+        let body = '';
+        res.on('data', (d: Buffer) => (body += d.toString()));
+        res.on('end', () => resolve({ status: res.statusCode ?? 0, body, sent }));
+        res.on('error', reject);
+      });
+      req.on('error', (err) => (answered ? undefined : reject(err)));
+      const pump = () => {
+        while (!answered && sent < total) {
+          sent += chunk.length;
+          if (!req.write(chunk)) return void req.once('drain', pump);
+        }
+        if (!answered) req.end();
+      };
+      pump();
+    });
+  }
+
+  for (const withLength of [true, false]) {
+    test(`a 100 MB body ${withLength ? 'with' : 'without'} Content-Length is refused (resource_exhausted) long before it is read, and memory does not balloon`, async () => {
+      global.gc?.();
+      const rssBefore = process.memoryUsage().rss;
+      const r = await bigPost('/dict.core.v1.CoreDictService/LookupKey', 100 << 20, withLength);
+      const rssAfter = process.memoryUsage().rss;
+      assert.match(r.body, /resource_exhausted/, r.body);
+      assert.ok(r.sent < 50 << 20, `sent ${r.sent} bytes before the answer`);
+      assert.ok(rssAfter - rssBefore < 64 << 20, `RSS grew by ${((rssAfter - rssBefore) / 1048576).toFixed(1)} MiB`);
+    });
+  }
+
+  test('over gRPC the envelope length is checked before the message is read', async () => {
+    const big = 'x'.repeat(64 * 1024);
+    const e = await rpcError(() => createClient(CoreDictService, s.transports.grpc).lookupKey({ key: big, payerId: '' }));
+    assert.equal(e.code, Code.ResourceExhausted);
+  });
+});
+
+describe('gRPC server reflection', () => {
+  const grpcurl = [process.env.GRPCURL_BIN].find((p) => p && existsSync(p));
+  const run = promisify(execFile);
+  const target = () => new URL(s.urls.grpcUrl).host;
+
+  test('grpcurl list and describe, with no .proto files', { skip: grpcurl ? false : 'grpcurl not installed (scripts/install.sh install_grpcurl)' }, async () => {
+    const list = await run(grpcurl!, ['-plaintext', target(), 'list']);
+    for (const svc of ['dict.core.v1.CoreDictService', 'grpc.health.v1.Health', 'grpc.reflection.v1.ServerReflection']) assert.match(list.stdout, new RegExp(`^${svc.replaceAll('.', '\\.')}$`, 'm'));
+    const methods = await run(grpcurl!, ['-plaintext', target(), 'list', 'dict.core.v1.CoreDictService']);
+    assert.match(methods.stdout, /dict\.core\.v1\.CoreDictService\.CreateKey/);
+    const desc = await run(grpcurl!, ['-plaintext', target(), 'describe', 'dict.core.v1.CreateKeyRequest']);
+    assert.match(desc.stdout, /message CreateKeyRequest/);
+    assert.match(desc.stdout, /request_id/);
+    const call = await run(grpcurl!, ['-plaintext', '-d', '{"service":""}', target(), 'grpc.health.v1.Health/Check']);
+    assert.match(call.stdout, /SERVING/);
+  });
+
+  test('v1 and v1alpha over a Connect client: services, files with their imports, symbols, unknown symbols', async () => {
+    for (const svc of [ServerReflection, ServerReflectionAlpha]) {
+      const client = createClient(svc, s.transports.grpc);
+      const reqs = async function* () {
+        yield { messageRequest: { case: 'listServices' as const, value: '' } };
+        yield { messageRequest: { case: 'fileContainingSymbol' as const, value: 'dict.core.v1.CoreDictService.CreateKey' } };
+        yield { messageRequest: { case: 'fileByFilename' as const, value: 'google/rpc/error_details.proto' } };
+        yield { messageRequest: { case: 'fileContainingSymbol' as const, value: 'no.such.Symbol' } };
+      };
+      const out = [];
+      for await (const res of client.serverReflectionInfo(reqs())) out.push(res);
+      assert.equal(out.length, 4);
+      const [list, file, details, missing] = out;
+      assert.equal(list!.messageResponse.case, 'listServicesResponse');
+      const names = list!.messageResponse.case === 'listServicesResponse' ? list!.messageResponse.value.service.map((x) => x.name) : [];
+      assert.ok(names.includes('dict.core.v1.CoreDictService'), names.join());
+      assert.equal(file!.messageResponse.case, 'fileDescriptorResponse');
+      if (file!.messageResponse.case === 'fileDescriptorResponse') {
+        const files = file!.messageResponse.value.fileDescriptorProto.map((b) => fromBinary(FileDescriptorProtoSchema, b).name);
+        assert.equal(files[0], 'dict/core/v1/service.proto');
+        assert.ok(files.includes('dict/core/v1/types.proto'), files.join());
+      }
+      assert.equal(details!.messageResponse.case, 'fileDescriptorResponse');
+      assert.equal(missing!.messageResponse.case, 'errorResponse');
+      if (missing!.messageResponse.case === 'errorResponse') assert.equal(missing!.messageResponse.value.errorCode, Code.NotFound);
+    }
+  });
+});
+
+describe('TLS', () => {
+  test('both listeners speak HTTPS; ALPN offers h2 and http/1.1; gRPC, gRPC-web and Connect all work', async () => {
+    assert.match(tlsStack.urls.httpUrl, /^https:/);
+    const res = await tlsStack.client.healthCheck({});
+    assert.ok(res.version);
+    await createClient(CoreDictService, tlsStack.transports.grpc).healthCheck({});
+    await createClient(CoreDictService, tlsStack.transports.grpcWeb).healthCheck({});
+    // h2 negotiated by ALPN on the "HTTP/1.1" port as well.
+    const session = http2.connect(tlsStack.urls.httpUrl, { ca: tlsStack.pki.caCertPem });
+    await new Promise<void>((resolve, reject) => session.once('connect', () => resolve()).once('error', reject));
+    assert.equal(session.alpnProtocol, 'h2');
+    session.close();
+    // A plain-text gRPC client is refused (no cleartext fallback).
+    const plain = createClient(CoreDictService, createGrpcTransport({ baseUrl: tlsStack.urls.grpcUrl.replace('https:', 'http:') }));
+    await assert.rejects(plain.healthCheck({}), (err: unknown) => err instanceof ConnectError);
+  });
+});
