@@ -86,10 +86,10 @@ async function serve(config: ApiConfig): Promise<void> {
   const stop = async (signal: string): Promise<void> => {
     if (stopping) return;
     stopping = true;
-    log.info({ signal, graceMs: config.API_SHUTDOWN_GRACE_MS }, 'shutting down: draining');
+    log.info({ signal, graceMs: config.API_SHUTDOWN_GRACE_MS, delayMs: config.API_SHUTDOWN_DELAY_MS }, 'shutting down: draining');
     // Not ready, no new connections; in-flight calls finish (each one's acknowledgement is
     // already durable: a workflow started or a row written) or are cut after the grace time.
-    await server.close({ graceMs: config.API_SHUTDOWN_GRACE_MS });
+    await server.close({ graceMs: config.API_SHUTDOWN_GRACE_MS, delayMs: config.API_SHUTDOWN_DELAY_MS });
     await connection.close();
     dict.close();
     redis.disconnect();
@@ -130,7 +130,7 @@ function primary(config: ApiConfig, n: number): void {
       workers.map(
         (w) =>
           new Promise<void>((resolve) => {
-            const timer = setTimeout(() => w.process.kill('SIGKILL'), config.API_SHUTDOWN_GRACE_MS + WORKER_STOP_SLACK_MS);
+            const timer = setTimeout(() => w.process.kill('SIGKILL'), config.API_SHUTDOWN_DELAY_MS + config.API_SHUTDOWN_GRACE_MS + WORKER_STOP_SLACK_MS);
             w.once('exit', () => {
               clearTimeout(timer);
               resolve();

@@ -41,8 +41,11 @@ export interface ApiServer {
   /** The admission gates, for stats. */
   gates: { rpc: Gate; lookupDb: Gate };
   listen(o: { host: string; httpPort: number; grpcPort: number }): Promise<{ httpUrl: string; grpcUrl: string }>;
-  /** Drain: /readyz 503, stop accepting, give in-flight calls up to graceMs (default 5 s), then cut. */
-  close(o?: { graceMs?: number }): Promise<void>;
+  /**
+   * Drain: /readyz 503 at once; for delayMs (default 0) keep serving so load balancers see it and
+   * stop sending; then stop accepting, give in-flight calls up to graceMs (default 5 s), then cut.
+   */
+  close(o?: { graceMs?: number; delayMs?: number }): Promise<void>;
 }
 
 type AnyServer = http.Server | http2.Http2Server | http2.Http2SecureServer;
@@ -115,8 +118,9 @@ export function build(o: BuildOptions): ApiServer {
       const scheme = o.tls ? 'https' : 'http';
       return { httpUrl: `${scheme}://${shown}:${hp}`, grpcUrl: `${scheme}://${shown}:${gp}` };
     },
-    async close({ graceMs = 5_000 } = {}) {
+    async close({ graceMs = 5_000, delayMs = 0 } = {}) {
       draining = true;
+      if (delayMs > 0) await new Promise((r) => setTimeout(r, delayMs));
       const closeOne = (s: AnyServer) =>
         new Promise<void>((resolve) => {
           if (!s.listening) return resolve();

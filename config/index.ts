@@ -70,7 +70,7 @@ const apiSchema = z.object({
   // Per-client rate limit (client = participant + end user, or participant + peer address):
   // API_RATE_LIMIT_POINTS calls per API_RATE_LIMIT_DURATION_SECONDS, counted in Redis (shared by
   // every API process), in each process's memory while Redis is down. 0 points = no limit.
-  API_RATE_LIMIT_POINTS: z.coerce.number().int().min(0).max(1_000_000).default(2_000),
+  API_RATE_LIMIT_POINTS: z.coerce.number().int().min(0).max(1_000_000).default(5_000),
   API_RATE_LIMIT_DURATION_SECONDS: z.coerce.number().int().min(1).max(3_600).default(1),
   // TLS on both listeners (ALPN h2 + http/1.1) when both are set; plain otherwise.
   API_TLS_CERT_FILE: optionalFile,
@@ -79,6 +79,9 @@ const apiSchema = z.object({
   API_REFLECTION: z.enum(['true', 'false']).default('true').transform((v) => v === 'true'),
   // On SIGTERM: not ready at once, no new connections, in-flight calls get this long to finish.
   API_SHUTDOWN_GRACE_MS: z.coerce.number().int().min(0).max(300_000).default(10_000),
+  // Before that, /readyz answers 503 while the API still serves for this long, so load balancers
+  // (Kubernetes endpoints) stop sending first; 0 = stop accepting at once.
+  API_SHUTDOWN_DELAY_MS: z.coerce.number().int().min(0).max(120_000).default(0),
   // Per-call logs are debug; every RPC_STATS_INTERVAL_MS one info line sums calls per RPC and
   // outcome with latency percentiles (0 = never).
   RPC_STATS_INTERVAL_MS: z.coerce.number().int().min(0).max(3_600_000).default(60_000),
@@ -94,6 +97,9 @@ const workerSchema = z.object({
   CLAIM_POLL_INTERVAL_MS: z.coerce.number().int().min(1_500).max(60_000).default(3_000),
   CLAIM_POLL_OVERLAP_MS: z.coerce.number().int().min(0).max(600_000).default(10_000),
   CLAIM_POLLER_ENABLED: z.enum(['true', 'false']).default('true').transform((v) => v === 'true'),
+  // On SIGTERM the worker stops polling and running activities get this long to finish before
+  // they are cancelled (Temporal retries them elsewhere); then the pools close.
+  WORKER_SHUTDOWN_GRACE_MS: z.coerce.number().int().min(0).max(600_000).default(10_000),
 });
 
 export type ApiConfig = z.infer<typeof apiSchema>;

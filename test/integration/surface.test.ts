@@ -1,6 +1,7 @@
 // The API's production surface through the real stack: request ids, the per-client rate limit
 // (Redis), the request size cap, gRPC server reflection (grpcurl when installed, else a Connect
-// client of the reflection service) and TLS with ALPN h2 + http/1.1.
+// client of the reflection service), TLS with ALPN h2 + http/1.1, and the API process's
+// graceful shutdown under load (no acknowledged CreateKey lost).
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
@@ -12,13 +13,17 @@ import { after, before, describe, test } from 'node:test';
 import { fromBinary } from '@bufbuild/protobuf';
 import { FileDescriptorProtoSchema } from '@bufbuild/protobuf/wkt';
 import { Code, ConnectError, createClient } from '@connectrpc/connect';
-import { createGrpcTransport } from '@connectrpc/connect-node';
+import { createConnectTransport, createGrpcTransport } from '@connectrpc/connect-node';
+import { once } from 'node:events';
 import { RetryInfoSchema } from '../../gen/google/rpc/error_details_pb.js';
 import { ServerReflection } from '../../gen/grpc/reflection/v1/reflection_pb.js';
 import { ServerReflection as ServerReflectionAlpha } from '../../gen/grpc/reflection/v1alpha/reflection_pb.js';
 import { CoreDictService } from '../../gen/dict/core/v1/service_pb.js';
 import { rpcError } from '../support/errors.js';
-import { OTHER_ISPB, startStack, type Stack } from '../support/stack.js';
+import { createKeyRequest, newEmail } from '../support/fixtures.js';
+import { freePort, Programs } from '../support/processes.js';
+import { env, OTHER_ISPB, OUR_ISPB, startStack, type Stack } from '../support/stack.js';
+import { KeyType } from '../../gen/dict/core/v1/types_pb.js';
 
 const RATE_POINTS = 20;
 let s: Stack;
@@ -190,5 +195,96 @@ describe('TLS', () => {
     // A plain-text gRPC client is refused (no cleartext fallback).
     const plain = createClient(CoreDictService, createGrpcTransport({ baseUrl: tlsStack.urls.grpcUrl.replace('https:', 'http:') }));
     await assert.rejects(plain.healthCheck({}), (err: unknown) => err instanceof ConnectError);
+  });
+});
+
+describe('graceful shutdown of the API process', () => {
+  const programs = new Programs();
+  after(() => programs.killAll());
+
+  test('SIGTERM under load: /readyz turns 503, the process exits 0, and every acknowledged CreateKey is in Postgres and reaches ACTIVE', async () => {
+    const [httpPort, grpcPort] = [await freePort(), await freePort()];
+    const ours = s.pki.participants[OUR_ISPB]!;
+    // The API process shares the stack's Postgres schema and task queue, so the stack's worker
+    // (in this process) runs what it accepts.
+    const api = programs.start('api/main.js', {
+      PSP_ISPB: OUR_ISPB,
+      DATABASE_URL: env.databaseUrl,
+      REDIS_URL: env.redisUrl,
+      TEMPORAL_ADDRESS: env.temporalAddress,
+      TEMPORAL_NAMESPACE: env.namespace,
+      TEMPORAL_TASK_QUEUE: s.taskQueue,
+      DICT_BASE_URL: s.simulator.url,
+      DICT_SIGNING_KEY_FILE: ours.keyFile,
+      DICT_SIGNING_CERT_FILE: ours.certFile,
+      DICT_TRUSTED_CERT_FILE: s.pki.dict.certFile,
+      API_HOST: '127.0.0.1',
+      API_PORT: String(httpPort),
+      API_GRPC_PORT: String(grpcPort),
+      API_WORKERS: '1',
+      API_RATE_LIMIT_POINTS: '0',
+      API_SHUTDOWN_DELAY_MS: '3000',
+      API_SHUTDOWN_GRACE_MS: '20000',
+    });
+    const httpUrl = `http://127.0.0.1:${httpPort}`;
+    const readyz = () => fetch(`${httpUrl}/readyz`).then((r) => r.status, () => 0);
+    for (;;) {
+      if ((await readyz()) === 200) break;
+      assert.equal(api.exitCode, null, programs.all());
+      await new Promise((r) => setTimeout(r, 200));
+    }
+
+    const clients = [
+      createClient(CoreDictService, createConnectTransport({ baseUrl: httpUrl, httpVersion: '1.1' })),
+      createClient(CoreDictService, createGrpcTransport({ baseUrl: `http://127.0.0.1:${grpcPort}` })),
+    ];
+    const acknowledged: string[] = [];
+    const failures: string[] = [];
+    let terminated = false;
+    const loop = async (i: number) => {
+      const client = clients[i % clients.length]!;
+      for (;;) {
+        const req = createKeyRequest({ keyType: KeyType.EMAIL, key: newEmail(), waitTimeout: { seconds: 1n, nanos: 0 } });
+        try {
+          await client.createKey(req);
+          acknowledged.push(req.requestId);
+        } catch (err) {
+          if (!terminated) failures.push(String(err));
+          return; // after SIGTERM: refused or cut, never acknowledged
+        }
+      }
+    };
+    const loops = Array.from({ length: 8 }, (_, i) => loop(i));
+    while (acknowledged.length < 16) {
+      assert.deepEqual(failures, []);
+      await new Promise((r) => setTimeout(r, 50));
+    }
+    const exited = once(api, 'exit') as Promise<[number | null, string | null]>;
+    terminated = true;
+    api.kill('SIGTERM');
+    // Draining: not ready while it still serves (the delay), then gone.
+    let sawDraining = false;
+    for (;;) {
+      const status = await readyz();
+      if (status === 503) sawDraining = true;
+      if (status === 0) break;
+    }
+    assert.ok(sawDraining, '/readyz never answered 503 while draining');
+    await Promise.all(loops);
+    const [code] = await exited;
+    assert.equal(code, 0, programs.all());
+    assert.deepEqual(failures, []);
+    const acked = acknowledged.length;
+    assert.ok(acked >= 16);
+
+    // Every acknowledged request is recorded, and reaches ACTIVE (the stack's worker runs).
+    for (;;) {
+      const rows = await s.sql<{ request_id: string; status: string }[]>`select request_id, status from entries where participant = ${OUR_ISPB} and request_id in ${s.sql(acknowledged)}`;
+      assert.equal(rows.length, acked, 'acknowledged requests missing from Postgres');
+      const notActive = rows.filter((r) => r.status !== 'ACTIVE');
+      assert.deepEqual(notActive.filter((r) => r.status !== 'PENDING'), [], 'acknowledged requests failed');
+      if (notActive.length === 0) break;
+      await new Promise((r) => setTimeout(r, 250));
+    }
   });
 });
