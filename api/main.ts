@@ -14,6 +14,7 @@ import { createLogger } from '../config/logger.js';
 import { createSql } from '../store/db.js';
 import { createLookupCache, redisFailFastOptions } from '../store/lookup-cache.js';
 import { healthChecker } from './health.js';
+import { parseOrigins } from './cors.js';
 import { rateLimiter } from './rate-limit.js';
 import { build } from './server.js';
 
@@ -68,6 +69,7 @@ async function serve(config: ApiConfig): Promise<void> {
     rateLimiter: config.API_RATE_LIMIT_POINTS ? rateLimiter(redis, { points: config.API_RATE_LIMIT_POINTS, durationSeconds: config.API_RATE_LIMIT_DURATION_SECONDS, keyPrefix: `core-dict:rl:${config.PSP_ISPB}` }) : undefined,
     tls,
     reflection: config.API_REFLECTION,
+    corsOrigins: parseOrigins(config.API_CORS_ORIGINS),
   });
   if (config.RPC_STATS_INTERVAL_MS) {
     // Alongside the rpc stats: how lookups fared with Redis (calls, failures, waits over 100 ms).

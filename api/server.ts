@@ -1,6 +1,6 @@
 // build(): the API's servers around one Connect handler. The same handler answers gRPC,
 // gRPC-web and Connect on two listeners: HTTP/2 cleartext (gRPC needs HTTP/2; buf curl uses
-// --http2-prior-knowledge) and HTTP/1.1 (browsers, curl, Connect JSON). With `tls` both
+// --http2-prior-knowledge) and HTTP/1.1 (browsers, with CORS for `corsOrigins`; curl, Connect JSON). With `tls` both
 // listeners are instead HTTPS servers offering h2 and http/1.1 by ALPN. Plain /healthz (process
 // alive) and /readyz (dependencies answer; 503 once draining) serve probes. Request bodies are
 // capped at `readMaxBytes` (larger ones are refused before they are read). close() drains:
@@ -11,6 +11,7 @@ import type { AddressInfo, Socket } from 'node:net';
 import { connectNodeAdapter } from '@connectrpc/connect-node';
 import type { Logger } from 'pino';
 import type { RateLimiterAbstract } from 'rate-limiter-flexible';
+import { withCors } from './cors.js';
 import { DEFAULT_ADMISSION, gate, type AdmissionOptions, type Gate } from './admission.js';
 import { interceptors } from './interceptors.js';
 import { reflectionRoutes } from './reflection.js';
@@ -35,6 +36,8 @@ export interface BuildOptions extends RouteDeps {
   tls?: { certPem: string; keyPem: string };
   /** Serve grpc.reflection v1 and v1alpha (default true). */
   reflection?: boolean;
+  /** Origins allowed to call from browsers on the API_PORT listener ("*" = any); empty = no CORS. */
+  corsOrigins?: string[];
 }
 
 export interface ApiServer {
@@ -85,9 +88,11 @@ export function build(o: BuildOptions): ApiServer {
     fallback: (req, res) => void probes(req as http.IncomingMessage, res as http.ServerResponse),
   });
 
+  // Browsers come to the first listener (HTTP/1.1, or h2/http1.1 with TLS): CORS there.
+  const browserHandler = withCors(handler as Parameters<typeof withCors>[0], o.corsOrigins ?? []);
   const servers: AnyServer[] = o.tls
-    ? [0, 1].map(() => http2.createSecureServer({ cert: o.tls!.certPem, key: o.tls!.keyPem, allowHTTP1: true, ALPNProtocols: ['h2', 'http/1.1'] }, handler))
-    : [http.createServer(handler), http2.createServer(handler)];
+    ? [browserHandler, handler].map((h) => http2.createSecureServer({ cert: o.tls!.certPem, key: o.tls!.keyPem, allowHTTP1: true, ALPNProtocols: ['h2', 'http/1.1'] }, h))
+    : [http.createServer(browserHandler), http2.createServer(handler)];
   // http2 servers only close once every session has; track sessions and sockets to end them.
   const sessions = new Set<http2.Http2Session>();
   const sockets = new Set<Socket>();

@@ -75,6 +75,9 @@ const apiSchema = z.object({
   // TLS on both listeners (ALPN h2 + http/1.1) when both are set; plain otherwise.
   API_TLS_CERT_FILE: optionalFile,
   API_TLS_KEY_FILE: optionalFile,
+  // Origins whose pages may call the API from a browser (Connect, gRPC-web) on API_PORT:
+  // comma-separated exact origins ("https://app.example.com"), or "*"; unset = no CORS.
+  API_CORS_ORIGINS: z.string().optional(),
   // gRPC server reflection (grpcurl list/describe without .proto files).
   API_REFLECTION: z.enum(['true', 'false']).default('true').transform((v) => v === 'true'),
   // On SIGTERM: not ready at once, no new connections, in-flight calls get this long to finish.

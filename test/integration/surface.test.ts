@@ -1,7 +1,8 @@
 // The API's production surface through the real stack: request ids, the per-client rate limit
 // (Redis), the request size cap, gRPC server reflection (grpcurl when installed, else a Connect
-// client of the reflection service), TLS with ALPN h2 + http/1.1, and the API process's
-// graceful shutdown under load (no acknowledged CreateKey lost).
+// client of the reflection service), TLS with ALPN h2 + http/1.1, the API process's graceful
+// shutdown under load (no acknowledged CreateKey lost), and a page on another origin calling
+// CreateKey and LookupKey from headless Chromium over Connect and gRPC-web (CORS).
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
@@ -24,18 +25,46 @@ import { createKeyRequest, newEmail } from '../support/fixtures.js';
 import { freePort, Programs } from '../support/processes.js';
 import { env, OTHER_ISPB, OUR_ISPB, startStack, type Stack } from '../support/stack.js';
 import { KeyType } from '../../gen/dict/core/v1/types_pb.js';
+import { join } from 'node:path';
+import { toJson } from '@bufbuild/protobuf';
+import * as esbuild from 'esbuild';
+import { chromium } from 'playwright-core';
+import { CreateKeyRequestSchema } from '../../gen/dict/core/v1/service_pb.js';
+import { naturalPerson, newEndToEndId } from '../support/fixtures.js';
+import type { PageCall, PageResult } from '../browser/page.js';
 
 const RATE_POINTS = 20;
 let s: Stack;
 let tlsStack: Stack;
+// Pages on two other origins: one the API allows (API_CORS_ORIGINS), one it does not.
+let allowedPage: { origin: string; close(): Promise<void> };
+let otherPage: { origin: string; close(): Promise<void> };
 before(async () => {
-  s = await startStack({ api: { rateLimit: { points: RATE_POINTS, durationSeconds: 60 } } });
+  allowedPage = await pageServer();
+  otherPage = await pageServer();
+  s = await startStack({ api: { rateLimit: { points: RATE_POINTS, durationSeconds: 60 }, corsOrigins: [allowedPage.origin] } });
   tlsStack = await startStack({ participant: OTHER_ISPB, beside: s, worker: false, api: { tls: true } });
 });
 after(async () => {
   await tlsStack?.stop();
   await s?.stop();
+  await allowedPage?.close();
+  await otherPage?.close();
 });
+
+/** A page (index.html + the bundled test/browser/page.ts) on its own loopback origin. */
+async function pageServer(): Promise<{ origin: string; close(): Promise<void> }> {
+  const built = await esbuild.build({ entryPoints: [join(__dirname, '..', 'browser', 'page.js')], bundle: true, format: 'iife', platform: 'browser', target: 'es2022', write: false, logLevel: 'silent' });
+  const script = built.outputFiles[0]!.text;
+  const server = http.createServer((req, res) => {
+    if (req.url === '/page.js') return void res.writeHead(200, { 'content-type': 'text/javascript' }).end(script);
+    res.writeHead(200, { 'content-type': 'text/html' }).end('<!doctype html><title>Core DICT browser test</title><script src="/page.js"></script>');
+  });
+  server.listen(0, '127.0.0.1');
+  await once(server, 'listening');
+  // "localhost" vs the API's 127.0.0.1: another origin (and another site) for certain.
+  return { origin: `http://localhost:${(server.address() as { port: number }).port}`, close: () => new Promise((r) => server.close(() => r())) };
+}
 
 describe('request id', () => {
   test('a well-formed x-request-id is echoed in the response headers and trailers', async () => {
@@ -286,5 +315,59 @@ describe('graceful shutdown of the API process', () => {
       if (notActive.length === 0) break;
       await new Promise((r) => setTimeout(r, 250));
     }
+  });
+});
+
+describe('browsers on another origin (CORS, connect-web)', () => {
+  const chromiumBin = [process.env.CHROMIUM_BIN, '/usr/bin/chromium'].find((p) => p && existsSync(p));
+
+  test('a page calls CreateKey and LookupKey over Connect and gRPC-web; a page on a disallowed origin cannot', { skip: chromiumBin ? false : 'no chromium (APT_PACKAGES)' }, async () => {
+    const browser = await chromium.launch({ executablePath: chromiumBin, args: ['--no-sandbox', '--disable-gpu'] });
+    try {
+      const page = await browser.newPage();
+      await page.goto(allowedPage.origin);
+      const call = async (origin: string, protocol: PageCall['protocol']): Promise<PageResult> => {
+        if (page.url() !== `${origin}/`) await page.goto(origin);
+        const owner = naturalPerson();
+        const c: PageCall = {
+          apiUrl: s.urls.httpUrl,
+          protocol,
+          createKey: toJson(CreateKeyRequestSchema, createKeyRequest({ keyType: KeyType.EMAIL, key: newEmail(), owner })),
+          payerId: naturalPerson().taxIdNumber,
+          endToEndId: newEndToEndId(),
+        };
+        // (untyped across the page boundary: playwright's serializable-type check is too deep for these messages)
+        const inPage = (arg: unknown): Promise<unknown> => (globalThis as unknown as { runDict(c: unknown): Promise<unknown> }).runDict(arg);
+        return (await page.evaluate(inPage, c as unknown as string)) as PageResult;
+      };
+      for (const protocol of ['connect', 'grpc-web'] as const) {
+        const r = await call(allowedPage.origin, protocol);
+        assert.equal(r.ok, true, r.error);
+        assert.equal(r.createdStatus, 'ACTIVE');
+        assert.equal((r.lookup as { source?: string }).source, 'LOCAL');
+        assert.ok((r.lookup as { entry?: { key?: string } }).entry?.key);
+        // Exposed to the page by Access-Control-Expose-Headers.
+        assert.equal(r.requestIdSeen, `browser-${protocol}`);
+      }
+      const refused = await call(otherPage.origin, 'connect');
+      assert.equal(refused.ok, false);
+      assert.match(refused.error ?? '', /fetch|network|cors/i);
+    } finally {
+      await browser.close();
+    }
+  });
+
+  test('preflight: allowed origin gets the Connect methods and headers; others 403', async () => {
+    const preflight = (origin: string) =>
+      fetch(`${s.urls.httpUrl}/dict.core.v1.CoreDictService/CreateKey`, {
+        method: 'OPTIONS',
+        headers: { origin, 'access-control-request-method': 'POST', 'access-control-request-headers': 'content-type,connect-protocol-version,x-request-id' },
+      });
+    const ok = await preflight(allowedPage.origin);
+    assert.equal(ok.status, 204);
+    assert.equal(ok.headers.get('access-control-allow-origin'), allowedPage.origin);
+    assert.match(ok.headers.get('access-control-allow-headers') ?? '', /Connect-Protocol-Version/i);
+    assert.match(ok.headers.get('access-control-allow-headers') ?? '', /X-Grpc-Web/i);
+    assert.equal((await preflight(otherPage.origin)).status, 403);
   });
 });

@@ -54,7 +54,7 @@ export interface StackOptions {
   /** Simulator options when this stack starts the simulator (not `beside`). */
   simulator?: Partial<SimulatorOptions>;
   /** API surface options: per-client rate limit (on this stack's Redis), TLS with the dev PKI's server pair, body cap. */
-  api?: { rateLimit?: RateLimitOptions; tls?: boolean; readMaxBytes?: number };
+  api?: { rateLimit?: RateLimitOptions; tls?: boolean; readMaxBytes?: number; corsOrigins?: string[] };
 }
 
 export interface Stack {
@@ -249,6 +249,7 @@ export async function startStack(o: StackOptions = {}): Promise<Stack> {
     // The dev PKI's DICT server pair names localhost and 127.0.0.1: good for the API too.
     tls: o.api?.tls ? { certPem: pki.dict.certPem, keyPem: pki.dict.keyPem } : undefined,
     readMaxBytes: o.api?.readMaxBytes,
+    corsOrigins: o.api?.corsOrigins,
   });
   const urls = await api.listen({ host: '127.0.0.1', httpPort: 0, grpcPort: 0 });
   const nodeOptions = o.api?.tls ? { ca: pki.caCertPem } : undefined;
