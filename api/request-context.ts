@@ -52,15 +52,31 @@ export function requestIdInterceptor(): Interceptor {
  */
 export function recoveryInterceptor(log: Logger): Interceptor {
   return (next) => async (req) => {
-    try {
-      return await next(req);
-    } catch (err) {
-      if (err instanceof ConnectError) throw err;
+    const safe = (err: unknown): ConnectError => {
+      if (err instanceof ConnectError) return err;
       // A call the client abandoned is theirs to know about, not a failure of ours.
-      if (req.signal.aborted) throw ConnectError.from(err, Code.Canceled);
+      if (req.signal.aborted) return ConnectError.from(err, Code.Canceled);
       const requestId = req.contextValues.get(requestIdKey);
       log.error({ requestId, rpc: `${req.service.typeName}/${req.method.name}`, err }, 'rpc failed unexpectedly');
-      throw new ConnectError(`internal error; request id ${requestId}`, Code.Internal);
+      return new ConnectError(`internal error; request id ${requestId}`, Code.Internal);
+    };
+    try {
+      const res = await next(req);
+      if (!res.stream) return res;
+      // A streaming answer can still fail while its messages are produced.
+      const messages = res.message;
+      return {
+        ...res,
+        message: (async function* () {
+          try {
+            yield* messages;
+          } catch (err) {
+            throw safe(err);
+          }
+        })(),
+      };
+    } catch (err) {
+      throw safe(err);
     }
   };
 }

@@ -16,7 +16,7 @@ import { acceptRequestId } from '../../api/request-context.js';
 import { ErrorInfoSchema, file_google_rpc_error_details } from '../../gen/google/rpc/error_details_pb.js';
 import { Health } from '../../gen/grpc/health/v1/health_pb.js';
 import { CoreDictService } from '../../gen/dict/core/v1/service_pb.js';
-import { ServerReflectionRequestSchema } from '../../gen/grpc/reflection/v1/reflection_pb.js';
+import { ServerReflection, ServerReflectionRequestSchema } from '../../gen/grpc/reflection/v1/reflection_pb.js';
 import { create } from '@bufbuild/protobuf';
 import { createContextValues } from '@connectrpc/connect';
 import { principalKey } from '../../api/principal.js';
@@ -75,6 +75,37 @@ test('recovery: a non-ConnectError is Internal with a safe message naming the re
   assert.equal(errors.length, 1, JSON.stringify(lines));
   assert.equal(errors[0]!.requestId, 'req-1');
   assert.match(JSON.stringify(errors[0]!.err), /hunter2/);
+});
+
+test('recovery covers streaming answers too: a failure mid-stream is Internal without its text', async () => {
+  const { log, lines } = capture();
+  const transport = createRouterTransport(
+    (router) => {
+      router.service(ServerReflection, {
+        async *serverReflectionInfo(reqs) {
+          for await (const _ of reqs) {
+            yield { validHost: 'x' };
+            throw new Error('token=abc123 leaked');
+          }
+        },
+      });
+    },
+    { router: { interceptors: interceptors({ participant: '12345678', log }) } },
+  );
+  const client = createClient(ServerReflection, transport);
+  const got: string[] = [];
+  const err = await failure(
+    (async () => {
+      for await (const r of client.serverReflectionInfo((async function* () {
+        yield { messageRequest: { case: 'listServices' as const, value: '' } };
+      })())) got.push(r.validHost);
+    })(),
+  );
+  assert.deepEqual(got, ['x']);
+  assert.equal(err.code, Code.Internal);
+  assert.doesNotMatch(err.message, /abc123/);
+  await new Promise((r) => setImmediate(r));
+  assert.equal(lines.filter((l) => (l.level as number) >= 50).length, 1);
 });
 
 test('ConnectErrors pass recovery unchanged (code, message, details)', async () => {
