@@ -8,7 +8,8 @@
 //   6. (validation happens in the handlers, against domain/validation.ts)
 //   7. logging         — outcome and latency per RPC
 //   8. metrics         — appended last
-// Calls refused at 4 or 5 never reach logging: the limiter and the gates count their own refusals.
+// Calls refused at 4 or 5 never reach logging: the gates count their own (Gate.stats().shed) and
+// the limiter reports each refusal (a debug line, and `onRateLimited` for counters).
 // Per-call lines are debug (a lookup is on every payment: one info line each would dominate the
 // process); every `statsIntervalMs` one info line sums the calls per RPC and outcome with latency
 // percentiles. Internal errors are always logged, one line each (by recovery when the error was
@@ -88,6 +89,8 @@ export interface InterceptorOptions {
   rpcGate?: Gate;
   /** Per-client limiter (rate-limit.ts); absent = no limit. */
   rateLimiter?: RateLimiterAbstract;
+  /** Called for each call the limiter refuses (metrics). */
+  onRateLimited?: () => void;
   statsIntervalMs?: number;
 }
 
@@ -97,7 +100,7 @@ export function interceptors(o: InterceptorOptions): Interceptor[] {
     requestIdInterceptor(),
     recoveryInterceptor(o.log),
     staticPrincipalInterceptor(o.participant),
-    ...(o.rateLimiter ? [rateLimitInterceptor(o.rateLimiter)] : []),
+    ...(o.rateLimiter ? [rateLimitInterceptor(o.rateLimiter, { log: o.log, onLimited: o.onRateLimited })] : []),
     ...(o.rpcGate ? [admissionInterceptor(o.rpcGate)] : []),
     loggingInterceptor(o.log, { statsIntervalMs: o.statsIntervalMs }),
   ];

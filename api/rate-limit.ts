@@ -7,11 +7,12 @@
 // and RetryInfo saying when the client's window reopens.
 import type { ContextValues, Interceptor } from '@connectrpc/connect';
 import type { Redis } from 'ioredis';
+import type { Logger } from 'pino';
 import { RateLimiterMemory, RateLimiterRedis, RateLimiterRes, type RateLimiterAbstract } from 'rate-limiter-flexible';
 import { Health } from '../gen/grpc/health/v1/health_pb.js';
 import { unavailable } from './errors.js';
 import { principalKey } from './principal.js';
-import { peerKey } from './request-context.js';
+import { peerKey, requestIdKey } from './request-context.js';
 
 export interface RateLimitOptions {
   /** Calls per client per window; 0 = no limit. */
@@ -41,13 +42,16 @@ export function clientKey(values: ContextValues): string {
 }
 
 /** After auth (the key needs the principal), before admission and any work. */
-export function rateLimitInterceptor(limiter: RateLimiterAbstract): Interceptor {
+export function rateLimitInterceptor(limiter: RateLimiterAbstract, o: { log?: Logger; onLimited?: () => void } = {}): Interceptor {
   return (next) => async (req) => {
     if (EXEMPT.has(req.service.typeName)) return next(req);
+    const client = clientKey(req.contextValues);
     try {
-      await limiter.consume(clientKey(req.contextValues));
+      await limiter.consume(client);
     } catch (err) {
       if (err instanceof RateLimiterRes) {
+        o.onLimited?.();
+        o.log?.debug({ requestId: req.contextValues.get(requestIdKey), rpc: `${req.service.typeName}/${req.method.name}`, client, retryAfterMs: err.msBeforeNext }, 'rate limited');
         throw unavailable('rate limit exceeded for this client: retry later', Math.max(1, Math.ceil(err.msBeforeNext / 1000)), 'RateLimited');
       }
       throw err;

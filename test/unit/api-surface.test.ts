@@ -133,11 +133,12 @@ test('rate limit: while Redis is down each process counts in memory (insurance),
   redis.on('error', () => undefined);
   const { log } = capture();
   const limiter = rateLimiter(redis, { points: 3, durationSeconds: 60 });
+  let limited = 0;
   const transport = createRouterTransport(
     (router) => {
       router.service(CoreDictService, { healthCheck: () => ({}) });
     },
-    { router: { interceptors: interceptors({ participant: '12345678', log, rateLimiter: limiter }) } },
+    { router: { interceptors: interceptors({ participant: '12345678', log, rateLimiter: limiter, onRateLimited: () => limited++ }) } },
   );
   const client = createClient(CoreDictService, transport);
   const as = { headers: { 'x-end-user-id': 'u1' } };
@@ -145,6 +146,7 @@ test('rate limit: while Redis is down each process counts in memory (insurance),
   const err = await failure(client.healthCheck({}, as));
   assert.equal(err.code, Code.ResourceExhausted);
   assert.equal(err.findDetails(ErrorInfoSchema)[0]?.reason, 'RateLimited');
+  assert.equal(limited, 1);
   await client.healthCheck({}, { headers: { 'x-end-user-id': 'u2' } });
   redis.disconnect();
 });
