@@ -36,8 +36,11 @@ export function principalOf(ctx: HandlerContext): Principal {
 /** Audit form of a principal, e.g. "12345678/operator:ana" or "12345678/customer:user-42". */
 export const describePrincipal = (p: Principal): string => (p.subject ? `${p.participant}/${p.role}:${p.subject}` : p.participant);
 
-/** Services that answer without a token: the gRPC health protocol (load balancers' probes). */
-const ANONYMOUS_SERVICES = new Set(['grpc.health.v1.Health']);
+/**
+ * Services that answer without a token: the gRPC health protocol (load balancers' probes) and
+ * server reflection (the API's schema, public in proto/; no data).
+ */
+const ANONYMOUS_SERVICES = new Set(['grpc.health.v1.Health', 'grpc.reflection.v1.ServerReflection', 'grpc.reflection.v1alpha.ServerReflection']);
 
 /** Every call carries a Bearer JWT; the verified principal goes into the call's context. */
 export function authInterceptor(verify: VerifyBearer): Interceptor {

@@ -13,6 +13,7 @@ import pino, { type Logger } from 'pino';
 import { createDictClient, type DictClient } from '../../bridge/client.js';
 import { createVerifier, readJwksFile } from '../../api/auth.js';
 import { healthChecker } from '../../api/health.js';
+import { rateLimiter, type RateLimitOptions } from '../../api/rate-limit.js';
 import { build, type ApiServer } from '../../api/server.js';
 import { CoreDictService } from '../../gen/dict/core/v1/service_pb.js';
 import { ensureDevPki, type DevPki } from '../../scripts/pki.js';
@@ -54,6 +55,8 @@ export interface StackOptions {
   claimPoller?: { intervalMs: number; overlapMs?: number };
   /** Simulator options when this stack starts the simulator (not `beside`). */
   simulator?: Partial<SimulatorOptions>;
+  /** API surface options: per-client rate limit (on this stack's Redis), TLS with the dev PKI's server pair, body cap. */
+  api?: { rateLimit?: RateLimitOptions; tls?: boolean; readMaxBytes?: number; corsOrigins?: string[] };
 }
 
 export interface Stack {
@@ -111,9 +114,9 @@ export const testLogger = () => pino({ level: process.env.TEST_LOG_LEVEL ?? 'sil
 
 export type TestTokenOptions = Omit<MintOptions, 'keyPem'>;
 
-/** Sends `Authorization: Bearer <token>` on every call. */
+/** Sends `Authorization: Bearer <token>` on every call (unless the call names its own). */
 export const bearer = (token: string): Interceptor => (next) => (req) => {
-  req.header.set('authorization', `Bearer ${token}`);
+  if (!req.header.has('authorization')) req.header.set('authorization', `Bearer ${token}`);
   return next(req);
 };
 
@@ -270,14 +273,20 @@ export async function startStack(o: StackOptions = {}): Promise<Stack> {
     cache,
     lookupCacheTtlSeconds: o.lookupCacheTtlSeconds ?? 180,
     health: healthChecker({ temporal, sql, redis, dictBaseUrl: simulator.url }),
+    rateLimiter: o.api?.rateLimit ? rateLimiter(redis, { keyPrefix: `core-dict:rl:${taskQueue}`, ...o.api.rateLimit }) : undefined,
+    // The dev PKI's DICT server pair names localhost and 127.0.0.1: good for the API too.
+    tls: o.api?.tls ? { certPem: pki.dict.certPem, keyPem: pki.dict.keyPem } : undefined,
+    readMaxBytes: o.api?.readMaxBytes,
+    corsOrigins: o.api?.corsOrigins,
   });
   const urls = await api.listen({ host: '127.0.0.1', httpPort: 0, grpcPort: 0 });
+  const nodeOptions = o.api?.tls ? { ca: pki.caCertPem } : undefined;
   const token = (t: Partial<TestTokenOptions> = {}) => testToken(pki, { ispb: participant, ...t });
   const operator = [bearer(await token())];
   const transports = {
-    connect: createConnectTransport({ baseUrl: urls.httpUrl, httpVersion: '1.1', interceptors: operator }),
-    grpc: createGrpcTransport({ baseUrl: urls.grpcUrl, interceptors: operator }),
-    grpcWeb: createGrpcWebTransport({ baseUrl: urls.httpUrl, httpVersion: '1.1', interceptors: operator }),
+    connect: createConnectTransport({ baseUrl: urls.httpUrl, httpVersion: '1.1', nodeOptions, interceptors: operator }),
+    grpc: createGrpcTransport({ baseUrl: urls.grpcUrl, nodeOptions, interceptors: operator }),
+    grpcWeb: createGrpcWebTransport({ baseUrl: urls.httpUrl, httpVersion: '1.1', nodeOptions, interceptors: operator }),
   };
 
   return {
@@ -296,7 +305,7 @@ export async function startStack(o: StackOptions = {}): Promise<Stack> {
     client: createClient(CoreDictService, transports.connect),
     transports,
     token,
-    clientAs: (t) => createClient(CoreDictService, createConnectTransport({ baseUrl: urls.httpUrl, httpVersion: '1.1', interceptors: [bearer(t)] })),
+    clientAs: (t) => createClient(CoreDictService, createConnectTransport({ baseUrl: urls.httpUrl, httpVersion: '1.1', nodeOptions, interceptors: [bearer(t)] })),
     simAdmin,
     async registerInDict(via, e) {
       const ispb = ispbOf.get(via);
