@@ -10,7 +10,7 @@
 // headers or trailers), gRPC-web (the trailer frame at the end of the body).
 import type http from 'node:http';
 import type http2 from 'node:http2';
-import { Code, createConnectRouter, type ConnectRouter, type ConnectRouterOptions } from '@connectrpc/connect';
+import { Code, createConnectRouter, type ConnectRouter, type ConnectRouterOptions, type ContextValues } from '@connectrpc/connect';
 import type { UniversalHandler } from '@connectrpc/connect/protocol';
 import { universalRequestFromNodeRequest, universalResponseToNodeResponse, compressionBrotli, compressionGzip } from '@connectrpc/connect-node';
 
@@ -104,6 +104,8 @@ function wrap(handler: UniversalHandler): UniversalHandler {
 export interface AdapterOptions extends ConnectRouterOptions {
   routes: (router: ConnectRouter) => void;
   fallback: (req: NodeRequest, res: NodeResponse) => void;
+  /** Per-call context values from the node request (as connectNodeAdapter's option). */
+  contextValues?: (req: NodeRequest) => ContextValues;
 }
 
 /** connectNodeAdapter (connect-node 2.x) with bad binary bodies answered INVALID_ARGUMENT. */
@@ -118,7 +120,7 @@ export function connectAdapter(options: AdapterOptions): (req: NodeRequest, res:
       options.fallback(req, res);
       return;
     }
-    const uReq = universalRequestFromNodeRequest(req as http.IncomingMessage, res as http.ServerResponse, undefined, undefined);
+    const uReq = universalRequestFromNodeRequest(req as http.IncomingMessage, res as http.ServerResponse, undefined, options.contextValues?.(req));
     handler(uReq)
       .then((uRes) => universalResponseToNodeResponse(uRes, res as http.ServerResponse))
       .catch((reason: unknown) => {

@@ -3,10 +3,12 @@
 // Connect JSON/binary, gRPC and gRPC-web (engine: test/support/fuzz.ts; CI runs a few hundred
 // per RPC in test/integration/fuzz.test.ts). Reports findings (Internal/Unknown/DataLoss, HTTP
 // 5xx) grouped, checks /readyz after every RPC and, with DATABASE_URL, that nothing was
-// half-written. Exit 1 on any finding.
+// half-written. Calls carry an operator token (API_TOKEN, else minted with the dev key). Exit 1
+// on any finding.
 //   bash scripts/bench.sh fuzz                      all RPCs, FUZZ_RUNS each
 //   FUZZ_RUNS=500 FUZZ_METHODS=LookupKey,GetKey FUZZ_SEED=42 bash scripts/bench.sh fuzz
 import postgres from 'postgres';
+import { devOperatorToken } from '../scripts/token.js';
 import { FUZZED_METHODS, fuzzClients, fuzzMethod, HALF_WRITTEN_SQL, ready, summarize, type Finding } from '../test/support/fuzz.js';
 
 const runs = Number(process.env.FUZZ_RUNS ?? 10_000);
@@ -23,13 +25,14 @@ async function main(): Promise<number> {
     return 2;
   }
   const started = new Date(Date.now() - 1000);
-  const tr = fuzzClients(target);
+  const token = await devOperatorToken();
+  const tr = fuzzClients({ ...target, token });
   const all: Finding[] = [];
   let unhealthy = false;
   for (const method of FUZZED_METHODS) {
     if (only && !only.has(method.name)) continue;
     const t0 = performance.now();
-    const r = await fuzzMethod(target, tr, method, { runs, seed });
+    const r = await fuzzMethod({ ...target, token }, tr, method, { runs, seed });
     const s = (performance.now() - t0) / 1000;
     const ok = await ready(target.httpUrl);
     unhealthy ||= !ok;

@@ -28,7 +28,7 @@ after(async () => {
 });
 
 test('every RPC survives generated messages and random bytes on every protocol', { timeout: 30 * 60_000 }, async () => {
-  const target = s.urls;
+  const target = { ...s.urls, token: await s.token() };
   const tr = fuzzClients(target);
   const findings: Finding[] = [];
   for (const method of FUZZED_METHODS) {

@@ -13,7 +13,7 @@ import http from 'node:http';
 import http2 from 'node:http2';
 import { create, toBinary, toJsonString, type DescField, type DescMessage, type DescMethod, type DescOneof } from '@bufbuild/protobuf';
 import { ScalarType } from '@bufbuild/protobuf';
-import { Code, ConnectError, createClient, type Transport } from '@connectrpc/connect';
+import { Code, ConnectError, createClient, type Interceptor, type Transport } from '@connectrpc/connect';
 import { createConnectTransport, createGrpcTransport, createGrpcWebTransport } from '@connectrpc/connect-node';
 import fc from 'fast-check';
 import { CoreDictService } from '../../gen/dict/core/v1/service_pb.js';
@@ -24,6 +24,8 @@ export const PROTOCOLS: readonly Protocol[] = ['connect-json', 'connect-proto', 
 export interface FuzzTarget {
   httpUrl: string;
   grpcUrl: string;
+  /** Bearer token sent on every case (an operator's: the handlers are what is fuzzed, not auth). */
+  token?: string;
 }
 
 export interface Finding {
@@ -161,12 +163,17 @@ interface Transports {
 
 export function fuzzClients(t: FuzzTarget): Transports {
   const make = (tr: Transport) => createClient(CoreDictService, tr);
+  const auth: Interceptor = (next) => (req) => {
+    if (t.token) req.header.set('authorization', `Bearer ${t.token}`);
+    return next(req);
+  };
+  const interceptors = [auth];
   return {
     clients: {
-      'connect-json': make(createConnectTransport({ baseUrl: t.httpUrl, httpVersion: '1.1' })),
-      'connect-proto': make(createConnectTransport({ baseUrl: t.httpUrl, httpVersion: '1.1', useBinaryFormat: true })),
-      grpc: make(createGrpcTransport({ baseUrl: t.grpcUrl })),
-      'grpc-web': make(createGrpcWebTransport({ baseUrl: t.httpUrl, httpVersion: '1.1' })),
+      'connect-json': make(createConnectTransport({ baseUrl: t.httpUrl, httpVersion: '1.1', interceptors })),
+      'connect-proto': make(createConnectTransport({ baseUrl: t.httpUrl, httpVersion: '1.1', useBinaryFormat: true, interceptors })),
+      grpc: make(createGrpcTransport({ baseUrl: t.grpcUrl, interceptors })),
+      'grpc-web': make(createGrpcWebTransport({ baseUrl: t.httpUrl, httpVersion: '1.1', interceptors })),
     },
   };
 }
@@ -212,9 +219,11 @@ const CONTENT_TYPES: Record<Exclude<Protocol, 'grpc'>, string> = {
   'grpc-web': 'application/grpc-web+proto',
 };
 
-function h1(url: string, path: string, contentType: string, body: Buffer): Promise<{ status: number; body: string; headers: http.IncomingHttpHeaders }> {
+function h1(url: string, path: string, contentType: string, body: Buffer, token?: string): Promise<{ status: number; body: string; headers: http.IncomingHttpHeaders }> {
   return new Promise((resolve, reject) => {
-    const req = http.request(new URL(path, url), { method: 'POST', headers: { 'content-type': contentType, 'content-length': String(body.length), 'connect-protocol-version': '1' } }, (res) => {
+    const headers: Record<string, string> = { 'content-type': contentType, 'content-length': String(body.length), 'connect-protocol-version': '1' };
+    if (token) headers.authorization = `Bearer ${token}`;
+    const req = http.request(new URL(path, url), { method: 'POST', headers }, (res) => {
       const chunks: Buffer[] = [];
       res.on('data', (c: Buffer) => chunks.push(c));
       res.on('end', () => resolve({ status: res.statusCode ?? 0, body: Buffer.concat(chunks).toString('latin1'), headers: res.headers }));
@@ -226,9 +235,9 @@ function h1(url: string, path: string, contentType: string, body: Buffer): Promi
   });
 }
 
-function h2(session: http2.ClientHttp2Session, path: string, body: Buffer): Promise<{ status: number; grpcStatus?: string; message?: string }> {
+function h2(session: http2.ClientHttp2Session, path: string, body: Buffer, token?: string): Promise<{ status: number; grpcStatus?: string; message?: string }> {
   return new Promise((resolve, reject) => {
-    const s = session.request({ ':method': 'POST', ':path': path, 'content-type': 'application/grpc+proto', te: 'trailers' });
+    const s = session.request({ ':method': 'POST', ':path': path, 'content-type': 'application/grpc+proto', te: 'trailers', ...(token ? { authorization: `Bearer ${token}` } : {}) });
     let status = 0;
     let grpcStatus: string | undefined;
     let message: string | undefined;
@@ -255,11 +264,11 @@ async function bytesOnce(target: FuzzTarget, session: http2.ClientHttp2Session, 
   const body = framed ? frame(payload, flags) : Buffer.from(payload);
   const input = `${framed ? `frame(flags=${flags}) ` : ''}${Buffer.from(payload).subarray(0, 48).toString('hex')}${payload.length > 48 ? `…(${payload.length})` : ''}`;
   if (protocol === 'grpc') {
-    const r = await h2(session, path, body);
+    const r = await h2(session, path, body, target.token);
     const bad = r.status >= 500 || (r.grpcStatus !== undefined && [String(Code.Internal), String(Code.Unknown), String(Code.DataLoss)].includes(r.grpcStatus));
     return bad ? { method: method.name, protocol, kind: 'bytes', outcome: `HTTP ${r.status} grpc-status ${r.grpcStatus}`, message: decodeURIComponent(r.message ?? ''), input } : undefined;
   }
-  const r = await h1(target.httpUrl, path, CONTENT_TYPES[protocol], body);
+  const r = await h1(target.httpUrl, path, CONTENT_TYPES[protocol], body, target.token);
   let code = '';
   if (protocol === 'grpc-web') {
     const m = /grpc-status:\s*(\d+)/i.exec(r.body) ?? (r.headers['grpc-status'] ? [undefined, String(r.headers['grpc-status'])] : null);
