@@ -48,18 +48,24 @@ export function loggingInterceptor(log: Logger, o: { statsIntervalMs?: number } 
   return (next) => async (req) => {
     const started = performance.now();
     const rpc = `${req.service.typeName}/${req.method.name}`;
+    // One line's context: the call, who made it (PSP and end user) and its request id if any.
+    const who = () => {
+      const p = req.contextValues.get(principalKey);
+      return { rpc, psp: p?.participant, user: p?.subject, requestId: req.header.get('x-request-id') ?? undefined };
+    };
     try {
       const res = await next(req);
       const ms = performance.now() - started;
       record(rpc, 'OK', ms);
-      if (log.isLevelEnabled('debug')) log.debug({ rpc, ms: Math.round(ms), principal: req.contextValues.get(principalKey)?.participant }, 'rpc ok');
+      if (log.isLevelEnabled('debug')) log.debug({ ...who(), code: 'OK', durationMs: Math.round(ms) }, 'rpc ok');
       return res;
     } catch (err) {
       const ce = ConnectError.from(err);
       const ms = performance.now() - started;
       record(rpc, Code[ce.code], ms);
-      if (ce.code === Code.Internal || ce.code === Code.Unknown) log.error({ rpc, ms: Math.round(ms), code: Code[ce.code], msg: ce.rawMessage, err }, 'rpc failed');
-      else if (log.isLevelEnabled('debug')) log.debug({ rpc, ms: Math.round(ms), code: Code[ce.code], msg: ce.rawMessage }, 'rpc failed');
+      // The error text goes under `error` (pino owns `msg`: two would make JSON parsers keep one).
+      if (ce.code === Code.Internal || ce.code === Code.Unknown) log.error({ ...who(), code: Code[ce.code], durationMs: Math.round(ms), error: ce.rawMessage, err }, 'rpc failed');
+      else if (log.isLevelEnabled('debug')) log.debug({ ...who(), code: Code[ce.code], durationMs: Math.round(ms), error: ce.rawMessage }, 'rpc failed');
       throw ce;
     }
   };

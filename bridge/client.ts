@@ -30,6 +30,15 @@ import {
   encodeUpdateEntryRequest,
 } from './xml.js';
 import { signXml, verifyXml, type SigningKey } from './xmldsig.js';
+import { maskText } from '../domain/mask.js';
+
+const safeDecode = (s: string): string => {
+  try {
+    return decodeURIComponent(s);
+  } catch {
+    return s;
+  }
+};
 import {
   DictProblemError,
   DictTransportError,
@@ -134,7 +143,7 @@ export function createDictClient(opts: DictClientOptions): DictClient {
     try {
       u = new URL(url);
     } catch (e) {
-      return Promise.reject(new DictTransportError(`invalid DICT URL ${url}`, e));
+      return Promise.reject(new DictTransportError(maskText(`invalid DICT URL ${safeDecode(url)}`), e));
     }
     const isHttps = u.protocol === 'https:';
     const headers: Record<string, string> = {
@@ -155,7 +164,8 @@ export function createDictClient(opts: DictClientOptions): DictClient {
         if (settled) return;
         settled = true;
         clearTimeout(timer);
-        reject(new DictTransportError(`${method} ${u.pathname}: ${msg}`, cause));
+        // The path holds the key (a CPF, phone, e-mail ...): masked, decoded first so patterns match.
+        reject(new DictTransportError(maskText(`${method} ${safeDecode(u.pathname)}: ${msg}`), cause));
       };
       const req = (isHttps ? https : http).request(u, { method, headers, agent: isHttps ? httpsAgent : httpAgent }, (res) => {
         const chunks: Buffer[] = [];

@@ -130,6 +130,9 @@ main() {
   trap 'exit 143' TERM HUP
   start_services
   run_tests "$@" || rc=$?
+  # Every line our processes logged during the run: no unmasked CPF/CNPJ/phone/e-mail, one msg each.
+  step "log scan ($LOG_DIR)"
+  node dist/test/support/log-scan.js "$LOG_DIR" || { warn "log scan found personal data or duplicate msg keys in the logs"; ((rc == 0)) && rc=1; }
 
   step "stopping test services"
   stop_all

@@ -10,6 +10,8 @@ import { Client, Connection } from '@temporalio/client';
 import { DefaultLogger, NativeConnection, Runtime, bundleWorkflowCode, makeTelemetryFilterString, type Worker } from '@temporalio/worker';
 import { Redis } from 'ioredis';
 import pino, { type Logger } from 'pino';
+import { join } from 'node:path';
+import { createLogger } from '../../config/logger.js';
 import { createDictClient, type DictClient } from '../../bridge/client.js';
 import { healthChecker } from '../../api/health.js';
 import { build, type ApiServer } from '../../api/server.js';
@@ -100,7 +102,15 @@ export function installTestRuntime(): void {
   runtimeInstalled = true;
 }
 
-export const testLogger = () => pino({ level: process.env.TEST_LOG_LEVEL ?? 'silent' });
+/**
+ * The logger of in-process services in tests: our production logger (masking included) at info,
+ * appending to $LOG_DIR/test-<pid>.log (.data/test/logs/) for the suite-level log scan; silent
+ * when no LOG_DIR is set (a test run outside scripts/test.sh).
+ */
+export const testLogger = (): Logger =>
+  process.env.LOG_DIR
+    ? createLogger('test', process.env.TEST_LOG_LEVEL ?? 'info', { file: join(process.env.LOG_DIR, `test-${process.pid}.log`) })
+    : pino({ level: 'silent' });
 
 export const testPki = (): DevPki => ensureDevPki(env.pkiDir, [OUR_ISPB, OTHER_ISPB, THIRD_ISPB]);
 
