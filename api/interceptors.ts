@@ -8,6 +8,7 @@ import { Code, ConnectError, type Interceptor } from '@connectrpc/connect';
 import * as hdr from 'hdr-histogram-js';
 import type { Logger } from 'pino';
 import { admissionInterceptor, type Gate } from './admission.js';
+import { metricsInterceptor } from './metrics.js';
 import { principalKey, staticPrincipalInterceptor } from './principal.js';
 
 interface RpcStats {
@@ -76,5 +77,6 @@ export function interceptors(o: { participant: string; log: Logger; rpcGate?: Ga
     staticPrincipalInterceptor(o.participant),
     loggingInterceptor(o.log, { statsIntervalMs: o.statsIntervalMs }),
     ...(o.rpcGate ? [admissionInterceptor(o.rpcGate)] : []),
+    metricsInterceptor(),
   ];
 }

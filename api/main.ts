@@ -11,6 +11,7 @@ import { Redis } from 'ioredis';
 import { claimPeriodsFromConfig, loadApiConfig, readDictMaterial, type ApiConfig } from '../config/index.js';
 import { dictClientFromConfig } from '../config/dict-client.js';
 import { createLogger } from '../config/logger.js';
+import { collectProcessMetrics, joinClusterMetrics, serveClusterMetrics, watchCircuit, watchDatabase, watchDependency } from '../config/metrics.js';
 import { createSql } from '../store/db.js';
 import { createLookupCache, redisFailFastOptions } from '../store/lookup-cache.js';
 import { healthChecker } from './health.js';
@@ -73,6 +74,12 @@ async function serve(config: ApiConfig): Promise<void> {
       last = now;
     }, config.RPC_STATS_INTERVAL_MS).unref();
   }
+  collectProcessMetrics();
+  if (cluster.isWorker) joinClusterMetrics();
+  watchCircuit('lookup-cache', () => cache.state());
+  watchDatabase(sql, config.METRICS_DB_MIN_INTERVAL_MS);
+  watchDependency('postgres', async () => (await sql`select 1`, true));
+  watchDependency('redis', async () => (await redis.ping()) === 'PONG');
   const urls = await server.listen({ host: config.API_HOST, httpPort: config.API_PORT, grpcPort: config.API_GRPC_PORT });
   log.info({ ...urls, pid: process.pid, worker: cluster.isWorker ? cluster.worker?.id : undefined }, 'api listening');
 
@@ -110,6 +117,7 @@ function primary(config: ApiConfig, n: number): void {
     log.error({ worker: w.id, pid: w.process.pid, code, signal }, 'api worker died; starting another');
     setTimeout(fork, 1_000).unref();
   });
+  serveClusterMetrics();
   for (let i = 0; i < n; i++) fork();
   log.info({ workers: n, pid: process.pid }, 'api primary started');
 

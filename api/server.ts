@@ -1,7 +1,8 @@
 // build(): the API's servers around one Connect handler. The same handler answers gRPC,
 // gRPC-web and Connect on two listeners: HTTP/2 cleartext (gRPC needs HTTP/2; buf curl uses
 // --http2-prior-knowledge) and HTTP/1.1 (browsers, curl, Connect JSON). Plain /healthz
-// (process alive) and /readyz (dependencies answer) serve probes.
+// (process alive) and /readyz (dependencies answer) serve probes; /metrics serves Prometheus
+// (config/metrics.ts) on both listeners (scrape the HTTP/1.1 one).
 import http from 'node:http';
 import http2 from 'node:http2';
 import type { AddressInfo } from 'node:net';
@@ -9,6 +10,7 @@ import { connectNodeAdapter } from '@connectrpc/connect-node';
 import type { Logger } from 'pino';
 import { DEFAULT_ADMISSION, gate, type AdmissionOptions, type Gate } from './admission.js';
 import { interceptors } from './interceptors.js';
+import { exposition, register, watchGate } from '../config/metrics.js';
 import { routes, type RouteDeps } from './routes.js';
 
 export interface BuildOptions extends RouteDeps {
@@ -35,6 +37,11 @@ export function build(o: BuildOptions): ApiServer {
       res.end(JSON.stringify(body));
     };
     if (path === '/healthz') return reply(200, { status: 'ok' });
+    if (path === '/metrics') {
+      const body = await exposition();
+      res.writeHead(200, { 'content-type': register.contentType });
+      return void res.end(body);
+    }
     if (path === '/readyz') {
       const components = await o.health();
       const ok = components.every((c) => c.ok);
@@ -48,6 +55,8 @@ export function build(o: BuildOptions): ApiServer {
     rpc: gate('rpc', { maxInFlight: adm.maxInFlightRpcs, maxQueue: 0 }),
     lookupDb: o.lookupDbGate ?? gate('lookup-db', { maxInFlight: adm.lookupDbMaxInFlight, maxQueue: adm.lookupDbMaxQueue }),
   };
+  watchGate('rpc', () => gates.rpc.stats());
+  watchGate('lookup-db', () => gates.lookupDb.stats());
   const handler = connectNodeAdapter({
     routes: routes({ ...o, lookupDbGate: gates.lookupDb }),
     interceptors: interceptors({ participant: o.participant, log: o.log, rpcGate: gates.rpc, statsIntervalMs: o.statsIntervalMs }),

@@ -31,6 +31,26 @@ import {
 } from './xml.js';
 import { signXml, verifyXml, type SigningKey } from './xmldsig.js';
 import { maskText } from '../domain/mask.js';
+import { bridgeDuration } from '../config/metrics.js';
+
+/** DICT API operation of a request (BCB's operation names), for metrics and spans. */
+export function dictOperation(method: string, url: string): string {
+  const path = url.replace(/^https?:\/\/[^/]+/, '').split('?')[0]!;
+  if (/\/keys\/check$/.test(path)) return 'checkKeys';
+  const claim = /\/claims\/([^/]*)(?:\/(\w+))?$/.exec(path);
+  if (claim) {
+    if (claim[2]) return `${claim[2]}Claim`;
+    if (!claim[1]) return method === 'POST' ? 'createClaim' : 'listClaims';
+    return 'getClaim';
+  }
+  const entry = /\/entries\/([^/]*)(?:\/(\w+))?$/.exec(path);
+  if (entry) {
+    if (entry[2] === 'delete') return 'deleteEntry';
+    if (!entry[1]) return 'createEntry';
+    return method === 'PUT' ? 'updateEntry' : 'getEntry';
+  }
+  return `${method.toLowerCase()}Other`;
+}
 
 const safeDecode = (s: string): string => {
   try {
@@ -138,7 +158,20 @@ export function createDictClient(opts: DictClientOptions): DictClient {
   const base = opts.baseUrl.replace(/\/+$/, '');
   const keysBase = (opts.checkKeysBaseUrl ?? opts.baseUrl).replace(/\/+$/, '');
 
-  function send(method: string, url: string, body?: string, extra: Record<string, string> = {}): Promise<RawResponse> {
+  // Every DICT call is timed and counted by operation and outcome (config/metrics.ts).
+  async function send(method: string, url: string, body?: string, extra: Record<string, string> = {}): Promise<RawResponse> {
+    const end = bridgeDuration.startTimer({ operation: dictOperation(method, url) });
+    try {
+      const res = await sendRaw(method, url, body, extra);
+      end({ status: String(res.status) });
+      return res;
+    } catch (e) {
+      end({ status: 'error' });
+      throw e;
+    }
+  }
+
+  function sendRaw(method: string, url: string, body?: string, extra: Record<string, string> = {}): Promise<RawResponse> {
     let u: URL;
     try {
       u = new URL(url);

@@ -33,6 +33,10 @@ const common = {
   CLAIM_RESOLUTION_PERIOD_SECONDS: seconds(30 * 86_400).default(7 * 86_400),
   CLAIM_CLOSING_PERIOD_SECONDS: seconds(30 * 86_400).default(7 * 86_400),
   CLAIM_CLAIMER_DEADLINE_SECONDS: seconds(90 * 86_400).default(30 * 86_400),
+  // Observability (docs/operations.md): Postgres-backed gauges are re-read at most this often;
+  // traces go to this OTLP/HTTP endpoint (unset: no traces exported).
+  METRICS_DB_MIN_INTERVAL_MS: z.coerce.number().int().min(0).max(3_600_000).default(15_000),
+  OTEL_EXPORTER_OTLP_ENDPOINT: z.string().url().optional(),
 };
 
 const apiSchema = z.object({
@@ -79,6 +83,11 @@ const workerSchema = z.object({
   CLAIM_POLL_INTERVAL_MS: z.coerce.number().int().min(1_500).max(60_000).default(3_000),
   CLAIM_POLL_OVERLAP_MS: z.coerce.number().int().min(0).max(600_000).default(10_000),
   CLAIM_POLLER_ENABLED: z.enum(['true', 'false']).default('true').transform((v) => v === 'true'),
+  // The worker's own HTTP server: /metrics (ours + Temporal Core's) and /healthz (0: none).
+  WORKER_METRICS_PORT: z.coerce.number().int().min(0).max(65_535).default(9464),
+  WORKER_METRICS_HOST: z.string().min(1).default('0.0.0.0'),
+  // Where Temporal Core (Rust) serves its Prometheus metrics; /metrics of the worker appends them (0: off).
+  TEMPORAL_METRICS_PORT: z.coerce.number().int().min(0).max(65_535).default(9465),
 });
 
 export type ApiConfig = z.infer<typeof apiSchema>;

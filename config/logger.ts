@@ -9,8 +9,9 @@
 import pino, { type Logger } from 'pino';
 import { maskDeep, maskText } from '../domain/mask.js';
 
+// Not the top-level `name`: pino's own field (the service). maskDeep drops a `name` we log.
 const REDACT_PATHS = [
-  'key', '*.key', 'taxIdNumber', '*.taxIdNumber', '*.*.taxIdNumber', 'name', '*.name', 'owner.name', '*.owner.name', '*.*.name',
+  'key', '*.key', 'taxIdNumber', '*.taxIdNumber', '*.*.taxIdNumber', '*.name', 'owner.name', '*.owner.name', '*.*.name',
   'tradeName', '*.tradeName', '*.*.tradeName', 'payerId', '*.payerId', 'email', '*.email', 'phone', '*.phone',
 ];
 

@@ -13,7 +13,7 @@ import { isValidCnpj, isValidCpf } from './taxid.js';
 const CPF_RE = /(?<![\d.])(\d{3})\.?(\d{3})\.?(\d{3})-?(\d{2})(?![\d])/g;
 const CNPJ_RE = /(?<![\d.])(\d{2})\.?(\d{3})\.?(\d{3})\/?(\d{4})-?(\d{2})(?![\d])/g;
 const PHONE_RE = /\+55\s?\(?\d{2}\)?\s?\d{4,5}-?\d{4}(?!\d)/g;
-const EMAIL_RE = /([A-Za-z0-9._%+-])[A-Za-z0-9._%+-]*@([A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)+)/g;
+const EMAIL_RE = /([A-Za-z0-9._%+-])[A-Za-z0-9._%+-]*@((?:[A-Za-z0-9-]+\.)+[A-Za-z]{2,})(?![A-Za-z0-9-])/g;
 const XMLDSIG_RE = /<((?:[\w-]+:)?(?:SignatureValue|DigestValue|X509Certificate))(\s[^>]*)?>[^<]*<\/\1>/g;
 const BASE64_RE = /(?<![A-Za-z0-9+/])(?=[A-Za-z0-9+/]*\d)(?=[A-Za-z0-9+/]*[A-Z])(?=[A-Za-z0-9+/]*[a-z])[A-Za-z0-9+/]{40,}={0,2}/g;
 

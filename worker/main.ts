@@ -8,12 +8,20 @@ import { createLogger } from '../config/logger.js';
 import { createSql } from '../store/db.js';
 import { createLookupCache } from '../store/lookup-cache.js';
 import { createWorker, ensureClaimPoller } from './worker.js';
+import { startWorkerMetricsServer } from './metrics.js';
+import { collectProcessMetrics, watchDatabase, watchDependency } from '../config/metrics.js';
 
 async function main(): Promise<void> {
   const config = loadWorkerConfig();
   const log = createLogger('core-dict-worker', config.LOG_LEVEL);
+  // Temporal Core's own metrics (polls, task latencies, slots, sticky cache) on a loopback port,
+  // appended to our /metrics by the worker's metrics server.
+  const coreMetricsAddress = config.TEMPORAL_METRICS_PORT ? `127.0.0.1:${config.TEMPORAL_METRICS_PORT}` : undefined;
   Runtime.install({
-    telemetryOptions: { logging: { filter: makeTelemetryFilterString({ core: 'WARN' }), forward: {} } },
+    telemetryOptions: {
+      logging: { filter: makeTelemetryFilterString({ core: 'WARN' }), forward: {} },
+      ...(coreMetricsAddress ? { metrics: { prometheus: { bindAddress: coreMetricsAddress } } } : {}),
+    },
   });
 
   const sql = createSql(config.DATABASE_URL, { max: config.DATABASE_POOL_MAX });
@@ -24,6 +32,19 @@ async function main(): Promise<void> {
   const clientConnection = await Connection.connect({ address: config.TEMPORAL_ADDRESS });
   const temporal = new Client({ connection: clientConnection, namespace: config.TEMPORAL_NAMESPACE });
   const claimPeriods = claimPeriodsFromConfig(config);
+  collectProcessMetrics();
+  watchDatabase(sql, config.METRICS_DB_MIN_INTERVAL_MS);
+  watchDependency('postgres', async () => (await sql`select 1`, true));
+  watchDependency('redis', async () => (await redis.ping()) === 'PONG');
+  let running = true;
+  const metricsServer = config.WORKER_METRICS_PORT
+    ? await startWorkerMetricsServer({
+        host: config.WORKER_METRICS_HOST,
+        port: config.WORKER_METRICS_PORT,
+        temporalCoreMetricsUrl: coreMetricsAddress && `http://${coreMetricsAddress}/metrics`,
+        healthy: () => running,
+      })
+    : undefined;
   const worker = await createWorker({
     connection,
     namespace: config.TEMPORAL_NAMESPACE,
@@ -50,7 +71,10 @@ async function main(): Promise<void> {
     });
   }
   log.info({ temporal: config.TEMPORAL_ADDRESS, namespace: config.TEMPORAL_NAMESPACE, taskQueue: config.TEMPORAL_TASK_QUEUE }, 'worker running');
+  if (metricsServer) log.info({ url: metricsServer.url }, 'worker metrics listening');
   await worker.run();
+  running = false;
+  await metricsServer?.close();
   await connection.close();
   await clientConnection.close();
   dict.close();

@@ -27,6 +27,8 @@ function startWorkerProcess(): ChildProcess {
     env: {
       ...process.env,
       LOG_LEVEL: 'warn',
+      WORKER_METRICS_PORT: '0',
+      TEMPORAL_METRICS_PORT: '0',
       PSP_ISPB: OUR_ISPB,
       DATABASE_URL: env.databaseUrl,
       REDIS_URL: env.redisUrl,

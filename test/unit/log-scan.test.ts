@@ -35,6 +35,7 @@ test('maskText: CNPJ, +55 phone, e-mail', () => {
   assert.equal(maskText('cnpj 11.222.333/0001-81'), 'cnpj **.***.333/0001-**');
   assert.equal(maskText('phone +5561988880000 ok'), 'phone +55*******0000 ok');
   assert.equal(maskText('mail maria.silva+pix@example.com.br'), 'mail m***@example.com.br');
+  assert.equal(maskText('WorkerID=temporal-system@127.0.0.1:7233'), 'WorkerID=temporal-system@127.0.0.1:7233');
   for (const s of ['+5561988880000', 'maria.silva+pix@example.com.br', CNPJ, CPF]) assert.deepEqual(findLeaks(maskText(`x ${s} y`)), [], s);
 });
 
@@ -68,6 +69,7 @@ test('createLogger: one msg per line, everything masked', () => {
   const lines = readFileSync(file, 'utf8').trim().split('\n');
   assert.equal(lines.length, 2);
   const first = JSON.parse(lines[0]!);
+  assert.equal(first.name, 't', 'the service name is not personal');
   assert.equal(first.msg, 'rpc failed for m***@example.com');
   assert.equal(first.error, 'no entry for +55*******0000');
   assert.match(first.err.message, /lookup \*\*\*\.456\.789-\*\* failed/);
