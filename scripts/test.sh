@@ -54,6 +54,17 @@ check_compose() {
   fi
 }
 
+# The Prometheus alert rules parse and type-check (promtool, Debian's prometheus package).
+# The dashboard's structure and metric names are checked by test/unit/dashboard.test.ts.
+check_alert_rules() {
+  if command -v promtool >/dev/null; then
+    step "promtool check rules deploy/prometheus/alerts.yml"
+    promtool check rules deploy/prometheus/alerts.yml || die "promtool rejected deploy/prometheus/alerts.yml"
+  else
+    warn "promtool not installed (Debian package prometheus): alert rules not checked"
+  fi
+}
+
 start_services() {
   step "test services (postgres :$PG_PORT, redis :$REDIS_PORT, temporal $TEMPORAL_ADDRESS: $TEMPORAL_BACKEND)"
   stop_all # leftovers of an interrupted run, before wiping their data
@@ -123,6 +134,7 @@ main() {
   rm -rf dist/test # no stale compiled tests from deleted sources
   build_ts
   check_compose
+  check_alert_rules
 
   # Whatever ends us (error, Ctrl-C, TERM): the test services must not outlive this script.
   trap 'on_exit' EXIT

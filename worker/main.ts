@@ -20,7 +20,7 @@ async function main(): Promise<void> {
   Runtime.install({
     telemetryOptions: {
       logging: { filter: makeTelemetryFilterString({ core: 'WARN' }), forward: {} },
-      ...(coreMetricsAddress ? { metrics: { prometheus: { bindAddress: coreMetricsAddress } } } : {}),
+      ...(coreMetricsAddress ? { metrics: { prometheus: { bindAddress: coreMetricsAddress, useSecondsForDurations: true } } } : {}),
     },
   });
 
