@@ -11,6 +11,8 @@ import { Redis } from 'ioredis';
 import { claimPeriodsFromConfig, loadApiConfig, readDictMaterial, type ApiConfig } from '../config/index.js';
 import { dictClientFromConfig } from '../config/dict-client.js';
 import { createLogger } from '../config/logger.js';
+import { setupTracing, tracing } from '../config/tracing.js';
+import { OpenTelemetryWorkflowClientInterceptor } from '@temporalio/interceptors-opentelemetry';
 import { collectProcessMetrics, joinClusterMetrics, serveClusterMetrics, watchCircuit, watchDatabase, watchDependency } from '../config/metrics.js';
 import { createSql } from '../store/db.js';
 import { createLookupCache, redisFailFastOptions } from '../store/lookup-cache.js';
@@ -23,6 +25,7 @@ const WORKER_STOP_MS = 15_000;
 
 async function serve(config: ApiConfig): Promise<void> {
   const log = createLogger('core-dict-api', config.LOG_LEVEL);
+  setupTracing({ serviceName: 'core-dict-api', endpoint: config.OTEL_EXPORTER_OTLP_ENDPOINT });
   const sql = createSql(config.DATABASE_URL, { max: config.DATABASE_POOL_MAX });
   // The lookup path never waits on Redis: no offline queue, a short command timeout, and a
   // circuit breaker in the cache; ioredis reconnects in the background.
@@ -42,7 +45,8 @@ async function serve(config: ApiConfig): Promise<void> {
   // Lookups sit on a payment's critical path: fail fast rather than hold the payer.
   const dict = dictClientFromConfig(config, config.LOOKUP_TIMEOUT_MS);
   const connection = await Connection.connect({ address: config.TEMPORAL_ADDRESS });
-  const temporal = new Client({ connection, namespace: config.TEMPORAL_NAMESPACE });
+  // StartWorkflow spans, and the trace context handed to the workflow in its headers.
+  const temporal = new Client({ connection, namespace: config.TEMPORAL_NAMESPACE, interceptors: { workflow: [new OpenTelemetryWorkflowClientInterceptor()] } });
 
   const server = build({
     participant: config.PSP_ISPB,
@@ -93,6 +97,7 @@ async function serve(config: ApiConfig): Promise<void> {
     dict.close();
     redis.disconnect();
     await sql.end({ timeout: 5 });
+    await tracing()?.shutdown(); // flushes spans not yet exported
     log.info('api stopped');
     process.exit(0);
   };

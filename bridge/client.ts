@@ -32,6 +32,9 @@ import {
 import { signXml, verifyXml, type SigningKey } from './xmldsig.js';
 import { maskText } from '../domain/mask.js';
 import { bridgeDuration } from '../config/metrics.js';
+import * as otel from '@opentelemetry/api';
+
+const bridgeTracer = otel.trace.getTracer('core-dict-bridge');
 
 /** DICT API operation of a request (BCB's operation names), for metrics and spans. */
 export function dictOperation(method: string, url: string): string {
@@ -158,17 +161,26 @@ export function createDictClient(opts: DictClientOptions): DictClient {
   const base = opts.baseUrl.replace(/\/+$/, '');
   const keysBase = (opts.checkKeysBaseUrl ?? opts.baseUrl).replace(/\/+$/, '');
 
-  // Every DICT call is timed and counted by operation and outcome (config/metrics.ts).
+  // Every DICT call is timed and counted by operation and outcome (config/metrics.ts) and is a
+  // client span (config/tracing.ts) under the activity or API call that made it.
   async function send(method: string, url: string, body?: string, extra: Record<string, string> = {}): Promise<RawResponse> {
-    const end = bridgeDuration.startTimer({ operation: dictOperation(method, url) });
-    try {
-      const res = await sendRaw(method, url, body, extra);
-      end({ status: String(res.status) });
-      return res;
-    } catch (e) {
-      end({ status: 'error' });
-      throw e;
-    }
+    const operation = dictOperation(method, url);
+    const end = bridgeDuration.startTimer({ operation });
+    return bridgeTracer.startActiveSpan(`DICT ${operation}`, { kind: otel.SpanKind.CLIENT, attributes: { 'http.request.method': method, 'dict.operation': operation } }, async (span) => {
+      try {
+        const res = await sendRaw(method, url, body, extra);
+        end({ status: String(res.status) });
+        span.setAttribute('http.response.status_code', res.status);
+        if (res.status >= 500) span.setStatus({ code: otel.SpanStatusCode.ERROR });
+        return res;
+      } catch (e) {
+        end({ status: 'error' });
+        span.setStatus({ code: otel.SpanStatusCode.ERROR, message: (e as Error).message });
+        throw e;
+      } finally {
+        span.end();
+      }
+    });
   }
 
   function sendRaw(method: string, url: string, body?: string, extra: Record<string, string> = {}): Promise<RawResponse> {

@@ -5,6 +5,8 @@ import { Redis } from 'ioredis';
 import { claimPeriodsFromConfig, loadWorkerConfig } from '../config/index.js';
 import { dictClientFromConfig } from '../config/dict-client.js';
 import { createLogger } from '../config/logger.js';
+import { setupTracing } from '../config/tracing.js';
+import { OpenTelemetryWorkflowClientInterceptor } from '@temporalio/interceptors-opentelemetry';
 import { createSql } from '../store/db.js';
 import { createLookupCache } from '../store/lookup-cache.js';
 import { createWorker, ensureClaimPoller } from './worker.js';
@@ -14,6 +16,7 @@ import { collectProcessMetrics, watchDatabase, watchDependency } from '../config
 async function main(): Promise<void> {
   const config = loadWorkerConfig();
   const log = createLogger('core-dict-worker', config.LOG_LEVEL);
+  const traces = setupTracing({ serviceName: 'core-dict-worker', endpoint: config.OTEL_EXPORTER_OTLP_ENDPOINT });
   // Temporal Core's own metrics (polls, task latencies, slots, sticky cache) on a loopback port,
   // appended to our /metrics by the worker's metrics server.
   const coreMetricsAddress = config.TEMPORAL_METRICS_PORT ? `127.0.0.1:${config.TEMPORAL_METRICS_PORT}` : undefined;
@@ -30,7 +33,7 @@ async function main(): Promise<void> {
   const connection = await NativeConnection.connect({ address: config.TEMPORAL_ADDRESS });
   // Activities that hand claims to their workflows (signal-with-start) need a client.
   const clientConnection = await Connection.connect({ address: config.TEMPORAL_ADDRESS });
-  const temporal = new Client({ connection: clientConnection, namespace: config.TEMPORAL_NAMESPACE });
+  const temporal = new Client({ connection: clientConnection, namespace: config.TEMPORAL_NAMESPACE, interceptors: { workflow: [new OpenTelemetryWorkflowClientInterceptor()] } });
   const claimPeriods = claimPeriodsFromConfig(config);
   collectProcessMetrics();
   watchDatabase(sql, config.METRICS_DB_MIN_INTERVAL_MS);
@@ -75,6 +78,7 @@ async function main(): Promise<void> {
   await worker.run();
   running = false;
   await metricsServer?.close();
+  await traces?.shutdown();
   await connection.close();
   await clientConnection.close();
   dict.close();

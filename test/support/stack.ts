@@ -21,7 +21,8 @@ import { startSimulator, type RunningSimulator, type SimulatorOptions } from '..
 import { BCB_CLAIM_PERIODS, type ClaimPeriods } from '../../domain/claims.js';
 import { createSql, type Sql } from '../../store/db.js';
 import { createLookupCache, type LookupCache } from '../../store/lookup-cache.js';
-import { createWorker, ensureClaimPoller, workflowsPath } from '../../worker/worker.js';
+import { createWorker, ensureClaimPoller, workflowInterceptorModules, workflowsPath } from '../../worker/worker.js';
+import { OpenTelemetryWorkflowClientInterceptor } from '@temporalio/interceptors-opentelemetry';
 import { claimPollerWorkflowId } from '../../workflows/claim-poller.js';
 
 export const OUR_ISPB = '12345678';
@@ -163,7 +164,7 @@ async function freshSchema(admin: Sql, schema: string): Promise<void> {
 
 let workflowBundle: { code: string } | undefined;
 async function testWorkflowBundle(): Promise<{ code: string }> {
-  workflowBundle ??= await bundleWorkflowCode({ workflowsPath, logger: { log() {}, trace() {}, debug() {}, info() {}, warn() {}, error() {} } });
+  workflowBundle ??= await bundleWorkflowCode({ workflowsPath, workflowInterceptorModules, logger: { log() {}, trace() {}, debug() {}, info() {}, warn() {}, error() {} } });
   return workflowBundle;
 }
 
@@ -211,7 +212,7 @@ export async function startStack(o: StackOptions = {}): Promise<Stack> {
   const taskQueue = `test-${participant}-${randomUUID()}`;
   const claimPeriods = o.claimPeriods ?? BCB_CLAIM_PERIODS;
   const connection = await Connection.connect({ address: env.temporalAddress });
-  const temporal = new Client({ connection, namespace: env.namespace });
+  const temporal = new Client({ connection, namespace: env.namespace, interceptors: { workflow: [new OpenTelemetryWorkflowClientInterceptor()] } });
   const nativeConnection = await NativeConnection.connect({ address: env.temporalAddress });
   const bundle = await testWorkflowBundle();
   let running: { worker: Worker; run: Promise<void> } | undefined;
