@@ -87,7 +87,7 @@ const workerSchema = z.object({
   WORKER_METRICS_PORT: z.coerce.number().int().min(0).max(65_535).default(9464),
   WORKER_METRICS_HOST: z.string().min(1).default('0.0.0.0'),
   // Where Temporal Core (Rust) serves its Prometheus metrics; /metrics of the worker appends them (0: off).
-  TEMPORAL_METRICS_PORT: z.coerce.number().int().min(0).max(65_535).default(9465),
+  TEMPORAL_METRICS_PORT: z.coerce.number().int().min(0).max(65_535).default(9564),
 });
 
 export type ApiConfig = z.infer<typeof apiSchema>;
