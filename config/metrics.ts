@@ -92,6 +92,10 @@ export const admissionShed = once('core_dict_admission_shed_total', () =>
     },
   }));
 
+/** Calls refused by the per-client rate limit (api/rate-limit.ts). */
+export const rateLimited = once('core_dict_rate_limited_total', () =>
+  new client.Counter({ name: 'core_dict_rate_limited_total', help: 'Calls refused by the per-client rate limit' }));
+
 /** Reports a gate's stats (api/admission.ts) on every scrape. */
 export function watchGate(name: string, stats: () => GateStats): void {
   gates.set(name, stats);
@@ -228,7 +232,7 @@ export function collectProcessMetrics(): void {
 
 /** Every metric name our code registers (histograms with their _bucket/_sum/_count series). */
 export const METRIC_NAMES: readonly string[] = [
-  rpcDuration, rpcInFlight, bridgeDuration, cacheRequests, circuitState, admissionInFlight, admissionQueued, admissionShed, dependencyUp,
+  rpcDuration, rpcInFlight, bridgeDuration, cacheRequests, circuitState, admissionInFlight, admissionQueued, admissionShed, rateLimited, dependencyUp,
   keysGauge, claimsGauge, nextClaimDeadline, outboxLag, outboxUnpublished,
 ].map((m) => (m as unknown as { name: string }).name);
 

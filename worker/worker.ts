@@ -22,6 +22,8 @@ export interface WorkerOptions {
   /** A prebuilt workflow bundle (tests reuse one across workers; built with workflowInterceptorModules); default: bundle workflows/. */
   workflowBundle?: { code: string };
   log?: Logger;
+  /** On shutdown, how long running activities may finish before they are cancelled (ms). */
+  shutdownGraceMs?: number;
 }
 
 export const workflowsPath = require.resolve('../workflows/index.js');
@@ -57,6 +59,7 @@ export async function createWorker(o: WorkerOptions): Promise<Worker> {
     activities: createActivities(o.deps),
     maxConcurrentActivityTaskExecutions: o.maxConcurrentActivities ?? 100,
     ...(o.maxCachedWorkflows ? { maxCachedWorkflows: o.maxCachedWorkflows } : {}),
+    ...(o.shutdownGraceMs !== undefined ? { shutdownGraceTime: o.shutdownGraceMs } : {}),
     ...tracingOptions(o.workflowBundle !== undefined),
   });
 }
