@@ -54,6 +54,12 @@ check_compose() {
   fi
 }
 
+# deploy/k8s must build with kustomize and decode strictly into k8s.io/api types.
+check_k8s() {
+  step "Kubernetes manifests are valid (deploy/k8s)"
+  bash scripts/k8s-check.sh || die "deploy/k8s failed the offline manifest check (scripts/k8s-check.sh)"
+}
+
 start_services() {
   step "test services (postgres :$PG_PORT, redis :$REDIS_PORT, temporal $TEMPORAL_ADDRESS: $TEMPORAL_BACKEND)"
   stop_all # leftovers of an interrupted run, before wiping their data
@@ -123,6 +129,7 @@ main() {
   rm -rf dist/test # no stale compiled tests from deleted sources
   build_ts
   check_compose
+  check_k8s
 
   # Whatever ends us (error, Ctrl-C, TERM): the test services must not outlive this script.
   trap 'on_exit' EXIT
