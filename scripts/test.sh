@@ -48,7 +48,9 @@ check_compose() {
     # Its image tags default to the pins in versions.env.
     local rendered img
     rendered=$(docker-compose -f docker-compose.yml config 2>/dev/null)
-    for img in "temporalio/server:$TEMPORAL_SERVER_VERSION" "temporalio/admin-tools:$TEMPORAL_SERVER_VERSION" "temporalio/ui:$TEMPORAL_UI_VERSION"; do
+    for img in "temporalio/server:$TEMPORAL_SERVER_VERSION" "temporalio/admin-tools:$TEMPORAL_SERVER_VERSION" \
+      "temporalio/ui:$TEMPORAL_UI_VERSION" "postgres:$POSTGRES_IMAGE_VERSION" "redis:$REDIS_IMAGE_VERSION" \
+      "nats:$NATS_IMAGE_VERSION" "prom/prometheus:$PROMETHEUS_IMAGE_VERSION" "grafana/grafana:$GRAFANA_IMAGE_VERSION"; do
       grep -qF "image: $img" <<<"$rendered" || die "docker-compose.yml does not default to $img (scripts/versions.env)"
     done
   fi
