@@ -81,6 +81,10 @@ const workerSchema = z.object({
   CLAIM_POLLER_ENABLED: z.enum(['true', 'false']).default('true').transform((v) => v === 'true'),
 });
 
+/** Every process's schema, for tools that document the configuration (test/unit/config-readme.test.ts
+ * checks the README's configuration table against them: every variable listed, defaults equal). */
+export const configSchemas = { api: apiSchema, worker: workerSchema } as const;
+
 export type ApiConfig = z.infer<typeof apiSchema>;
 export type WorkerConfig = z.infer<typeof workerSchema>;
 export type CommonConfig = Pick<ApiConfig, keyof typeof common>;

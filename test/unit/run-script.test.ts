@@ -1,0 +1,71 @@
+// scripts/run.sh's day-to-day commands, without starting a stack: `status` names every
+// process with its pid file and port, `restart` refuses unknown services and a stack that was
+// never started, and the build stamp records the sources dist/ was compiled from (so `start`
+// and `restart` skip tsc when nothing changed).
+import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, describe, it } from 'node:test';
+
+const ROOT = join(__dirname, '..', '..', '..');
+const tmp = mkdtempSync(join(tmpdir(), 'core-dict-run-'));
+const dataDir = join(tmp, 'dev');
+after(() => rmSync(tmp, { recursive: true, force: true }));
+
+/** run.sh in a clean environment: its own data dir, ports nobody listens on. */
+function runSh(...args: string[]) {
+  const r = spawnSync('bash', ['scripts/run.sh', ...args], {
+    cwd: ROOT,
+    encoding: 'utf8',
+    timeout: 60_000,
+    env: {
+      PATH: process.env.PATH,
+      HOME: process.env.HOME,
+      CORE_DICT_DATA_DIR: dataDir,
+      PG_PORT: '1',
+      REDIS_PORT: '2',
+      TEMPORAL_PORT: '3',
+      TEMPORAL_UI_PORT: '4',
+      API_PORT: '5',
+      API_GRPC_PORT: '6',
+      SIM_PORT: '7',
+    },
+  });
+  return { code: r.status, out: `${r.stdout}${r.stderr}` };
+}
+
+describe('scripts/run.sh', () => {
+  it('restart refuses when no stack was ever started here', () => {
+    const r = runSh('restart', 'worker');
+    assert.notEqual(r.code, 0);
+    assert.match(r.out, /nothing is running here/);
+  });
+
+  it('status lists every process with its state, port and pid file (Postgres: postmaster.pid)', () => {
+    mkdirSync(dataDir, { recursive: true });
+    const r = runSh('status');
+    assert.equal(r.code, 1, r.out); // nothing runs
+    assert.match(r.out, /SERVICE\s+STATE\s+PID\s+PORT\s+PID FILE/);
+    const line = (name: string) => r.out.split('\n').find((l) => l.trim().split(/\s+/)[0] === name) ?? '';
+    assert.match(line('postgres'), /stopped\s+-\s+1\s+\S*postgres\/postmaster\.pid$/);
+    assert.match(line('redis'), /stopped\s+-\s+2\s+\S*run\/redis\.pid$/);
+    assert.match(line('simulator'), /stopped\s+-\s+7\s+\S*run\/simulator\.pid$/);
+    assert.match(line('api'), /stopped\s+-\s+5,6\s+\S*run\/api\.pid$/);
+    assert.match(line('worker'), /stopped\s+-\s+\S+\s+\S*run\/worker\.pid$/);
+  });
+
+  it('restart refuses a service it does not know, naming the ones it does', () => {
+    const r = runSh('restart', 'nosuch');
+    assert.notEqual(r.code, 0);
+    assert.match(r.out, /unknown service 'nosuch' \(one of: postgres redis temporal simulator worker api/);
+  });
+
+  it('the build stamp matches the sources dist/ was just built from', () => {
+    const r = spawnSync('bash', ['-c', 'source scripts/install.sh && _build_inputs_hash'], { cwd: ROOT, encoding: 'utf8' });
+    assert.equal(r.status, 0, r.stderr);
+    assert.match(r.stdout.trim(), /^[0-9a-f]{64}$/);
+    assert.equal(readFileSync(join(ROOT, 'dist', '.core-dict-build-stamp'), 'utf8').trim(), r.stdout.trim());
+  });
+});
