@@ -64,6 +64,27 @@ const apiSchema = z.object({
   REDIS_BREAKER_WINDOW_MS: z.coerce.number().int().min(500).max(600_000).default(5_000),
   REDIS_BREAKER_MIN_RPS: z.coerce.number().min(0.1).max(100_000).default(2),
   REDIS_BREAKER_HALF_OPEN_MS: z.coerce.number().int().min(100).max(600_000).default(2_000),
+  // Largest request message accepted (bytes); larger bodies are refused (RESOURCE_EXHAUSTED)
+  // before they are read. Every request of ours is well under 2 KiB.
+  API_READ_MAX_BYTES: z.coerce.number().int().min(1_024).max(4_194_304).default(16_384),
+  // Per-client rate limit (client = participant + end user, or participant + peer address):
+  // API_RATE_LIMIT_POINTS calls per API_RATE_LIMIT_DURATION_SECONDS, counted in Redis (shared by
+  // every API process), in each process's memory while Redis is down. 0 points = no limit.
+  API_RATE_LIMIT_POINTS: z.coerce.number().int().min(0).max(1_000_000).default(5_000),
+  API_RATE_LIMIT_DURATION_SECONDS: z.coerce.number().int().min(1).max(3_600).default(1),
+  // TLS on both listeners (ALPN h2 + http/1.1) when both are set; plain otherwise.
+  API_TLS_CERT_FILE: optionalFile,
+  API_TLS_KEY_FILE: optionalFile,
+  // Origins whose pages may call the API from a browser (Connect, gRPC-web) on API_PORT:
+  // comma-separated exact origins ("https://app.example.com"), or "*"; unset = no CORS.
+  API_CORS_ORIGINS: z.string().optional(),
+  // gRPC server reflection (grpcurl list/describe without .proto files).
+  API_REFLECTION: z.enum(['true', 'false']).default('true').transform((v) => v === 'true'),
+  // On SIGTERM: not ready at once, no new connections, in-flight calls get this long to finish.
+  API_SHUTDOWN_GRACE_MS: z.coerce.number().int().min(0).max(300_000).default(10_000),
+  // Before that, /readyz answers 503 while the API still serves for this long, so load balancers
+  // (Kubernetes endpoints) stop sending first; 0 = stop accepting at once.
+  API_SHUTDOWN_DELAY_MS: z.coerce.number().int().min(0).max(120_000).default(0),
   // Per-call logs are debug; every RPC_STATS_INTERVAL_MS one info line sums calls per RPC and
   // outcome with latency percentiles (0 = never).
   RPC_STATS_INTERVAL_MS: z.coerce.number().int().min(0).max(3_600_000).default(60_000),
@@ -79,6 +100,9 @@ const workerSchema = z.object({
   CLAIM_POLL_INTERVAL_MS: z.coerce.number().int().min(1_500).max(60_000).default(3_000),
   CLAIM_POLL_OVERLAP_MS: z.coerce.number().int().min(0).max(600_000).default(10_000),
   CLAIM_POLLER_ENABLED: z.enum(['true', 'false']).default('true').transform((v) => v === 'true'),
+  // On SIGTERM the worker stops polling and running activities get this long to finish before
+  // they are cancelled (Temporal retries them elsewhere); then the pools close.
+  WORKER_SHUTDOWN_GRACE_MS: z.coerce.number().int().min(0).max(600_000).default(10_000),
 });
 
 /** Every process's schema, for tools that document the configuration (test/unit/config-readme.test.ts
@@ -145,4 +169,18 @@ export function readDictMaterial(c: CommonConfig): DictClientMaterial {
     trustedDictCertsPem: [read('DICT_TRUSTED_CERT_FILE', c.DICT_TRUSTED_CERT_FILE)],
     tls,
   };
+}
+
+/** The API's TLS key pair when configured (both files or neither), read once at boot. */
+export function readApiTls(c: Pick<ApiConfig, 'API_TLS_CERT_FILE' | 'API_TLS_KEY_FILE'>): { certPem: string; keyPem: string } | undefined {
+  if (!c.API_TLS_CERT_FILE && !c.API_TLS_KEY_FILE) return undefined;
+  if (!c.API_TLS_CERT_FILE || !c.API_TLS_KEY_FILE) throw new ConfigError('API_TLS_CERT_FILE and API_TLS_KEY_FILE: set both or neither');
+  const read = (name: string, file: string): string => {
+    try {
+      return readFileSync(file, 'utf8');
+    } catch (err) {
+      throw new ConfigError(`${name}: cannot read ${file}: ${(err as Error).message}`);
+    }
+  };
+  return { certPem: read('API_TLS_CERT_FILE', c.API_TLS_CERT_FILE), keyPem: read('API_TLS_KEY_FILE', c.API_TLS_KEY_FILE) };
 }

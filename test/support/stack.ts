@@ -12,6 +12,7 @@ import { Redis } from 'ioredis';
 import pino, { type Logger } from 'pino';
 import { createDictClient, type DictClient } from '../../bridge/client.js';
 import { healthChecker } from '../../api/health.js';
+import { rateLimiter, type RateLimitOptions } from '../../api/rate-limit.js';
 import { build, type ApiServer } from '../../api/server.js';
 import { CoreDictService } from '../../gen/dict/core/v1/service_pb.js';
 import { ensureDevPki, type DevPki } from '../../scripts/pki.js';
@@ -52,6 +53,8 @@ export interface StackOptions {
   claimPoller?: { intervalMs: number; overlapMs?: number };
   /** Simulator options when this stack starts the simulator (not `beside`). */
   simulator?: Partial<SimulatorOptions>;
+  /** API surface options: per-client rate limit (on this stack's Redis), TLS with the dev PKI's server pair, body cap. */
+  api?: { rateLimit?: RateLimitOptions; tls?: boolean; readMaxBytes?: number; corsOrigins?: string[] };
 }
 
 export interface Stack {
@@ -242,12 +245,18 @@ export async function startStack(o: StackOptions = {}): Promise<Stack> {
     cache,
     lookupCacheTtlSeconds: o.lookupCacheTtlSeconds ?? 180,
     health: healthChecker({ temporal, sql, redis, dictBaseUrl: simulator.url }),
+    rateLimiter: o.api?.rateLimit ? rateLimiter(redis, { keyPrefix: `core-dict:rl:${taskQueue}`, ...o.api.rateLimit }) : undefined,
+    // The dev PKI's DICT server pair names localhost and 127.0.0.1: good for the API too.
+    tls: o.api?.tls ? { certPem: pki.dict.certPem, keyPem: pki.dict.keyPem } : undefined,
+    readMaxBytes: o.api?.readMaxBytes,
+    corsOrigins: o.api?.corsOrigins,
   });
   const urls = await api.listen({ host: '127.0.0.1', httpPort: 0, grpcPort: 0 });
+  const nodeOptions = o.api?.tls ? { ca: pki.caCertPem } : undefined;
   const transports = {
-    connect: createConnectTransport({ baseUrl: urls.httpUrl, httpVersion: '1.1' }),
-    grpc: createGrpcTransport({ baseUrl: urls.grpcUrl }),
-    grpcWeb: createGrpcWebTransport({ baseUrl: urls.httpUrl, httpVersion: '1.1' }),
+    connect: createConnectTransport({ baseUrl: urls.httpUrl, httpVersion: '1.1', nodeOptions }),
+    grpc: createGrpcTransport({ baseUrl: urls.grpcUrl, nodeOptions }),
+    grpcWeb: createGrpcWebTransport({ baseUrl: urls.httpUrl, httpVersion: '1.1', nodeOptions }),
   };
 
   return {
