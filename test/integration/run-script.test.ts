@@ -1,13 +1,15 @@
-// scripts/run.sh's day-to-day commands, without starting a stack: `status` names every
+// scripts/run.sh's day-to-day commands, without starting a whole stack: `status` names every
 // process with its pid file and port, `restart` refuses unknown services and a stack that was
-// never started, and the build stamp records the sources dist/ was compiled from (so `start`
-// and `restart` skip tsc when nothing changed).
+// never started, restarts one service (Redis: cheap, needs nothing else) under a new pid with its
+// pid file, and the build stamp records the sources dist/ was compiled from (so `start` and
+// `restart` skip tsc when nothing changed).
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import { mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
+import { freePort } from '../support/processes.js';
 
 const ROOT = join(__dirname, '..', '..', '..');
 const tmp = mkdtempSync(join(tmpdir(), 'core-dict-run-'));
@@ -16,6 +18,10 @@ after(() => rmSync(tmp, { recursive: true, force: true }));
 
 /** run.sh in a clean environment: its own data dir, ports nobody listens on. */
 function runSh(...args: string[]) {
+  return runShWith({}, ...args);
+}
+
+function runShWith(extra: Record<string, string>, ...args: string[]) {
   const r = spawnSync('bash', ['scripts/run.sh', ...args], {
     cwd: ROOT,
     encoding: 'utf8',
@@ -31,6 +37,7 @@ function runSh(...args: string[]) {
       API_PORT: '5',
       API_GRPC_PORT: '6',
       SIM_PORT: '7',
+      ...extra,
     },
   });
   return { code: r.status, out: `${r.stdout}${r.stderr}` };
@@ -60,6 +67,30 @@ describe('scripts/run.sh', () => {
     const r = runSh('restart', 'nosuch');
     assert.notEqual(r.code, 0);
     assert.match(r.out, /unknown service 'nosuch' \(one of: postgres redis temporal simulator worker api/);
+  });
+
+  it('restart starts one service under a new pid with its pid file; stop stops it', async () => {
+    const port = String(await freePort());
+    const redisLine = (out: string) => out.split('\n').find((l) => l.trim().startsWith('redis ')) ?? '';
+    try {
+      const first = runShWith({ REDIS_PORT: port }, 'restart', 'redis');
+      assert.equal(first.code, 0, first.out);
+      assert.match(first.out, /restarted redis in \d+s/);
+      const s1 = redisLine(runShWith({ REDIS_PORT: port }, 'status').out);
+      const m1 = new RegExp(`running\\s+(\\d+)\\s+${port}\\s+\\S*run/redis\\.pid$`).exec(s1);
+      assert.ok(m1, s1);
+      assert.equal(readFileSync(join(dataDir, 'run', 'redis.pid'), 'utf8').trim(), m1[1]);
+      const second = runShWith({ REDIS_PORT: port }, 'restart', 'redis');
+      assert.equal(second.code, 0, second.out);
+      assert.match(second.out, new RegExp(`stopping redis \\(pid ${m1[1]}\\)`));
+      const m2 = /running\s+(\d+)/.exec(redisLine(runShWith({ REDIS_PORT: port }, 'status').out));
+      assert.ok(m2);
+      assert.notEqual(m2[1], m1[1]);
+    } finally {
+      const stop = runShWith({ REDIS_PORT: port }, 'stop');
+      assert.equal(stop.code, 0, stop.out);
+    }
+    assert.match(redisLine(runShWith({ REDIS_PORT: port }, 'status').out), /stopped/);
   });
 
   it('the build stamp matches the sources dist/ was just built from', () => {
