@@ -31,8 +31,9 @@ function configurationRows(): Row[] {
   return rows;
 }
 
-/** What the README's default cell says: the first `code` span, or the word unset/required. */
+/** What the README's default cell says: the first `code` span, or the word unset/required/empty. */
 function documentedDefault(cell: string): string {
+  if (/^empty\b/.test(cell)) return '';
   const code = /`([^`]*)`/.exec(cell);
   return code ? code[1]! : cell.split(/\s/)[0]!;
 }
