@@ -1,6 +1,6 @@
 // CORS for browsers on another origin (Connect and gRPC-web from @connectrpc/connect-web), on the
 // API_PORT listener: allowed origins answer preflights and get the Connect protocols' methods and
-// headers (Connect's `cors` constants) plus ours (x-request-id, x-end-user-id, authorization);
+// headers (Connect's `cors` constants) plus ours (x-request-id, authorization);
 // requests from other origins get no CORS headers, so browsers withhold the answer.
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Http2ServerRequest, Http2ServerResponse } from 'node:http2';
@@ -10,7 +10,7 @@ type Req = IncomingMessage | Http2ServerRequest;
 type Res = ServerResponse | Http2ServerResponse;
 type Handler = (req: Req, res: Res) => void;
 
-const ALLOW_HEADERS = [...cors.allowedHeaders, 'Authorization', 'X-Request-Id', 'X-End-User-Id'].join(', ');
+const ALLOW_HEADERS = [...cors.allowedHeaders, 'Authorization', 'X-Request-Id'].join(', ');
 const EXPOSE_HEADERS = [...cors.exposedHeaders, 'X-Request-Id', 'Trailer-X-Request-Id'].join(', ');
 const ALLOW_METHODS = cors.allowedMethods.join(', ');
 

@@ -2,7 +2,8 @@
 // what the earlier ones put in the call's context):
 //   1. request id      — accept a well-formed `x-request-id` or make one; echoed in headers/trailers
 //   2. recovery        — any non-ConnectError becomes Internal with a safe message, logged once
-//   3. auth            — the principal (participant, end user)
+//   3. auth            — the Bearer JWT verified into the principal (api/auth.ts); refusals
+//                        (Unauthenticated / PermissionDenied) end the call here
 //   4. rate limit      — per client (principal or peer), in Redis with an in-process fallback
 //   5. admission       — calls beyond API_MAX_IN_FLIGHT_RPCS are shed before any work
 //   6. (validation happens in the handlers, against domain/validation.ts)
@@ -18,8 +19,9 @@ import { Code, ConnectError, type Interceptor } from '@connectrpc/connect';
 import * as hdr from 'hdr-histogram-js';
 import type { Logger } from 'pino';
 import { admissionInterceptor, type Gate } from './admission.js';
+import type { VerifyBearer } from './auth.js';
+import { authInterceptor, principalKey } from './principal.js';
 import { metricsInterceptor } from './metrics.js';
-import { principalKey, staticPrincipalInterceptor } from './principal.js';
 import { rateLimitInterceptor } from './rate-limit.js';
 import { recoveryInterceptor, requestIdInterceptor, requestIdKey } from './request-context.js';
 import type { RateLimiterAbstract } from 'rate-limiter-flexible';
@@ -90,7 +92,8 @@ export function loggingInterceptor(log: Logger, o: { statsIntervalMs?: number } 
 }
 
 export interface InterceptorOptions {
-  participant: string;
+  /** Verifies each call's Bearer token (api/auth.ts). */
+  verifyBearer: VerifyBearer;
   log: Logger;
   rpcGate?: Gate;
   /** Per-client limiter (rate-limit.ts); absent = no limit. */
@@ -105,7 +108,7 @@ export function interceptors(o: InterceptorOptions): Interceptor[] {
   return [
     requestIdInterceptor(),
     recoveryInterceptor(o.log),
-    staticPrincipalInterceptor(o.participant),
+    authInterceptor(o.verifyBearer),
     ...(o.rateLimiter ? [rateLimitInterceptor(o.rateLimiter, { log: o.log, onLimited: o.onRateLimited })] : []),
     ...(o.rpcGate ? [admissionInterceptor(o.rpcGate)] : []),
     loggingInterceptor(o.log, { statsIntervalMs: o.statsIntervalMs }),

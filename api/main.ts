@@ -16,6 +16,7 @@ import { OpenTelemetryWorkflowClientInterceptor } from '@temporalio/interceptors
 import { collectProcessMetrics, joinClusterMetrics, serveClusterMetrics, watchCircuit, watchDatabase, watchDependency } from '../config/metrics.js';
 import { createSql } from '../store/db.js';
 import { createLookupCache, redisFailFastOptions } from '../store/lookup-cache.js';
+import { authOptionsFromConfig, createVerifier, setVerifier } from './auth.js';
 import { healthChecker } from './health.js';
 import { parseOrigins } from './cors.js';
 import { rateLimiter } from './rate-limit.js';
@@ -28,6 +29,9 @@ const WORKER_STOP_SLACK_MS = 5_000;
 async function serve(config: ApiConfig): Promise<void> {
   const log = createLogger('core-dict-api', config.LOG_LEVEL);
   setupTracing({ serviceName: 'core-dict-api', endpoint: config.OTEL_EXPORTER_OTLP_ENDPOINT });
+  // Refuse to start without a usable verifier (bad JWKS, `none`/HS algorithms): never serve unauthenticated.
+  const verifyBearer = createVerifier(authOptionsFromConfig(config));
+  setVerifier(verifyBearer);
   const tls = readApiTls(config);
   const sql = createSql(config.DATABASE_URL, { max: config.DATABASE_POOL_MAX });
   // The lookup path never waits on Redis: no offline queue, a short command timeout, and a
@@ -53,6 +57,7 @@ async function serve(config: ApiConfig): Promise<void> {
 
   const server = build({
     participant: config.PSP_ISPB,
+    verifyBearer,
     log,
     version: VERSION,
     sql,

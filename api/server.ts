@@ -14,6 +14,7 @@ import type { Logger } from 'pino';
 import type { RateLimiterAbstract } from 'rate-limiter-flexible';
 import { withCors } from './cors.js';
 import { DEFAULT_ADMISSION, gate, type AdmissionOptions, type Gate } from './admission.js';
+import type { VerifyBearer } from './auth.js';
 import { interceptors } from './interceptors.js';
 import { exposition, rateLimited, register, watchGate } from '../config/metrics.js';
 import { reflectionRoutes } from './reflection.js';
@@ -25,6 +26,8 @@ export const DEFAULT_READ_MAX_BYTES = 16_384;
 
 export interface BuildOptions extends RouteDeps {
   participant: string;
+  /** Verifies each call's `Authorization: Bearer` token (api/auth.ts createVerifier). */
+  verifyBearer: VerifyBearer;
   log: Logger;
   /** Admission control (defaults: DEFAULT_ADMISSION). */
   admission?: Partial<AdmissionOptions>;
@@ -91,7 +94,7 @@ export function build(o: BuildOptions): ApiServer {
       serviceRoutes(router);
       if (o.reflection !== false) reflectionRoutes(router);
     },
-    interceptors: interceptors({ participant: o.participant, log: o.log, rpcGate: gates.rpc, rateLimiter: o.rateLimiter, onRateLimited: () => rateLimited.inc(), statsIntervalMs: o.statsIntervalMs }),
+    interceptors: interceptors({ verifyBearer: o.verifyBearer, log: o.log, rpcGate: gates.rpc, rateLimiter: o.rateLimiter, onRateLimited: () => rateLimited.inc(), statsIntervalMs: o.statsIntervalMs }),
     readMaxBytes: o.readMaxBytes ?? DEFAULT_READ_MAX_BYTES,
     contextValues: nodeContextValues,
     fallback: (req, res) => void probes(req as http.IncomingMessage, res as http.ServerResponse),

@@ -92,6 +92,25 @@ const apiSchema = z.object({
   // Per-call logs are debug; every RPC_STATS_INTERVAL_MS one info line sums calls per RPC and
   // outcome with latency percentiles (0 = never).
   RPC_STATS_INTERVAL_MS: z.coerce.number().int().min(0).max(3_600_000).default(60_000),
+  // Authentication (api/auth.ts): Bearer JWTs from this identity provider. Keys from exactly one
+  // of AUTH_JWKS_FILE (a JWKS document; dev: the PKI step's auth-jwks.json) and AUTH_JWKS_URL.
+  AUTH_ISSUER: z.string().min(1).default('core-dict-dev-idp'),
+  AUTH_AUDIENCE: z.string().min(1).default('core-dict'),
+  AUTH_JWKS_FILE: optionalFile,
+  AUTH_JWKS_URL: z.string().url().optional(),
+  AUTH_JWKS_TIMEOUT_MS: z.coerce.number().int().min(100).max(30_000).default(2_000),
+  AUTH_JWKS_CACHE_SECONDS: z.coerce.number().int().min(1).max(86_400).default(600),
+  // Comma-separated JWS algorithms; never `none`; HS* only with AUTH_ALLOW_HS=true.
+  AUTH_ALGORITHMS: z.string().min(1).default('ES256,RS256,EdDSA'),
+  AUTH_ALLOW_HS: z.enum(['true', 'false']).default('false').transform((v) => v === 'true'),
+  AUTH_CLOCK_SKEW_SECONDS: z.coerce.number().int().min(0).max(300).default(30),
+  AUTH_MAX_TOKEN_AGE_SECONDS: z.coerce.number().int().min(0).max(30 * 86_400).default(86_400),
+  AUTH_ISPB_CLAIM: z.string().min(1).default('ispb'),
+  AUTH_TAX_ID_CLAIM: z.string().min(1).default('tax_id'),
+  AUTH_ROLE_CLAIM: z.string().min(1).default('role'),
+  // A second factor (customers' claim decisions): any of these amr values, or acr equal to one of AUTH_SECOND_FACTOR_ACR.
+  AUTH_SECOND_FACTOR_AMR: z.string().default('otp,mfa,hwk,sms,fido,swk'),
+  AUTH_SECOND_FACTOR_ACR: z.string().default(''),
 });
 
 const workerSchema = z.object({
@@ -113,6 +132,10 @@ const workerSchema = z.object({
   // Where Temporal Core (Rust) serves its Prometheus metrics; /metrics of the worker appends them (0: off).
   TEMPORAL_METRICS_PORT: z.coerce.number().int().min(0).max(65_535).default(9564),
 });
+
+/** Every process's schema, for tools that document the configuration (test/unit/config-readme.test.ts
+ * checks the README's configuration table against them: every variable listed, defaults equal). */
+export const configSchemas = { api: apiSchema, worker: workerSchema } as const;
 
 export type ApiConfig = z.infer<typeof apiSchema>;
 export type WorkerConfig = z.infer<typeof workerSchema>;

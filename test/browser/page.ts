@@ -2,7 +2,7 @@
 // test/integration/surface.test.ts): from its own origin it calls our API's CreateKey and
 // LookupKey with @connectrpc/connect-web, over Connect and over gRPC-web, and reports back.
 import { fromJson, toJson, type JsonValue } from '@bufbuild/protobuf';
-import { createClient } from '@connectrpc/connect';
+import { createClient, type Interceptor } from '@connectrpc/connect';
 import { createConnectTransport, createGrpcWebTransport } from '@connectrpc/connect-web';
 import { CoreDictService, CreateKeyRequestSchema, LookupKeyResponseSchema } from '../../gen/dict/core/v1/service_pb.js';
 import { EntryStatus } from '../../gen/dict/core/v1/types_pb.js';
@@ -10,6 +10,8 @@ import { EntryStatus } from '../../gen/dict/core/v1/types_pb.js';
 export interface PageCall {
   apiUrl: string;
   protocol: 'connect' | 'grpc-web';
+  /** Bearer token the page sends (a customer's, as a bank's web app would). */
+  token: string;
   createKey: JsonValue;
   payerId: string;
   endToEndId: string;
@@ -24,7 +26,11 @@ export interface PageResult {
 }
 
 async function runDict(c: PageCall): Promise<PageResult> {
-  const transport = c.protocol === 'connect' ? createConnectTransport({ baseUrl: c.apiUrl }) : createGrpcWebTransport({ baseUrl: c.apiUrl });
+  const bearer: Interceptor = (next) => (req) => {
+    req.header.set('authorization', `Bearer ${c.token}`);
+    return next(req);
+  };
+  const transport = c.protocol === 'connect' ? createConnectTransport({ baseUrl: c.apiUrl, interceptors: [bearer] }) : createGrpcWebTransport({ baseUrl: c.apiUrl, interceptors: [bearer] });
   const client = createClient(CoreDictService, transport);
   try {
     let requestIdSeen: string | undefined;

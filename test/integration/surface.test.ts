@@ -23,7 +23,7 @@ import { CoreDictService } from '../../gen/dict/core/v1/service_pb.js';
 import { rpcError } from '../support/errors.js';
 import { createKeyRequest, newEmail } from '../support/fixtures.js';
 import { freePort, Programs } from '../support/processes.js';
-import { env, OTHER_ISPB, OUR_ISPB, startStack, type Stack } from '../support/stack.js';
+import { bearer, customer, env, OTHER_ISPB, OUR_ISPB, startStack, type Stack } from '../support/stack.js';
 import { KeyType } from '../../gen/dict/core/v1/types_pb.js';
 import { join } from 'node:path';
 import { toJson } from '@bufbuild/protobuf';
@@ -97,22 +97,23 @@ describe('request id', () => {
 describe('per-client rate limit', () => {
   test(`the ${RATE_POINTS + 1}th call of a client in the window is RESOURCE_EXHAUSTED with RetryInfo; other clients are not affected`, async () => {
     const user = `rl-${randomUUID()}`;
-    const as = (u: string) => ({ headers: { 'x-end-user-id': u } });
-    for (let i = 0; i < RATE_POINTS; i++) await s.client.healthCheck({}, as(user));
-    const e = await rpcError(() => s.client.healthCheck({}, as(user)));
+    const as = async (u: string) => ({ headers: { authorization: `Bearer ${await s.token({ sub: u })}` } });
+    const asUser = await as(user);
+    for (let i = 0; i < RATE_POINTS; i++) await s.client.healthCheck({}, asUser);
+    const e = await rpcError(() => s.client.healthCheck({}, asUser));
     assert.equal(e.code, Code.ResourceExhausted);
     assert.equal(e.bcbError, 'RateLimited');
     const retry = e.err.findDetails(RetryInfoSchema)[0];
     assert.ok(retry?.retryDelay && retry.retryDelay.seconds > 0n && retry.retryDelay.seconds <= 60n, `retry delay ${retry?.retryDelay?.seconds}`);
     // Counted in Redis, under this deployment's prefix.
     assert.equal(Number(await s.redis.get(`core-dict:rl:${s.taskQueue}:user:${s.participant}/${user}`)), RATE_POINTS + 1);
-    await s.client.healthCheck({}, as(`rl-${randomUUID()}`));
+    await s.client.healthCheck({}, await as(`rl-${randomUUID()}`));
   });
 
   test('the gRPC health service is never limited (probes see the server as it is)', async () => {
     const { Health } = await import('../../gen/grpc/health/v1/health_pb.js');
     const health = createClient(Health, s.transports.grpc);
-    for (let i = 0; i < RATE_POINTS + 2; i++) await health.check({ service: '' }, { headers: { 'x-end-user-id': 'probe-user' } });
+    for (let i = 0; i < RATE_POINTS + 2; i++) await health.check({ service: '' }, { headers: { authorization: `Bearer ${await s.token({ sub: 'probe-user' })}` } });
   });
 });
 
@@ -247,6 +248,7 @@ describe('graceful shutdown of the API process', () => {
       DICT_SIGNING_KEY_FILE: ours.keyFile,
       DICT_SIGNING_CERT_FILE: ours.certFile,
       DICT_TRUSTED_CERT_FILE: s.pki.dict.certFile,
+      AUTH_JWKS_FILE: s.pki.auth.jwksFile,
       API_HOST: '127.0.0.1',
       API_PORT: String(httpPort),
       API_GRPC_PORT: String(grpcPort),
@@ -263,9 +265,10 @@ describe('graceful shutdown of the API process', () => {
       await new Promise((r) => setTimeout(r, 200));
     }
 
+    const operator = [bearer(await s.token())];
     const clients = [
-      createClient(CoreDictService, createConnectTransport({ baseUrl: httpUrl, httpVersion: '1.1' })),
-      createClient(CoreDictService, createGrpcTransport({ baseUrl: `http://127.0.0.1:${grpcPort}` })),
+      createClient(CoreDictService, createConnectTransport({ baseUrl: httpUrl, httpVersion: '1.1', interceptors: operator })),
+      createClient(CoreDictService, createGrpcTransport({ baseUrl: `http://127.0.0.1:${grpcPort}`, interceptors: operator })),
     ];
     const acknowledged: string[] = [];
     const failures: string[] = [];
@@ -332,8 +335,9 @@ describe('browsers on another origin (CORS, connect-web)', () => {
         const c: PageCall = {
           apiUrl: s.urls.httpUrl,
           protocol,
+          token: await s.token(customer(owner.taxIdNumber)),
           createKey: toJson(CreateKeyRequestSchema, createKeyRequest({ keyType: KeyType.EMAIL, key: newEmail(), owner })),
-          payerId: naturalPerson().taxIdNumber,
+          payerId: owner.taxIdNumber,
           endToEndId: newEndToEndId(),
         };
         // (untyped across the page boundary: playwright's serializable-type check is too deep for these messages)

@@ -9,7 +9,10 @@ import { FileDescriptorProtoSchema } from '@bufbuild/protobuf/wkt';
 import { Code, ConnectError, createClient, createRouterTransport } from '@connectrpc/connect';
 import { Redis } from 'ioredis';
 import pino from 'pino';
+import { generateKeyPairSync } from 'node:crypto';
+import { createVerifier } from '../../api/auth.js';
 import { interceptors } from '../../api/interceptors.js';
+import { DEV_AUDIENCE, DEV_ISSUER, mintToken } from '../../scripts/token.js';
 import { clientKey, rateLimiter } from '../../api/rate-limit.js';
 import { answer, reflectionIndex, servedServices } from '../../api/reflection.js';
 import { acceptRequestId } from '../../api/request-context.js';
@@ -31,6 +34,14 @@ async function failure(p: Promise<unknown>): Promise<ConnectError> {
   }
   return assert.fail('expected an error');
 }
+
+
+// Every RPC carries a token: a real verifier over a key made for this file.
+const authKey = generateKeyPairSync('ec', { namedCurve: 'P-256' });
+const verifyBearer = createVerifier({ participant: '12345678', issuer: DEV_ISSUER, audience: DEV_AUDIENCE, jwks: { keys: { keys: [{ ...authKey.publicKey.export({ format: 'jwk' }), kty: 'EC', alg: 'ES256' }] } } });
+const tokenFor = async (sub: string) => ({
+  authorization: `Bearer ${await mintToken({ keyPem: authKey.privateKey.export({ type: 'pkcs8', format: 'pem' }).toString(), sub, ispb: '12345678', role: 'operator' })}`,
+});
 
 function capture() {
   const lines: Record<string, unknown>[] = [];
@@ -58,10 +69,10 @@ test('recovery: a non-ConnectError is Internal with a safe message naming the re
         },
       });
     },
-    { router: { interceptors: interceptors({ participant: '12345678', log }) } },
+    { router: { interceptors: interceptors({ verifyBearer, log }) } },
   );
   const client = createClient(CoreDictService, transport);
-  const err = await client.healthCheck({}, { headers: { 'x-request-id': 'req-1' } }).then(
+  const err = await client.healthCheck({}, { headers: { 'x-request-id': 'req-1', ...(await tokenFor('u0')) } }).then(
     () => assert.fail('expected an error'),
     (e: unknown) => e as ConnectError,
   );
@@ -90,7 +101,7 @@ test('recovery covers streaming answers too: a failure mid-stream is Internal wi
         },
       });
     },
-    { router: { interceptors: interceptors({ participant: '12345678', log }) } },
+    { router: { interceptors: interceptors({ verifyBearer, log }) } },
   );
   const client = createClient(ServerReflection, transport);
   const got: string[] = [];
@@ -118,7 +129,7 @@ test('ConnectErrors pass recovery unchanged (code, message, details)', async () 
         },
       });
     },
-    { router: { interceptors: interceptors({ participant: '12345678', log }) } },
+    { router: { interceptors: interceptors({ verifyBearer, log }) } },
   );
   const err = await failure(createClient(Health, transport).check({}));
   assert.equal(err.code, Code.InvalidArgument);
@@ -138,16 +149,16 @@ test('rate limit: while Redis is down each process counts in memory (insurance),
     (router) => {
       router.service(CoreDictService, { healthCheck: () => ({}) });
     },
-    { router: { interceptors: interceptors({ participant: '12345678', log, rateLimiter: limiter, onRateLimited: () => limited++ }) } },
+    { router: { interceptors: interceptors({ verifyBearer, log, rateLimiter: limiter, onRateLimited: () => limited++ }) } },
   );
   const client = createClient(CoreDictService, transport);
-  const as = { headers: { 'x-end-user-id': 'u1' } };
+  const as = { headers: await tokenFor('u1') };
   for (let i = 0; i < 3; i++) await client.healthCheck({}, as);
   const err = await failure(client.healthCheck({}, as));
   assert.equal(err.code, Code.ResourceExhausted);
   assert.equal(err.findDetails(ErrorInfoSchema)[0]?.reason, 'RateLimited');
   assert.equal(limited, 1);
-  await client.healthCheck({}, { headers: { 'x-end-user-id': 'u2' } });
+  await client.healthCheck({}, { headers: await tokenFor('u2') });
   redis.disconnect();
 });
 
@@ -155,9 +166,9 @@ test('rate limit keys: participant and end user, else participant and peer', () 
   const v = createContextValues();
   v.set(peerKey, '10.0.0.7');
   assert.equal(clientKey(v), 'peer:10.0.0.7');
-  v.set(principalKey, { participant: '12345678', via: 'static' });
+  v.set(principalKey, { participant: '12345678', role: 'operator', amr: [], secondFactor: false, via: 'jwt' });
   assert.equal(clientKey(v), 'peer:12345678@10.0.0.7');
-  v.set(principalKey, { participant: '12345678', subject: 'user-1', via: 'static' });
+  v.set(principalKey, { participant: '12345678', subject: 'user-1', role: 'customer', taxIdNumber: '11144477735', amr: [], secondFactor: false, via: 'jwt' });
   assert.equal(clientKey(v), 'user:12345678/user-1');
 });
 
