@@ -8,9 +8,10 @@
 //   5. admission       — calls beyond API_MAX_IN_FLIGHT_RPCS are shed before any work
 //   6. (validation happens in the handlers, against domain/validation.ts)
 //   7. logging         — outcome and latency per RPC
-//   7b. NUL strings    — a request with NUL in any string field is InvalidArgument (before any
-//                        handler: Postgres text cannot hold it), logged like a validation failure
 //   8. metrics         — appended last
+//   9. NUL strings     — innermost: a request with NUL in any string field is InvalidArgument
+//                        before any handler (Postgres text cannot hold it), logged and counted
+//                        like a validation failure
 // Calls refused at 4 or 5 never reach logging: the gates count their own (Gate.stats().shed) and
 // the limiter reports each refusal (a debug line, and `onRateLimited` for counters).
 // Per-call lines are debug (a lookup is on every payment: one info line each would dominate the
@@ -23,6 +24,7 @@ import type { Logger } from 'pino';
 import { admissionInterceptor, type Gate } from './admission.js';
 import type { VerifyBearer } from './auth.js';
 import { authInterceptor, principalKey } from './principal.js';
+import { metricsInterceptor } from './metrics.js';
 import { rateLimitInterceptor } from './rate-limit.js';
 import { recoveryInterceptor, requestIdInterceptor, requestIdKey } from './request-context.js';
 import type { RateLimiterAbstract } from 'rate-limiter-flexible';
@@ -66,23 +68,28 @@ export function loggingInterceptor(log: Logger, o: { statsIntervalMs?: number } 
   return (next) => async (req) => {
     const started = performance.now();
     const rpc = `${req.service.typeName}/${req.method.name}`;
+    // One line's context: the call, who made it (PSP and end user) and its request id if any.
+    const who = () => {
+      const p = req.contextValues.get(principalKey);
+      return { requestId: req.contextValues.get(requestIdKey), rpc, psp: p?.participant, user: p?.subject };
+    };
     try {
       const res = await next(req);
       const ms = performance.now() - started;
       record(rpc, 'OK', ms);
-      if (log.isLevelEnabled('debug')) log.debug({ requestId: req.contextValues.get(requestIdKey), rpc, ms: Math.round(ms), principal: req.contextValues.get(principalKey)?.participant }, 'rpc ok');
+      if (log.isLevelEnabled('debug')) log.debug({ ...who(), code: 'OK', durationMs: Math.round(ms) }, 'rpc ok');
       return res;
     } catch (err) {
       const ms = performance.now() - started;
-      const requestId = req.contextValues.get(requestIdKey);
       // Not a ConnectError: recovery turns it into Internal and logs it (once, with its stack).
       if (!(err instanceof ConnectError)) {
         record(rpc, Code[Code.Internal], ms);
         throw err;
       }
       record(rpc, Code[err.code], ms);
-      if (err.code === Code.Internal || err.code === Code.Unknown) log.error({ requestId, rpc, ms: Math.round(ms), code: Code[err.code], reason: err.rawMessage, err }, 'rpc failed');
-      else if (log.isLevelEnabled('debug')) log.debug({ requestId, rpc, ms: Math.round(ms), code: Code[err.code], reason: err.rawMessage }, 'rpc failed');
+      // The error text goes under `reason` (pino owns `msg`: two would make JSON parsers keep one).
+      if (err.code === Code.Internal || err.code === Code.Unknown) log.error({ ...who(), code: Code[err.code], durationMs: Math.round(ms), reason: err.rawMessage, err }, 'rpc failed');
+      else if (log.isLevelEnabled('debug')) log.debug({ ...who(), code: Code[err.code], durationMs: Math.round(ms), reason: err.rawMessage }, 'rpc failed');
       throw err;
     }
   };
@@ -143,6 +150,7 @@ export function interceptors(o: InterceptorOptions): Interceptor[] {
     ...(o.rateLimiter ? [rateLimitInterceptor(o.rateLimiter, { log: o.log, onLimited: o.onRateLimited })] : []),
     ...(o.rpcGate ? [admissionInterceptor(o.rpcGate)] : []),
     loggingInterceptor(o.log, { statsIntervalMs: o.statsIntervalMs }),
+    metricsInterceptor(),
     nulStringInterceptor(),
   ];
 }
