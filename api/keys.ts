@@ -17,12 +17,13 @@ import { deleteEntryWorkflow, type DeleteEntryWorkflowInput } from '../workflows
 import { updateEntryWorkflow, type UpdateEntryWorkflowInput } from '../workflows/update-entry.js';
 import { entrySearchAttributes } from '../workflows/search-attributes.js';
 import { gate, type Gate } from './admission.js';
+import { admitLookup, type AntiscanDeps } from './antiscan.js';
 import { fromFailure, invalidArgument, notFound, unavailable } from './errors.js';
 import { accountFromProto, dictEntryToProto, entryToProto, enumName, personFromProto } from './mapping.js';
 import { describePrincipal, principalOf } from './principal.js';
 import { durationMs, WorkflowGateway, type GatewayDeps, type Outcome } from './gateway.js';
 
-export interface KeyServiceDeps extends GatewayDeps {
+export interface KeyServiceDeps extends GatewayDeps, AntiscanDeps {
   dict: DictApi;
   cache: LookupCache;
   lookupCacheTtlSeconds: number;
@@ -241,12 +242,14 @@ export function keyService(d: KeyServiceDeps): KeyRpcs {
         return create(pb.LookupKeyResponseSchema, { entry: entryToProto(own), source: 'LOCAL' });
       }
       try {
-        const res = await d.dict.getEntry({ key: req.key, payerId: req.payerId, endToEndId: req.endToEndId || undefined });
+        // BCB's anti-scanning buckets (ours and the payer's) before anything reaches DICT.
+        const res = await admitLookup(d, ctx, req, () => d.dict.getEntry({ key: req.key, payerId: req.payerId, endToEndId: req.endToEndId || undefined }));
         await d.cache
           .put(res.entry, { ttlSeconds: d.lookupCacheTtlSeconds, dictMaxAgeSeconds: res.cacheMaxAgeSeconds })
           .catch((err: unknown) => d.log.debug({ err }, 'lookup cache write failed'));
         return create(pb.LookupKeyResponseSchema, { entry: dictEntryToProto(res.entry), source: 'DICT' });
       } catch (err) {
+        if (err instanceof ConnectError) throw err; // refused by anti-scanning
         if (err instanceof DictProblemError) {
           if (err.bcbError === 'NotFound') throw notFound('key');
           if (err.status === 429) throw unavailable('DICT rate limit reached', err.retryAfterSeconds, 'RateLimited');

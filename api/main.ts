@@ -12,7 +12,9 @@ import { claimPeriodsFromConfig, loadApiConfig, readDictMaterial, type ApiConfig
 import { dictClientFromConfig } from '../config/dict-client.js';
 import { createLogger } from '../config/logger.js';
 import { createSql } from '../store/db.js';
+import { createAntiscanLimiter } from '../store/antiscan.js';
 import { createLookupCache, redisFailFastOptions } from '../store/lookup-cache.js';
+import { startAntiscanReconciler } from './antiscan.js';
 import { healthChecker } from './health.js';
 import { build } from './server.js';
 
@@ -40,6 +42,24 @@ async function serve(config: ApiConfig): Promise<void> {
   });
   // Lookups sit on a payment's critical path: fail fast rather than hold the payer.
   const dict = dictClientFromConfig(config, config.LOOKUP_TIMEOUT_MS);
+  // BCB's anti-scanning buckets, in Redis behind the same kind of breaker, with an in-process
+  // fallback at ANTISCAN_FALLBACK_FRACTION of BCB's rates while Redis is away.
+  const antiscan = config.ANTISCAN_ENABLED
+    ? createAntiscanLimiter(redis, {
+        category: config.ANTISCAN_PARTICIPANT_CATEGORY,
+        fallbackFraction: config.ANTISCAN_FALLBACK_FRACTION,
+        breaker: {
+          threshold: config.REDIS_BREAKER_THRESHOLD,
+          windowMs: config.REDIS_BREAKER_WINDOW_MS,
+          minimumRps: config.REDIS_BREAKER_MIN_RPS,
+          halfOpenAfterMs: config.REDIS_BREAKER_HALF_OPEN_MS,
+          commandTimeoutMs: config.REDIS_COMMAND_TIMEOUT_MS,
+        },
+      })
+    : undefined;
+  const reconciler = antiscan
+    ? startAntiscanReconciler({ limiter: antiscan, dict, participant: config.PSP_ISPB, intervalMs: config.ANTISCAN_RECONCILE_INTERVAL_MS, log })
+    : undefined;
   const connection = await Connection.connect({ address: config.TEMPORAL_ADDRESS });
   const temporal = new Client({ connection, namespace: config.TEMPORAL_NAMESPACE });
 
@@ -54,6 +74,7 @@ async function serve(config: ApiConfig): Promise<void> {
     claimPeriods: claimPeriodsFromConfig(config),
     dict,
     cache,
+    ...(antiscan ? { antiscan } : {}),
     lookupCacheTtlSeconds: config.LOOKUP_CACHE_TTL_SECONDS,
     health: healthChecker({ temporal, sql, redis, dictBaseUrl: config.DICT_BASE_URL, dictTls: readDictMaterial(config).tls }),
     admission: {
@@ -82,6 +103,7 @@ async function serve(config: ApiConfig): Promise<void> {
     stopping = true;
     log.info({ signal }, 'shutting down');
     await server.close();
+    reconciler?.stop();
     await connection.close();
     dict.close();
     redis.disconnect();

@@ -30,11 +30,13 @@ import {
   encodeUpdateEntryRequest,
 } from './xml.js';
 import { signXml, verifyXml, type SigningKey } from './xmldsig.js';
+import { decodeGetPolicyResponse, decodeListPoliciesResponse } from './xml/policies.js';
 import {
   DictProblemError,
   DictTransportError,
   type DictApi,
   type DictClaimsApi,
+  type DictPoliciesApi,
   type GetEntryInput,
   type GetEntryResult,
   type ListClaimsInput,
@@ -60,7 +62,7 @@ export interface DictClientOptions {
   userAgent?: string;
 }
 
-export type DictClient = DictApi & DictClaimsApi & { close(): void };
+export type DictClient = DictApi & DictClaimsApi & DictPoliciesApi & { close(): void };
 
 /** listClaims' Limit: DICT's maximum (its default is 20). */
 export const LIST_CLAIMS_MAX_LIMIT = 200;
@@ -290,6 +292,16 @@ export function createDictClient(opts: DictClientOptions): DictClient {
       // A query: BCB's CheckKeysRequest carries no Signature, so it is sent unsigned.
       const res = await send('POST', `${keysBase}/keys/check`, encodeCheckKeysRequest({ keys }));
       return handle('checkKeys', res, decodeCheckKeysResponse);
+    },
+
+    async listPolicies() {
+      const res = await send('GET', `${base}/policies/`);
+      return handle('listPolicies', res, decodeListPoliciesResponse);
+    },
+
+    async getPolicy(policy) {
+      const res = await send('GET', `${base}/policies/${encodeURIComponent(policy)}`);
+      return handle('getPolicy', res, decodeGetPolicyResponse);
     },
 
     async createClaim(input) {
