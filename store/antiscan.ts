@@ -7,8 +7,9 @@
 // cockatiel circuit breaker (as the lookup cache's, store/lookup-cache.ts) on a fail-fast client,
 // and when Redis fails or the circuit is open the lookup is admitted by a conservative
 // in-process limiter instead: the same policies scaled by `fallbackFraction` (e.g. 0.1), so
-// DICT traffic stays bounded (per process) while Redis is away. The fallback never credits
-// payment orders (it keeps no end-to-end ids): it only errs on the side of fewer lookups.
+// DICT traffic stays bounded (per process) while Redis is away. Lookups it admitted are settled
+// and credited there; nothing moves between the two when Redis comes back (the fallback only
+// errs on the side of fewer lookups).
 import { circuitBreaker, handleAll, SamplingBreaker, type CircuitBreakerPolicy } from 'cockatiel';
 import type { Redis } from 'ioredis';
 import {
@@ -19,6 +20,7 @@ import {
   participantBucketId,
   paymentOrderCredits,
   payerPersonType,
+  refill,
   retryAfterSeconds,
   scalePolicy,
   secondsToFull,
@@ -193,32 +195,14 @@ function defineScripts(redis: Redis): Scripted {
 
 const policyArgs = (p: BucketPolicy): [number, number, number] => [p.capacity, p.refillPerMinute, secondsToFull(p)];
 
-/** The same buckets in this process's memory (the fallback, and a reference for tests). */
-export class InProcessBuckets {
+/** Buckets in this process's memory, by id, bounded (the oldest forgotten first: full again). */
+class BucketMap {
   private readonly buckets = new Map<string, Bucket>();
-  constructor(private readonly maxBuckets = 100_000) {}
-
+  constructor(private readonly maxBuckets: number) {}
   get(id: string): Bucket | undefined {
     return this.buckets.get(id);
   }
-
-  admit(ids: [string, string], policies: [BucketPolicy, BucketPolicy], now: number): { ok: true } | { ok: false; waits: number[] } {
-    const r = admit(ids.map((id) => this.buckets.get(id)), policies, now);
-    if (!r.ok) {
-      const waits = r.buckets.map((b, i) => (b.tokens >= 1 ? 0 : Math.ceil(((1 - b.tokens) * 60_000) / Math.max(policies[i]!.refillPerMinute, 1e-9))));
-      return { ok: false, waits };
-    }
-    ids.forEach((id, i) => this.set(id, r.buckets[i]!));
-    return { ok: true };
-  }
-
-  adjust(id: string, policy: BucketPolicy, delta: number, now: number): void {
-    if (delta !== 0) this.set(id, adjust(this.buckets.get(id), policy, delta, now));
-  }
-
-  private set(id: string, b: Bucket): void {
-    // Bounded memory: forget the oldest buckets (a forgotten user bucket is full again, but the
-    // participant's, used on every lookup, is never the oldest).
+  set(id: string, b: Bucket): void {
     if (!this.buckets.has(id) && this.buckets.size >= this.maxBuckets) {
       const oldest = this.buckets.keys().next().value;
       if (oldest !== undefined) this.buckets.delete(oldest);
@@ -226,6 +210,76 @@ export class InProcessBuckets {
     this.buckets.delete(id);
     this.buckets.set(id, b);
   }
+}
+
+/**
+ * The same limiter in this process's memory: BCB's policies scaled by `fraction` (1 = BCB's).
+ * It is the Redis limiter's fallback, and the limiter of a single process without Redis.
+ */
+export function createInProcessAntiscanLimiter(o: { category: ParticipantCategory; fraction: number; maxBuckets?: number; now?: () => number }): AntiscanLimiter {
+  const clock = o.now ?? Date.now;
+  let category = o.category;
+  const buckets = new BucketMap(o.maxBuckets ?? 100_000);
+  const lookups = new Map<string, { ticket: Ticket; credited: boolean }>();
+  const st: AntiscanStats = { admitted: 0, refused: 0, fallback: 0 };
+  const policiesOf = (t: PersonType): [BucketPolicy, BucketPolicy] => [scalePolicy(USER_BUCKETS[t], o.fraction), scalePolicy(PARTICIPANT_BUCKETS[category], o.fraction)];
+  const idsOf = (t: Pick<Ticket, 'participant' | 'payerId' | 'userPolicy'>): [string, string] => [userBucketId(t.userPolicy, t.participant, t.payerId), participantBucketId(t.participant)];
+  const change = (t: Ticket, ud: number, pd: number, now: number) => {
+    const [ids, ps] = [idsOf(t), policiesOf(t.payerType)];
+    if (ud) buckets.set(ids[0], adjust(buckets.get(ids[0]), ps[0], ud, now));
+    if (pd) buckets.set(ids[1], adjust(buckets.get(ids[1]), ps[1], pd, now));
+  };
+  return {
+    async admit(req, now = clock()) {
+      const payerType = payerPersonType(req.payerId);
+      const ticket: Ticket = { participant: req.participant, payerId: req.payerId, payerType, userPolicy: userPolicyFor(req.keyType), via: 'fallback' };
+      const ids = idsOf(ticket);
+      const ps = policiesOf(payerType);
+      const r = admit(ids.map((id) => buckets.get(id)), ps, now);
+      if (!r.ok) {
+        st.refused++;
+        const userShort = r.buckets[0]!.tokens < 1;
+        return { ok: false, policy: userShort ? ticket.userPolicy : PARTICIPANT_ANTISCAN_POLICY, retryAfterSeconds: retryAfterSeconds(r.retryAfterMs), via: 'fallback' };
+      }
+      ids.forEach((id, i) => buckets.set(id, r.buckets[i]!));
+      st.admitted++;
+      return { ok: true, ticket };
+    },
+    async settle(ticket, outcome, endToEndId, now = clock()) {
+      const [ud, pd] = settleDeltas(outcome);
+      change(ticket, ud, pd, now);
+      if (outcome === 'found' && endToEndId) {
+        if (lookups.size >= (o.maxBuckets ?? 100_000)) lookups.delete(lookups.keys().next().value!);
+        lookups.set(`${ticket.participant}:${endToEndId}`, { ticket, credited: false });
+      }
+    },
+    async paymentOrder(participant, endToEndId, now = clock()) {
+      const l = lookups.get(`${participant}:${endToEndId}`);
+      if (!l) return { refunded: false, replayed: false };
+      if (l.credited) return { refunded: true, replayed: true };
+      l.credited = true;
+      const [uc, pc] = paymentOrderCredits(l.ticket.payerType);
+      change(l.ticket, uc, pc, now);
+      return { refunded: true, replayed: false };
+    },
+    async reconcile(participant, dict, now = clock()) {
+      if (dict.category) category = dict.category;
+      if (dict.availableTokens === undefined) return;
+      const id = participantBucketId(participant);
+      const p = scalePolicy(PARTICIPANT_BUCKETS[category], o.fraction);
+      const cur = refill(buckets.get(id), p, now);
+      if (cur.tokens > dict.availableTokens) buckets.set(id, { tokens: dict.availableTokens, at: cur.at });
+    },
+    category: () => category,
+    async peek(p, participant, payerId, now = clock()) {
+      const id = p === PARTICIPANT_ANTISCAN_POLICY ? participantBucketId(participant) : userBucketId(p, participant, payerId ?? '');
+      const b = buckets.get(id);
+      if (!b) return undefined;
+      const bp = p === PARTICIPANT_ANTISCAN_POLICY ? PARTICIPANT_BUCKETS[category] : USER_BUCKETS[payerPersonType(payerId ?? '')];
+      return refill(b, scalePolicy(bp, o.fraction), now).tokens;
+    },
+    stats: () => ({ ...st }),
+  };
 }
 
 export function createAntiscanLimiter(redis: Redis, o: AntiscanOptions): AntiscanLimiter {
@@ -240,7 +294,8 @@ export function createAntiscanLimiter(redis: Redis, o: AntiscanOptions): Antisca
     });
   }
   const call = <T>(fn: () => Promise<T>): Promise<T> => (policy ? policy.execute(fn) : fn());
-  const fallback = new InProcessBuckets();
+  // Shares the category with us: reconcile() updates both.
+  const fallback = createInProcessAntiscanLimiter({ category, fraction: o.fallbackFraction, now: clock });
   const st: AntiscanStats = { admitted: 0, refused: 0, fallback: 0 };
 
   const userPolicy = (t: PersonType) => USER_BUCKETS[t];
@@ -250,7 +305,6 @@ export function createAntiscanLimiter(redis: Redis, o: AntiscanOptions): Antisca
     prefix + participantBucketId(t.participant),
   ];
   const argsOf = (t: PersonType) => [...policyArgs(userPolicy(t)), ...policyArgs(pspPolicy())];
-  const fallbackPolicies = (t: PersonType): [BucketPolicy, BucketPolicy] => [scalePolicy(userPolicy(t), o.fallbackFraction), scalePolicy(pspPolicy(), o.fallbackFraction)];
   const recordKey = (participant: string, e2e: string) => `${prefix}e2e:${participant}:${e2e}`;
 
   const refusal = (waits: number[], via: 'redis' | 'fallback', ticket: Ticket): Admission => {
@@ -273,24 +327,17 @@ export function createAntiscanLimiter(redis: Redis, o: AntiscanOptions): Antisca
         return refusal([Number(res[1]), Number(res[2])], 'redis', { ...base, via: 'redis' });
       } catch {
         st.fallback++;
-        const d = fallback.admit(keys, fallbackPolicies(payerType), now);
-        if (d.ok) {
-          st.admitted++;
-          return { ok: true, ticket: { ...base, via: 'fallback' } };
-        }
-        return refusal(d.waits, 'fallback', { ...base, via: 'fallback' });
+        const d = await fallback.admit(req, now);
+        if (d.ok) st.admitted++;
+        else st.refused++;
+        return d;
       }
     },
 
     async settle(ticket, outcome, endToEndId, now = clock()) {
       const [ud, pd] = settleDeltas(outcome);
       const keys = keysOf(ticket);
-      const inFallback = () => {
-        const [up, pp] = fallbackPolicies(ticket.payerType);
-        fallback.adjust(keys[0], up, ud, now);
-        fallback.adjust(keys[1], pp, pd, now);
-      };
-      if (ticket.via === 'fallback') return inFallback();
+      if (ticket.via === 'fallback') return fallback.settle(ticket, outcome, endToEndId, now);
       try {
         if (ud !== 0 || pd !== 0) await call(() => r.antiscanAdjust(keys[0], keys[1], now, ...argsOf(ticket.payerType), ud, pd));
         if (outcome === 'found' && endToEndId) {
@@ -298,12 +345,15 @@ export function createAntiscanLimiter(redis: Redis, o: AntiscanOptions): Antisca
           await call(() => r.hset(rec, 'payerId', ticket.payerId, 'userPolicy', ticket.userPolicy).then(() => r.expire(rec, PAYMENT_ORDER_WINDOW_SECONDS)));
         }
       } catch {
-        // Redis went away between admission and answer: charge what we can where we can.
-        if (ud < 0 || pd < 0) inFallback();
+        // Redis went away between admission and answer: charge a not-found where we can.
+        if (outcome === 'notFound') await fallback.settle({ ...ticket, via: 'fallback' }, outcome, undefined, now);
       }
     },
 
     async paymentOrder(participant, endToEndId, now = clock()) {
+      // A lookup admitted while Redis was away is known to the fallback only.
+      const local = await fallback.paymentOrder(participant, endToEndId, now);
+      if (local.refunded) return local;
       const rec = recordKey(participant, endToEndId);
       const fields = await call(() => r.hmget(rec, 'payerId', 'userPolicy'));
       const [payerId, userPolicy] = fields;
@@ -317,14 +367,11 @@ export function createAntiscanLimiter(redis: Redis, o: AntiscanOptions): Antisca
 
     async reconcile(participant, dict, now = clock()) {
       if (dict.category) category = dict.category;
+      // The fallback follows the category and never holds more than DICT either.
+      await fallback.reconcile(participant, dict, now);
       if (dict.availableTokens === undefined) return;
       const key = prefix + participantBucketId(participant);
       await call(() => r.antiscanReconcile(key, now, ...policyArgs(pspPolicy()), dict.availableTokens!));
-      // The fallback never holds more than DICT either.
-      const fp = scalePolicy(pspPolicy(), o.fallbackFraction);
-      const cur = fallback.get(key);
-      const tokens = cur ? Math.min(cur.tokens, dict.availableTokens) : Math.min(fp.capacity, dict.availableTokens);
-      fallback.adjust(key, fp, tokens - (cur ? adjust(cur, fp, 0, now).tokens : fp.capacity), now);
     },
 
     category: () => category,
