@@ -14,6 +14,7 @@ import { inferKeyType } from '../domain/validation.js';
 import * as pb from '../gen/dict/core/v1/service_pb.js';
 import type { AntiscanLimiter } from '../store/antiscan.js';
 import { invalidArgument, rateLimited, unavailable } from './errors.js';
+import { permissionDenied } from './auth.js';
 import { principalOf } from './principal.js';
 
 export interface AntiscanDeps {
@@ -62,8 +63,12 @@ export function paymentOrderService(d: AntiscanDeps): Pick<ServiceImpl<typeof pb
       if (!isValidEndToEndId(req.endToEndId)) {
         throw invalidArgument([{ field: 'end_to_end_id', reason: 'PATTERN', description: "end_to_end_id must be SPI's 'E' + ISPB + yyyyMMddHHmm (UTC) + 11 alphanumerics" }], 'request has invalid fields', 'EntryInvalid');
       }
+      // Reported by our payments system, never by the payer: a customer crediting their own
+      // bucket would defeat it.
+      const principal = principalOf(ctx);
+      if (principal.role === 'customer') throw permissionDenied('ReportPaymentOrder is for operators (the payments system), not customers');
       if (!d.antiscan) return create(pb.ReportPaymentOrderResponseSchema, { refunded: false, replayed: false });
-      const { participant } = principalOf(ctx);
+      const { participant } = principal;
       try {
         const r = await d.antiscan.paymentOrder(participant, req.endToEndId);
         return create(pb.ReportPaymentOrderResponseSchema, r);

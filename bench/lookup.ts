@@ -24,6 +24,7 @@ import { parseArgs } from 'node:util';
 import { create, toBinary } from '@bufbuild/protobuf';
 import { createClient } from '@connectrpc/connect';
 import { createGrpcTransport } from '@connectrpc/connect-node';
+import { devBearer, devOperatorToken } from '../scripts/token.js';
 import * as hdr from 'hdr-histogram-js';
 import postgres from 'postgres';
 import { cpfCheckDigits } from '../domain/taxid.js';
@@ -181,15 +182,19 @@ interface LoadResult {
   grpcCodes?: Record<string, number>;
   /** The API's lookup-cache counters in this phase (calls, failures, shortCircuited, over100ms). */
   cache?: Record<string, number>;
+  /** True when --max-seconds cut the run: counts and rates are what completed before the cut. */
+  cut?: boolean;
   /** Throughput per tenth of the run (long runs). */
   tenthsRps?: number[];
   percentiles?: [number, number][];
 }
 
 let frameFile = '';
+/** The operator token h2load sends (set before the first run). */
+let benchToken = '';
 
-function h2load(port: number, o: { n: number; rps?: number; logFile?: string }): { seconds: number; rps: number; succeeded: number; failed: number; requests: number } {
-  const args = ['-n', String(o.n), '-c', String(C), '-m', String(M), '-H', 'content-type: application/grpc', '-H', 'te: trailers', '-d', frameFile];
+function h2load(port: number, o: { n: number; rps?: number; logFile?: string }): { seconds: number; rps: number; succeeded: number; failed: number; requests: number; cut?: boolean } {
+  const args = ['-n', String(o.n), '-c', String(C), '-m', String(M), '-H', 'content-type: application/grpc', '-H', 'te: trailers', '-H', `authorization: Bearer ${benchToken}`, '-d', frameFile];
   if (o.rps) args.push('--rps', (o.rps / C).toFixed(2));
   if (o.logFile) args.push('--log-file', o.logFile);
   args.push(`http://127.0.0.1:${port}${METHOD}`);
@@ -197,9 +202,39 @@ function h2load(port: number, o: { n: number; rps?: number; logFile?: string }):
   const text = `${r.stdout ?? ''}${r.stderr ?? ''}`;
   const fin = /finished in ([\d.]+)(m?s), ([\d.]+) req\/s/.exec(text);
   const req = /requests: (\d+) total, \d+ started, \d+ done, (\d+) succeeded, (\d+) failed/.exec(text);
-  if (!fin || !req) throw new Error(`h2load output not understood (status ${r.status}, signal ${r.signal}):\n${text}`);
-  const seconds = Number(fin[1]) / (fin[2] === 'ms' ? 1000 : 1);
-  return { seconds, rps: Number(fin[3]), requests: Number(req[1]), succeeded: Number(req[2]), failed: Number(req[3]) };
+  if (fin && req) {
+    const seconds = Number(fin[1]) / (fin[2] === 'ms' ? 1000 : 1);
+    return { seconds, rps: Number(fin[3]), requests: Number(req[1]), succeeded: Number(req[2]), failed: Number(req[3]) };
+  }
+  // Cut by --max-seconds: h2load dies without its summary; its per-request log still tells what completed.
+  if (r.signal && o.logFile) {
+    const partial = partialFromLog(o.logFile);
+    if (partial) {
+      log(`h2load cut after ${MAX_SECONDS} s (--max-seconds): reporting the ${partial.requests} of ${o.n} requests that completed`);
+      return { ...partial, cut: true };
+    }
+  }
+  throw new Error(`h2load output not understood (status ${r.status}, signal ${r.signal}):\n${text}`);
+}
+
+/** What a cut h2load run completed, from its --log-file (start µs, HTTP status, duration µs per line). */
+function partialFromLog(file: string): { seconds: number; rps: number; succeeded: number; failed: number; requests: number } | undefined {
+  let first = Infinity;
+  let last = -Infinity;
+  let succeeded = 0;
+  let failed = 0;
+  for (const line of readFileSync(file, 'utf8').split('\n')) {
+    const [start, status, us] = line.split('\t').map(Number);
+    if (!(start! >= 0 && us! >= 0)) continue;
+    first = Math.min(first, start!);
+    last = Math.max(last, start! + us!);
+    if (status === 200) succeeded++;
+    else failed++;
+  }
+  const requests = succeeded + failed;
+  if (!requests) return undefined;
+  const seconds = Math.max(1e-6, (last - first) / 1e6);
+  return { seconds, rps: requests / seconds, requests, succeeded, failed };
 }
 
 /** Latency percentiles (and throughput by tenths of the completions) from h2load's --log-file. */
@@ -243,18 +278,20 @@ function diff(after: Record<string, number>, before: Record<string, number>): Re
 async function run(t: Target, phase: string, o: { n: number; rps?: number; latency?: boolean; tenths?: boolean }): Promise<LoadResult> {
   const before = t.codes();
   const cacheBefore = t.cache();
-  const logFile = o.latency || o.tenths ? join(OUT, `${t.name}-${phase}.tsv`) : undefined;
+  // Always logged: a run cut by --max-seconds is reported from its log (marked cut).
+  const logFile = join(OUT, `${t.name}-${phase}.tsv`);
   const r = h2load(t.port, { n: o.n, rps: o.rps, logFile });
   // Let the API's 1-second stats line cover the whole phase.
   if (t.name !== 'bare') await new Promise((res) => setTimeout(res, 1_300));
-  const res: LoadResult = { target: t.name, phase, offeredRps: o.rps ? Math.round(o.rps) : undefined, ...r, ...(logFile ? fromLog(logFile, o.tenths) : {}) };
+  const res: LoadResult = { target: t.name, phase, offeredRps: o.rps ? Math.round(o.rps) : undefined, ...r, ...(o.latency || o.tenths || r.cut ? fromLog(logFile, o.tenths) : {}) };
   if (t.name !== 'bare') {
     res.grpcCodes = diff(t.codes(), before);
     res.cache = diff(t.cache(), cacheBefore);
   }
   const lat = res.p99Ms !== undefined ? `  p50 ${res.p50Ms} ms  p99 ${res.p99Ms} ms  p99.9 ${res.p999Ms} ms` : '';
   log(`${t.name.padEnd(5)} ${phase.padEnd(14)} ${String(Math.round(res.rps)).padStart(7)} req/s  (${res.succeeded}/${res.requests} ok${res.grpcCodes ? `, grpc ${JSON.stringify(res.grpcCodes)}, cache ${JSON.stringify(res.cache)}` : ''})${lat}`);
-  if (res.failed || res.succeeded !== res.requests) throw new Error(`${t.name} ${phase}: ${res.requests - res.succeeded} requests failed at the HTTP level`);
+  if (res.cut) log(`${t.name} ${phase}: cut at ${MAX_SECONDS} s after ${res.requests} of ${o.n} requests`);
+  if (res.failed || (!res.cut && res.succeeded !== res.requests)) throw new Error(`${t.name} ${phase}: ${res.requests - res.succeeded} requests failed at the HTTP level`);
   return res;
 }
 
@@ -293,7 +330,7 @@ function useKey(key: string): void {
 
 /** The real API's answer to the current request (a LOCAL one: our own key). */
 async function lookupOnce(port: number): Promise<Uint8Array> {
-  const client = createClient(CoreDictService, createGrpcTransport({ baseUrl: `http://127.0.0.1:${port}` }));
+  const client = createClient(CoreDictService, createGrpcTransport({ baseUrl: `http://127.0.0.1:${port}`, interceptors: [devBearer()] }));
   const res = await client.lookupKey(current);
   if (res.source !== 'LOCAL') throw new Error(`expected a LOCAL answer, got ${res.source}`);
   return toBinary(LookupKeyResponseSchema, res);
@@ -302,6 +339,7 @@ async function lookupOnce(port: number): Promise<Uint8Array> {
 // ---------- main ----------
 
 async function main(): Promise<void> {
+  benchToken = await devOperatorToken();
   mkdirSync(OUT, { recursive: true });
   const started = new Date();
   const cpu = cpuCalibration();
@@ -409,7 +447,7 @@ async function main(): Promise<void> {
     ...(scales.length >= 2 ? { 'largest/smallest scale p99 ≤ 1.2': Number(((scales.at(-1)!.p99Ms ?? 0) / (scales[0]!.p99Ms ?? 1)).toFixed(3)) } : {}),
   };
 
-  const rows = results.map((r) => `| ${r.target} | ${r.phase} | ${r.offeredRps ?? 'max'} | ${Math.round(r.rps)} | ${r.p50Ms ?? ''} | ${r.p99Ms ?? ''} | ${r.p999Ms ?? ''} | ${r.maxMs ?? ''} | ${r.grpcCodes ? Object.entries(r.grpcCodes).map(([k, v]) => `${k} ${v}`).join(', ') : 'OK (bare)'} | ${r.cache ? `${r.cache.failures ?? 0} / ${r.cache.over100ms ?? 0}` : ''} |`);
+  const rows = results.map((r) => `| ${r.target} | ${r.phase}${r.cut ? " (cut at --max-seconds)" : ""} | ${r.offeredRps ?? 'max'} | ${Math.round(r.rps)} | ${r.p50Ms ?? ''} | ${r.p99Ms ?? ''} | ${r.p999Ms ?? ''} | ${r.maxMs ?? ''} | ${r.grpcCodes ? Object.entries(r.grpcCodes).map(([k, v]) => `${k} ${v}`).join(', ') : 'OK (bare)'} | ${r.cache ? `${r.cache.failures ?? 0} / ${r.cache.over100ms ?? 0}` : ''} |`);
   const table = [
     '| target | phase | offered req/s | served req/s | p50 ms | p99 ms | p99.9 ms | max ms | gRPC outcomes | Redis failed / waited > 100 ms |',
     '| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |',

@@ -93,6 +93,23 @@ install_python() {
   export TEMPORAL_BIN TEMPORAL_TEST_SERVER_PATH
 }
 
+# ----- grpcurl (optional: the reflection test skips without it) -----------------------------------
+
+# Builds the pinned grpcurl once into ~/.cache/core-dict/grpcurl/<version>/ and exports GRPCURL_BIN.
+# Without Go, or if the build fails, it only warns.
+install_grpcurl() {
+  local home="${XDG_CACHE_HOME:-$HOME/.cache}/core-dict/grpcurl/$GRPCURL_VERSION"
+  if [[ -x $home/grpcurl ]]; then export GRPCURL_BIN="$home/grpcurl"; return 0; fi
+  command -v go >/dev/null || { _ilog "no Go: grpcurl not built (the reflection test will skip)"; return 0; }
+  _ilog "building grpcurl $GRPCURL_VERSION (once)"
+  mkdir -p "$home"
+  if (cd "$home" && GOBIN="$home" GOFLAGS=-buildvcs=false go install "github.com/fullstorydev/grpcurl/cmd/grpcurl@v$GRPCURL_VERSION") >"$home/build.log" 2>&1; then
+    export GRPCURL_BIN="$home/grpcurl"
+  else
+    _ilog "building grpcurl failed (log: $home/build.log); the reflection test will skip"
+  fi
+}
+
 # ----- npm ----------------------------------------------------------------------------------------
 
 # node_modules is current when the stamp matches the lockfile (and node's major version).
@@ -127,6 +144,7 @@ install_all() {
   install_system
   install_python
   install_node
+  install_grpcurl
   build_ts
 }
 

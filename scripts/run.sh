@@ -45,6 +45,11 @@ Core DICT endpoints
   API gRPC (h2c; also Connect)   http://$API_HOST:$API_GRPC_PORT   e.g. buf curl --http2-prior-knowledge
   API Connect + gRPC-web         http://$API_HOST:$API_PORT$apis   (HTTP/1.1; $API_REPLICAS API, $WORKER_REPLICAS worker processes)
   API health / readiness         http://$API_HOST:$API_PORT/healthz   http://$API_HOST:$API_PORT/readyz
+  API tokens (dev IdP)           every RPC needs 'Authorization: Bearer <JWT>'; keys trusted: ${AUTH_JWKS_FILE:-$AUTH_JWKS_URL}
+                                 operator:  TOKEN=\$(bash scripts/token.sh)
+                                 customer:  TOKEN=\$(bash scripts/token.sh --role customer --tax-id <CPF/CNPJ> --amr pwd,otp)
+                                 buf curl --schema proto --http2-prior-knowledge -H "Authorization: Bearer \$TOKEN" \\
+                                   http://$API_HOST:$API_GRPC_PORT/dict.core.v1.CoreDictService/ListKeys
   Temporal gRPC                  $TEMPORAL_ADDRESS   namespace $TEMPORAL_NAMESPACE, task queue $TEMPORAL_TASK_QUEUE ($backend)
   Temporal Web UI                $ui
   Postgres                       $DATABASE_URL

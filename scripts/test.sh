@@ -117,6 +117,7 @@ main() {
   install_system
   install_python
   install_node
+  install_grpcurl
   [[ $TEMPORAL_BACKEND == postgres ]] && install_temporal_server
   check_generated_code
   step "build + typecheck (tsc -p .)"

@@ -26,7 +26,7 @@ import { runStream, streamArb } from '../support/antiscan-model.js';
 import { rpcError } from '../support/errors.js';
 import { legalPerson, naturalPerson, newCpf, newEmail, newEndToEndId, newPhone } from '../support/fixtures.js';
 import { freePort } from '../support/processes.js';
-import { OUR_ISPB, startStack, type Stack } from '../support/stack.js';
+import { bearer, customer, OUR_ISPB, startStack, testVerifier, type Stack } from '../support/stack.js';
 
 let s: Stack;
 const extra: ApiServer[] = [];
@@ -50,6 +50,7 @@ const getEntryCalls = async () => (await s.simStats()).requests.getEntry ?? 0;
 async function apiWith(over: Partial<BuildOptions>): Promise<RpcClient<typeof CoreDictService>> {
   const api = build({
     participant: OUR_ISPB,
+    verifyBearer: testVerifier(s.pki, OUR_ISPB),
     log: pino({ level: 'silent' }),
     version: 'test',
     sql: s.sql,
@@ -64,7 +65,7 @@ async function apiWith(over: Partial<BuildOptions>): Promise<RpcClient<typeof Co
   });
   extra.push(api);
   const urls = await api.listen({ host: '127.0.0.1', httpPort: 0, grpcPort: 0 });
-  return createClient(CoreDictService, createGrpcTransport({ baseUrl: urls.grpcUrl }));
+  return createClient(CoreDictService, createGrpcTransport({ baseUrl: urls.grpcUrl, interceptors: [bearer(await s.token())] }));
 }
 
 const limiterOn = (redis: Redis, category: ParticipantCategory = 'A', fallbackFraction = 0.1): AntiscanLimiter =>
@@ -187,6 +188,9 @@ describe('LookupKey anti-scanning', () => {
     assert.deepEqual([none.refunded, none.replayed], [false, false]);
     const bad = await rpcError(() => client.reportPaymentOrder({ endToEndId: 'nope' }));
     assert.equal(bad.code, Code.InvalidArgument);
+    // The payer cannot give their own tokens back: only operators (the payments system) report.
+    const asPayer = s.clientAs(await s.token(customer(payer)));
+    assert.equal((await rpcError(() => asPayer.reportPaymentOrder({ endToEndId: e2e[1]! }))).code, Code.PermissionDenied);
   });
 
   test("DICT's own 429 (the simulator's buckets) answers RESOURCE_EXHAUSTED RateLimited with RetryInfo", async () => {
