@@ -139,3 +139,14 @@ export function unavailable(message: string, retryAfterSeconds?: number, reason:
   }
   return new ConnectError(message, CODES[reason], undefined, details);
 }
+
+/**
+ * An anti-scanning bucket of ours is empty (DICT would answer 429 RateLimited): BCB's name,
+ * the policy in ErrorInfo's metadata, and when a token is back in RetryInfo.
+ */
+export function rateLimited(message: string, retryAfterSeconds: number, policy: string): ConnectError {
+  return new ConnectError(message, CODES.RateLimited, undefined, [
+    errorInfo('RateLimited', { policy }),
+    { desc: RetryInfoSchema, value: create(RetryInfoSchema, { retryDelay: create(DurationSchema, { seconds: BigInt(retryAfterSeconds) }) }) },
+  ]);
+}

@@ -18,6 +18,7 @@ import { deleteEntryWorkflow, type DeleteEntryWorkflowInput } from '../workflows
 import { updateEntryWorkflow, type UpdateEntryWorkflowInput } from '../workflows/update-entry.js';
 import { entrySearchAttributes } from '../workflows/search-attributes.js';
 import { gate, type Gate } from './admission.js';
+import { admitLookup, type AntiscanDeps } from './antiscan.js';
 import { fromFailure, invalidArgument, notFound, unavailable } from './errors.js';
 import { accountFromProto, dictEntryToProto, entryToProto, enumName, personFromProto } from './mapping.js';
 import { customerTaxId, ownsEntry, requireOwnKey, requireSelf } from './authorization.js';
@@ -25,7 +26,7 @@ import { permissionDenied } from './auth.js';
 import { describePrincipal, principalOf } from './principal.js';
 import { durationMs, WorkflowGateway, type GatewayDeps, type Outcome } from './gateway.js';
 
-export interface KeyServiceDeps extends GatewayDeps {
+export interface KeyServiceDeps extends GatewayDeps, AntiscanDeps {
   /** LookupKey's DICT read: in the API, bridge/resilience.ts's getEntry (budget, retries, breaker). */
   dict: Pick<DictApi, 'getEntry'>;
   cache: LookupCache;
@@ -259,12 +260,14 @@ export function keyService(d: KeyServiceDeps): KeyRpcs {
         return create(pb.LookupKeyResponseSchema, { entry: entryToProto(own), source: 'LOCAL' });
       }
       try {
-        const res = await d.dict.getEntry({ key: req.key, payerId: req.payerId, endToEndId: req.endToEndId || undefined, signal: ctx.signal });
+        // BCB's anti-scanning buckets (ours and the payer's) before anything reaches DICT.
+        const res = await admitLookup(d, ctx, req, () => d.dict.getEntry({ key: req.key, payerId: req.payerId, endToEndId: req.endToEndId || undefined, signal: ctx.signal }));
         await d.cache
           .put(res.entry, { ttlSeconds: d.lookupCacheTtlSeconds, dictMaxAgeSeconds: res.cacheMaxAgeSeconds })
           .catch((err: unknown) => d.log.debug({ err }, 'lookup cache write failed'));
         return create(pb.LookupKeyResponseSchema, { entry: dictEntryToProto(res.entry), source: 'DICT' });
       } catch (err) {
+        if (err instanceof ConnectError) throw err; // refused by anti-scanning
         if (err instanceof DictProblemError) {
           if (err.bcbError === 'NotFound') throw notFound('key');
           if (err.status === 429) throw unavailable('DICT rate limit reached', err.retryAfterSeconds, 'RateLimited');

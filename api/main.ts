@@ -16,7 +16,9 @@ import { setupTracing, tracing } from '../config/tracing.js';
 import { OpenTelemetryWorkflowClientInterceptor } from '@temporalio/interceptors-opentelemetry';
 import { collectProcessMetrics, joinClusterMetrics, serveClusterMetrics, watchCircuit, watchDatabase, watchDependency } from '../config/metrics.js';
 import { createSql } from '../store/db.js';
+import { createAntiscanLimiter } from '../store/antiscan.js';
 import { createLookupCache, redisFailFastOptions } from '../store/lookup-cache.js';
+import { startAntiscanReconciler } from './antiscan.js';
 import { authOptionsFromConfig, createVerifier, setVerifier } from './auth.js';
 import { healthChecker } from './health.js';
 import { parseOrigins } from './cors.js';
@@ -64,6 +66,25 @@ async function serve(config: ApiConfig): Promise<void> {
     },
     onBreakerStateChange: (state) => (state === 'closed' ? log.info({ state }, 'DICT lookup circuit closed') : log.warn({ state }, 'DICT lookup circuit changed')),
   });
+
+  // BCB's anti-scanning buckets, in Redis behind the same kind of breaker, with an in-process
+  // fallback at ANTISCAN_FALLBACK_FRACTION of BCB's rates while Redis is away.
+  const antiscan = config.ANTISCAN_ENABLED
+    ? createAntiscanLimiter(redis, {
+        category: config.ANTISCAN_PARTICIPANT_CATEGORY,
+        fallbackFraction: config.ANTISCAN_FALLBACK_FRACTION,
+        breaker: {
+          threshold: config.REDIS_BREAKER_THRESHOLD,
+          windowMs: config.REDIS_BREAKER_WINDOW_MS,
+          minimumRps: config.REDIS_BREAKER_MIN_RPS,
+          halfOpenAfterMs: config.REDIS_BREAKER_HALF_OPEN_MS,
+          commandTimeoutMs: config.REDIS_COMMAND_TIMEOUT_MS,
+        },
+      })
+    : undefined;
+  const reconciler = antiscan
+    ? startAntiscanReconciler({ limiter: antiscan, dict: dictClient, participant: config.PSP_ISPB, intervalMs: config.ANTISCAN_RECONCILE_INTERVAL_MS, log })
+    : undefined;
   const connection = await Connection.connect({ address: config.TEMPORAL_ADDRESS });
   // StartWorkflow spans, and the trace context handed to the workflow in its headers.
   const temporal = new Client({ connection, namespace: config.TEMPORAL_NAMESPACE, interceptors: { workflow: [new OpenTelemetryWorkflowClientInterceptor()] } });
@@ -80,6 +101,7 @@ async function serve(config: ApiConfig): Promise<void> {
     claimPeriods: claimPeriodsFromConfig(config),
     dict,
     cache,
+    ...(antiscan ? { antiscan } : {}),
     lookupCacheTtlSeconds: config.LOOKUP_CACHE_TTL_SECONDS,
     health: healthChecker({ temporal, sql, redis, dictBaseUrl: config.DICT_BASE_URL, dictTls: readDictMaterial(config).tls }),
     admission: {
@@ -121,6 +143,7 @@ async function serve(config: ApiConfig): Promise<void> {
     // Not ready, no new connections; in-flight calls finish (each one's acknowledgement is
     // already durable: a workflow started or a row written) or are cut after the grace time.
     await server.close({ graceMs: config.API_SHUTDOWN_GRACE_MS, delayMs: config.API_SHUTDOWN_DELAY_MS });
+    reconciler?.stop();
     await connection.close();
     dictClient.close();
     redis.disconnect();

@@ -7,6 +7,7 @@ import { Health, HealthCheckResponseSchema, HealthCheckResponse_ServingStatus } 
 import type { ComponentHealth } from './health.js';
 import { claimService, type ClaimServiceDeps } from './claims.js';
 import { keyService, type KeyServiceDeps } from './keys.js';
+import { paymentOrderService } from './antiscan.js';
 
 export interface RouteDeps extends KeyServiceDeps, ClaimServiceDeps {
   health: () => Promise<ComponentHealth[]>;
@@ -18,6 +19,7 @@ export function routes(d: RouteDeps) {
     router.service(pb.CoreDictService, {
       ...keyService(d),
       ...claimService(d),
+      ...paymentOrderService(d),
       async healthCheck() {
         const components = await d.health();
         const status = (ok: boolean) => (ok ? pb.HealthCheckResponse_Status.SERVING : pb.HealthCheckResponse_Status.NOT_SERVING);

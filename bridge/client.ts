@@ -30,6 +30,7 @@ import {
   encodeUpdateEntryRequest,
 } from './xml.js';
 import { signXml, verifyXml, type SigningKey } from './xmldsig.js';
+import { decodeGetPolicyResponse, decodeListPoliciesResponse } from './xml/policies.js';
 import { maskText } from '../domain/mask.js';
 import { bridgeDuration } from '../config/metrics.js';
 import * as otel from '@opentelemetry/api';
@@ -52,6 +53,8 @@ export function dictOperation(method: string, url: string): string {
     if (!entry[1]) return 'createEntry';
     return method === 'PUT' ? 'updateEntry' : 'getEntry';
   }
+  const policy = /\/policies\/([^/]*)$/.exec(path);
+  if (policy) return policy[1] ? 'getBucketState' : 'listBucketStates';
   return `${method.toLowerCase()}Other`;
 }
 
@@ -67,6 +70,7 @@ import {
   DictTransportError,
   type DictApi,
   type DictClaimsApi,
+  type DictPoliciesApi,
   type GetEntryInput,
   type GetEntryResult,
   type ListClaimsInput,
@@ -92,7 +96,7 @@ export interface DictClientOptions {
   userAgent?: string;
 }
 
-export type DictClient = DictApi & DictClaimsApi & { close(): void };
+export type DictClient = DictApi & DictClaimsApi & DictPoliciesApi & { close(): void };
 
 /** listClaims' Limit: DICT's maximum (its default is 20). */
 export const LIST_CLAIMS_MAX_LIMIT = 200;
@@ -354,6 +358,16 @@ export function createDictClient(opts: DictClientOptions): DictClient {
       // A query: BCB's CheckKeysRequest carries no Signature, so it is sent unsigned.
       const res = await send('POST', `${keysBase}/keys/check`, encodeCheckKeysRequest({ keys }));
       return handle('checkKeys', res, decodeCheckKeysResponse);
+    },
+
+    async listPolicies() {
+      const res = await send('GET', `${base}/policies/`);
+      return handle('listPolicies', res, decodeListPoliciesResponse);
+    },
+
+    async getPolicy(policy) {
+      const res = await send('GET', `${base}/policies/${encodeURIComponent(policy)}`);
+      return handle('getPolicy', res, decodeGetPolicyResponse);
     },
 
     async createClaim(input) {

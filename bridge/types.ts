@@ -113,6 +113,12 @@ export interface DictApi {
   checkKeys(keys: string[]): Promise<CheckKeysResult>;
 }
 
+/** DICT's rate-limit policies (listBucketStates, getBucketState): our buckets as DICT counts them. */
+export interface DictPoliciesApi {
+  listPolicies(): Promise<import('./xml/policies.js').PoliciesResponse>;
+  getPolicy(policy: string): Promise<import('./xml/policies.js').PolicyResponse>;
+}
+
 /** DICT's claim operations (createClaim … completeClaim, listClaims). */
 export interface DictClaimsApi {
   createClaim(input: { claim: Claim }): Promise<ClaimResult>;

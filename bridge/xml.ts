@@ -8,3 +8,4 @@ export { XmlCodecError, parseXmlDocument } from './xml/common.js';
 export * from './xml/entries.js';
 export * from './xml/claims.js';
 export * from './xml/problems.js';
+export * from './xml/policies.js';

@@ -78,6 +78,14 @@ const apiSchema = z.object({
   REDIS_BREAKER_WINDOW_MS: z.coerce.number().int().min(500).max(600_000).default(5_000),
   REDIS_BREAKER_MIN_RPS: z.coerce.number().min(0.1).max(100_000).default(2),
   REDIS_BREAKER_HALF_OPEN_MS: z.coerce.number().int().min(100).max(600_000).default(2_000),
+  // BCB's anti-scanning buckets on LookupKey (DICT API "Limitação de requisições", Manual §13):
+  // the category BCB puts us in (DICT's GET /policies/ overrides it at startup and every
+  // ANTISCAN_RECONCILE_INTERVAL_MS, 0 = startup only), and the share of BCB's rates and sizes
+  // the in-process fallback limiter allows while Redis is unavailable.
+  ANTISCAN_ENABLED: z.enum(['true', 'false']).default('true').transform((v) => v === 'true'),
+  ANTISCAN_PARTICIPANT_CATEGORY: z.enum(['A', 'B', 'C', 'D', 'E', 'F', 'G', 'H']).default('H'),
+  ANTISCAN_FALLBACK_FRACTION: z.coerce.number().gt(0).max(1).default(0.1),
+  ANTISCAN_RECONCILE_INTERVAL_MS: z.coerce.number().int().min(0).max(86_400_000).default(60_000),
   // Largest request message accepted (bytes); larger bodies are refused (RESOURCE_EXHAUSTED)
   // before they are read. Every request of ours is well under 2 KiB.
   API_READ_MAX_BYTES: z.coerce.number().int().min(1_024).max(4_194_304).default(16_384),

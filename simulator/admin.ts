@@ -6,6 +6,8 @@ import { randomUUID } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { z } from 'zod';
 import { ACCOUNT_TYPES, CLAIM_OPERATION_REASONS, CLAIM_TYPES, KEY_TYPES, PERSON_TYPES, type Claim } from '../domain/types.js';
+import { PARTICIPANT_CATEGORIES } from '../domain/antiscan.js';
+import type { SimAntiscan } from './antiscan.js';
 import type { ClaimsService } from './claims.js';
 import type { SimClock } from './clock.js';
 import { FAULT_KINDS, SIM_OPERATIONS, type FaultRegistry } from './faults.js';
@@ -76,6 +78,9 @@ const AdminClaimAction = z
   .object({ participant: Isp, reason: z.enum(CLAIM_OPERATION_REASONS).optional(), requestId: z.string().max(64).optional() })
   .strict();
 
+const AntiscanPaymentOrder = z.object({ participant: Isp, endToEndId: z.string().min(1).max(64) }).strict();
+const AntiscanCategory = z.object({ participant: Isp, category: z.enum(PARTICIPANT_CATEGORIES) }).strict();
+
 export interface AdminDeps {
   store: SimStore;
   faults: FaultRegistry;
@@ -84,6 +89,8 @@ export interface AdminDeps {
   clock: SimClock;
   claims: ClaimsService;
   limiter: RateLimiter;
+  /** getEntry's anti-scanning buckets. */
+  antiscan: SimAntiscan;
   /** The configured listClaims buckets, restored by reset. */
   initialRateLimits: Partial<Record<RateLimitPolicy, BucketConfig>>;
 }
@@ -172,6 +179,7 @@ export async function handleAdmin(req: IncomingMessage, res: ServerResponse, seg
       deps.faults.clear();
       deps.clock.reset();
       deps.limiter.reset(deps.initialRateLimits);
+      deps.antiscan.reset();
       res.writeHead(204).end();
       return true;
     case 'GET clock':
@@ -218,6 +226,42 @@ export async function handleAdmin(req: IncomingMessage, res: ServerResponse, seg
       deps.limiter.reset(deps.initialRateLimits);
       json(res, 200, deps.limiter.snapshot());
       return true;
+    case 'GET antiscan':
+      if (segments.length !== 2) break;
+      json(res, 200, deps.antiscan.snapshot());
+      return true;
+    case 'POST antiscan': {
+      // /admin/antiscan/payment-orders {participant, endToEndId}: SPI received the payment order.
+      // /admin/antiscan/categories {participant, category}: BCB re-categorised a participant.
+      // /admin/antiscan/enabled {enabled}; /admin/antiscan/reset: every bucket full again.
+      if (segments.length !== 3) break;
+      if (segments[2] === 'payment-orders') {
+        const b = await parseBody(res, body, AntiscanPaymentOrder);
+        if (!b) return true;
+        json(res, 200, deps.antiscan.paymentOrder(b.participant, b.endToEndId));
+        return true;
+      }
+      if (segments[2] === 'categories') {
+        const b = await parseBody(res, body, AntiscanCategory);
+        if (!b) return true;
+        deps.antiscan.setCategory(b.participant, b.category);
+        json(res, 200, deps.antiscan.snapshot());
+        return true;
+      }
+      if (segments[2] === 'enabled') {
+        const b = await parseBody(res, body, z.object({ enabled: z.boolean() }).strict());
+        if (!b) return true;
+        deps.antiscan.setEnabled(b.enabled);
+        json(res, 200, deps.antiscan.snapshot());
+        return true;
+      }
+      if (segments[2] === 'reset') {
+        deps.antiscan.reset();
+        json(res, 200, deps.antiscan.snapshot());
+        return true;
+      }
+      break;
+    }
     case 'POST claims': {
       if (segments.length === 2) {
         const b = await parseBody(res, body, AdminCreateClaim);

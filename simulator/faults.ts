@@ -14,6 +14,8 @@ export const SIM_OPERATIONS = [
   'confirmClaim',
   'cancelClaim',
   'completeClaim',
+  'listPolicies',
+  'getPolicy',
 ] as const;
 export type SimOperation = (typeof SIM_OPERATIONS)[number];
 

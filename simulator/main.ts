@@ -70,6 +70,9 @@ const Env = z
     // listClaims buckets as "refillPerMinute/bucketSize" (BCB: 40/200 with role, 10/50 without).
     SIM_CLAIMS_LIST_WITH_ROLE_LIMIT: bucket(BCB_RATE_LIMITS.CLAIMS_LIST_WITH_ROLE),
     SIM_CLAIMS_LIST_WITHOUT_ROLE_LIMIT: bucket(BCB_RATE_LIMITS.CLAIMS_LIST_WITHOUT_ROLE),
+    // getEntry's anti-scanning buckets (BCB's rules); every participant's category (A–H).
+    SIM_ANTISCAN_ENABLED: z.enum(['true', 'false']).default('true'),
+    SIM_ANTISCAN_CATEGORY: z.enum(['A', 'B', 'C', 'D', 'E', 'F', 'G', 'H']).default('A'),
     LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
   })
   .superRefine((e, ctx) => {
@@ -105,6 +108,7 @@ async function main(): Promise<void> {
       claimerDeadlineMs: env.SIM_CLAIM_CLAIMER_DEADLINE_SECONDS,
     },
     rateLimits: { CLAIMS_LIST_WITH_ROLE: env.SIM_CLAIMS_LIST_WITH_ROLE_LIMIT, CLAIMS_LIST_WITHOUT_ROLE: env.SIM_CLAIMS_LIST_WITHOUT_ROLE_LIMIT },
+    antiscan: { enabled: env.SIM_ANTISCAN_ENABLED === 'true', defaultCategory: env.SIM_ANTISCAN_CATEGORY },
     logger: log,
   });
   log.info({ url: sim.url }, 'dict-simulator ready');

@@ -61,6 +61,11 @@ export class RateLimiter {
     return { ok: false, retryAfterSeconds };
   }
 
+  /** A participant's bucket now (GET /policies): whole tokens available and its configuration. */
+  state(policy: RateLimitPolicy, participant: string): BucketConfig & { availableTokens: number } {
+    return { ...this.config[policy], availableTokens: Math.max(0, Math.floor(this.fill(policy, participant).tokens)) };
+  }
+
   configure(policy: RateLimitPolicy, c: BucketConfig): void {
     this.config[policy] = c;
     for (const id of [...this.buckets.keys()]) if (id.startsWith(`${policy}:`)) this.buckets.delete(id);

@@ -12,6 +12,7 @@ import { encodeProblem, parseXmlDocument, XmlCodecError } from '../bridge/xml.js
 import { signXml, XmlSignatureError } from '../bridge/xmldsig.js';
 import { BCB_CLAIM_PERIODS, type ClaimPeriods } from '../domain/claims.js';
 import { handleAdmin } from './admin.js';
+import { SimAntiscan, type SimAntiscanOptions } from './antiscan.js';
 import { ClaimsService } from './claims.js';
 import { SimClock } from './clock.js';
 import { EntriesService } from './entries.js';
@@ -22,6 +23,7 @@ import { RateLimiter, type BucketConfig, type RateLimitPolicy } from './ratelimi
 import { CLAIM_ROUTES } from './routes/claims.js';
 import { matchRoute, type ApiContext, type ApiRoute, type Outcome } from './routes/context.js';
 import { ENTRY_ROUTES } from './routes/entries.js';
+import { POLICY_ROUTES } from './routes/policies.js';
 import { StatsCounter } from './stats.js';
 import { SimStore } from './store.js';
 
@@ -32,7 +34,7 @@ const FAULT_RETRY_AFTER_SECONDS = 1;
 const MAX_BODY_BYTES = 1 << 20;
 
 /** Every API route, one table per resource. */
-const ROUTES: readonly ApiRoute[] = [...ENTRY_ROUTES, ...CLAIM_ROUTES];
+const ROUTES: readonly ApiRoute[] = [...ENTRY_ROUTES, ...CLAIM_ROUTES, ...POLICY_ROUTES];
 
 /** Anti-scanning / rate-limit hook for tests (BCB's listClaims buckets are built in: RateLimiter). */
 export type RateLimitHook = (ctx: {
@@ -61,6 +63,8 @@ export interface SimulatorOptions {
   claimPeriods?: Partial<ClaimPeriods>;
   /** BCB's listClaims buckets (default CLAIMS_LIST_WITH_ROLE 40/min, 200; WITHOUT_ROLE 10/min, 50). */
   rateLimits?: Partial<Record<RateLimitPolicy, BucketConfig>>;
+  /** getEntry's anti-scanning buckets (default: enforced, every participant in category A). */
+  antiscan?: SimAntiscanOptions;
 }
 
 export interface RunningSimulator {
@@ -120,6 +124,7 @@ export async function startSimulator(opts: SimulatorOptions): Promise<RunningSim
   const entries = new EntriesService({ store, now, checkTaxIdDigits });
   const claims = new ClaimsService({ store, now, checkTaxIdDigits, periods: { ...BCB_CLAIM_PERIODS, ...opts.claimPeriods } });
   const limiter = new RateLimiter(now, opts.rateLimits);
+  const antiscan = new SimAntiscan(() => now().getTime(), opts.antiscan);
 
   const meta = () => ({ correlationId: randomBytes(16).toString('hex'), responseTime: now().toISOString() });
 
@@ -165,6 +170,7 @@ export async function startSimulator(opts: SimulatorOptions): Promise<RunningSim
       entries,
       claims,
       limiter,
+      antiscan,
     };
   }
 
@@ -202,7 +208,7 @@ export async function startSimulator(opts: SimulatorOptions): Promise<RunningSim
       sendProblem(res, new SimProblem('BadRequest', 'Malformed URL path'));
       return;
     }
-    if (await handleAdmin(req, res, segments, () => readBody(req), { store, faults, stats, clock, claims, limiter, initialRateLimits: opts.rateLimits ?? {} })) return;
+    if (await handleAdmin(req, res, segments, () => readBody(req), { store, faults, stats, clock, claims, limiter, antiscan, initialRateLimits: opts.rateLimits ?? {} })) return;
 
     const [base, version, ...rest] = segments;
     const m = (base === 'api' || base === 'api-np') && version === 'v2' ? matchRoute(ROUTES, method, base, rest) : undefined;

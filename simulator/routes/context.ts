@@ -7,6 +7,7 @@ import type { ClaimsService } from '../claims.js';
 import type { EntriesService } from '../entries.js';
 import type { SimOperation } from '../faults.js';
 import type { ParticipantRegistry } from '../identity.js';
+import type { SimAntiscan } from '../antiscan.js';
 import type { RateLimiter } from '../ratelimit.js';
 import type { WriteOperation } from '../stats.js';
 
@@ -33,6 +34,8 @@ export interface ApiContext {
   entries: EntriesService;
   claims: ClaimsService;
   limiter: RateLimiter;
+  /** getEntry's anti-scanning buckets. */
+  antiscan: SimAntiscan;
 }
 
 export interface ApiRoute {

@@ -13,6 +13,7 @@ import {
 } from '../../bridge/xml.js';
 import { DSIG_NS } from '../../bridge/xmldsig.js';
 import { queryCaller, writeCaller } from '../identity.js';
+import { SimProblem } from '../problems.js';
 import { header, type ApiRoute } from './context.js';
 
 /**
@@ -49,7 +50,17 @@ export const ENTRY_ROUTES: readonly ApiRoute[] = [
       const payerId = header(ctx.req, 'pi-payerid');
       const endToEndId = header(ctx.req, 'pi-endtoendid');
       await ctx.gate('getEntry', caller, payerId);
-      const entry = await ctx.entries.getEntry(caller, { key: ctx.params['key']!, payerId, endToEndId });
+      // Anti-scanning (API "Limitação de requisições"): a token from the payer's and our buckets.
+      const admitted = ctx.antiscan.admit(caller, payerId, ctx.params['key']!);
+      if (!admitted.ok) throw new SimProblem('RateLimited', 'Anti-scanning bucket is empty', [], admitted.retryAfterSeconds);
+      let entry;
+      try {
+        entry = await ctx.entries.getEntry(caller, { key: ctx.params['key']!, payerId, endToEndId });
+      } catch (e) {
+        ctx.antiscan.settle(admitted.ticket, e instanceof SimProblem && e.bcbError === 'NotFound' ? 'notFound' : 'notCounted');
+        throw e;
+      }
+      ctx.antiscan.settle(admitted.ticket, 'found', endToEndId);
       return { status: 200, xml: encodeGetEntryResponse({ entry, ...ctx.meta() }), headers: { 'cache-control': `max-age=${GET_ENTRY_MAX_AGE_SECONDS}` } };
     },
   },

@@ -14,7 +14,7 @@ import type { Message } from "@bufbuild/protobuf";
  * Describes the file dict/core/v1/service.proto.
  */
 export const file_dict_core_v1_service: GenFile = /*@__PURE__*/
-  fileDesc("ChpkaWN0L2NvcmUvdjEvc2VydmljZS5wcm90bxIMZGljdC5jb3JlLnYxIpcCChBDcmVhdGVLZXlSZXF1ZXN0EhIKCnJlcXVlc3RfaWQYASABKAkSJwoIa2V5X3R5cGUYAiABKA4yFS5kaWN0LmNvcmUudjEuS2V5VHlwZRILCgNrZXkYAyABKAkSLwoHYWNjb3VudBgEIAEoCzIeLmRpY3QuY29yZS52MS5CcmF6aWxpYW5BY2NvdW50EiMKBW93bmVyGAUgASgLMhQuZGljdC5jb3JlLnYxLlBlcnNvbhIyCgZyZWFzb24YBiABKA4yIi5kaWN0LmNvcmUudjEuRW50cnlPcGVyYXRpb25SZWFzb24SLwoMd2FpdF90aW1lb3V0GAcgASgLMhkuZ29vZ2xlLnByb3RvYnVmLkR1cmF0aW9uImMKEUNyZWF0ZUtleVJlc3BvbnNlEiIKBWVudHJ5GAEgASgLMhMuZGljdC5jb3JlLnYxLkVudHJ5EioKCW9wZXJhdGlvbhgCIAEoCzIXLmRpY3QuY29yZS52MS5PcGVyYXRpb24i7gEKEFVwZGF0ZUtleVJlcXVlc3QSEgoKcmVxdWVzdF9pZBgBIAEoCRILCgNrZXkYAiABKAkSLwoHYWNjb3VudBgDIAEoCzIeLmRpY3QuY29yZS52MS5CcmF6aWxpYW5BY2NvdW50EiMKBW93bmVyGAQgASgLMhQuZGljdC5jb3JlLnYxLlBlcnNvbhIyCgZyZWFzb24YBSABKA4yIi5kaWN0LmNvcmUudjEuRW50cnlPcGVyYXRpb25SZWFzb24SLwoMd2FpdF90aW1lb3V0GAYgASgLMhkuZ29vZ2xlLnByb3RvYnVmLkR1cmF0aW9uImMKEVVwZGF0ZUtleVJlc3BvbnNlEiIKBWVudHJ5GAEgASgLMhMuZGljdC5jb3JlLnYxLkVudHJ5EioKCW9wZXJhdGlvbhgCIAEoCzIXLmRpY3QuY29yZS52MS5PcGVyYXRpb24imAEKEERlbGV0ZUtleVJlcXVlc3QSEgoKcmVxdWVzdF9pZBgBIAEoCRILCgNrZXkYAiABKAkSMgoGcmVhc29uGAMgASgOMiIuZGljdC5jb3JlLnYxLkVudHJ5T3BlcmF0aW9uUmVhc29uEi8KDHdhaXRfdGltZW91dBgEIAEoCzIZLmdvb2dsZS5wcm90b2J1Zi5EdXJhdGlvbiJjChFEZWxldGVLZXlSZXNwb25zZRIiCgVlbnRyeRgBIAEoCzITLmRpY3QuY29yZS52MS5FbnRyeRIqCglvcGVyYXRpb24YAiABKAsyFy5kaWN0LmNvcmUudjEuT3BlcmF0aW9uIk4KDUdldEtleVJlcXVlc3QSDQoDa2V5GAEgASgJSAASFAoKcmVxdWVzdF9pZBgCIAEoCUgAEhIKCGVudHJ5X2lkGAMgASgJSABCBAoCYnkiNAoOR2V0S2V5UmVzcG9uc2USIgoFZW50cnkYASABKAsyEy5kaWN0LmNvcmUudjEuRW50cnkiywEKD0xpc3RLZXlzUmVxdWVzdBIVCg10YXhfaWRfbnVtYmVyGAEgASgJEg4KBmJyYW5jaBgCIAEoCRIWCg5hY2NvdW50X251bWJlchgDIAEoCRInCghrZXlfdHlwZRgEIAEoDjIVLmRpY3QuY29yZS52MS5LZXlUeXBlEikKBnN0YXR1cxgFIAEoDjIZLmRpY3QuY29yZS52MS5FbnRyeVN0YXR1cxIRCglwYWdlX3NpemUYBiABKAUSEgoKcGFnZV90b2tlbhgHIAEoCSJRChBMaXN0S2V5c1Jlc3BvbnNlEiQKB2VudHJpZXMYASADKAsyEy5kaWN0LmNvcmUudjEuRW50cnkSFwoPbmV4dF9wYWdlX3Rva2VuGAIgASgJIkgKEExvb2t1cEtleVJlcXVlc3QSCwoDa2V5GAEgASgJEhAKCHBheWVyX2lkGAIgASgJEhUKDWVuZF90b19lbmRfaWQYAyABKAkiRwoRTG9va3VwS2V5UmVzcG9uc2USIgoFZW50cnkYASABKAsyEy5kaWN0LmNvcmUudjEuRW50cnkSDgoGc291cmNlGAIgASgJIu4BChFTdGFydENsYWltUmVxdWVzdBISCgpyZXF1ZXN0X2lkGAEgASgJEgsKA2tleRgCIAEoCRInCghrZXlfdHlwZRgDIAEoDjIVLmRpY3QuY29yZS52MS5LZXlUeXBlEjcKD2NsYWltZXJfYWNjb3VudBgEIAEoCzIeLmRpY3QuY29yZS52MS5CcmF6aWxpYW5BY2NvdW50EiUKB2NsYWltZXIYBSABKAsyFC5kaWN0LmNvcmUudjEuUGVyc29uEi8KDHdhaXRfdGltZW91dBgGIAEoCzIZLmdvb2dsZS5wcm90b2J1Zi5EdXJhdGlvbiJkChJTdGFydENsYWltUmVzcG9uc2USIgoFY2xhaW0YASABKAsyEy5kaWN0LmNvcmUudjEuQ2xhaW0SKgoJb3BlcmF0aW9uGAIgASgLMhcuZGljdC5jb3JlLnYxLk9wZXJhdGlvbiJuChVHZXRDbGFpbVN0YXR1c1JlcXVlc3QSEgoIY2xhaW1faWQYASABKAlIABIUCgpyZXF1ZXN0X2lkGAIgASgJSAASJQoEcm9sZRgDIAEoDjIXLmRpY3QuY29yZS52MS5DbGFpbVJvbGVCBAoCYnkiPAoWR2V0Q2xhaW1TdGF0dXNSZXNwb25zZRIiCgVjbGFpbRgBIAEoCzITLmRpY3QuY29yZS52MS5DbGFpbSKUAQoZTGlzdEluY29taW5nQ2xhaW1zUmVxdWVzdBIpCgZzdGF0dXMYASABKA4yGS5kaWN0LmNvcmUudjEuQ2xhaW1TdGF0dXMSJQoEdHlwZRgCIAEoDjIXLmRpY3QuY29yZS52MS5DbGFpbVR5cGUSEQoJcGFnZV9zaXplGAMgASgFEhIKCnBhZ2VfdG9rZW4YBCABKAkiWgoaTGlzdEluY29taW5nQ2xhaW1zUmVzcG9uc2USIwoGY2xhaW1zGAEgAygLMhMuZGljdC5jb3JlLnYxLkNsYWltEhcKD25leHRfcGFnZV90b2tlbhgCIAEoCSKUAQoZTGlzdE91dGdvaW5nQ2xhaW1zUmVxdWVzdBIpCgZzdGF0dXMYASABKA4yGS5kaWN0LmNvcmUudjEuQ2xhaW1TdGF0dXMSJQoEdHlwZRgCIAEoDjIXLmRpY3QuY29yZS52MS5DbGFpbVR5cGUSEQoJcGFnZV9zaXplGAMgASgFEhIKCnBhZ2VfdG9rZW4YBCABKAkiWgoaTGlzdE91dGdvaW5nQ2xhaW1zUmVzcG9uc2USIwoGY2xhaW1zGAEgAygLMhMuZGljdC5jb3JlLnYxLkNsYWltEhcKD25leHRfcGFnZV90b2tlbhgCIAEoCSKzAQoVUmVzcG9uZFRvQ2xhaW1SZXF1ZXN0EhIKCnJlcXVlc3RfaWQYASABKAkSEAoIY2xhaW1faWQYAiABKAkSDwoHY29uZmlybRgDIAEoCBIyCgZyZWFzb24YBCABKA4yIi5kaWN0LmNvcmUudjEuQ2xhaW1PcGVyYXRpb25SZWFzb24SLwoMd2FpdF90aW1lb3V0GAUgASgLMhkuZ29vZ2xlLnByb3RvYnVmLkR1cmF0aW9uImgKFlJlc3BvbmRUb0NsYWltUmVzcG9uc2USIgoFY2xhaW0YASABKAsyEy5kaWN0LmNvcmUudjEuQ2xhaW0SKgoJb3BlcmF0aW9uGAIgASgLMhcuZGljdC5jb3JlLnYxLk9wZXJhdGlvbiLGAQoSQ2FuY2VsQ2xhaW1SZXF1ZXN0EhIKCnJlcXVlc3RfaWQYASABKAkSEAoIY2xhaW1faWQYAiABKAkSMgoGcmVhc29uGAMgASgOMiIuZGljdC5jb3JlLnYxLkNsYWltT3BlcmF0aW9uUmVhc29uEi8KDHdhaXRfdGltZW91dBgEIAEoCzIZLmdvb2dsZS5wcm90b2J1Zi5EdXJhdGlvbhIlCgRyb2xlGAUgASgOMhcuZGljdC5jb3JlLnYxLkNsYWltUm9sZSJlChNDYW5jZWxDbGFpbVJlc3BvbnNlEiIKBWNsYWltGAEgASgLMhMuZGljdC5jb3JlLnYxLkNsYWltEioKCW9wZXJhdGlvbhgCIAEoCzIXLmRpY3QuY29yZS52MS5PcGVyYXRpb24i9AEKF1N0YXJ0UG9ydGFiaWxpdHlSZXF1ZXN0EhIKCnJlcXVlc3RfaWQYASABKAkSCwoDa2V5GAIgASgJEicKCGtleV90eXBlGAMgASgOMhUuZGljdC5jb3JlLnYxLktleVR5cGUSNwoPY2xhaW1lcl9hY2NvdW50GAQgASgLMh4uZGljdC5jb3JlLnYxLkJyYXppbGlhbkFjY291bnQSJQoHY2xhaW1lchgFIAEoCzIULmRpY3QuY29yZS52MS5QZXJzb24SLwoMd2FpdF90aW1lb3V0GAYgASgLMhkuZ29vZ2xlLnByb3RvYnVmLkR1cmF0aW9uImoKGFN0YXJ0UG9ydGFiaWxpdHlSZXNwb25zZRIiCgVjbGFpbRgBIAEoCzITLmRpY3QuY29yZS52MS5DbGFpbRIqCglvcGVyYXRpb24YAiABKAsyFy5kaWN0LmNvcmUudjEuT3BlcmF0aW9uIqYBChlDb25maXJtUG9ydGFiaWxpdHlSZXF1ZXN0EhIKCnJlcXVlc3RfaWQYASABKAkSEAoIY2xhaW1faWQYAiABKAkSMgoGcmVhc29uGAMgASgOMiIuZGljdC5jb3JlLnYxLkNsYWltT3BlcmF0aW9uUmVhc29uEi8KDHdhaXRfdGltZW91dBgEIAEoCzIZLmdvb2dsZS5wcm90b2J1Zi5EdXJhdGlvbiJsChpDb25maXJtUG9ydGFiaWxpdHlSZXNwb25zZRIiCgVjbGFpbRgBIAEoCzITLmRpY3QuY29yZS52MS5DbGFpbRIqCglvcGVyYXRpb24YAiABKAsyFy5kaWN0LmNvcmUudjEuT3BlcmF0aW9uIqUBChhDYW5jZWxQb3J0YWJpbGl0eVJlcXVlc3QSEgoKcmVxdWVzdF9pZBgBIAEoCRIQCghjbGFpbV9pZBgCIAEoCRIyCgZyZWFzb24YAyABKA4yIi5kaWN0LmNvcmUudjEuQ2xhaW1PcGVyYXRpb25SZWFzb24SLwoMd2FpdF90aW1lb3V0GAQgASgLMhkuZ29vZ2xlLnByb3RvYnVmLkR1cmF0aW9uImsKGUNhbmNlbFBvcnRhYmlsaXR5UmVzcG9uc2USIgoFY2xhaW0YASABKAsyEy5kaWN0LmNvcmUudjEuQ2xhaW0SKgoJb3BlcmF0aW9uGAIgASgLMhcuZGljdC5jb3JlLnYxLk9wZXJhdGlvbiJtChRDb21wbGV0ZUNsYWltUmVxdWVzdBISCgpyZXF1ZXN0X2lkGAEgASgJEhAKCGNsYWltX2lkGAIgASgJEi8KDHdhaXRfdGltZW91dBgDIAEoCzIZLmdvb2dsZS5wcm90b2J1Zi5EdXJhdGlvbiJnChVDb21wbGV0ZUNsYWltUmVzcG9uc2USIgoFY2xhaW0YASABKAsyEy5kaWN0LmNvcmUudjEuQ2xhaW0SKgoJb3BlcmF0aW9uGAIgASgLMhcuZGljdC5jb3JlLnYxLk9wZXJhdGlvbiIUChJIZWFsdGhDaGVja1JlcXVlc3Qi6AIKE0hlYWx0aENoZWNrUmVzcG9uc2USOAoGc3RhdHVzGAEgASgOMiguZGljdC5jb3JlLnYxLkhlYWx0aENoZWNrUmVzcG9uc2UuU3RhdHVzEj8KCmNvbXBvbmVudHMYAiADKAsyKy5kaWN0LmNvcmUudjEuSGVhbHRoQ2hlY2tSZXNwb25zZS5Db21wb25lbnQSDwoHdmVyc2lvbhgDIAEoCRp3CglDb21wb25lbnQSDAoEbmFtZRgBIAEoCRI4CgZzdGF0dXMYAiABKA4yKC5kaWN0LmNvcmUudjEuSGVhbHRoQ2hlY2tSZXNwb25zZS5TdGF0dXMSDgoGZGV0YWlsGAMgASgJEhIKCmxhdGVuY3lfbXMYBCABKAMiTAoGU3RhdHVzEhYKElNUQVRVU19VTlNQRUNJRklFRBAAEhIKDlNUQVRVU19TRVJWSU5HEAESFgoSU1RBVFVTX05PVF9TRVJWSU5HEAIyjQwKD0NvcmVEaWN0U2VydmljZRJMCglDcmVhdGVLZXkSHi5kaWN0LmNvcmUudjEuQ3JlYXRlS2V5UmVxdWVzdBofLmRpY3QuY29yZS52MS5DcmVhdGVLZXlSZXNwb25zZRJMCglVcGRhdGVLZXkSHi5kaWN0LmNvcmUudjEuVXBkYXRlS2V5UmVxdWVzdBofLmRpY3QuY29yZS52MS5VcGRhdGVLZXlSZXNwb25zZRJMCglEZWxldGVLZXkSHi5kaWN0LmNvcmUudjEuRGVsZXRlS2V5UmVxdWVzdBofLmRpY3QuY29yZS52MS5EZWxldGVLZXlSZXNwb25zZRJICgZHZXRLZXkSGy5kaWN0LmNvcmUudjEuR2V0S2V5UmVxdWVzdBocLmRpY3QuY29yZS52MS5HZXRLZXlSZXNwb25zZSIDkAIBEk4KCExpc3RLZXlzEh0uZGljdC5jb3JlLnYxLkxpc3RLZXlzUmVxdWVzdBoeLmRpY3QuY29yZS52MS5MaXN0S2V5c1Jlc3BvbnNlIgOQAgESUQoJTG9va3VwS2V5Eh4uZGljdC5jb3JlLnYxLkxvb2t1cEtleVJlcXVlc3QaHy5kaWN0LmNvcmUudjEuTG9va3VwS2V5UmVzcG9uc2UiA5ACARJPCgpTdGFydENsYWltEh8uZGljdC5jb3JlLnYxLlN0YXJ0Q2xhaW1SZXF1ZXN0GiAuZGljdC5jb3JlLnYxLlN0YXJ0Q2xhaW1SZXNwb25zZRJgCg5HZXRDbGFpbVN0YXR1cxIjLmRpY3QuY29yZS52MS5HZXRDbGFpbVN0YXR1c1JlcXVlc3QaJC5kaWN0LmNvcmUudjEuR2V0Q2xhaW1TdGF0dXNSZXNwb25zZSIDkAIBEmwKEkxpc3RJbmNvbWluZ0NsYWltcxInLmRpY3QuY29yZS52MS5MaXN0SW5jb21pbmdDbGFpbXNSZXF1ZXN0GiguZGljdC5jb3JlLnYxLkxpc3RJbmNvbWluZ0NsYWltc1Jlc3BvbnNlIgOQAgESbAoSTGlzdE91dGdvaW5nQ2xhaW1zEicuZGljdC5jb3JlLnYxLkxpc3RPdXRnb2luZ0NsYWltc1JlcXVlc3QaKC5kaWN0LmNvcmUudjEuTGlzdE91dGdvaW5nQ2xhaW1zUmVzcG9uc2UiA5ACARJbCg5SZXNwb25kVG9DbGFpbRIjLmRpY3QuY29yZS52MS5SZXNwb25kVG9DbGFpbVJlcXVlc3QaJC5kaWN0LmNvcmUudjEuUmVzcG9uZFRvQ2xhaW1SZXNwb25zZRJSCgtDYW5jZWxDbGFpbRIgLmRpY3QuY29yZS52MS5DYW5jZWxDbGFpbVJlcXVlc3QaIS5kaWN0LmNvcmUudjEuQ2FuY2VsQ2xhaW1SZXNwb25zZRJhChBTdGFydFBvcnRhYmlsaXR5EiUuZGljdC5jb3JlLnYxLlN0YXJ0UG9ydGFiaWxpdHlSZXF1ZXN0GiYuZGljdC5jb3JlLnYxLlN0YXJ0UG9ydGFiaWxpdHlSZXNwb25zZRJnChJDb25maXJtUG9ydGFiaWxpdHkSJy5kaWN0LmNvcmUudjEuQ29uZmlybVBvcnRhYmlsaXR5UmVxdWVzdBooLmRpY3QuY29yZS52MS5Db25maXJtUG9ydGFiaWxpdHlSZXNwb25zZRJkChFDYW5jZWxQb3J0YWJpbGl0eRImLmRpY3QuY29yZS52MS5DYW5jZWxQb3J0YWJpbGl0eVJlcXVlc3QaJy5kaWN0LmNvcmUudjEuQ2FuY2VsUG9ydGFiaWxpdHlSZXNwb25zZRJYCg1Db21wbGV0ZUNsYWltEiIuZGljdC5jb3JlLnYxLkNvbXBsZXRlQ2xhaW1SZXF1ZXN0GiMuZGljdC5jb3JlLnYxLkNvbXBsZXRlQ2xhaW1SZXNwb25zZRJXCgtIZWFsdGhDaGVjaxIgLmRpY3QuY29yZS52MS5IZWFsdGhDaGVja1JlcXVlc3QaIS5kaWN0LmNvcmUudjEuSGVhbHRoQ2hlY2tSZXNwb25zZSIDkAIBYgZwcm90bzM", [file_dict_core_v1_types, file_google_protobuf_duration]);
+  fileDesc("ChpkaWN0L2NvcmUvdjEvc2VydmljZS5wcm90bxIMZGljdC5jb3JlLnYxIpcCChBDcmVhdGVLZXlSZXF1ZXN0EhIKCnJlcXVlc3RfaWQYASABKAkSJwoIa2V5X3R5cGUYAiABKA4yFS5kaWN0LmNvcmUudjEuS2V5VHlwZRILCgNrZXkYAyABKAkSLwoHYWNjb3VudBgEIAEoCzIeLmRpY3QuY29yZS52MS5CcmF6aWxpYW5BY2NvdW50EiMKBW93bmVyGAUgASgLMhQuZGljdC5jb3JlLnYxLlBlcnNvbhIyCgZyZWFzb24YBiABKA4yIi5kaWN0LmNvcmUudjEuRW50cnlPcGVyYXRpb25SZWFzb24SLwoMd2FpdF90aW1lb3V0GAcgASgLMhkuZ29vZ2xlLnByb3RvYnVmLkR1cmF0aW9uImMKEUNyZWF0ZUtleVJlc3BvbnNlEiIKBWVudHJ5GAEgASgLMhMuZGljdC5jb3JlLnYxLkVudHJ5EioKCW9wZXJhdGlvbhgCIAEoCzIXLmRpY3QuY29yZS52MS5PcGVyYXRpb24i7gEKEFVwZGF0ZUtleVJlcXVlc3QSEgoKcmVxdWVzdF9pZBgBIAEoCRILCgNrZXkYAiABKAkSLwoHYWNjb3VudBgDIAEoCzIeLmRpY3QuY29yZS52MS5CcmF6aWxpYW5BY2NvdW50EiMKBW93bmVyGAQgASgLMhQuZGljdC5jb3JlLnYxLlBlcnNvbhIyCgZyZWFzb24YBSABKA4yIi5kaWN0LmNvcmUudjEuRW50cnlPcGVyYXRpb25SZWFzb24SLwoMd2FpdF90aW1lb3V0GAYgASgLMhkuZ29vZ2xlLnByb3RvYnVmLkR1cmF0aW9uImMKEVVwZGF0ZUtleVJlc3BvbnNlEiIKBWVudHJ5GAEgASgLMhMuZGljdC5jb3JlLnYxLkVudHJ5EioKCW9wZXJhdGlvbhgCIAEoCzIXLmRpY3QuY29yZS52MS5PcGVyYXRpb24imAEKEERlbGV0ZUtleVJlcXVlc3QSEgoKcmVxdWVzdF9pZBgBIAEoCRILCgNrZXkYAiABKAkSMgoGcmVhc29uGAMgASgOMiIuZGljdC5jb3JlLnYxLkVudHJ5T3BlcmF0aW9uUmVhc29uEi8KDHdhaXRfdGltZW91dBgEIAEoCzIZLmdvb2dsZS5wcm90b2J1Zi5EdXJhdGlvbiJjChFEZWxldGVLZXlSZXNwb25zZRIiCgVlbnRyeRgBIAEoCzITLmRpY3QuY29yZS52MS5FbnRyeRIqCglvcGVyYXRpb24YAiABKAsyFy5kaWN0LmNvcmUudjEuT3BlcmF0aW9uIk4KDUdldEtleVJlcXVlc3QSDQoDa2V5GAEgASgJSAASFAoKcmVxdWVzdF9pZBgCIAEoCUgAEhIKCGVudHJ5X2lkGAMgASgJSABCBAoCYnkiNAoOR2V0S2V5UmVzcG9uc2USIgoFZW50cnkYASABKAsyEy5kaWN0LmNvcmUudjEuRW50cnkiywEKD0xpc3RLZXlzUmVxdWVzdBIVCg10YXhfaWRfbnVtYmVyGAEgASgJEg4KBmJyYW5jaBgCIAEoCRIWCg5hY2NvdW50X251bWJlchgDIAEoCRInCghrZXlfdHlwZRgEIAEoDjIVLmRpY3QuY29yZS52MS5LZXlUeXBlEikKBnN0YXR1cxgFIAEoDjIZLmRpY3QuY29yZS52MS5FbnRyeVN0YXR1cxIRCglwYWdlX3NpemUYBiABKAUSEgoKcGFnZV90b2tlbhgHIAEoCSJRChBMaXN0S2V5c1Jlc3BvbnNlEiQKB2VudHJpZXMYASADKAsyEy5kaWN0LmNvcmUudjEuRW50cnkSFwoPbmV4dF9wYWdlX3Rva2VuGAIgASgJIkgKEExvb2t1cEtleVJlcXVlc3QSCwoDa2V5GAEgASgJEhAKCHBheWVyX2lkGAIgASgJEhUKDWVuZF90b19lbmRfaWQYAyABKAkiRwoRTG9va3VwS2V5UmVzcG9uc2USIgoFZW50cnkYASABKAsyEy5kaWN0LmNvcmUudjEuRW50cnkSDgoGc291cmNlGAIgASgJIjIKGVJlcG9ydFBheW1lbnRPcmRlclJlcXVlc3QSFQoNZW5kX3RvX2VuZF9pZBgBIAEoCSJAChpSZXBvcnRQYXltZW50T3JkZXJSZXNwb25zZRIQCghyZWZ1bmRlZBgBIAEoCBIQCghyZXBsYXllZBgCIAEoCCLuAQoRU3RhcnRDbGFpbVJlcXVlc3QSEgoKcmVxdWVzdF9pZBgBIAEoCRILCgNrZXkYAiABKAkSJwoIa2V5X3R5cGUYAyABKA4yFS5kaWN0LmNvcmUudjEuS2V5VHlwZRI3Cg9jbGFpbWVyX2FjY291bnQYBCABKAsyHi5kaWN0LmNvcmUudjEuQnJhemlsaWFuQWNjb3VudBIlCgdjbGFpbWVyGAUgASgLMhQuZGljdC5jb3JlLnYxLlBlcnNvbhIvCgx3YWl0X3RpbWVvdXQYBiABKAsyGS5nb29nbGUucHJvdG9idWYuRHVyYXRpb24iZAoSU3RhcnRDbGFpbVJlc3BvbnNlEiIKBWNsYWltGAEgASgLMhMuZGljdC5jb3JlLnYxLkNsYWltEioKCW9wZXJhdGlvbhgCIAEoCzIXLmRpY3QuY29yZS52MS5PcGVyYXRpb24ibgoVR2V0Q2xhaW1TdGF0dXNSZXF1ZXN0EhIKCGNsYWltX2lkGAEgASgJSAASFAoKcmVxdWVzdF9pZBgCIAEoCUgAEiUKBHJvbGUYAyABKA4yFy5kaWN0LmNvcmUudjEuQ2xhaW1Sb2xlQgQKAmJ5IjwKFkdldENsYWltU3RhdHVzUmVzcG9uc2USIgoFY2xhaW0YASABKAsyEy5kaWN0LmNvcmUudjEuQ2xhaW0ilAEKGUxpc3RJbmNvbWluZ0NsYWltc1JlcXVlc3QSKQoGc3RhdHVzGAEgASgOMhkuZGljdC5jb3JlLnYxLkNsYWltU3RhdHVzEiUKBHR5cGUYAiABKA4yFy5kaWN0LmNvcmUudjEuQ2xhaW1UeXBlEhEKCXBhZ2Vfc2l6ZRgDIAEoBRISCgpwYWdlX3Rva2VuGAQgASgJIloKGkxpc3RJbmNvbWluZ0NsYWltc1Jlc3BvbnNlEiMKBmNsYWltcxgBIAMoCzITLmRpY3QuY29yZS52MS5DbGFpbRIXCg9uZXh0X3BhZ2VfdG9rZW4YAiABKAkilAEKGUxpc3RPdXRnb2luZ0NsYWltc1JlcXVlc3QSKQoGc3RhdHVzGAEgASgOMhkuZGljdC5jb3JlLnYxLkNsYWltU3RhdHVzEiUKBHR5cGUYAiABKA4yFy5kaWN0LmNvcmUudjEuQ2xhaW1UeXBlEhEKCXBhZ2Vfc2l6ZRgDIAEoBRISCgpwYWdlX3Rva2VuGAQgASgJIloKGkxpc3RPdXRnb2luZ0NsYWltc1Jlc3BvbnNlEiMKBmNsYWltcxgBIAMoCzITLmRpY3QuY29yZS52MS5DbGFpbRIXCg9uZXh0X3BhZ2VfdG9rZW4YAiABKAkiswEKFVJlc3BvbmRUb0NsYWltUmVxdWVzdBISCgpyZXF1ZXN0X2lkGAEgASgJEhAKCGNsYWltX2lkGAIgASgJEg8KB2NvbmZpcm0YAyABKAgSMgoGcmVhc29uGAQgASgOMiIuZGljdC5jb3JlLnYxLkNsYWltT3BlcmF0aW9uUmVhc29uEi8KDHdhaXRfdGltZW91dBgFIAEoCzIZLmdvb2dsZS5wcm90b2J1Zi5EdXJhdGlvbiJoChZSZXNwb25kVG9DbGFpbVJlc3BvbnNlEiIKBWNsYWltGAEgASgLMhMuZGljdC5jb3JlLnYxLkNsYWltEioKCW9wZXJhdGlvbhgCIAEoCzIXLmRpY3QuY29yZS52MS5PcGVyYXRpb24ixgEKEkNhbmNlbENsYWltUmVxdWVzdBISCgpyZXF1ZXN0X2lkGAEgASgJEhAKCGNsYWltX2lkGAIgASgJEjIKBnJlYXNvbhgDIAEoDjIiLmRpY3QuY29yZS52MS5DbGFpbU9wZXJhdGlvblJlYXNvbhIvCgx3YWl0X3RpbWVvdXQYBCABKAsyGS5nb29nbGUucHJvdG9idWYuRHVyYXRpb24SJQoEcm9sZRgFIAEoDjIXLmRpY3QuY29yZS52MS5DbGFpbVJvbGUiZQoTQ2FuY2VsQ2xhaW1SZXNwb25zZRIiCgVjbGFpbRgBIAEoCzITLmRpY3QuY29yZS52MS5DbGFpbRIqCglvcGVyYXRpb24YAiABKAsyFy5kaWN0LmNvcmUudjEuT3BlcmF0aW9uIvQBChdTdGFydFBvcnRhYmlsaXR5UmVxdWVzdBISCgpyZXF1ZXN0X2lkGAEgASgJEgsKA2tleRgCIAEoCRInCghrZXlfdHlwZRgDIAEoDjIVLmRpY3QuY29yZS52MS5LZXlUeXBlEjcKD2NsYWltZXJfYWNjb3VudBgEIAEoCzIeLmRpY3QuY29yZS52MS5CcmF6aWxpYW5BY2NvdW50EiUKB2NsYWltZXIYBSABKAsyFC5kaWN0LmNvcmUudjEuUGVyc29uEi8KDHdhaXRfdGltZW91dBgGIAEoCzIZLmdvb2dsZS5wcm90b2J1Zi5EdXJhdGlvbiJqChhTdGFydFBvcnRhYmlsaXR5UmVzcG9uc2USIgoFY2xhaW0YASABKAsyEy5kaWN0LmNvcmUudjEuQ2xhaW0SKgoJb3BlcmF0aW9uGAIgASgLMhcuZGljdC5jb3JlLnYxLk9wZXJhdGlvbiKmAQoZQ29uZmlybVBvcnRhYmlsaXR5UmVxdWVzdBISCgpyZXF1ZXN0X2lkGAEgASgJEhAKCGNsYWltX2lkGAIgASgJEjIKBnJlYXNvbhgDIAEoDjIiLmRpY3QuY29yZS52MS5DbGFpbU9wZXJhdGlvblJlYXNvbhIvCgx3YWl0X3RpbWVvdXQYBCABKAsyGS5nb29nbGUucHJvdG9idWYuRHVyYXRpb24ibAoaQ29uZmlybVBvcnRhYmlsaXR5UmVzcG9uc2USIgoFY2xhaW0YASABKAsyEy5kaWN0LmNvcmUudjEuQ2xhaW0SKgoJb3BlcmF0aW9uGAIgASgLMhcuZGljdC5jb3JlLnYxLk9wZXJhdGlvbiKlAQoYQ2FuY2VsUG9ydGFiaWxpdHlSZXF1ZXN0EhIKCnJlcXVlc3RfaWQYASABKAkSEAoIY2xhaW1faWQYAiABKAkSMgoGcmVhc29uGAMgASgOMiIuZGljdC5jb3JlLnYxLkNsYWltT3BlcmF0aW9uUmVhc29uEi8KDHdhaXRfdGltZW91dBgEIAEoCzIZLmdvb2dsZS5wcm90b2J1Zi5EdXJhdGlvbiJrChlDYW5jZWxQb3J0YWJpbGl0eVJlc3BvbnNlEiIKBWNsYWltGAEgASgLMhMuZGljdC5jb3JlLnYxLkNsYWltEioKCW9wZXJhdGlvbhgCIAEoCzIXLmRpY3QuY29yZS52MS5PcGVyYXRpb24ibQoUQ29tcGxldGVDbGFpbVJlcXVlc3QSEgoKcmVxdWVzdF9pZBgBIAEoCRIQCghjbGFpbV9pZBgCIAEoCRIvCgx3YWl0X3RpbWVvdXQYAyABKAsyGS5nb29nbGUucHJvdG9idWYuRHVyYXRpb24iZwoVQ29tcGxldGVDbGFpbVJlc3BvbnNlEiIKBWNsYWltGAEgASgLMhMuZGljdC5jb3JlLnYxLkNsYWltEioKCW9wZXJhdGlvbhgCIAEoCzIXLmRpY3QuY29yZS52MS5PcGVyYXRpb24iFAoSSGVhbHRoQ2hlY2tSZXF1ZXN0IugCChNIZWFsdGhDaGVja1Jlc3BvbnNlEjgKBnN0YXR1cxgBIAEoDjIoLmRpY3QuY29yZS52MS5IZWFsdGhDaGVja1Jlc3BvbnNlLlN0YXR1cxI/Cgpjb21wb25lbnRzGAIgAygLMisuZGljdC5jb3JlLnYxLkhlYWx0aENoZWNrUmVzcG9uc2UuQ29tcG9uZW50Eg8KB3ZlcnNpb24YAyABKAkadwoJQ29tcG9uZW50EgwKBG5hbWUYASABKAkSOAoGc3RhdHVzGAIgASgOMiguZGljdC5jb3JlLnYxLkhlYWx0aENoZWNrUmVzcG9uc2UuU3RhdHVzEg4KBmRldGFpbBgDIAEoCRISCgpsYXRlbmN5X21zGAQgASgDIkwKBlN0YXR1cxIWChJTVEFUVVNfVU5TUEVDSUZJRUQQABISCg5TVEFUVVNfU0VSVklORxABEhYKElNUQVRVU19OT1RfU0VSVklORxACMvsMCg9Db3JlRGljdFNlcnZpY2USTAoJQ3JlYXRlS2V5Eh4uZGljdC5jb3JlLnYxLkNyZWF0ZUtleVJlcXVlc3QaHy5kaWN0LmNvcmUudjEuQ3JlYXRlS2V5UmVzcG9uc2USTAoJVXBkYXRlS2V5Eh4uZGljdC5jb3JlLnYxLlVwZGF0ZUtleVJlcXVlc3QaHy5kaWN0LmNvcmUudjEuVXBkYXRlS2V5UmVzcG9uc2USTAoJRGVsZXRlS2V5Eh4uZGljdC5jb3JlLnYxLkRlbGV0ZUtleVJlcXVlc3QaHy5kaWN0LmNvcmUudjEuRGVsZXRlS2V5UmVzcG9uc2USSAoGR2V0S2V5EhsuZGljdC5jb3JlLnYxLkdldEtleVJlcXVlc3QaHC5kaWN0LmNvcmUudjEuR2V0S2V5UmVzcG9uc2UiA5ACARJOCghMaXN0S2V5cxIdLmRpY3QuY29yZS52MS5MaXN0S2V5c1JlcXVlc3QaHi5kaWN0LmNvcmUudjEuTGlzdEtleXNSZXNwb25zZSIDkAIBElEKCUxvb2t1cEtleRIeLmRpY3QuY29yZS52MS5Mb29rdXBLZXlSZXF1ZXN0Gh8uZGljdC5jb3JlLnYxLkxvb2t1cEtleVJlc3BvbnNlIgOQAgESbAoSUmVwb3J0UGF5bWVudE9yZGVyEicuZGljdC5jb3JlLnYxLlJlcG9ydFBheW1lbnRPcmRlclJlcXVlc3QaKC5kaWN0LmNvcmUudjEuUmVwb3J0UGF5bWVudE9yZGVyUmVzcG9uc2UiA5ACAhJPCgpTdGFydENsYWltEh8uZGljdC5jb3JlLnYxLlN0YXJ0Q2xhaW1SZXF1ZXN0GiAuZGljdC5jb3JlLnYxLlN0YXJ0Q2xhaW1SZXNwb25zZRJgCg5HZXRDbGFpbVN0YXR1cxIjLmRpY3QuY29yZS52MS5HZXRDbGFpbVN0YXR1c1JlcXVlc3QaJC5kaWN0LmNvcmUudjEuR2V0Q2xhaW1TdGF0dXNSZXNwb25zZSIDkAIBEmwKEkxpc3RJbmNvbWluZ0NsYWltcxInLmRpY3QuY29yZS52MS5MaXN0SW5jb21pbmdDbGFpbXNSZXF1ZXN0GiguZGljdC5jb3JlLnYxLkxpc3RJbmNvbWluZ0NsYWltc1Jlc3BvbnNlIgOQAgESbAoSTGlzdE91dGdvaW5nQ2xhaW1zEicuZGljdC5jb3JlLnYxLkxpc3RPdXRnb2luZ0NsYWltc1JlcXVlc3QaKC5kaWN0LmNvcmUudjEuTGlzdE91dGdvaW5nQ2xhaW1zUmVzcG9uc2UiA5ACARJbCg5SZXNwb25kVG9DbGFpbRIjLmRpY3QuY29yZS52MS5SZXNwb25kVG9DbGFpbVJlcXVlc3QaJC5kaWN0LmNvcmUudjEuUmVzcG9uZFRvQ2xhaW1SZXNwb25zZRJSCgtDYW5jZWxDbGFpbRIgLmRpY3QuY29yZS52MS5DYW5jZWxDbGFpbVJlcXVlc3QaIS5kaWN0LmNvcmUudjEuQ2FuY2VsQ2xhaW1SZXNwb25zZRJhChBTdGFydFBvcnRhYmlsaXR5EiUuZGljdC5jb3JlLnYxLlN0YXJ0UG9ydGFiaWxpdHlSZXF1ZXN0GiYuZGljdC5jb3JlLnYxLlN0YXJ0UG9ydGFiaWxpdHlSZXNwb25zZRJnChJDb25maXJtUG9ydGFiaWxpdHkSJy5kaWN0LmNvcmUudjEuQ29uZmlybVBvcnRhYmlsaXR5UmVxdWVzdBooLmRpY3QuY29yZS52MS5Db25maXJtUG9ydGFiaWxpdHlSZXNwb25zZRJkChFDYW5jZWxQb3J0YWJpbGl0eRImLmRpY3QuY29yZS52MS5DYW5jZWxQb3J0YWJpbGl0eVJlcXVlc3QaJy5kaWN0LmNvcmUudjEuQ2FuY2VsUG9ydGFiaWxpdHlSZXNwb25zZRJYCg1Db21wbGV0ZUNsYWltEiIuZGljdC5jb3JlLnYxLkNvbXBsZXRlQ2xhaW1SZXF1ZXN0GiMuZGljdC5jb3JlLnYxLkNvbXBsZXRlQ2xhaW1SZXNwb25zZRJXCgtIZWFsdGhDaGVjaxIgLmRpY3QuY29yZS52MS5IZWFsdGhDaGVja1JlcXVlc3QaIS5kaWN0LmNvcmUudjEuSGVhbHRoQ2hlY2tSZXNwb25zZSIDkAIBYgZwcm90bzM", [file_dict_core_v1_types, file_google_protobuf_duration]);
 
 /**
  * @generated from message dict.core.v1.CreateKeyRequest
@@ -400,6 +400,53 @@ export const LookupKeyResponseSchema: GenMessage<LookupKeyResponse> = /*@__PURE_
   messageDesc(file_dict_core_v1_service, 11);
 
 /**
+ * @generated from message dict.core.v1.ReportPaymentOrderRequest
+ */
+export type ReportPaymentOrderRequest = Message<"dict.core.v1.ReportPaymentOrderRequest"> & {
+  /**
+   * The end-to-end id given to LookupKey (BCB's PI-EndToEndId), 32 chars.
+   *
+   * @generated from field: string end_to_end_id = 1;
+   */
+  endToEndId: string;
+};
+
+/**
+ * Describes the message dict.core.v1.ReportPaymentOrderRequest.
+ * Use `create(ReportPaymentOrderRequestSchema)` to create a new message.
+ */
+export const ReportPaymentOrderRequestSchema: GenMessage<ReportPaymentOrderRequest> = /*@__PURE__*/
+  messageDesc(file_dict_core_v1_service, 12);
+
+/**
+ * @generated from message dict.core.v1.ReportPaymentOrderResponse
+ */
+export type ReportPaymentOrderResponse = Message<"dict.core.v1.ReportPaymentOrderResponse"> & {
+  /**
+   * Tokens were given back for this lookup (by this report or an earlier one). False when no
+   * DICT lookup with this end-to-end id was charged (answered locally or from the cache, not
+   * found, or older than a day).
+   *
+   * @generated from field: bool refunded = 1;
+   */
+  refunded: boolean;
+
+  /**
+   * An earlier report already credited this lookup.
+   *
+   * @generated from field: bool replayed = 2;
+   */
+  replayed: boolean;
+};
+
+/**
+ * Describes the message dict.core.v1.ReportPaymentOrderResponse.
+ * Use `create(ReportPaymentOrderResponseSchema)` to create a new message.
+ */
+export const ReportPaymentOrderResponseSchema: GenMessage<ReportPaymentOrderResponse> = /*@__PURE__*/
+  messageDesc(file_dict_core_v1_service, 13);
+
+/**
  * Ownership claim, we are the claimer: our user says a PHONE key registered to another
  * person is theirs.
  *
@@ -446,7 +493,7 @@ export type StartClaimRequest = Message<"dict.core.v1.StartClaimRequest"> & {
  * Use `create(StartClaimRequestSchema)` to create a new message.
  */
 export const StartClaimRequestSchema: GenMessage<StartClaimRequest> = /*@__PURE__*/
-  messageDesc(file_dict_core_v1_service, 12);
+  messageDesc(file_dict_core_v1_service, 14);
 
 /**
  * @generated from message dict.core.v1.StartClaimResponse
@@ -468,7 +515,7 @@ export type StartClaimResponse = Message<"dict.core.v1.StartClaimResponse"> & {
  * Use `create(StartClaimResponseSchema)` to create a new message.
  */
 export const StartClaimResponseSchema: GenMessage<StartClaimResponse> = /*@__PURE__*/
-  messageDesc(file_dict_core_v1_service, 13);
+  messageDesc(file_dict_core_v1_service, 15);
 
 /**
  * @generated from message dict.core.v1.GetClaimStatusRequest
@@ -508,7 +555,7 @@ export type GetClaimStatusRequest = Message<"dict.core.v1.GetClaimStatusRequest"
  * Use `create(GetClaimStatusRequestSchema)` to create a new message.
  */
 export const GetClaimStatusRequestSchema: GenMessage<GetClaimStatusRequest> = /*@__PURE__*/
-  messageDesc(file_dict_core_v1_service, 14);
+  messageDesc(file_dict_core_v1_service, 16);
 
 /**
  * @generated from message dict.core.v1.GetClaimStatusResponse
@@ -525,7 +572,7 @@ export type GetClaimStatusResponse = Message<"dict.core.v1.GetClaimStatusRespons
  * Use `create(GetClaimStatusResponseSchema)` to create a new message.
  */
 export const GetClaimStatusResponseSchema: GenMessage<GetClaimStatusResponse> = /*@__PURE__*/
-  messageDesc(file_dict_core_v1_service, 15);
+  messageDesc(file_dict_core_v1_service, 17);
 
 /**
  * Sorted by next deadline, soonest first (final claims last).
@@ -563,7 +610,7 @@ export type ListIncomingClaimsRequest = Message<"dict.core.v1.ListIncomingClaims
  * Use `create(ListIncomingClaimsRequestSchema)` to create a new message.
  */
 export const ListIncomingClaimsRequestSchema: GenMessage<ListIncomingClaimsRequest> = /*@__PURE__*/
-  messageDesc(file_dict_core_v1_service, 16);
+  messageDesc(file_dict_core_v1_service, 18);
 
 /**
  * @generated from message dict.core.v1.ListIncomingClaimsResponse
@@ -585,7 +632,7 @@ export type ListIncomingClaimsResponse = Message<"dict.core.v1.ListIncomingClaim
  * Use `create(ListIncomingClaimsResponseSchema)` to create a new message.
  */
 export const ListIncomingClaimsResponseSchema: GenMessage<ListIncomingClaimsResponse> = /*@__PURE__*/
-  messageDesc(file_dict_core_v1_service, 17);
+  messageDesc(file_dict_core_v1_service, 19);
 
 /**
  * Sorted by next deadline, soonest first (final claims last).
@@ -623,7 +670,7 @@ export type ListOutgoingClaimsRequest = Message<"dict.core.v1.ListOutgoingClaims
  * Use `create(ListOutgoingClaimsRequestSchema)` to create a new message.
  */
 export const ListOutgoingClaimsRequestSchema: GenMessage<ListOutgoingClaimsRequest> = /*@__PURE__*/
-  messageDesc(file_dict_core_v1_service, 18);
+  messageDesc(file_dict_core_v1_service, 20);
 
 /**
  * @generated from message dict.core.v1.ListOutgoingClaimsResponse
@@ -645,7 +692,7 @@ export type ListOutgoingClaimsResponse = Message<"dict.core.v1.ListOutgoingClaim
  * Use `create(ListOutgoingClaimsResponseSchema)` to create a new message.
  */
 export const ListOutgoingClaimsResponseSchema: GenMessage<ListOutgoingClaimsResponse> = /*@__PURE__*/
-  messageDesc(file_dict_core_v1_service, 19);
+  messageDesc(file_dict_core_v1_service, 21);
 
 /**
  * @generated from message dict.core.v1.RespondToClaimRequest
@@ -686,7 +733,7 @@ export type RespondToClaimRequest = Message<"dict.core.v1.RespondToClaimRequest"
  * Use `create(RespondToClaimRequestSchema)` to create a new message.
  */
 export const RespondToClaimRequestSchema: GenMessage<RespondToClaimRequest> = /*@__PURE__*/
-  messageDesc(file_dict_core_v1_service, 20);
+  messageDesc(file_dict_core_v1_service, 22);
 
 /**
  * @generated from message dict.core.v1.RespondToClaimResponse
@@ -708,7 +755,7 @@ export type RespondToClaimResponse = Message<"dict.core.v1.RespondToClaimRespons
  * Use `create(RespondToClaimResponseSchema)` to create a new message.
  */
 export const RespondToClaimResponseSchema: GenMessage<RespondToClaimResponse> = /*@__PURE__*/
-  messageDesc(file_dict_core_v1_service, 21);
+  messageDesc(file_dict_core_v1_service, 23);
 
 /**
  * @generated from message dict.core.v1.CancelClaimRequest
@@ -749,7 +796,7 @@ export type CancelClaimRequest = Message<"dict.core.v1.CancelClaimRequest"> & {
  * Use `create(CancelClaimRequestSchema)` to create a new message.
  */
 export const CancelClaimRequestSchema: GenMessage<CancelClaimRequest> = /*@__PURE__*/
-  messageDesc(file_dict_core_v1_service, 22);
+  messageDesc(file_dict_core_v1_service, 24);
 
 /**
  * @generated from message dict.core.v1.CancelClaimResponse
@@ -771,7 +818,7 @@ export type CancelClaimResponse = Message<"dict.core.v1.CancelClaimResponse"> & 
  * Use `create(CancelClaimResponseSchema)` to create a new message.
  */
 export const CancelClaimResponseSchema: GenMessage<CancelClaimResponse> = /*@__PURE__*/
-  messageDesc(file_dict_core_v1_service, 23);
+  messageDesc(file_dict_core_v1_service, 25);
 
 /**
  * Portability, we are the claimer: our user brings a key of theirs held at another
@@ -816,7 +863,7 @@ export type StartPortabilityRequest = Message<"dict.core.v1.StartPortabilityRequ
  * Use `create(StartPortabilityRequestSchema)` to create a new message.
  */
 export const StartPortabilityRequestSchema: GenMessage<StartPortabilityRequest> = /*@__PURE__*/
-  messageDesc(file_dict_core_v1_service, 24);
+  messageDesc(file_dict_core_v1_service, 26);
 
 /**
  * @generated from message dict.core.v1.StartPortabilityResponse
@@ -838,7 +885,7 @@ export type StartPortabilityResponse = Message<"dict.core.v1.StartPortabilityRes
  * Use `create(StartPortabilityResponseSchema)` to create a new message.
  */
 export const StartPortabilityResponseSchema: GenMessage<StartPortabilityResponse> = /*@__PURE__*/
-  messageDesc(file_dict_core_v1_service, 25);
+  messageDesc(file_dict_core_v1_service, 27);
 
 /**
  * @generated from message dict.core.v1.ConfirmPortabilityRequest
@@ -872,7 +919,7 @@ export type ConfirmPortabilityRequest = Message<"dict.core.v1.ConfirmPortability
  * Use `create(ConfirmPortabilityRequestSchema)` to create a new message.
  */
 export const ConfirmPortabilityRequestSchema: GenMessage<ConfirmPortabilityRequest> = /*@__PURE__*/
-  messageDesc(file_dict_core_v1_service, 26);
+  messageDesc(file_dict_core_v1_service, 28);
 
 /**
  * @generated from message dict.core.v1.ConfirmPortabilityResponse
@@ -894,7 +941,7 @@ export type ConfirmPortabilityResponse = Message<"dict.core.v1.ConfirmPortabilit
  * Use `create(ConfirmPortabilityResponseSchema)` to create a new message.
  */
 export const ConfirmPortabilityResponseSchema: GenMessage<ConfirmPortabilityResponse> = /*@__PURE__*/
-  messageDesc(file_dict_core_v1_service, 27);
+  messageDesc(file_dict_core_v1_service, 29);
 
 /**
  * @generated from message dict.core.v1.CancelPortabilityRequest
@@ -928,7 +975,7 @@ export type CancelPortabilityRequest = Message<"dict.core.v1.CancelPortabilityRe
  * Use `create(CancelPortabilityRequestSchema)` to create a new message.
  */
 export const CancelPortabilityRequestSchema: GenMessage<CancelPortabilityRequest> = /*@__PURE__*/
-  messageDesc(file_dict_core_v1_service, 28);
+  messageDesc(file_dict_core_v1_service, 30);
 
 /**
  * @generated from message dict.core.v1.CancelPortabilityResponse
@@ -950,7 +997,7 @@ export type CancelPortabilityResponse = Message<"dict.core.v1.CancelPortabilityR
  * Use `create(CancelPortabilityResponseSchema)` to create a new message.
  */
 export const CancelPortabilityResponseSchema: GenMessage<CancelPortabilityResponse> = /*@__PURE__*/
-  messageDesc(file_dict_core_v1_service, 29);
+  messageDesc(file_dict_core_v1_service, 31);
 
 /**
  * @generated from message dict.core.v1.CompleteClaimRequest
@@ -979,7 +1026,7 @@ export type CompleteClaimRequest = Message<"dict.core.v1.CompleteClaimRequest"> 
  * Use `create(CompleteClaimRequestSchema)` to create a new message.
  */
 export const CompleteClaimRequestSchema: GenMessage<CompleteClaimRequest> = /*@__PURE__*/
-  messageDesc(file_dict_core_v1_service, 30);
+  messageDesc(file_dict_core_v1_service, 32);
 
 /**
  * @generated from message dict.core.v1.CompleteClaimResponse
@@ -1001,7 +1048,7 @@ export type CompleteClaimResponse = Message<"dict.core.v1.CompleteClaimResponse"
  * Use `create(CompleteClaimResponseSchema)` to create a new message.
  */
 export const CompleteClaimResponseSchema: GenMessage<CompleteClaimResponse> = /*@__PURE__*/
-  messageDesc(file_dict_core_v1_service, 31);
+  messageDesc(file_dict_core_v1_service, 33);
 
 /**
  * @generated from message dict.core.v1.HealthCheckRequest
@@ -1014,7 +1061,7 @@ export type HealthCheckRequest = Message<"dict.core.v1.HealthCheckRequest"> & {
  * Use `create(HealthCheckRequestSchema)` to create a new message.
  */
 export const HealthCheckRequestSchema: GenMessage<HealthCheckRequest> = /*@__PURE__*/
-  messageDesc(file_dict_core_v1_service, 32);
+  messageDesc(file_dict_core_v1_service, 34);
 
 /**
  * @generated from message dict.core.v1.HealthCheckResponse
@@ -1041,7 +1088,7 @@ export type HealthCheckResponse = Message<"dict.core.v1.HealthCheckResponse"> & 
  * Use `create(HealthCheckResponseSchema)` to create a new message.
  */
 export const HealthCheckResponseSchema: GenMessage<HealthCheckResponse> = /*@__PURE__*/
-  messageDesc(file_dict_core_v1_service, 33);
+  messageDesc(file_dict_core_v1_service, 35);
 
 /**
  * @generated from message dict.core.v1.HealthCheckResponse.Component
@@ -1075,7 +1122,7 @@ export type HealthCheckResponse_Component = Message<"dict.core.v1.HealthCheckRes
  * Use `create(HealthCheckResponse_ComponentSchema)` to create a new message.
  */
 export const HealthCheckResponse_ComponentSchema: GenMessage<HealthCheckResponse_Component> = /*@__PURE__*/
-  messageDesc(file_dict_core_v1_service, 33, 0);
+  messageDesc(file_dict_core_v1_service, 35, 0);
 
 /**
  * @generated from enum dict.core.v1.HealthCheckResponse.Status
@@ -1101,7 +1148,7 @@ export enum HealthCheckResponse_Status {
  * Describes the enum dict.core.v1.HealthCheckResponse.Status.
  */
 export const HealthCheckResponse_StatusSchema: GenEnum<HealthCheckResponse_Status> = /*@__PURE__*/
-  enumDesc(file_dict_core_v1_service, 33, 0);
+  enumDesc(file_dict_core_v1_service, 35, 0);
 
 /**
  * Core DICT: a Pix participant's gateway to BCB's DICT.
@@ -1165,6 +1212,18 @@ export const CoreDictService: GenService<{
     methodKind: "unary";
     input: typeof LookupKeyRequestSchema;
     output: typeof LookupKeyResponseSchema;
+  },
+  /**
+   * A payment order was sent to SPI for a lookup: gives back the anti-scanning tokens BCB
+   * credits for it (DICT API "Limitação de requisições": user +1 natural / +2 legal person,
+   * participant +1). Keyed by the lookup's end-to-end id; reporting it again changes nothing.
+   *
+   * @generated from rpc dict.core.v1.CoreDictService.ReportPaymentOrder
+   */
+  reportPaymentOrder: {
+    methodKind: "unary";
+    input: typeof ReportPaymentOrderRequestSchema;
+    output: typeof ReportPaymentOrderResponseSchema;
   },
   /**
    * Claims (implemented by the claims issue).

@@ -1,0 +1,111 @@
+// Anti-scanning admission of LookupKey (DICT API 2.6.1 "Limitação de requisições", Manual §13):
+// before a lookup reaches DICT it must find a token in its payer's bucket and in ours
+// (store/antiscan.ts); once DICT answered, a not-found is charged the rest of its cost, and an
+// answer that did not count (DICT unavailable) gives the reservation back. Refused lookups answer
+// RESOURCE_EXHAUSTED with ErrorInfo RateLimited (BCB's name) and RetryInfo. ReportPaymentOrder
+// gives back BCB's credit for a lookup followed by a payment order.
+import { create } from '@bufbuild/protobuf';
+import type { HandlerContext, ServiceImpl } from '@connectrpc/connect';
+import type { Logger } from 'pino';
+import { DictProblemError, type DictPoliciesApi } from '../bridge/types.js';
+import { isParticipantCategory, PARTICIPANT_ANTISCAN_POLICY, type LookupOutcome } from '../domain/antiscan.js';
+import { isValidEndToEndId } from '../domain/ids.js';
+import { inferKeyType } from '../domain/validation.js';
+import * as pb from '../gen/dict/core/v1/service_pb.js';
+import type { AntiscanLimiter } from '../store/antiscan.js';
+import { invalidArgument, rateLimited, unavailable } from './errors.js';
+import { permissionDenied } from './auth.js';
+import { principalOf } from './principal.js';
+
+export interface AntiscanDeps {
+  /** Absent: no admission (ANTISCAN_ENABLED=false, or a test stack without it). */
+  antiscan?: AntiscanLimiter;
+  log: Logger;
+}
+
+/** How a DICT call's result counts in the buckets. */
+function outcomeOf(err: unknown): LookupOutcome | 'keep' {
+  if (err instanceof DictProblemError) {
+    if (err.bcbError === 'NotFound') return 'notFound';
+    // DICT's own bucket was empty: it holds fewer tokens than ours, so keep the charge.
+    if (err.status === 429) return 'keep';
+    if (err.status >= 500) return 'notCounted';
+    return 'keep';
+  }
+  return 'notCounted';
+}
+
+/** Runs `call` (DICT's getEntry) under anti-scanning admission, charging its outcome. */
+export async function admitLookup<T>(d: AntiscanDeps, ctx: HandlerContext, req: { key: string; payerId: string; endToEndId?: string }, call: () => Promise<T>): Promise<T> {
+  if (!d.antiscan) return call();
+  const { participant } = principalOf(ctx);
+  const keyType = inferKeyType(req.key) ?? 'EVP';
+  const a = await d.antiscan.admit({ participant, payerId: req.payerId, keyType });
+  if (!a.ok) {
+    d.log.debug({ policy: a.policy, via: a.via, retryAfterSeconds: a.retryAfterSeconds }, 'lookup refused by anti-scanning');
+    throw rateLimited(`anti-scanning: ${a.policy} bucket is empty`, a.retryAfterSeconds, a.policy);
+  }
+  let result: T;
+  try {
+    result = await call();
+  } catch (err) {
+    const o = outcomeOf(err);
+    if (o !== 'keep') await d.antiscan.settle(a.ticket, o);
+    throw err;
+  }
+  await d.antiscan.settle(a.ticket, 'found', req.endToEndId);
+  return result;
+}
+
+export function paymentOrderService(d: AntiscanDeps): Pick<ServiceImpl<typeof pb.CoreDictService>, 'reportPaymentOrder'> {
+  return {
+    async reportPaymentOrder(req, ctx) {
+      if (!isValidEndToEndId(req.endToEndId)) {
+        throw invalidArgument([{ field: 'end_to_end_id', reason: 'PATTERN', description: "end_to_end_id must be SPI's 'E' + ISPB + yyyyMMddHHmm (UTC) + 11 alphanumerics" }], 'request has invalid fields', 'EntryInvalid');
+      }
+      // Reported by our payments system, never by the payer: a customer crediting their own
+      // bucket would defeat it.
+      const principal = principalOf(ctx);
+      if (principal.role === 'customer') throw permissionDenied('ReportPaymentOrder is for operators (the payments system), not customers');
+      if (!d.antiscan) return create(pb.ReportPaymentOrderResponseSchema, { refunded: false, replayed: false });
+      const { participant } = principal;
+      try {
+        const r = await d.antiscan.paymentOrder(participant, req.endToEndId);
+        return create(pb.ReportPaymentOrderResponseSchema, r);
+      } catch (err) {
+        d.log.debug({ err }, 'payment order credit failed');
+        throw unavailable('anti-scanning buckets unavailable; retry (ReportPaymentOrder is idempotent)', 1);
+      }
+    },
+  };
+}
+
+/**
+ * Reconciles our participant bucket with DICT's (GET /policies/): DICT's category replaces the
+ * configured one, and our bucket is lowered to DICT's AvailableTokens when it holds more (never
+ * raised: DICT may count lookups of other instances or of an earlier run). User buckets have no
+ * DICT view (BCB serves only the participant's). Runs once now and every `intervalMs` (0 = once).
+ */
+export function startAntiscanReconciler(o: {
+  limiter: AntiscanLimiter;
+  dict: DictPoliciesApi;
+  participant: string;
+  intervalMs: number;
+  log: Logger;
+}): { reconcileNow(): Promise<void>; stop(): void } {
+  const reconcileNow = async (): Promise<void> => {
+    try {
+      const res = await o.dict.listPolicies();
+      const mine = res.policies.find((p) => p.name === PARTICIPANT_ANTISCAN_POLICY);
+      const category = res.category !== undefined && isParticipantCategory(res.category) ? res.category : undefined;
+      await o.limiter.reconcile(o.participant, { ...(category ? { category } : {}), ...(mine ? { availableTokens: mine.availableTokens } : {}) });
+      o.log.debug({ category: o.limiter.category(), availableTokens: mine?.availableTokens }, 'anti-scanning buckets reconciled with DICT');
+    } catch (err) {
+      o.log.warn({ err: (err as Error).message }, 'anti-scanning reconcile with DICT /policies failed');
+    }
+  };
+  void reconcileNow();
+  const timer = o.intervalMs > 0 ? setInterval(() => void reconcileNow(), o.intervalMs) : undefined;
+  timer?.unref();
+  return { reconcileNow, stop: () => timer && clearInterval(timer) };
+}
