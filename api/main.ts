@@ -13,7 +13,9 @@ import { dictClientFromConfig } from '../config/dict-client.js';
 import { createLogger } from '../config/logger.js';
 import { createSql } from '../store/db.js';
 import { createLookupCache, redisFailFastOptions } from '../store/lookup-cache.js';
+import { AesGcmPayloadCodec, dataConverter, readPayloadKeys } from '../config/payload-codec.js';
 import { authOptionsFromConfig, createVerifier, setVerifier } from './auth.js';
+import { codecAuthorizer } from './codec-server.js';
 import { healthChecker } from './health.js';
 import { parseOrigins } from './cors.js';
 import { rateLimiter } from './rate-limit.js';
@@ -47,8 +49,10 @@ async function serve(config: ApiConfig): Promise<void> {
   });
   // Lookups sit on a payment's critical path: fail fast rather than hold the payer.
   const dict = dictClientFromConfig(config, config.LOOKUP_TIMEOUT_MS);
+  // Workflow data is encrypted before it reaches Temporal; a bad keys file stops the start.
+  const codec = new AesGcmPayloadCodec(readPayloadKeys(config.PAYLOAD_KEYS_FILE, config.PAYLOAD_KEY_ID));
   const connection = await Connection.connect({ address: config.TEMPORAL_ADDRESS });
-  const temporal = new Client({ connection, namespace: config.TEMPORAL_NAMESPACE });
+  const temporal = new Client({ connection, namespace: config.TEMPORAL_NAMESPACE, dataConverter: dataConverter(codec) });
 
   const server = build({
     participant: config.PSP_ISPB,
@@ -75,6 +79,14 @@ async function serve(config: ApiConfig): Promise<void> {
     tls,
     reflection: config.API_REFLECTION,
     corsOrigins: parseOrigins(config.API_CORS_ORIGINS),
+    codec: {
+      codec,
+      namespace: config.TEMPORAL_NAMESPACE,
+      authorize: codecAuthorizer({ verifyBearer, allowLoopback: config.CODEC_ALLOW_LOOPBACK }),
+      corsOrigins: parseOrigins(config.CODEC_CORS_ORIGINS),
+      maxBodyBytes: config.CODEC_MAX_BODY_BYTES,
+      log,
+    },
   });
   if (config.RPC_STATS_INTERVAL_MS) {
     // Alongside the rpc stats: how lookups fared with Redis (calls, failures, waits over 100 ms).
