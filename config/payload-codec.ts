@@ -169,8 +169,10 @@ export const payloadToJson = (p: Payload): JsonPayload => ({
 const isPayload = (v: object): v is Payload =>
   'metadata' in v && 'data' in v && (v as { data: unknown }).data instanceof Uint8Array && typeof (v as { metadata: unknown }).metadata === 'object';
 
-// Payloads the SDK never passes through codecs: search attributes (indexed by the server) and headers.
+// Payloads the SDK never passes through codecs: search attributes (indexed by the server),
+// headers, and the `data` of a local activity's marker (Temporal Core's own record).
 const NOT_CODED = new Set(['searchAttributes', 'header']);
+const notCoded = (parent: string | undefined, key: string) => NOT_CODED.has(key) || (parent === 'details' && key === 'data');
 
 /**
  * Applies `fn` to every Payload inside a Temporal message (a History, an event, a Failure) that
@@ -178,7 +180,7 @@ const NOT_CODED = new Set(['searchAttributes', 'header']);
  * `await mapPayloads(history, async (p) => (await codec.decode([p]))[0]!)`.
  */
 export async function mapPayloads<T>(value: T, fn: (p: Payload) => Promise<Payload>): Promise<T> {
-  const visit = async (v: unknown): Promise<unknown> => {
+  const visit = async (v: unknown, key?: string): Promise<unknown> => {
     if (!v || typeof v !== 'object' || v instanceof Uint8Array) return v;
     if (isPayload(v)) {
       const out = await fn(v);
@@ -187,10 +189,10 @@ export async function mapPayloads<T>(value: T, fn: (p: Payload) => Promise<Paylo
       return v;
     }
     if (Array.isArray(v)) {
-      for (let i = 0; i < v.length; i++) v[i] = await visit(v[i]);
+      for (let i = 0; i < v.length; i++) v[i] = await visit(v[i], key);
       return v;
     }
-    for (const k of Object.keys(v)) if (!NOT_CODED.has(k)) (v as Record<string, unknown>)[k] = await visit((v as Record<string, unknown>)[k]);
+    for (const k of Object.keys(v)) if (!notCoded(key, k)) (v as Record<string, unknown>)[k] = await visit((v as Record<string, unknown>)[k], k);
     return v;
   };
   await visit(value);
