@@ -38,6 +38,10 @@ const common = {
   // payloads are encrypted with (unset: the file's only key). Every key in the file decodes.
   PAYLOAD_KEYS_FILE: z.string().min(1).default('.data/dev/pki/payload-keys.json'),
   PAYLOAD_KEY_ID: z.string().min(1).optional(),
+  // Observability (docs/operations.md): Postgres-backed gauges are re-read at most this often;
+  // traces go to this OTLP/HTTP endpoint (unset: no traces exported).
+  METRICS_DB_MIN_INTERVAL_MS: z.coerce.number().int().min(0).max(3_600_000).default(15_000),
+  OTEL_EXPORTER_OTLP_ENDPOINT: z.string().url().optional(),
 };
 
 const apiSchema = z.object({
@@ -133,7 +137,16 @@ const workerSchema = z.object({
   // On SIGTERM the worker stops polling and running activities get this long to finish before
   // they are cancelled (Temporal retries them elsewhere); then the pools close.
   WORKER_SHUTDOWN_GRACE_MS: z.coerce.number().int().min(0).max(600_000).default(10_000),
+  // The worker's own HTTP server: /metrics (ours + Temporal Core's) and /healthz (0: none).
+  WORKER_METRICS_PORT: z.coerce.number().int().min(0).max(65_535).default(9464),
+  WORKER_METRICS_HOST: z.string().min(1).default('0.0.0.0'),
+  // Where Temporal Core (Rust) serves its Prometheus metrics; /metrics of the worker appends them (0: off).
+  TEMPORAL_METRICS_PORT: z.coerce.number().int().min(0).max(65_535).default(9564),
 });
+
+/** Every process's schema, for tools that document the configuration (test/unit/config-readme.test.ts
+ * checks the README's configuration table against them: every variable listed, defaults equal). */
+export const configSchemas = { api: apiSchema, worker: workerSchema } as const;
 
 export type ApiConfig = z.infer<typeof apiSchema>;
 export type WorkerConfig = z.infer<typeof workerSchema>;

@@ -135,9 +135,47 @@ install_node() {
   _npm_stamp_value >"$stamp"
 }
 
+# ----- build ------------------------------------------------------------------------------------
+
+# One hash over everything tsc reads: tsconfig.json, the lockfile (the compiler's and the types'
+# versions) and every .ts/.json file under tsconfig's "include" (bench/results excluded: data).
+# Content, not mtimes: a checkout that changes nothing does not rebuild.
+_build_inputs_hash() {
+  (
+    cd "$_INSTALL_ROOT" || exit 1
+    local pat paths=()
+    while IFS= read -r pat; do
+      while IFS= read -r p; do paths+=("$p"); done < <(compgen -G "$pat" || true)
+    done < <(node -e 'const t = JSON.parse(require("fs").readFileSync("tsconfig.json", "utf8")); console.log((t.include || ["."]).join("\n"))')
+    {
+      printf '%s\0' tsconfig.json package-lock.json
+      ((${#paths[@]} == 0)) || find "${paths[@]}" -path bench/results -prune -o -type f \
+        \( -name '*.ts' -o -name '*.mts' -o -name '*.cts' -o -name '*.json' \) -print0
+    } | sort -z | xargs -0 sha256sum | sha256sum | cut -d' ' -f1
+  )
+}
+_build_stamp() { echo "$_INSTALL_ROOT/dist/.core-dict-build-stamp"; }
+
+# Always compiles; records which sources dist/ was built from (no record while it builds or
+# after a failed build, so an interrupted build is never taken for a current one).
 build_ts() {
+  local stamp want
+  stamp=$(_build_stamp)
+  want=$(_build_inputs_hash) || _idie "cannot hash the sources"
+  rm -f "$stamp"
   _ilog "building (tsc -p .)"
   (cd "$_INSTALL_ROOT" && "$_INSTALL_ROOT/node_modules/.bin/tsc" -p .) || _idie "TypeScript build failed"
+  echo "$want" >"$stamp"
+}
+
+# Compiles only when a source changed since the last build (run.sh start and restart).
+build_if_changed() {
+  local stamp; stamp=$(_build_stamp)
+  if [[ -s $stamp && $(cat "$stamp") == "$(_build_inputs_hash)" ]]; then
+    _ilog "build is current (no source changed since the last tsc)"
+    return 0
+  fi
+  build_ts
 }
 
 install_all() {
@@ -145,7 +183,7 @@ install_all() {
   install_python
   install_node
   install_grpcurl
-  build_ts
+  build_if_changed
 }
 
 if [[ ${BASH_SOURCE[0]} == "$0" ]]; then

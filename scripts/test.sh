@@ -48,10 +48,29 @@ check_compose() {
     # Its image tags default to the pins in versions.env.
     local rendered img
     rendered=$(docker-compose -f docker-compose.yml config 2>/dev/null)
-    for img in "temporalio/server:$TEMPORAL_SERVER_VERSION" "temporalio/admin-tools:$TEMPORAL_SERVER_VERSION" "temporalio/ui:$TEMPORAL_UI_VERSION"; do
+    for img in "temporalio/server:$TEMPORAL_SERVER_VERSION" "temporalio/admin-tools:$TEMPORAL_SERVER_VERSION" \
+      "temporalio/ui:$TEMPORAL_UI_VERSION" "postgres:$POSTGRES_IMAGE_VERSION" "redis:$REDIS_IMAGE_VERSION" \
+      "nats:$NATS_IMAGE_VERSION" "prom/prometheus:$PROMETHEUS_IMAGE_VERSION" "grafana/grafana:$GRAFANA_IMAGE_VERSION"; do
       grep -qF "image: $img" <<<"$rendered" || die "docker-compose.yml does not default to $img (scripts/versions.env)"
     done
   fi
+}
+
+# The Prometheus alert rules parse and type-check (promtool, Debian's prometheus package).
+# The dashboard's structure and metric names are checked by test/unit/dashboard.test.ts.
+check_alert_rules() {
+  if command -v promtool >/dev/null; then
+    step "promtool check rules deploy/prometheus/alerts.yml"
+    promtool check rules deploy/prometheus/alerts.yml || die "promtool rejected deploy/prometheus/alerts.yml"
+  else
+    warn "promtool not installed (Debian package prometheus): alert rules not checked"
+  fi
+}
+
+# deploy/k8s must build with kustomize and decode strictly into k8s.io/api types.
+check_k8s() {
+  step "Kubernetes manifests are valid (deploy/k8s)"
+  bash scripts/k8s-check.sh || die "deploy/k8s failed the offline manifest check (scripts/k8s-check.sh)"
 }
 
 start_services() {
@@ -124,6 +143,8 @@ main() {
   rm -rf dist/test # no stale compiled tests from deleted sources
   build_ts
   check_compose
+  check_k8s
+  check_alert_rules
 
   # Whatever ends us (error, Ctrl-C, TERM): the test services must not outlive this script.
   trap 'on_exit' EXIT
@@ -131,6 +152,9 @@ main() {
   trap 'exit 143' TERM HUP
   start_services
   run_tests "$@" || rc=$?
+  # Every line our processes logged during the run: no unmasked CPF/CNPJ/phone/e-mail, one msg each.
+  step "log scan ($LOG_DIR)"
+  node dist/test/support/log-scan.js "$LOG_DIR" || { warn "log scan found personal data or duplicate msg keys in the logs"; ((rc == 0)) && rc=1; }
 
   step "stopping test services"
   stop_all
