@@ -19,7 +19,9 @@ import { createSql } from '../store/db.js';
 import { createAntiscanLimiter } from '../store/antiscan.js';
 import { createLookupCache, redisFailFastOptions } from '../store/lookup-cache.js';
 import { startAntiscanReconciler } from './antiscan.js';
+import { AesGcmPayloadCodec, dataConverter, readPayloadKeys } from '../config/payload-codec.js';
 import { authOptionsFromConfig, createVerifier, setVerifier } from './auth.js';
+import { codecAuthorizer } from './codec-server.js';
 import { healthChecker } from './health.js';
 import { parseOrigins } from './cors.js';
 import { rateLimiter } from './rate-limit.js';
@@ -85,9 +87,11 @@ async function serve(config: ApiConfig): Promise<void> {
   const reconciler = antiscan
     ? startAntiscanReconciler({ limiter: antiscan, dict: dictClient, participant: config.PSP_ISPB, intervalMs: config.ANTISCAN_RECONCILE_INTERVAL_MS, log })
     : undefined;
+  // Workflow data is encrypted before it reaches Temporal; a bad keys file stops the start.
+  const codec = new AesGcmPayloadCodec(readPayloadKeys(config.PAYLOAD_KEYS_FILE, config.PAYLOAD_KEY_ID));
   const connection = await Connection.connect({ address: config.TEMPORAL_ADDRESS });
   // StartWorkflow spans, and the trace context handed to the workflow in its headers.
-  const temporal = new Client({ connection, namespace: config.TEMPORAL_NAMESPACE, interceptors: { workflow: [new OpenTelemetryWorkflowClientInterceptor()] } });
+  const temporal = new Client({ connection, namespace: config.TEMPORAL_NAMESPACE, dataConverter: dataConverter(codec), interceptors: { workflow: [new OpenTelemetryWorkflowClientInterceptor()] } });
 
   const server = build({
     participant: config.PSP_ISPB,
@@ -115,6 +119,14 @@ async function serve(config: ApiConfig): Promise<void> {
     tls,
     reflection: config.API_REFLECTION,
     corsOrigins: parseOrigins(config.API_CORS_ORIGINS),
+    codec: {
+      codec,
+      namespace: config.TEMPORAL_NAMESPACE,
+      authorize: codecAuthorizer({ verifyBearer, allowLoopback: config.CODEC_ALLOW_LOOPBACK }),
+      corsOrigins: parseOrigins(config.CODEC_CORS_ORIGINS),
+      maxBodyBytes: config.CODEC_MAX_BODY_BYTES,
+      log,
+    },
   });
   if (config.RPC_STATS_INTERVAL_MS) {
     // Alongside the rpc stats: how lookups fared with Redis (calls, failures, waits over 100 ms).

@@ -6,11 +6,14 @@
 // capped at `readMaxBytes` (larger ones are refused before they are read). close() drains:
 // not ready at once, no new connections, in-flight calls get `graceMs` to finish.
 // GET /metrics serves Prometheus (config/metrics.ts) on both listeners (scrape the HTTP/1.1 one).
+// With `codec`, the first listener also serves Temporal's remote codec protocol at /codec/
+// (codec-server.ts).
 import http from 'node:http';
 import http2 from 'node:http2';
 import type { AddressInfo, Socket } from 'node:net';
 import type { Logger } from 'pino';
 import type { RateLimiterAbstract } from 'rate-limiter-flexible';
+import { codecHandler, type CodecServerOptions } from './codec-server.js';
 import { withCors } from './cors.js';
 import { DEFAULT_ADMISSION, gate, type AdmissionOptions, type Gate } from './admission.js';
 import type { VerifyBearer } from './auth.js';
@@ -43,6 +46,8 @@ export interface BuildOptions extends RouteDeps {
   reflection?: boolean;
   /** Origins allowed to call from browsers on the API_PORT listener ("*" = any); empty = no CORS. */
   corsOrigins?: string[];
+  /** Serve the codec endpoints (/codec/encode, /codec/decode) on the API_PORT listener. */
+  codec?: CodecServerOptions;
 }
 
 export interface ApiServer {
@@ -101,7 +106,9 @@ export function build(o: BuildOptions): ApiServer {
   });
 
   // Browsers come to the first listener (HTTP/1.1, or h2/http1.1 with TLS): CORS there.
-  const browserHandler = withCors(handler as Parameters<typeof withCors>[0], o.corsOrigins ?? []);
+  const withoutCodec = withCors(handler as Parameters<typeof withCors>[0], o.corsOrigins ?? []);
+  const codec = o.codec ? codecHandler(o.codec) : undefined;
+  const browserHandler: typeof withoutCodec = codec ? (req, res) => void (codec(req, res) || withoutCodec(req, res)) : withoutCodec;
   const servers: AnyServer[] = o.tls
     ? [browserHandler, handler].map((h) => http2.createSecureServer({ cert: o.tls!.certPem, key: o.tls!.keyPem, allowHTTP1: true, ALPNProtocols: ['h2', 'http/1.1'] }, h))
     : [http.createServer(browserHandler), http2.createServer(handler)];

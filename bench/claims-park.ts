@@ -14,6 +14,7 @@ import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { getHeapStatistics } from 'node:v8';
 import { Client, Connection } from '@temporalio/client';
+import { dataConverter, payloadCodecFromEnv } from '../config/payload-codec.js';
 import postgres from 'postgres';
 import { BCB_CLAIM_PERIODS } from '../domain/claims.js';
 import type { ExtendedClaim } from '../domain/types.js';
@@ -71,7 +72,8 @@ function countLatency(query: string): { count: string; ms: number } {
 
 async function main(): Promise<void> {
   const connection = await Connection.connect({ address });
-  const temporal = new Client({ connection, namespace });
+  // The worker decodes with the stack's keys (PAYLOAD_KEYS_FILE, as scripts/env.sh sets it).
+  const temporal = new Client({ connection, namespace, dataConverter: dataConverter(payloadCodecFromEnv()) });
   const sql = postgres(databaseUrl, { max: 4, onnotice: () => {} });
   const runId = randomUUID().slice(0, 8);
   const query = `ClaimStatus="WAITING_RESOLUTION" AND ClaimRole="DONOR" AND WorkflowId STARTS_WITH "claim/${participant}/"`;

@@ -33,6 +33,11 @@ const common = {
   CLAIM_RESOLUTION_PERIOD_SECONDS: seconds(30 * 86_400).default(7 * 86_400),
   CLAIM_CLOSING_PERIOD_SECONDS: seconds(30 * 86_400).default(7 * 86_400),
   CLAIM_CLAIMER_DEADLINE_SECONDS: seconds(90 * 86_400).default(30 * 86_400),
+  // Workflow data encrypted at rest in Temporal (config/payload-codec.ts): a JSON file of key id →
+  // base64 AES-256 key (dev/test: the PKI step's payload-keys.json), and the id of the key new
+  // payloads are encrypted with (unset: the file's only key). Every key in the file decodes.
+  PAYLOAD_KEYS_FILE: z.string().min(1).default('.data/dev/pki/payload-keys.json'),
+  PAYLOAD_KEY_ID: z.string().min(1).optional(),
   // Observability (docs/operations.md): Postgres-backed gauges are re-read at most this often;
   // traces go to this OTLP/HTTP endpoint (unset: no traces exported).
   METRICS_DB_MIN_INTERVAL_MS: z.coerce.number().int().min(0).max(3_600_000).default(15_000),
@@ -129,6 +134,12 @@ const apiSchema = z.object({
   // A second factor (customers' claim decisions): any of these amr values, or acr equal to one of AUTH_SECOND_FACTOR_ACR.
   AUTH_SECOND_FACTOR_AMR: z.string().default('otp,mfa,hwk,sms,fido,swk'),
   AUTH_SECOND_FACTOR_ACR: z.string().default(''),
+  // The codec server (/codec/encode, /codec/decode on API_PORT) for the Temporal Web UI: origins
+  // of the UI allowed from browsers (comma-separated, or "*"; unset = none), and, for the dev
+  // stack only, callers on loopback without a token (otherwise an operator's Bearer JWT).
+  CODEC_CORS_ORIGINS: z.string().optional(),
+  CODEC_ALLOW_LOOPBACK: z.enum(['true', 'false']).default('false').transform((v) => v === 'true'),
+  CODEC_MAX_BODY_BYTES: z.coerce.number().int().min(1_024).max(64 * 1024 * 1024).default(4 * 1024 * 1024),
 });
 
 const workerSchema = z.object({

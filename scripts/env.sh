@@ -63,7 +63,8 @@ core_dict_env() {
       unset DATABASE_URL SIM_DATABASE_URL REDIS_URL TEMPORAL_ADDRESS DICT_BASE_URL PKI_DIR \
         DICT_SIGNING_KEY_FILE DICT_SIGNING_CERT_FILE DICT_TRUSTED_CERT_FILE \
         SIM_SIGNING_KEY_FILE SIM_SIGNING_CERT_FILE SIM_PARTICIPANT_CERTS API_HOST SIM_HOST \
-        AUTH_JWKS_FILE AUTH_JWKS_URL AUTH_ISSUER AUTH_AUDIENCE
+        AUTH_JWKS_FILE AUTH_JWKS_URL AUTH_ISSUER AUTH_AUDIENCE \
+        PAYLOAD_KEYS_FILE PAYLOAD_KEY_ID TEMPORAL_CODEC_ENDPOINT CODEC_CORS_ORIGINS CODEC_ALLOW_LOOPBACK
       if [[ -n ${TEST_TEMPORAL_ADDRESS:-} ]]; then TEMPORAL_ADDRESS=$TEST_TEMPORAL_ADDRESS; fi
       ;;
     *) echo "core_dict_env: unknown profile '$profile' (dev|test)" >&2; return 2 ;;
@@ -131,6 +132,13 @@ core_dict_env() {
   # The API trusts the dev identity provider the PKI step creates (scripts/token.sh mints its
   # tokens) unless a real one is configured with AUTH_JWKS_URL.
   if [[ -z "${AUTH_JWKS_URL:-}" ]]; then AUTH_JWKS_FILE="${AUTH_JWKS_FILE:-$PKI_DIR/auth-jwks.json}"; fi
+  # Workflow data is encrypted in Temporal with the PKI step's payload-keys.json (key rotation:
+  # docs/operations.md). The Web UI (dev server and ui-server) decodes it through the API's codec
+  # endpoint; on this machine's loopback without a token (the dev UI has no login).
+  PAYLOAD_KEYS_FILE="${PAYLOAD_KEYS_FILE:-$PKI_DIR/payload-keys.json}"
+  TEMPORAL_CODEC_ENDPOINT="${TEMPORAL_CODEC_ENDPOINT:-http://$BIND_HOST:$API_PORT/codec}"
+  CODEC_CORS_ORIGINS="${CODEC_CORS_ORIGINS:-http://$BIND_HOST:$TEMPORAL_UI_PORT,http://localhost:$TEMPORAL_UI_PORT}"
+  CODEC_ALLOW_LOOPBACK="${CODEC_ALLOW_LOOPBACK:-true}"
   if [[ -z "${SIM_PARTICIPANT_CERTS:-}" ]]; then
     local i certs=()
     for i in $PSP_ISPB $OTHER_ISPBS; do certs+=("$i=$PKI_DIR/psp-$i.crt"); done
@@ -146,6 +154,8 @@ core_dict_env() {
     API_HOST API_PORT API_GRPC_PORT SIM_HOST SIM_PORT DICT_BASE_URL PKI_DIR \
     WORKER_METRICS_HOST WORKER_METRICS_PORT TEMPORAL_METRICS_PORT \
     DICT_SIGNING_KEY_FILE DICT_SIGNING_CERT_FILE DICT_TRUSTED_CERT_FILE \
-    SIM_SIGNING_KEY_FILE SIM_SIGNING_CERT_FILE SIM_PARTICIPANT_CERTS
+    SIM_SIGNING_KEY_FILE SIM_SIGNING_CERT_FILE SIM_PARTICIPANT_CERTS \
+    PAYLOAD_KEYS_FILE TEMPORAL_CODEC_ENDPOINT CODEC_CORS_ORIGINS CODEC_ALLOW_LOOPBACK
   if [[ -n ${AUTH_JWKS_FILE:-} ]]; then export AUTH_JWKS_FILE; fi
+  if [[ -n ${PAYLOAD_KEY_ID:-} ]]; then export PAYLOAD_KEY_ID; fi
 }

@@ -306,7 +306,8 @@ launch_temporal() {
   # WAL + synchronous=normal: a crash of the dev server loses nothing; a power cut may lose the
   # last moments. Halves CreateKey's accept latency against the default rollback journal.
   [[ $CORE_DICT_PROFILE == dev ]] && args+=(--db-filename "$TEMPORAL_DIR/temporal.db" --sqlite-pragma journal_mode=wal --sqlite-pragma synchronous=normal)
-  if [[ $TEMPORAL_HEADLESS == 1 ]]; then args+=(--headless); else args+=(--ui-port "$TEMPORAL_UI_PORT" --ui-disable-news-fetch); fi
+  # The UI decodes encrypted payloads through the API's codec endpoint (api/codec-server.ts).
+  if [[ $TEMPORAL_HEADLESS == 1 ]]; then args+=(--headless); else args+=(--ui-port "$TEMPORAL_UI_PORT" --ui-disable-news-fetch --ui-codec-endpoint "$TEMPORAL_CODEC_ENDPOINT"); fi
   local sa
   for sa in $TEMPORAL_SEARCH_ATTRIBUTES; do args+=(--search-attribute "$sa"); done
   say "starting temporal dev server on $BIND_HOST:$TEMPORAL_PORT$([[ $TEMPORAL_HEADLESS == 1 ]] || echo " (UI :$TEMPORAL_UI_PORT)")"

@@ -4,11 +4,13 @@
 // two processes at once: creation runs under a mkdir lock, and every file is written under a
 // temp name and renamed into place, so a reader never sees a half-written PEM.
 // Also the dev identity provider's signing key (ES256, auth-signing.key) and its public JWKS
-// (auth-jwks.json, the API's AUTH_JWKS_FILE): scripts/token.ts mints dev tokens with it.
+// (auth-jwks.json, the API's AUTH_JWKS_FILE): scripts/token.ts mints dev tokens with it. And
+// payload-keys.json, the AES-256 key that encrypts workflow data in Temporal (PAYLOAD_KEYS_FILE).
 import { execFileSync } from 'node:child_process';
 import { createHash, createPrivateKey, generateKeyPairSync, randomBytes } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
+import { PAYLOAD_KEYS_FILE_NAME, newPayloadKey } from '../config/payload-codec.js';
 
 export interface DevKeyPair {
   keyPem: string;
@@ -24,6 +26,8 @@ export interface DevPki {
   participants: Record<string, DevKeyPair>;
   /** The dev identity provider: its ES256 private key and the public JWKS the API trusts. */
   auth: DevAuthKey;
+  /** Temporal payload encryption keys (PAYLOAD_KEYS_FILE): key id → base64 AES-256 key. */
+  payloadKeysFile: string;
 }
 
 export interface DevAuthKey {
@@ -36,6 +40,21 @@ export interface DevAuthKey {
 
 export const AUTH_KEY_FILE = 'auth-signing.key';
 export const AUTH_JWKS_FILE = 'auth-jwks.json';
+export { PAYLOAD_KEYS_FILE_NAME };
+
+/** Temporal payload encryption: a keys file with one random AES-256 key (config/payload-codec.ts), created when missing. */
+function ensurePayloadKeys(dir: string): void {
+  const file = join(dir, PAYLOAD_KEYS_FILE_NAME);
+  if (existsSync(file)) return;
+  const tmp = scratch(dir);
+  try {
+    const id = `dev-${new Date().toISOString().slice(0, 10).replaceAll('-', '')}-${randomBytes(3).toString('hex')}`;
+    writeFileSync(join(tmp, 'p'), `${JSON.stringify({ [id]: newPayloadKey() }, null, 2)}\n`, { mode: 0o600 });
+    renameSync(join(tmp, 'p'), file);
+  } finally {
+    rmSync(tmp, { recursive: true, force: true });
+  }
+}
 
 /** RFC 7638 thumbprint of an EC public JWK (required members in lexicographic order). */
 function ecThumbprint(jwk: { crv?: string; kty?: string; x?: string; y?: string }): string {
@@ -168,7 +187,7 @@ export function ensureDevPki(dir: string, participants: string[]): DevPki {
   }
   mkdirSync(abs, { recursive: true });
   const done = (): boolean =>
-    ['ca.crt', 'ca.key', 'dict.crt', 'dict.key', AUTH_KEY_FILE, AUTH_JWKS_FILE, ...participants.flatMap((p) => [`psp-${p}.crt`, `psp-${p}.key`])]
+    ['ca.crt', 'ca.key', 'dict.crt', 'dict.key', AUTH_KEY_FILE, AUTH_JWKS_FILE, PAYLOAD_KEYS_FILE_NAME, ...participants.flatMap((p) => [`psp-${p}.crt`, `psp-${p}.key`])]
       .every((f) => existsSync(join(abs, f)));
   // Fast path without the lock: everything already exists (the common case after first run).
   if (!done()) {
@@ -177,6 +196,7 @@ export function ensureDevPki(dir: string, participants: string[]): DevPki {
       ensureLeaf(abs, 'dict', 'dict.local', SERVER_EXT);
       for (const ispb of participants) ensureLeaf(abs, `psp-${ispb}`, ispb, CLIENT_EXT);
       ensureAuthKey(abs);
+      ensurePayloadKeys(abs);
     });
   }
   const read = (name: string): DevKeyPair => {
@@ -189,7 +209,7 @@ export function ensureDevPki(dir: string, participants: string[]): DevPki {
   const jwksFile = join(abs, AUTH_JWKS_FILE);
   const [jwk] = (JSON.parse(readFileSync(jwksFile, 'utf8')) as { keys: { kid: string }[] }).keys;
   const auth: DevAuthKey = { keyFile: join(abs, AUTH_KEY_FILE), keyPem: readFileSync(join(abs, AUTH_KEY_FILE), 'utf8'), jwksFile, kid: jwk!.kid };
-  return { dir: abs, caCertPem: readFileSync(join(abs, 'ca.crt'), 'utf8'), dict: read('dict'), participants: out, auth };
+  return { dir: abs, caCertPem: readFileSync(join(abs, 'ca.crt'), 'utf8'), dict: read('dict'), participants: out, auth, payloadKeysFile: join(abs, PAYLOAD_KEYS_FILE_NAME) };
 }
 
 if (require.main === module) {

@@ -55,6 +55,8 @@ Core DICT endpoints
                                    http://$API_HOST:$API_GRPC_PORT/dict.core.v1.CoreDictService/ListKeys
   Temporal gRPC                  $TEMPORAL_ADDRESS   namespace $TEMPORAL_NAMESPACE, task queue $TEMPORAL_TASK_QUEUE ($backend)
   Temporal Web UI                $ui
+  Payload codec (UI decodes)     $TEMPORAL_CODEC_ENDPOINT/decode   keys: $PAYLOAD_KEYS_FILE
+                                 temporal workflow show -w <id> --codec-endpoint $TEMPORAL_CODEC_ENDPOINT --codec-auth "Bearer \$TOKEN"
   Postgres                       $DATABASE_URL
   Postgres (simulator)           $SIM_DATABASE_URL
   Redis                          $REDIS_URL

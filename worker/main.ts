@@ -9,6 +9,7 @@ import { setupTracing } from '../config/tracing.js';
 import { OpenTelemetryWorkflowClientInterceptor } from '@temporalio/interceptors-opentelemetry';
 import { createSql } from '../store/db.js';
 import { createLookupCache } from '../store/lookup-cache.js';
+import { AesGcmPayloadCodec, dataConverter, readPayloadKeys } from '../config/payload-codec.js';
 import { createWorker, ensureClaimPoller } from './worker.js';
 import { startWorkerMetricsServer } from './metrics.js';
 import { collectProcessMetrics, watchDatabase, watchDependency } from '../config/metrics.js';
@@ -30,10 +31,12 @@ async function main(): Promise<void> {
   const sql = createSql(config.DATABASE_URL, { max: config.DATABASE_POOL_MAX });
   const redis = new Redis(config.REDIS_URL, { lazyConnect: false, maxRetriesPerRequest: 2 });
   const dict = dictClientFromConfig(config, config.DICT_TIMEOUT_MS);
+  // Workflow data is encrypted before it reaches Temporal (the same keys as the API's).
+  const converter = dataConverter(new AesGcmPayloadCodec(readPayloadKeys(config.PAYLOAD_KEYS_FILE, config.PAYLOAD_KEY_ID)));
   const connection = await NativeConnection.connect({ address: config.TEMPORAL_ADDRESS });
   // Activities that hand claims to their workflows (signal-with-start) need a client.
   const clientConnection = await Connection.connect({ address: config.TEMPORAL_ADDRESS });
-  const temporal = new Client({ connection: clientConnection, namespace: config.TEMPORAL_NAMESPACE, interceptors: { workflow: [new OpenTelemetryWorkflowClientInterceptor()] } });
+  const temporal = new Client({ connection: clientConnection, namespace: config.TEMPORAL_NAMESPACE, dataConverter: converter, interceptors: { workflow: [new OpenTelemetryWorkflowClientInterceptor()] } });
   const claimPeriods = claimPeriodsFromConfig(config);
   collectProcessMetrics();
   watchDatabase(sql, config.METRICS_DB_MIN_INTERVAL_MS);
@@ -52,6 +55,7 @@ async function main(): Promise<void> {
     connection,
     namespace: config.TEMPORAL_NAMESPACE,
     taskQueue: config.TEMPORAL_TASK_QUEUE,
+    dataConverter: converter,
     deps: { sql, dict, cache: createLookupCache(redis), log, temporal, taskQueue: config.TEMPORAL_TASK_QUEUE, claimPeriods },
     maxConcurrentActivities: config.WORKER_MAX_CONCURRENT_ACTIVITIES,
     maxCachedWorkflows: config.WORKER_MAX_CACHED_WORKFLOWS,

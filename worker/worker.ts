@@ -1,6 +1,6 @@
 // Builds the Temporal worker around real dependencies. main.ts runs it as its own process;
 // integration tests build it in-process against the same servers.
-import { WorkflowIdConflictPolicy } from '@temporalio/common';
+import { WorkflowIdConflictPolicy, type DataConverter } from '@temporalio/common';
 import type { Client } from '@temporalio/client';
 import { NativeConnection, Worker, type WorkerOptions as WorkerCreateOptions } from '@temporalio/worker';
 import { makeWorkflowExporter, OpenTelemetryActivityInboundInterceptor, OpenTelemetryActivityOutboundInterceptor } from '@temporalio/interceptors-opentelemetry';
@@ -22,6 +22,11 @@ export interface WorkerOptions {
   /** A prebuilt workflow bundle (tests reuse one across workers; built with workflowInterceptorModules); default: bundle workflows/. */
   workflowBundle?: { code: string };
   log?: Logger;
+  /**
+   * Payload codec and failure converter (config/payload-codec.ts dataConverter). A prebuilt
+   * `workflowBundle` must have been bundled with the same failureConverterPath.
+   */
+  dataConverter?: DataConverter;
   /** On shutdown, how long running activities may finish before they are cancelled (ms). */
   shutdownGraceMs?: number;
 }
@@ -57,6 +62,7 @@ export async function createWorker(o: WorkerOptions): Promise<Worker> {
     taskQueue: o.taskQueue,
     ...(o.workflowBundle ? { workflowBundle: o.workflowBundle } : { workflowsPath }),
     activities: createActivities(o.deps),
+    ...(o.dataConverter ? { dataConverter: o.dataConverter } : {}),
     maxConcurrentActivityTaskExecutions: o.maxConcurrentActivities ?? 100,
     ...(o.maxCachedWorkflows ? { maxCachedWorkflows: o.maxCachedWorkflows } : {}),
     ...(o.shutdownGraceMs !== undefined ? { shutdownGraceTime: o.shutdownGraceMs } : {}),

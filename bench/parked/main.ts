@@ -8,6 +8,7 @@ import { randomUUID } from 'node:crypto';
 import { parseArgs } from 'node:util';
 import { Client, Connection } from '@temporalio/client';
 import { NativeConnection, Runtime, Worker, makeTelemetryFilterString } from '@temporalio/worker';
+import { dataConverter, payloadCodecFromEnv } from '../../config/payload-codec.js';
 
 const { values } = parseArgs({
   options: {
@@ -25,13 +26,16 @@ async function main(): Promise<void> {
   Runtime.install({ telemetryOptions: { logging: { filter: makeTelemetryFilterString({ core: 'ERROR' }), forward: {} } } });
   const taskQueue = `parked-${randomUUID()}`;
   const connection = await Connection.connect({ address: values.address! });
-  const client = new Client({ connection, namespace: values.namespace! });
+  // Encrypted payloads, as Core DICT's (PAYLOAD_KEYS_FILE).
+  const converter = dataConverter(payloadCodecFromEnv());
+  const client = new Client({ connection, namespace: values.namespace!, dataConverter: converter });
   const native = await NativeConnection.connect({ address: values.address! });
   const worker = await Worker.create({
     connection: native,
     namespace: values.namespace!,
     taskQueue,
     workflowsPath: require.resolve('./workflow.js'),
+    dataConverter: converter,
     maxCachedWorkflows: N + 100,
   });
   const run = worker.run();

@@ -2,6 +2,8 @@
 // as replay fixtures for test/unit/workflow-replay.test.ts. Re-run only when a NEW history
 // shape must be guarded; existing fixtures are the compatibility contract with workflows that
 // are already running in production — changing workflow code that breaks them needs patched().
+// Payloads are encrypted in Temporal: the CLI fetches them decoded through the API's codec
+// endpoint (an operator's token), so fixtures are readable and replay without this stack's keys.
 //   node dist/test/histories/capture.js [--url http://127.0.0.1:8080]
 import { execFileSync } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
@@ -9,7 +11,8 @@ import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { createClient } from '@connectrpc/connect';
 import { createConnectTransport } from '@connectrpc/connect-node';
-import { devBearer } from '../../scripts/token.js';
+import { devBearer, devOperatorToken } from '../../scripts/token.js';
+import { dataConverter, payloadCodecFromEnv } from '../../config/payload-codec.js';
 import { Client, Connection } from '@temporalio/client';
 import { CoreDictService } from '../../gen/dict/core/v1/service_pb.js';
 import { EntryOperationReason, KeyType } from '../../gen/dict/core/v1/types_pb.js';
@@ -26,11 +29,12 @@ async function main(): Promise<void> {
   const address = process.env.TEMPORAL_ADDRESS ?? '127.0.0.1:7233';
   const namespace = process.env.TEMPORAL_NAMESPACE ?? 'core-dict';
   const connection = await Connection.connect({ address });
-  const temporal = new Client({ connection, namespace });
+  const temporal = new Client({ connection, namespace, dataConverter: dataConverter(payloadCodecFromEnv()) });
+  const codecAuth = `Bearer ${await devOperatorToken()}`;
   // The temporal CLI's JSON is what historyFromJSON reads back (and what operators export).
   const save = async (name: string, workflowId: string) => {
     await temporal.workflow.getHandle(workflowId).result().catch(() => undefined);
-    const json = execFileSync(process.env.TEMPORAL_BIN ?? 'temporal', ['workflow', 'show', '--address', address, '--namespace', namespace, '--workflow-id', workflowId, '--output', 'json']);
+    const json = execFileSync(process.env.TEMPORAL_BIN ?? 'temporal', ['workflow', 'show', '--address', address, '--namespace', namespace, '--workflow-id', workflowId, '--output', 'json', '--codec-endpoint', `${url}/codec`, '--codec-auth', codecAuth]);
     writeFileSync(join(out, `${name}.json`), json);
     console.log(`${name}: ${workflowId}`);
   };

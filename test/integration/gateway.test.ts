@@ -13,6 +13,7 @@ import { getOperation } from '../../store/operations.js';
 import { decideUpdate, decisionWorkflow } from '../support/gateway-workflows.js';
 import { rpcError } from '../support/errors.js';
 import { ClaimRoleAttr, ClaimStatusAttr, claimSearchAttributes } from '../../workflows/search-attributes.js';
+import { dataConverter, failureConverterPath } from '../../config/payload-codec.js';
 import { env, OUR_ISPB, startStack, type Stack } from '../support/stack.js';
 
 let s: Stack;
@@ -27,9 +28,10 @@ before(async () => {
   native = await NativeConnection.connect({ address: env.temporalAddress });
   const workflowBundle = await bundleWorkflowCode({
     workflowsPath: require.resolve('../support/gateway-workflows.js'),
+    failureConverterPath,
     logger: { log() {}, trace() {}, debug() {}, info() {}, warn() {}, error() {} },
   });
-  worker = await Worker.create({ connection: native, namespace: env.namespace, taskQueue, workflowBundle });
+  worker = await Worker.create({ connection: native, namespace: env.namespace, taskQueue, workflowBundle, dataConverter: dataConverter(s.codec) });
   run = worker.run();
   gateway = new WorkflowGateway({ sql: s.sql, temporal: s.temporal, taskQueue, maxWaitMs: 15_000 });
 });

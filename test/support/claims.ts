@@ -5,6 +5,8 @@ import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Client as TemporalClient } from '@temporalio/client';
 import { historyToJSON } from '@temporalio/common/lib/proto-utils';
+import { decode } from '@temporalio/common/lib/internal-non-workflow/codec-helpers';
+import { mapPayloads } from '../../config/payload-codec.js';
 import { create } from '@bufbuild/protobuf';
 import { DurationSchema } from '@bufbuild/protobuf/wkt';
 import type { ClaimPeriods } from '../../domain/claims.js';
@@ -65,7 +67,9 @@ export function dictClaim(type: DictClaim['type'], key: string, keyType: DictCla
  */
 export async function captureHistory(temporal: TemporalClient, workflowId: string, name: string): Promise<void> {
   if (process.env.CAPTURE_HISTORIES !== '1') return;
-  const history = await temporal.workflow.getHandle(workflowId).fetchHistory();
+  // Fixtures are kept decoded (readable, and replayable without this run's keys).
+  const codecs = temporal.options.loadedDataConverter.payloadCodecs;
+  const history = await mapPayloads(await temporal.workflow.getHandle(workflowId).fetchHistory(), async (p) => (await decode(codecs, [p]))[0]!);
   // dist/test/support -> repository root
   writeFileSync(join(__dirname, '..', '..', '..', 'test', 'histories', `${name}.json`), historyToJSON(history));
 }

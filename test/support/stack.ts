@@ -17,6 +17,8 @@ import { createVerifier, readJwksFile } from '../../api/auth.js';
 import { healthChecker } from '../../api/health.js';
 import { rateLimiter, type RateLimitOptions } from '../../api/rate-limit.js';
 import { build, type ApiServer } from '../../api/server.js';
+import { codecAuthorizer, type AuthorizeCodec } from '../../api/codec-server.js';
+import { AesGcmPayloadCodec, dataConverter, failureConverterPath, readPayloadKeys } from '../../config/payload-codec.js';
 import { CoreDictService } from '../../gen/dict/core/v1/service_pb.js';
 import { ensureDevPki, type DevPki } from '../../scripts/pki.js';
 import { DEV_AUDIENCE, DEV_ISSUER, mintToken, type MintOptions } from '../../scripts/token.js';
@@ -59,8 +61,17 @@ export interface StackOptions {
   /** Simulator options when this stack starts the simulator (not `beside`). */
   simulator?: Partial<SimulatorOptions>;
   /** API surface options: per-client rate limit (on this stack's Redis), TLS with the dev PKI's server pair, body cap. */
-  api?: { rateLimit?: RateLimitOptions; tls?: boolean; readMaxBytes?: number; corsOrigins?: string[] };
+  api?: { rateLimit?: RateLimitOptions; tls?: boolean; readMaxBytes?: number; corsOrigins?: string[]; httpPort?: number };
+  /** The codec server on the API's HTTP/1.1 listener: allowed origins (default TEST_UI_ORIGIN), body cap, authorization (default: operators' tokens). */
+  codec?: { corsOrigins?: string[]; maxBodyBytes?: number; authorize?: AuthorizeCodec };
 }
+
+/** The origin the codec server allows in tests (a stand-in for the Web UI's). */
+export const TEST_UI_ORIGIN = 'http://ui.core-dict.test';
+
+/** The payload codec of the test PKI's keys (PAYLOAD_KEYS_FILE from scripts/test.sh, else the PKI's file). */
+export const testPayloadCodec = (pki: DevPki = testPki()): AesGcmPayloadCodec =>
+  new AesGcmPayloadCodec(readPayloadKeys(process.env.PAYLOAD_KEYS_FILE || pki.payloadKeysFile, process.env.PAYLOAD_KEY_ID || undefined));
 
 export interface Stack {
   /** ISPB of the PSP this stack is. */
@@ -74,7 +85,10 @@ export interface Stack {
   dict: DictClient;
   /** The bridge of another participant, to play another PSP in DICT. */
   otherPsp: DictClient;
+  /** A client with the payload codec, as the API's and the worker's. */
   temporal: Client;
+  /** The payload codec both use. */
+  codec: AesGcmPayloadCodec;
   taskQueue: string;
   api: ApiServer;
   urls: { httpUrl: string; grpcUrl: string };
@@ -194,7 +208,7 @@ async function freshSchema(admin: Sql, schema: string): Promise<void> {
 
 let workflowBundle: { code: string } | undefined;
 async function testWorkflowBundle(): Promise<{ code: string }> {
-  workflowBundle ??= await bundleWorkflowCode({ workflowsPath, workflowInterceptorModules, logger: { log() {}, trace() {}, debug() {}, info() {}, warn() {}, error() {} } });
+  workflowBundle ??= await bundleWorkflowCode({ workflowsPath, workflowInterceptorModules, failureConverterPath, logger: { log() {}, trace() {}, debug() {}, info() {}, warn() {}, error() {} } });
   return workflowBundle;
 }
 
@@ -241,8 +255,10 @@ export async function startStack(o: StackOptions = {}): Promise<Stack> {
 
   const taskQueue = `test-${participant}-${randomUUID()}`;
   const claimPeriods = o.claimPeriods ?? BCB_CLAIM_PERIODS;
+  const codec = testPayloadCodec(pki);
+  const converter = dataConverter(codec);
   const connection = await Connection.connect({ address: env.temporalAddress });
-  const temporal = new Client({ connection, namespace: env.namespace, interceptors: { workflow: [new OpenTelemetryWorkflowClientInterceptor()] } });
+  const temporal = new Client({ connection, namespace: env.namespace, dataConverter: converter, interceptors: { workflow: [new OpenTelemetryWorkflowClientInterceptor()] } });
   const nativeConnection = await NativeConnection.connect({ address: env.temporalAddress });
   const bundle = await testWorkflowBundle();
   let running: { worker: Worker; run: Promise<void> } | undefined;
@@ -254,6 +270,7 @@ export async function startStack(o: StackOptions = {}): Promise<Stack> {
       taskQueue,
       deps: { sql, dict, cache, log, temporal, taskQueue, claimPeriods },
       workflowBundle: bundle,
+      dataConverter: converter,
     });
     running = { worker, run: worker.run() };
   };
@@ -270,9 +287,10 @@ export async function startStack(o: StackOptions = {}): Promise<Stack> {
     await ensureClaimPoller(temporal, taskQueue, { participant, intervalMs: o.claimPoller.intervalMs, overlapMs: o.claimPoller.overlapMs ?? 5_000 }, { replace: true });
   }
 
+  const verifyBearer = testVerifier(pki, participant);
   const api = build({
     participant,
-    verifyBearer: testVerifier(pki, participant),
+    verifyBearer,
     log,
     version: 'test',
     sql,
@@ -289,8 +307,16 @@ export async function startStack(o: StackOptions = {}): Promise<Stack> {
     tls: o.api?.tls ? { certPem: pki.dict.certPem, keyPem: pki.dict.keyPem } : undefined,
     readMaxBytes: o.api?.readMaxBytes,
     corsOrigins: o.api?.corsOrigins,
+    codec: {
+      codec,
+      namespace: env.namespace,
+      authorize: o.codec?.authorize ?? codecAuthorizer({ verifyBearer }),
+      corsOrigins: o.codec?.corsOrigins ?? [TEST_UI_ORIGIN],
+      maxBodyBytes: o.codec?.maxBodyBytes,
+      log,
+    },
   });
-  const urls = await api.listen({ host: '127.0.0.1', httpPort: 0, grpcPort: 0 });
+  const urls = await api.listen({ host: '127.0.0.1', httpPort: o.api?.httpPort ?? 0, grpcPort: 0 });
   const nodeOptions = o.api?.tls ? { ca: pki.caCertPem } : undefined;
   const token = (t: Partial<TestTokenOptions> = {}) => testToken(pki, { ispb: participant, ...t });
   const operator = [bearer(await token())];
@@ -310,6 +336,7 @@ export async function startStack(o: StackOptions = {}): Promise<Stack> {
     dict,
     otherPsp,
     temporal,
+    codec,
     taskQueue,
     api,
     urls,

