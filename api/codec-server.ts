@@ -136,8 +136,11 @@ export function codecHandler(o: CodecServerOptions): (req: Req, res: Res) => boo
       } catch {
         throw new HttpError(400, 'body is not JSON');
       }
-      if (!body || !Array.isArray(body.payloads)) throw new HttpError(400, 'body must be {"payloads": [...]}');
-      const payloads = (body.payloads as JsonPayload[]).map(payloadFromJson);
+      // proto3 JSON omits an empty repeated field: the temporal CLI sends `{}` for a query without arguments.
+      if (!body || typeof body !== 'object' || Array.isArray(body) || Object.keys(body).some((k) => k !== 'payloads') || (body.payloads !== undefined && !Array.isArray(body.payloads))) {
+        throw new HttpError(400, 'body must be {"payloads": [...]}');
+      }
+      const payloads = ((body.payloads ?? []) as JsonPayload[]).map(payloadFromJson);
       const out = op === 'encode' ? await o.codec.encode(payloads) : await o.codec.decode(payloads);
       reply(res, 200, { payloads: out.map(payloadToJson) });
     } catch (err) {

@@ -66,7 +66,15 @@ async function temporalCli(command: string, claimId: string): Promise<string> {
   assert.ok(!/<[a-zA-Z ]+>/.test(filled), `unfilled placeholder in: ${filled}`);
   const bin = process.env.TEMPORAL_BIN ?? 'temporal';
   const { stdout } = await run('bash', ['-c', filled.replace(/^temporal /, `"${bin}" `)], {
-    env: { ...process.env, TEMPORAL_ADDRESS: env.temporalAddress, TEMPORAL_NAMESPACE: env.namespace },
+    // Workflow data is encrypted: the CLI encodes and decodes through the API's codec endpoint
+    // with an operator's token, as the runbook says.
+    env: {
+      ...process.env,
+      TEMPORAL_ADDRESS: env.temporalAddress,
+      TEMPORAL_NAMESPACE: env.namespace,
+      TEMPORAL_CODEC_ENDPOINT: `${s.urls.httpUrl}/codec`,
+      TEMPORAL_CODEC_AUTH: `Bearer ${await s.token()}`,
+    },
   });
   return stdout;
 }

@@ -156,6 +156,10 @@ describe('codec server (/codec on the HTTP/1.1 listener)', () => {
     const res = await fetch(url('decode'), { method: 'POST', headers: { 'content-type': 'application/json', ...operator }, body: big });
     assert.equal(res.status, 413);
     assert.equal((await post('decode', { nope: 1 }, operator)).status, 400);
+    // proto3 JSON leaves out an empty list: the temporal CLI sends {} for a query without arguments.
+    const empty = await post('encode', {}, operator);
+    assert.equal(empty.status, 200);
+    assert.deepEqual(empty.body!.payloads, []);
     const sealed = (await post('encode', { payloads: [jsonPayload] }, operator)).body!.payloads![0]!;
     const data = Buffer.from(sealed.data!, 'base64');
     data[data.length - 5] = data[data.length - 5]! ^ 0xff;
