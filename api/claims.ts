@@ -22,6 +22,8 @@ import { openClaimWorkflow, type OpenClaimWorkflowInput } from '../workflows/ope
 import { claimSearchAttributes } from '../workflows/search-attributes.js';
 import { fromFailure, invalidArgument, notFound } from './errors.js';
 import { accountFromProto, accountToProto, enumName, enumValue, personFromProto, personToProto } from './mapping.js';
+import { customerTaxId, ownsClaim, requireSecondFactor, requireSelf } from './authorization.js';
+import { permissionDenied } from './auth.js';
 import { describePrincipal, principalOf } from './principal.js';
 import { durationMs, WorkflowGateway, type GatewayDeps, type Outcome } from './gateway.js';
 
@@ -119,6 +121,7 @@ export function claimService(d: ClaimServiceDeps): ClaimRpcs {
     const claimerAccount = accountFromProto(req.claimerAccount);
     const claimer = personFromProto(req.claimer);
     check(validateStartClaim({ requestId: req.requestId, type, keyType, key: req.key, claimerAccount, claimer }, { ourIspb: principal.participant }));
+    requireSelf(principal, claimer?.taxIdNumber, 'the claimer');
     const claim = { type, key: req.key, keyType: keyType!, claimerAccount, claimer } as Claim;
     const workflowId = openClaimWorkflowId(principal.participant, req.requestId);
     // Our id of the claim, the same for every attempt of this request.
@@ -160,8 +163,10 @@ export function claimService(d: ClaimServiceDeps): ClaimRpcs {
   ) {
     const principal = principalOf(ctx);
     check(validateClaimDecision({ requestId: req.requestId, claimId: req.claimId, reason: o.reason, reasonRequired: o.reasonRequired }));
+    requireSecondFactor(principal, o.kind);
     const rec = await claims.getClaimByDictId(d.sql, principal.participant, req.claimId, o.role);
     if (!rec) throw notFound('claim');
+    if (!(await ownsClaim(d.sql, principal, rec))) throw permissionDenied('a customer can only decide on their own claims');
     if (o.type && rec.type !== o.type) {
       throw fromFailure({ bcbError: 'ClaimOperationInvalid', detail: `claim ${req.claimId} is ${rec.type}, not ${o.type}`, source: 'CORE' });
     }
@@ -191,7 +196,8 @@ export function claimService(d: ClaimServiceDeps): ClaimRpcs {
   const roleOf = (r: number): ClaimRole | undefined => enumName<ClaimRole>(types.ClaimRole, r);
 
   async function list(ctx: HandlerContext, role: ClaimRole, req: pb.ListIncomingClaimsRequest | pb.ListOutgoingClaimsRequest) {
-    const { participant } = principalOf(ctx);
+    const principal = principalOf(ctx);
+    const { participant } = principal;
     if (req.pageSize < 0 || req.pageSize > MAX_PAGE_SIZE) {
       throw invalidArgument([{ field: 'page_size', reason: 'OUT_OF_RANGE', description: `must be between 0 and ${MAX_PAGE_SIZE}` }]);
     }
@@ -200,6 +206,8 @@ export function claimService(d: ClaimServiceDeps): ClaimRpcs {
       role,
       status: enumName<ClaimStatus | 'PENDING' | 'FAILED'>(types.ClaimStatus, req.status),
       type: enumName<ClaimType>(types.ClaimType, req.type),
+      // A customer sees only the claims they are party to.
+      partyTaxId: customerTaxId(principal),
     };
     const filterKey = createHash('sha256').update(JSON.stringify(filter)).digest('base64url').slice(0, 12);
     const page = await claims.listClaims(d.sql, filter, req.pageSize || DEFAULT_PAGE_SIZE, readPageToken(req.pageToken, filterKey));
@@ -212,7 +220,8 @@ export function claimService(d: ClaimServiceDeps): ClaimRpcs {
     startPortability: async (req, ctx) => create(pb.StartPortabilityResponseSchema, await start(ctx, 'PORTABILITY', req)),
 
     async getClaimStatus(req, ctx) {
-      const { participant } = principalOf(ctx);
+      const principal = principalOf(ctx);
+      const { participant } = principal;
       let rec: claims.ClaimRecord | undefined;
       switch (req.by.case) {
         case 'claimId':
@@ -225,7 +234,7 @@ export function claimService(d: ClaimServiceDeps): ClaimRpcs {
         default:
           throw invalidArgument([{ field: 'by', reason: 'REQUIRED', description: 'one of claim_id or request_id is required' }]);
       }
-      if (!rec) throw notFound('claim');
+      if (!rec || !(await ownsClaim(d.sql, principal, rec))) throw notFound('claim');
       return create(pb.GetClaimStatusResponseSchema, { claim: claimToProto(rec) });
     },
 

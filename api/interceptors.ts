@@ -1,14 +1,29 @@
-// The one place where cross-cutting concerns wrap every RPC, in order: the principal first (so
-// later interceptors may use it), then logging of outcome and latency, then admission control
-// (excess calls are shed before any work, and still counted by the logging). Per-call lines are debug (a lookup is on every
-// payment: one info line each would dominate the process); every `statsIntervalMs` one info
-// line sums the calls per RPC and outcome with latency percentiles. Internal errors are always
-// logged, one line each.
+// The one place where cross-cutting concerns wrap every RPC. Order (outermost first; each sees
+// what the earlier ones put in the call's context):
+//   1. request id      — accept a well-formed `x-request-id` or make one; echoed in headers/trailers
+//   2. recovery        — any non-ConnectError becomes Internal with a safe message, logged once
+//   3. auth            — the Bearer JWT verified into the principal (api/auth.ts); refusals
+//                        (Unauthenticated / PermissionDenied) end the call here
+//   4. rate limit      — per client (principal or peer), in Redis with an in-process fallback
+//   5. admission       — calls beyond API_MAX_IN_FLIGHT_RPCS are shed before any work
+//   6. (validation happens in the handlers, against domain/validation.ts)
+//   7. logging         — outcome and latency per RPC
+//   8. metrics         — appended last
+// Calls refused at 4 or 5 never reach logging: the gates count their own (Gate.stats().shed) and
+// the limiter reports each refusal (a debug line, and `onRateLimited` for counters).
+// Per-call lines are debug (a lookup is on every payment: one info line each would dominate the
+// process); every `statsIntervalMs` one info line sums the calls per RPC and outcome with latency
+// percentiles. Internal errors are always logged, one line each (by recovery when the error was
+// not a ConnectError, here otherwise).
 import { Code, ConnectError, type Interceptor } from '@connectrpc/connect';
 import * as hdr from 'hdr-histogram-js';
 import type { Logger } from 'pino';
 import { admissionInterceptor, type Gate } from './admission.js';
-import { principalKey, staticPrincipalInterceptor } from './principal.js';
+import type { VerifyBearer } from './auth.js';
+import { authInterceptor, principalKey } from './principal.js';
+import { rateLimitInterceptor } from './rate-limit.js';
+import { recoveryInterceptor, requestIdInterceptor, requestIdKey } from './request-context.js';
+import type { RateLimiterAbstract } from 'rate-limiter-flexible';
 
 interface RpcStats {
   count: number;
@@ -52,23 +67,44 @@ export function loggingInterceptor(log: Logger, o: { statsIntervalMs?: number } 
       const res = await next(req);
       const ms = performance.now() - started;
       record(rpc, 'OK', ms);
-      if (log.isLevelEnabled('debug')) log.debug({ rpc, ms: Math.round(ms), principal: req.contextValues.get(principalKey)?.participant }, 'rpc ok');
+      if (log.isLevelEnabled('debug')) log.debug({ requestId: req.contextValues.get(requestIdKey), rpc, ms: Math.round(ms), principal: req.contextValues.get(principalKey)?.participant }, 'rpc ok');
       return res;
     } catch (err) {
-      const ce = ConnectError.from(err);
       const ms = performance.now() - started;
-      record(rpc, Code[ce.code], ms);
-      if (ce.code === Code.Internal || ce.code === Code.Unknown) log.error({ rpc, ms: Math.round(ms), code: Code[ce.code], msg: ce.rawMessage, err }, 'rpc failed');
-      else if (log.isLevelEnabled('debug')) log.debug({ rpc, ms: Math.round(ms), code: Code[ce.code], msg: ce.rawMessage }, 'rpc failed');
-      throw ce;
+      const requestId = req.contextValues.get(requestIdKey);
+      // Not a ConnectError: recovery turns it into Internal and logs it (once, with its stack).
+      if (!(err instanceof ConnectError)) {
+        record(rpc, Code[Code.Internal], ms);
+        throw err;
+      }
+      record(rpc, Code[err.code], ms);
+      if (err.code === Code.Internal || err.code === Code.Unknown) log.error({ requestId, rpc, ms: Math.round(ms), code: Code[err.code], reason: err.rawMessage, err }, 'rpc failed');
+      else if (log.isLevelEnabled('debug')) log.debug({ requestId, rpc, ms: Math.round(ms), code: Code[err.code], reason: err.rawMessage }, 'rpc failed');
+      throw err;
     }
   };
 }
 
-export function interceptors(o: { participant: string; log: Logger; rpcGate?: Gate; statsIntervalMs?: number }): Interceptor[] {
+export interface InterceptorOptions {
+  /** Verifies each call's Bearer token (api/auth.ts). */
+  verifyBearer: VerifyBearer;
+  log: Logger;
+  rpcGate?: Gate;
+  /** Per-client limiter (rate-limit.ts); absent = no limit. */
+  rateLimiter?: RateLimiterAbstract;
+  /** Called for each call the limiter refuses (metrics). */
+  onRateLimited?: () => void;
+  statsIntervalMs?: number;
+}
+
+/** The chain, in the order documented at the top of this file. */
+export function interceptors(o: InterceptorOptions): Interceptor[] {
   return [
-    staticPrincipalInterceptor(o.participant),
-    loggingInterceptor(o.log, { statsIntervalMs: o.statsIntervalMs }),
+    requestIdInterceptor(),
+    recoveryInterceptor(o.log),
+    authInterceptor(o.verifyBearer),
+    ...(o.rateLimiter ? [rateLimitInterceptor(o.rateLimiter, { log: o.log, onLimited: o.onRateLimited })] : []),
     ...(o.rpcGate ? [admissionInterceptor(o.rpcGate)] : []),
+    loggingInterceptor(o.log, { statsIntervalMs: o.statsIntervalMs }),
   ];
 }

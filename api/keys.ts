@@ -19,6 +19,8 @@ import { entrySearchAttributes } from '../workflows/search-attributes.js';
 import { gate, type Gate } from './admission.js';
 import { fromFailure, invalidArgument, notFound, unavailable } from './errors.js';
 import { accountFromProto, dictEntryToProto, entryToProto, enumName, personFromProto } from './mapping.js';
+import { customerTaxId, ownsEntry, requireOwnKey, requireSelf } from './authorization.js';
+import { permissionDenied } from './auth.js';
 import { describePrincipal, principalOf } from './principal.js';
 import { durationMs, WorkflowGateway, type GatewayDeps, type Outcome } from './gateway.js';
 
@@ -68,10 +70,11 @@ function readPageToken(token: string, filterKey: string): string | undefined {
 export function keyService(d: KeyServiceDeps): KeyRpcs {
   const gateway = new WorkflowGateway(d);
   const lookupDbGate = d.lookupDbGate ?? gate('lookup-db', { maxInFlight: 10, maxQueue: 256 });
-  /** Our current record of a key, if it belongs to the caller. */
+  /** Our current record of a key, if it belongs to the caller (our PSP's; a customer's own). */
   async function ownEntry(ctx: HandlerContext, key: string): Promise<entries.EntryRecord | undefined> {
     const rec = await entries.getLatestEntryByKey(d.sql, key);
-    return rec && rec.account.participant === principalOf(ctx).participant ? rec : undefined;
+    const p = principalOf(ctx);
+    return rec && rec.account.participant === p.participant && ownsEntry(p, rec) ? rec : undefined;
   }
 
   return {
@@ -82,6 +85,7 @@ export function keyService(d: KeyServiceDeps): KeyRpcs {
       const account = accountFromProto(req.account);
       const owner = personFromProto(req.owner);
       check(validateCreateEntry({ requestId: req.requestId, keyType, key: req.key || undefined, account, owner, reason }, { ourIspb: principal.participant }));
+      requireSelf(principal, owner?.taxIdNumber, 'the owner');
       const entry: Entry = { keyType: keyType!, key: req.key || undefined, account: account as BrazilianAccount, owner: owner as Person };
       const input: Omit<CreateEntryWorkflowInput, 'entryId' | 'dictRequestId'> = {
         participant: principal.participant,
@@ -120,6 +124,8 @@ export function keyService(d: KeyServiceDeps): KeyRpcs {
       const account = accountFromProto(req.account);
       const owner = personFromProto(req.owner);
       check(validateUpdateEntry({ requestId: req.requestId, key: req.key, account, owner, reason }, { ourIspb: principal.participant }));
+      requireSelf(principal, owner?.taxIdNumber, 'the owner');
+      await requireOwnKey(d.sql, principal, req.key);
       const input: UpdateEntryWorkflowInput = {
         participant: principal.participant,
         requestId: req.requestId,
@@ -148,6 +154,7 @@ export function keyService(d: KeyServiceDeps): KeyRpcs {
       const principal = principalOf(ctx);
       const reason = enumName<EntryOperationReason>(types.EntryOperationReason, req.reason);
       check(validateDeleteEntry({ requestId: req.requestId, key: req.key, reason }));
+      await requireOwnKey(d.sql, principal, req.key);
       const input: DeleteEntryWorkflowInput = {
         participant: principal.participant,
         requestId: req.requestId,
@@ -171,7 +178,8 @@ export function keyService(d: KeyServiceDeps): KeyRpcs {
     },
 
     async getKey(req, ctx) {
-      const { participant } = principalOf(ctx);
+      const principal = principalOf(ctx);
+      const { participant } = principal;
       let rec: entries.EntryRecord | undefined;
       switch (req.by.case) {
         case 'key':
@@ -189,12 +197,17 @@ export function keyService(d: KeyServiceDeps): KeyRpcs {
         default:
           throw invalidArgument([{ field: 'by', reason: 'REQUIRED', description: 'one of key, request_id or entry_id is required' }]);
       }
-      if (!rec || rec.account.participant !== participant) throw notFound('key');
+      // Another PSP's, or (customer) another person's: as if it did not exist.
+      if (!rec || rec.account.participant !== participant || !ownsEntry(principal, rec)) throw notFound('key');
       return create(pb.GetKeyResponseSchema, { entry: entryToProto(rec) });
     },
 
     async listKeys(req, ctx) {
-      const { participant } = principalOf(ctx);
+      const principal = principalOf(ctx);
+      const { participant } = principal;
+      // A customer lists only their own keys (tax_id_number defaults to theirs).
+      const own = customerTaxId(principal);
+      if (own !== undefined && req.taxIdNumber && req.taxIdNumber !== own) throw permissionDenied('a customer can only list their own keys');
       const violations: FieldViolation[] = [];
       if (req.pageSize < 0 || req.pageSize > MAX_PAGE_SIZE) {
         violations.push({ field: 'page_size', reason: 'OUT_OF_RANGE', description: `must be between 0 and ${MAX_PAGE_SIZE}` });
@@ -202,7 +215,7 @@ export function keyService(d: KeyServiceDeps): KeyRpcs {
       check(violations);
       const filter: entries.ListFilter = {
         participant,
-        taxIdNumber: req.taxIdNumber || undefined,
+        taxIdNumber: own ?? (req.taxIdNumber || undefined),
         branch: req.branch || undefined,
         accountNumber: req.accountNumber || undefined,
         keyType: enumName<KeyType>(types.KeyType, req.keyType),
@@ -218,8 +231,11 @@ export function keyService(d: KeyServiceDeps): KeyRpcs {
     },
 
     async lookupKey(req, ctx) {
-      const { participant } = principalOf(ctx);
+      const principal = principalOf(ctx);
+      const { participant } = principal;
       check(validateLookup({ key: req.key, payerId: req.payerId, endToEndId: req.endToEndId }));
+      // BCB: PayerId is the paying end user's CPF/CNPJ; a customer looks keys up only as the payer.
+      requireSelf(principal, req.payerId, 'payer_id');
       // Hot path: another participant's cached entry answers without touching Postgres. The cache
       // only ever holds DICT's answers for other participants' keys (DICT refuses our own:
       // book transfers), and our writes of a key invalidate it; an entry of ours found there

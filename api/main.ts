@@ -8,20 +8,27 @@ import cluster, { type Worker } from 'node:cluster';
 import { availableParallelism } from 'node:os';
 import { Client, Connection } from '@temporalio/client';
 import { Redis } from 'ioredis';
-import { claimPeriodsFromConfig, loadApiConfig, readDictMaterial, type ApiConfig } from '../config/index.js';
+import { claimPeriodsFromConfig, loadApiConfig, readApiTls, readDictMaterial, type ApiConfig } from '../config/index.js';
 import { dictClientFromConfig } from '../config/dict-client.js';
 import { createLogger } from '../config/logger.js';
 import { createSql } from '../store/db.js';
 import { createLookupCache, redisFailFastOptions } from '../store/lookup-cache.js';
+import { authOptionsFromConfig, createVerifier, setVerifier } from './auth.js';
 import { healthChecker } from './health.js';
+import { parseOrigins } from './cors.js';
+import { rateLimiter } from './rate-limit.js';
 import { build } from './server.js';
 
 const VERSION = process.env.npm_package_version ?? '0.1.0';
-// A worker that has not drained by then is killed.
-const WORKER_STOP_MS = 15_000;
+// A worker that has not drained by then (its grace time plus this) is killed.
+const WORKER_STOP_SLACK_MS = 5_000;
 
 async function serve(config: ApiConfig): Promise<void> {
   const log = createLogger('core-dict-api', config.LOG_LEVEL);
+  // Refuse to start without a usable verifier (bad JWKS, `none`/HS algorithms): never serve unauthenticated.
+  const verifyBearer = createVerifier(authOptionsFromConfig(config));
+  setVerifier(verifyBearer);
+  const tls = readApiTls(config);
   const sql = createSql(config.DATABASE_URL, { max: config.DATABASE_POOL_MAX });
   // The lookup path never waits on Redis: no offline queue, a short command timeout, and a
   // circuit breaker in the cache; ioredis reconnects in the background.
@@ -45,6 +52,7 @@ async function serve(config: ApiConfig): Promise<void> {
 
   const server = build({
     participant: config.PSP_ISPB,
+    verifyBearer,
     log,
     version: VERSION,
     sql,
@@ -62,6 +70,11 @@ async function serve(config: ApiConfig): Promise<void> {
       lookupDbMaxQueue: config.LOOKUP_DB_MAX_QUEUE,
     },
     statsIntervalMs: config.RPC_STATS_INTERVAL_MS,
+    readMaxBytes: config.API_READ_MAX_BYTES,
+    rateLimiter: config.API_RATE_LIMIT_POINTS ? rateLimiter(redis, { points: config.API_RATE_LIMIT_POINTS, durationSeconds: config.API_RATE_LIMIT_DURATION_SECONDS, keyPrefix: `core-dict:rl:${config.PSP_ISPB}` }) : undefined,
+    tls,
+    reflection: config.API_REFLECTION,
+    corsOrigins: parseOrigins(config.API_CORS_ORIGINS),
   });
   if (config.RPC_STATS_INTERVAL_MS) {
     // Alongside the rpc stats: how lookups fared with Redis (calls, failures, waits over 100 ms).
@@ -80,8 +93,10 @@ async function serve(config: ApiConfig): Promise<void> {
   const stop = async (signal: string): Promise<void> => {
     if (stopping) return;
     stopping = true;
-    log.info({ signal }, 'shutting down');
-    await server.close();
+    log.info({ signal, graceMs: config.API_SHUTDOWN_GRACE_MS, delayMs: config.API_SHUTDOWN_DELAY_MS }, 'shutting down: draining');
+    // Not ready, no new connections; in-flight calls finish (each one's acknowledgement is
+    // already durable: a workflow started or a row written) or are cut after the grace time.
+    await server.close({ graceMs: config.API_SHUTDOWN_GRACE_MS, delayMs: config.API_SHUTDOWN_DELAY_MS });
     await connection.close();
     dict.close();
     redis.disconnect();
@@ -122,7 +137,7 @@ function primary(config: ApiConfig, n: number): void {
       workers.map(
         (w) =>
           new Promise<void>((resolve) => {
-            const timer = setTimeout(() => w.process.kill('SIGKILL'), WORKER_STOP_MS);
+            const timer = setTimeout(() => w.process.kill('SIGKILL'), config.API_SHUTDOWN_DELAY_MS + config.API_SHUTDOWN_GRACE_MS + WORKER_STOP_SLACK_MS);
             w.once('exit', () => {
               clearTimeout(timer);
               resolve();

@@ -1,14 +1,28 @@
 // Who is calling. Every handler reads the principal from the call's context; the interceptor
-// that sets it is the one place authentication plugs in (JWT per PSP and end user later).
+// that sets it verifies the caller's Bearer JWT (api/auth.ts). A principal is always one PSP's
+// (this deployment's PSP_ISPB), one end user or operator (`sub`), a role, and how strongly the
+// user authenticated (amr/acr).
 import { Code, ConnectError, createContextKey, type HandlerContext, type Interceptor } from '@connectrpc/connect';
+import type { VerifyBearer } from './auth.js';
+
+/** customer: an end user acting on their own keys and claims; operator: the PSP's staff, on any of the PSP's. */
+export type Role = 'customer' | 'operator';
 
 export interface Principal {
-  /** ISPB of the participant the call acts for. */
+  /** ISPB of the participant the call acts for (the token's ISPB claim, equal to PSP_ISPB). */
   participant: string;
-  /** End user on whose behalf the call is made, when the channel says so. */
+  /** The token's `sub`: end user or operator, for audit. */
   subject?: string;
+  role: Role;
+  /** The end user's CPF/CNPJ (tax id claim): what a customer owns is what is registered under it. Required for customers. */
+  taxIdNumber?: string;
+  /** Authentication methods (`amr`) and context class (`acr`) of the token. */
+  amr: string[];
+  acr?: string;
+  /** The token shows a second factor (a configured amr method or acr level). */
+  secondFactor: boolean;
   /** How the principal was established. */
-  via: 'static' | 'jwt';
+  via: 'jwt';
 }
 
 export const principalKey = createContextKey<Principal | undefined>(undefined, { description: 'principal' });
@@ -19,22 +33,20 @@ export function principalOf(ctx: HandlerContext): Principal {
   return p;
 }
 
-/** Audit form of a principal, e.g. "12345678" or "12345678/user-42". */
-export const describePrincipal = (p: Principal): string => (p.subject ? `${p.participant}/${p.subject}` : p.participant);
-
-const SUBJECT = /^[A-Za-z0-9._:@-]{1,128}$/;
+/** Audit form of a principal, e.g. "12345678/operator:ana" or "12345678/customer:user-42". */
+export const describePrincipal = (p: Principal): string => (p.subject ? `${p.participant}/${p.role}:${p.subject}` : p.participant);
 
 /**
- * Until the production-surface issue brings JWTs, every call acts for this deployment's own
- * participant; an `x-end-user-id` header names the end user for audit.
+ * Services that answer without a token: the gRPC health protocol (load balancers' probes) and
+ * server reflection (the API's schema, public in proto/; no data).
  */
-export function staticPrincipalInterceptor(participant: string): Interceptor {
+const ANONYMOUS_SERVICES = new Set(['grpc.health.v1.Health', 'grpc.reflection.v1.ServerReflection', 'grpc.reflection.v1alpha.ServerReflection']);
+
+/** Every call carries a Bearer JWT; the verified principal goes into the call's context. */
+export function authInterceptor(verify: VerifyBearer): Interceptor {
   return (next) => async (req) => {
-    const subject = req.header.get('x-end-user-id') ?? undefined;
-    if (subject !== undefined && !SUBJECT.test(subject)) {
-      throw new ConnectError('x-end-user-id: 1-128 characters of [A-Za-z0-9._:@-]', Code.InvalidArgument);
-    }
-    req.contextValues.set(principalKey, { participant, subject, via: 'static' });
+    if (ANONYMOUS_SERVICES.has(req.service.typeName)) return next(req);
+    req.contextValues.set(principalKey, await verify(req.header.get('authorization')));
     return next(req);
   };
 }

@@ -1,33 +1,63 @@
 // build(): the API's servers around one Connect handler. The same handler answers gRPC,
 // gRPC-web and Connect on two listeners: HTTP/2 cleartext (gRPC needs HTTP/2; buf curl uses
-// --http2-prior-knowledge) and HTTP/1.1 (browsers, curl, Connect JSON). Plain /healthz
-// (process alive) and /readyz (dependencies answer) serve probes.
+// --http2-prior-knowledge) and HTTP/1.1 (browsers, with CORS for `corsOrigins`; curl, Connect JSON). With `tls` both
+// listeners are instead HTTPS servers offering h2 and http/1.1 by ALPN. Plain /healthz (process
+// alive) and /readyz (dependencies answer; 503 once draining) serve probes. Request bodies are
+// capped at `readMaxBytes` (larger ones are refused before they are read). close() drains:
+// not ready at once, no new connections, in-flight calls get `graceMs` to finish.
 import http from 'node:http';
 import http2 from 'node:http2';
-import type { AddressInfo } from 'node:net';
+import type { AddressInfo, Socket } from 'node:net';
 import { connectNodeAdapter } from '@connectrpc/connect-node';
 import type { Logger } from 'pino';
+import type { RateLimiterAbstract } from 'rate-limiter-flexible';
+import { withCors } from './cors.js';
 import { DEFAULT_ADMISSION, gate, type AdmissionOptions, type Gate } from './admission.js';
+import type { VerifyBearer } from './auth.js';
 import { interceptors } from './interceptors.js';
+import { reflectionRoutes } from './reflection.js';
+import { nodeContextValues } from './request-context.js';
 import { routes, type RouteDeps } from './routes.js';
+
+/** Largest request message by default (every request of ours is well under 2 KiB). */
+export const DEFAULT_READ_MAX_BYTES = 16_384;
 
 export interface BuildOptions extends RouteDeps {
   participant: string;
+  /** Verifies each call's `Authorization: Bearer` token (api/auth.ts createVerifier). */
+  verifyBearer: VerifyBearer;
   log: Logger;
   /** Admission control (defaults: DEFAULT_ADMISSION). */
   admission?: Partial<AdmissionOptions>;
   /** Interval of the aggregate `rpc stats` info line; 0 or absent = never. */
   statsIntervalMs?: number;
+  /** Largest request message accepted, in bytes (default DEFAULT_READ_MAX_BYTES). */
+  readMaxBytes?: number;
+  /** Per-client rate limiter (rate-limit.ts); absent = none. */
+  rateLimiter?: RateLimiterAbstract;
+  /** Serve HTTPS (ALPN h2 + http/1.1) with this key pair on both listeners. */
+  tls?: { certPem: string; keyPem: string };
+  /** Serve grpc.reflection v1 and v1alpha (default true). */
+  reflection?: boolean;
+  /** Origins allowed to call from browsers on the API_PORT listener ("*" = any); empty = no CORS. */
+  corsOrigins?: string[];
 }
 
 export interface ApiServer {
   /** The admission gates, for stats. */
   gates: { rpc: Gate; lookupDb: Gate };
   listen(o: { host: string; httpPort: number; grpcPort: number }): Promise<{ httpUrl: string; grpcUrl: string }>;
-  close(): Promise<void>;
+  /**
+   * Drain: /readyz 503 at once; for delayMs (default 0) keep serving so load balancers see it and
+   * stop sending; then stop accepting, give in-flight calls up to graceMs (default 5 s), then cut.
+   */
+  close(o?: { graceMs?: number; delayMs?: number }): Promise<void>;
 }
 
+type AnyServer = http.Server | http2.Http2Server | http2.Http2SecureServer;
+
 export function build(o: BuildOptions): ApiServer {
+  let draining = false;
   const probes = async (req: http.IncomingMessage | http2.Http2ServerRequest, res: http.ServerResponse | http2.Http2ServerResponse) => {
     const path = (req.url ?? '').split('?')[0];
     const reply = (status: number, body: unknown) => {
@@ -36,6 +66,7 @@ export function build(o: BuildOptions): ApiServer {
     };
     if (path === '/healthz') return reply(200, { status: 'ok' });
     if (path === '/readyz') {
+      if (draining) return reply(503, { status: 'draining', components: [] });
       const components = await o.health();
       const ok = components.every((c) => c.ok);
       return reply(ok ? 200 : 503, { status: ok ? 'ready' : 'not ready', components });
@@ -48,24 +79,40 @@ export function build(o: BuildOptions): ApiServer {
     rpc: gate('rpc', { maxInFlight: adm.maxInFlightRpcs, maxQueue: 0 }),
     lookupDb: o.lookupDbGate ?? gate('lookup-db', { maxInFlight: adm.lookupDbMaxInFlight, maxQueue: adm.lookupDbMaxQueue }),
   };
+  const serviceRoutes = routes({ ...o, lookupDbGate: gates.lookupDb });
   const handler = connectNodeAdapter({
-    routes: routes({ ...o, lookupDbGate: gates.lookupDb }),
-    interceptors: interceptors({ participant: o.participant, log: o.log, rpcGate: gates.rpc, statsIntervalMs: o.statsIntervalMs }),
+    routes: (router) => {
+      serviceRoutes(router);
+      if (o.reflection !== false) reflectionRoutes(router);
+    },
+    interceptors: interceptors({ verifyBearer: o.verifyBearer, log: o.log, rpcGate: gates.rpc, rateLimiter: o.rateLimiter, statsIntervalMs: o.statsIntervalMs }),
+    readMaxBytes: o.readMaxBytes ?? DEFAULT_READ_MAX_BYTES,
+    contextValues: nodeContextValues,
     fallback: (req, res) => void probes(req as http.IncomingMessage, res as http.ServerResponse),
   });
 
-  const h1 = http.createServer(handler);
-  const h2 = http2.createServer(handler);
-  // http2 servers only close once every session has; track them to end them on close().
+  // Browsers come to the first listener (HTTP/1.1, or h2/http1.1 with TLS): CORS there.
+  const browserHandler = withCors(handler as Parameters<typeof withCors>[0], o.corsOrigins ?? []);
+  const servers: AnyServer[] = o.tls
+    ? [browserHandler, handler].map((h) => http2.createSecureServer({ cert: o.tls!.certPem, key: o.tls!.keyPem, allowHTTP1: true, ALPNProtocols: ['h2', 'http/1.1'] }, h))
+    : [http.createServer(browserHandler), http2.createServer(handler)];
+  // http2 servers only close once every session has; track sessions and sockets to end them.
   const sessions = new Set<http2.Http2Session>();
-  h2.on('session', (s) => {
-    sessions.add(s);
-    s.once('close', () => sessions.delete(s));
-  });
-  // Keep-alive beyond common load balancers' idle timeouts.
-  h1.keepAliveTimeout = 65_000;
+  const sockets = new Set<Socket>();
+  for (const s of servers) {
+    s.on('session', (session: http2.Http2Session) => {
+      sessions.add(session);
+      session.once('close', () => sessions.delete(session));
+    });
+    s.on(o.tls ? 'secureConnection' : 'connection', (socket: Socket) => {
+      sockets.add(socket);
+      socket.once('close', () => sockets.delete(socket));
+    });
+    // Keep-alive beyond common load balancers' idle timeouts.
+    if (s instanceof http.Server) s.keepAliveTimeout = 65_000;
+  }
 
-  const listenOn = (server: http.Server | http2.Http2Server, host: string, port: number) =>
+  const listenOn = (server: AnyServer, host: string, port: number) =>
     new Promise<number>((resolve, reject) => {
       server.once('error', reject);
       server.listen(port, host, () => resolve((server.address() as AddressInfo).port));
@@ -74,26 +121,37 @@ export function build(o: BuildOptions): ApiServer {
   return {
     gates,
     async listen({ host, httpPort, grpcPort }) {
-      const [hp, gp] = await Promise.all([listenOn(h1, host, httpPort), listenOn(h2, host, grpcPort)]);
+      const [hp, gp] = await Promise.all([listenOn(servers[0]!, host, httpPort), listenOn(servers[1]!, host, grpcPort)]);
       const shown = host.includes(':') ? `[${host}]` : host;
-      return { httpUrl: `http://${shown}:${hp}`, grpcUrl: `http://${shown}:${gp}` };
+      const scheme = o.tls ? 'https' : 'http';
+      return { httpUrl: `${scheme}://${shown}:${hp}`, grpcUrl: `${scheme}://${shown}:${gp}` };
     },
-    async close() {
-      const closeOne = (s: http.Server | http2.Http2Server) =>
+    async close({ graceMs = 5_000, delayMs = 0 } = {}) {
+      draining = true;
+      if (delayMs > 0) await new Promise((r) => setTimeout(r, delayMs));
+      const closeOne = (s: AnyServer) =>
         new Promise<void>((resolve) => {
           if (!s.listening) return resolve();
           s.close(() => resolve());
-          if (s instanceof http.Server) s.closeIdleConnections();
         });
+      // GOAWAY: h2 clients open no new streams here; running streams finish.
       for (const session of sessions) session.close();
-      const closing = Promise.all([closeOne(h1), closeOne(h2)]);
-      // Give in-flight calls a moment, then cut what is left.
+      const closing = Promise.all(servers.map(closeOne));
+      // HTTP/1.1 connections end as soon as they are idle (between calls).
+      const idle = () => {
+        for (const s of servers) if (s instanceof http.Server) s.closeIdleConnections();
+      };
+      idle();
+      const idler = setInterval(idle, 50);
+      // In-flight calls get graceMs; then whatever is left is cut.
       const timer = setTimeout(() => {
         for (const session of sessions) session.destroy();
-        h1.closeAllConnections();
-      }, 5_000);
+        for (const socket of sockets) socket.destroy();
+        for (const s of servers) if (s instanceof http.Server) s.closeAllConnections();
+      }, graceMs);
       await closing;
       clearTimeout(timer);
+      clearInterval(idler);
     },
   };
 }

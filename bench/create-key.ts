@@ -9,6 +9,7 @@ import { create } from '@bufbuild/protobuf';
 import { timestampFromDate } from '@bufbuild/protobuf/wkt';
 import { createClient } from '@connectrpc/connect';
 import { createConnectTransport } from '@connectrpc/connect-node';
+import { devBearer } from '../scripts/token.js';
 import { cnpjCheckDigits } from '../domain/taxid.js';
 import { CoreDictService, CreateKeyRequestSchema } from '../gen/dict/core/v1/service_pb.js';
 import { AccountType, EntryOperationReason, EntryStatus, KeyType, PersonType } from '../gen/dict/core/v1/types_pb.js';
@@ -25,7 +26,7 @@ const { values } = parseArgs({
 const PHASES = new Set(values.phases!.split(','));
 const N = Math.min(Number(values.n), 10_000);
 const C = Math.min(Number(values.concurrency), 256);
-const client = createClient(CoreDictService, createConnectTransport({ baseUrl: values.url!, httpVersion: '1.1' }));
+const client = createClient(CoreDictService, createConnectTransport({ baseUrl: values.url!, httpVersion: '1.1', interceptors: [devBearer()] }));
 
 let accountSeq = 0;
 /** A legal person per 20 keys (BCB's per-account limit), on a fresh account each time. */

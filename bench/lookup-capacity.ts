@@ -14,6 +14,7 @@ import { create } from '@bufbuild/protobuf';
 import { timestampFromDate } from '@bufbuild/protobuf/wkt';
 import { createClient } from '@connectrpc/connect';
 import { createConnectTransport } from '@connectrpc/connect-node';
+import { devBearer } from '../scripts/token.js';
 import { createDictClient } from '../bridge/client.js';
 import { cnpjCheckDigits, cpfCheckDigits } from '../domain/taxid.js';
 import { CoreDictService, CreateKeyRequestSchema } from '../gen/dict/core/v1/service_pb.js';
@@ -38,7 +39,7 @@ const { values } = parseArgs({
 const KEYS = Math.min(Number(values.keys), 1000);
 const SECONDS = Math.min(Number(values.seconds), 600);
 const C = Math.min(Number(values.concurrency), 256);
-const clients = values.url!.split(',').map((u) => createClient(CoreDictService, createConnectTransport({ baseUrl: u, httpVersion: '1.1' })));
+const clients = values.url!.split(',').map((u) => createClient(CoreDictService, createConnectTransport({ baseUrl: u, httpVersion: '1.1', interceptors: [devBearer()] })));
 
 const digits = (n: number) => Array.from({ length: n }, () => String(randomInt(10))).join('');
 const cpf = () => { const b = digits(9); return b + cpfCheckDigits(b); };

@@ -24,6 +24,7 @@ import { parseArgs } from 'node:util';
 import { create, toBinary } from '@bufbuild/protobuf';
 import { createClient } from '@connectrpc/connect';
 import { createGrpcTransport } from '@connectrpc/connect-node';
+import { devBearer, devOperatorToken } from '../scripts/token.js';
 import * as hdr from 'hdr-histogram-js';
 import postgres from 'postgres';
 import { cpfCheckDigits } from '../domain/taxid.js';
@@ -189,9 +190,11 @@ interface LoadResult {
 }
 
 let frameFile = '';
+/** The operator token h2load sends (set before the first run). */
+let benchToken = '';
 
 function h2load(port: number, o: { n: number; rps?: number; logFile?: string }): { seconds: number; rps: number; succeeded: number; failed: number; requests: number; cut?: boolean } {
-  const args = ['-n', String(o.n), '-c', String(C), '-m', String(M), '-H', 'content-type: application/grpc', '-H', 'te: trailers', '-d', frameFile];
+  const args = ['-n', String(o.n), '-c', String(C), '-m', String(M), '-H', 'content-type: application/grpc', '-H', 'te: trailers', '-H', `authorization: Bearer ${benchToken}`, '-d', frameFile];
   if (o.rps) args.push('--rps', (o.rps / C).toFixed(2));
   if (o.logFile) args.push('--log-file', o.logFile);
   args.push(`http://127.0.0.1:${port}${METHOD}`);
@@ -327,7 +330,7 @@ function useKey(key: string): void {
 
 /** The real API's answer to the current request (a LOCAL one: our own key). */
 async function lookupOnce(port: number): Promise<Uint8Array> {
-  const client = createClient(CoreDictService, createGrpcTransport({ baseUrl: `http://127.0.0.1:${port}` }));
+  const client = createClient(CoreDictService, createGrpcTransport({ baseUrl: `http://127.0.0.1:${port}`, interceptors: [devBearer()] }));
   const res = await client.lookupKey(current);
   if (res.source !== 'LOCAL') throw new Error(`expected a LOCAL answer, got ${res.source}`);
   return toBinary(LookupKeyResponseSchema, res);
@@ -336,6 +339,7 @@ async function lookupOnce(port: number): Promise<Uint8Array> {
 // ---------- main ----------
 
 async function main(): Promise<void> {
+  benchToken = await devOperatorToken();
   mkdirSync(OUT, { recursive: true });
   const started = new Date();
   const cpu = cpuCalibration();

@@ -64,9 +64,49 @@ const apiSchema = z.object({
   REDIS_BREAKER_WINDOW_MS: z.coerce.number().int().min(500).max(600_000).default(5_000),
   REDIS_BREAKER_MIN_RPS: z.coerce.number().min(0.1).max(100_000).default(2),
   REDIS_BREAKER_HALF_OPEN_MS: z.coerce.number().int().min(100).max(600_000).default(2_000),
+  // Largest request message accepted (bytes); larger bodies are refused (RESOURCE_EXHAUSTED)
+  // before they are read. Every request of ours is well under 2 KiB.
+  API_READ_MAX_BYTES: z.coerce.number().int().min(1_024).max(4_194_304).default(16_384),
+  // Per-client rate limit (client = participant + end user, or participant + peer address):
+  // API_RATE_LIMIT_POINTS calls per API_RATE_LIMIT_DURATION_SECONDS, counted in Redis (shared by
+  // every API process), in each process's memory while Redis is down. 0 points = no limit.
+  API_RATE_LIMIT_POINTS: z.coerce.number().int().min(0).max(1_000_000).default(5_000),
+  API_RATE_LIMIT_DURATION_SECONDS: z.coerce.number().int().min(1).max(3_600).default(1),
+  // TLS on both listeners (ALPN h2 + http/1.1) when both are set; plain otherwise.
+  API_TLS_CERT_FILE: optionalFile,
+  API_TLS_KEY_FILE: optionalFile,
+  // Origins whose pages may call the API from a browser (Connect, gRPC-web) on API_PORT:
+  // comma-separated exact origins ("https://app.example.com"), or "*"; unset = no CORS.
+  API_CORS_ORIGINS: z.string().optional(),
+  // gRPC server reflection (grpcurl list/describe without .proto files).
+  API_REFLECTION: z.enum(['true', 'false']).default('true').transform((v) => v === 'true'),
+  // On SIGTERM: not ready at once, no new connections, in-flight calls get this long to finish.
+  API_SHUTDOWN_GRACE_MS: z.coerce.number().int().min(0).max(300_000).default(10_000),
+  // Before that, /readyz answers 503 while the API still serves for this long, so load balancers
+  // (Kubernetes endpoints) stop sending first; 0 = stop accepting at once.
+  API_SHUTDOWN_DELAY_MS: z.coerce.number().int().min(0).max(120_000).default(0),
   // Per-call logs are debug; every RPC_STATS_INTERVAL_MS one info line sums calls per RPC and
   // outcome with latency percentiles (0 = never).
   RPC_STATS_INTERVAL_MS: z.coerce.number().int().min(0).max(3_600_000).default(60_000),
+  // Authentication (api/auth.ts): Bearer JWTs from this identity provider. Keys from exactly one
+  // of AUTH_JWKS_FILE (a JWKS document; dev: the PKI step's auth-jwks.json) and AUTH_JWKS_URL.
+  AUTH_ISSUER: z.string().min(1).default('core-dict-dev-idp'),
+  AUTH_AUDIENCE: z.string().min(1).default('core-dict'),
+  AUTH_JWKS_FILE: optionalFile,
+  AUTH_JWKS_URL: z.string().url().optional(),
+  AUTH_JWKS_TIMEOUT_MS: z.coerce.number().int().min(100).max(30_000).default(2_000),
+  AUTH_JWKS_CACHE_SECONDS: z.coerce.number().int().min(1).max(86_400).default(600),
+  // Comma-separated JWS algorithms; never `none`; HS* only with AUTH_ALLOW_HS=true.
+  AUTH_ALGORITHMS: z.string().min(1).default('ES256,RS256,EdDSA'),
+  AUTH_ALLOW_HS: z.enum(['true', 'false']).default('false').transform((v) => v === 'true'),
+  AUTH_CLOCK_SKEW_SECONDS: z.coerce.number().int().min(0).max(300).default(30),
+  AUTH_MAX_TOKEN_AGE_SECONDS: z.coerce.number().int().min(0).max(30 * 86_400).default(86_400),
+  AUTH_ISPB_CLAIM: z.string().min(1).default('ispb'),
+  AUTH_TAX_ID_CLAIM: z.string().min(1).default('tax_id'),
+  AUTH_ROLE_CLAIM: z.string().min(1).default('role'),
+  // A second factor (customers' claim decisions): any of these amr values, or acr equal to one of AUTH_SECOND_FACTOR_ACR.
+  AUTH_SECOND_FACTOR_AMR: z.string().default('otp,mfa,hwk,sms,fido,swk'),
+  AUTH_SECOND_FACTOR_ACR: z.string().default(''),
 });
 
 const workerSchema = z.object({
@@ -79,6 +119,9 @@ const workerSchema = z.object({
   CLAIM_POLL_INTERVAL_MS: z.coerce.number().int().min(1_500).max(60_000).default(3_000),
   CLAIM_POLL_OVERLAP_MS: z.coerce.number().int().min(0).max(600_000).default(10_000),
   CLAIM_POLLER_ENABLED: z.enum(['true', 'false']).default('true').transform((v) => v === 'true'),
+  // On SIGTERM the worker stops polling and running activities get this long to finish before
+  // they are cancelled (Temporal retries them elsewhere); then the pools close.
+  WORKER_SHUTDOWN_GRACE_MS: z.coerce.number().int().min(0).max(600_000).default(10_000),
 });
 
 // The outbox relay (relay/main.ts): Postgres outbox -> NATS JetStream. Only what it uses of common.
@@ -86,7 +129,7 @@ const relaySchema = z.object({
   LOG_LEVEL: common.LOG_LEVEL,
   PSP_ISPB: common.PSP_ISPB,
   DATABASE_URL: common.DATABASE_URL,
-  DATABASE_POOL_MAX: z.coerce.number().int().min(1).max(50).default(2),
+  DATABASE_POOL_MAX: common.DATABASE_POOL_MAX,
   NATS_URL: z.string().min(1).default('nats://127.0.0.1:4222'),
   // The JetStream stream (created or updated at start) and its subjects' first tokens.
   NATS_STREAM: z.string().regex(/^[A-Za-z0-9_-]+$/, 'letters, digits, _ and - only').default('DICT_EVENTS'),
@@ -103,6 +146,10 @@ const relaySchema = z.object({
   // Tests only: exit (code 86) right after claiming a batch or right after its acks, before marking.
   RELAY_FAULT: z.enum(['exit-before-publish', 'exit-after-publish']).optional(),
 });
+
+/** Every process's schema, for tools that document the configuration (test/unit/config-readme.test.ts
+ * checks the README's configuration table against them: every variable listed, defaults equal). */
+export const configSchemas = { api: apiSchema, worker: workerSchema, relay: relaySchema } as const;
 
 export type ApiConfig = z.infer<typeof apiSchema>;
 export type RelayConfig = z.infer<typeof relaySchema>;
@@ -166,4 +213,18 @@ export function readDictMaterial(c: CommonConfig): DictClientMaterial {
     trustedDictCertsPem: [read('DICT_TRUSTED_CERT_FILE', c.DICT_TRUSTED_CERT_FILE)],
     tls,
   };
+}
+
+/** The API's TLS key pair when configured (both files or neither), read once at boot. */
+export function readApiTls(c: Pick<ApiConfig, 'API_TLS_CERT_FILE' | 'API_TLS_KEY_FILE'>): { certPem: string; keyPem: string } | undefined {
+  if (!c.API_TLS_CERT_FILE && !c.API_TLS_KEY_FILE) return undefined;
+  if (!c.API_TLS_CERT_FILE || !c.API_TLS_KEY_FILE) throw new ConfigError('API_TLS_CERT_FILE and API_TLS_KEY_FILE: set both or neither');
+  const read = (name: string, file: string): string => {
+    try {
+      return readFileSync(file, 'utf8');
+    } catch (err) {
+      throw new ConfigError(`${name}: cannot read ${file}: ${(err as Error).message}`);
+    }
+  };
+  return { certPem: read('API_TLS_CERT_FILE', c.API_TLS_CERT_FILE), keyPem: read('API_TLS_KEY_FILE', c.API_TLS_KEY_FILE) };
 }

@@ -64,7 +64,8 @@ core_dict_env() {
       # Never inherit these from the caller in test mode.
       unset DATABASE_URL SIM_DATABASE_URL REDIS_URL NATS_URL TEMPORAL_ADDRESS DICT_BASE_URL PKI_DIR \
         DICT_SIGNING_KEY_FILE DICT_SIGNING_CERT_FILE DICT_TRUSTED_CERT_FILE \
-        SIM_SIGNING_KEY_FILE SIM_SIGNING_CERT_FILE SIM_PARTICIPANT_CERTS API_HOST SIM_HOST
+        SIM_SIGNING_KEY_FILE SIM_SIGNING_CERT_FILE SIM_PARTICIPANT_CERTS API_HOST SIM_HOST \
+        AUTH_JWKS_FILE AUTH_JWKS_URL AUTH_ISSUER AUTH_AUDIENCE
       if [[ -n ${TEST_TEMPORAL_ADDRESS:-} ]]; then TEMPORAL_ADDRESS=$TEST_TEMPORAL_ADDRESS; fi
       ;;
     *) echo "core_dict_env: unknown profile '$profile' (dev|test)" >&2; return 2 ;;
@@ -127,6 +128,9 @@ core_dict_env() {
   DICT_TRUSTED_CERT_FILE="${DICT_TRUSTED_CERT_FILE:-$PKI_DIR/dict.crt}"
   SIM_SIGNING_KEY_FILE="${SIM_SIGNING_KEY_FILE:-$PKI_DIR/dict.key}"
   SIM_SIGNING_CERT_FILE="${SIM_SIGNING_CERT_FILE:-$PKI_DIR/dict.crt}"
+  # The API trusts the dev identity provider the PKI step creates (scripts/token.sh mints its
+  # tokens) unless a real one is configured with AUTH_JWKS_URL.
+  if [[ -z "${AUTH_JWKS_URL:-}" ]]; then AUTH_JWKS_FILE="${AUTH_JWKS_FILE:-$PKI_DIR/auth-jwks.json}"; fi
   if [[ -z "${SIM_PARTICIPANT_CERTS:-}" ]]; then
     local i certs=()
     for i in $PSP_ISPB $OTHER_ISPBS; do certs+=("$i=$PKI_DIR/psp-$i.crt"); done
@@ -142,4 +146,5 @@ core_dict_env() {
     API_HOST API_PORT API_GRPC_PORT SIM_HOST SIM_PORT DICT_BASE_URL PKI_DIR \
     DICT_SIGNING_KEY_FILE DICT_SIGNING_CERT_FILE DICT_TRUSTED_CERT_FILE \
     SIM_SIGNING_KEY_FILE SIM_SIGNING_CERT_FILE SIM_PARTICIPANT_CERTS
+  if [[ -n ${AUTH_JWKS_FILE:-} ]]; then export AUTH_JWKS_FILE; fi
 }

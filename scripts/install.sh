@@ -93,6 +93,23 @@ install_python() {
   export TEMPORAL_BIN TEMPORAL_TEST_SERVER_PATH
 }
 
+# ----- grpcurl (optional: the reflection test skips without it) -----------------------------------
+
+# Builds the pinned grpcurl once into ~/.cache/core-dict/grpcurl/<version>/ and exports GRPCURL_BIN.
+# Without Go, or if the build fails, it only warns.
+install_grpcurl() {
+  local home="${XDG_CACHE_HOME:-$HOME/.cache}/core-dict/grpcurl/$GRPCURL_VERSION"
+  if [[ -x $home/grpcurl ]]; then export GRPCURL_BIN="$home/grpcurl"; return 0; fi
+  command -v go >/dev/null || { _ilog "no Go: grpcurl not built (the reflection test will skip)"; return 0; }
+  _ilog "building grpcurl $GRPCURL_VERSION (once)"
+  mkdir -p "$home"
+  if (cd "$home" && GOBIN="$home" GOFLAGS=-buildvcs=false go install "github.com/fullstorydev/grpcurl/cmd/grpcurl@v$GRPCURL_VERSION") >"$home/build.log" 2>&1; then
+    export GRPCURL_BIN="$home/grpcurl"
+  else
+    _ilog "building grpcurl failed (log: $home/build.log); the reflection test will skip"
+  fi
+}
+
 # ----- npm ----------------------------------------------------------------------------------------
 
 # node_modules is current when the stamp matches the lockfile (and node's major version).
@@ -118,16 +135,55 @@ install_node() {
   _npm_stamp_value >"$stamp"
 }
 
+# ----- build ------------------------------------------------------------------------------------
+
+# One hash over everything tsc reads: tsconfig.json, the lockfile (the compiler's and the types'
+# versions) and every .ts/.json file under tsconfig's "include" (bench/results excluded: data).
+# Content, not mtimes: a checkout that changes nothing does not rebuild.
+_build_inputs_hash() {
+  (
+    cd "$_INSTALL_ROOT" || exit 1
+    local pat paths=()
+    while IFS= read -r pat; do
+      while IFS= read -r p; do paths+=("$p"); done < <(compgen -G "$pat" || true)
+    done < <(node -e 'const t = JSON.parse(require("fs").readFileSync("tsconfig.json", "utf8")); console.log((t.include || ["."]).join("\n"))')
+    {
+      printf '%s\0' tsconfig.json package-lock.json
+      ((${#paths[@]} == 0)) || find "${paths[@]}" -path bench/results -prune -o -type f \
+        \( -name '*.ts' -o -name '*.mts' -o -name '*.cts' -o -name '*.json' \) -print0
+    } | sort -z | xargs -0 sha256sum | sha256sum | cut -d' ' -f1
+  )
+}
+_build_stamp() { echo "$_INSTALL_ROOT/dist/.core-dict-build-stamp"; }
+
+# Always compiles; records which sources dist/ was built from (no record while it builds or
+# after a failed build, so an interrupted build is never taken for a current one).
 build_ts() {
+  local stamp want
+  stamp=$(_build_stamp)
+  want=$(_build_inputs_hash) || _idie "cannot hash the sources"
+  rm -f "$stamp"
   _ilog "building (tsc -p .)"
   (cd "$_INSTALL_ROOT" && "$_INSTALL_ROOT/node_modules/.bin/tsc" -p .) || _idie "TypeScript build failed"
+  echo "$want" >"$stamp"
+}
+
+# Compiles only when a source changed since the last build (run.sh start and restart).
+build_if_changed() {
+  local stamp; stamp=$(_build_stamp)
+  if [[ -s $stamp && $(cat "$stamp") == "$(_build_inputs_hash)" ]]; then
+    _ilog "build is current (no source changed since the last tsc)"
+    return 0
+  fi
+  build_ts
 }
 
 install_all() {
   install_system
   install_python
   install_node
-  build_ts
+  install_grpcurl
+  build_if_changed
 }
 
 if [[ ${BASH_SOURCE[0]} == "$0" ]]; then

@@ -3,8 +3,10 @@
 // cert per participant ISPB (TLS client + request signing). Idempotent and safe to run from
 // two processes at once: creation runs under a mkdir lock, and every file is written under a
 // temp name and renamed into place, so a reader never sees a half-written PEM.
+// Also the dev identity provider's signing key (ES256, auth-signing.key) and its public JWKS
+// (auth-jwks.json, the API's AUTH_JWKS_FILE): scripts/token.ts mints dev tokens with it.
 import { execFileSync } from 'node:child_process';
-import { randomBytes } from 'node:crypto';
+import { createHash, createPrivateKey, generateKeyPairSync, randomBytes } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 
@@ -20,6 +22,46 @@ export interface DevPki {
   caCertPem: string;
   dict: DevKeyPair;
   participants: Record<string, DevKeyPair>;
+  /** The dev identity provider: its ES256 private key and the public JWKS the API trusts. */
+  auth: DevAuthKey;
+}
+
+export interface DevAuthKey {
+  keyFile: string;
+  keyPem: string;
+  jwksFile: string;
+  /** Key id in the JWKS (the key's RFC 7638 thumbprint). */
+  kid: string;
+}
+
+export const AUTH_KEY_FILE = 'auth-signing.key';
+export const AUTH_JWKS_FILE = 'auth-jwks.json';
+
+/** RFC 7638 thumbprint of an EC public JWK (required members in lexicographic order). */
+function ecThumbprint(jwk: { crv?: string; kty?: string; x?: string; y?: string }): string {
+  return createHash('sha256').update(JSON.stringify({ crv: jwk.crv, kty: jwk.kty, x: jwk.x, y: jwk.y })).digest('base64url');
+}
+
+/** The dev IdP's P-256 key and its JWKS (public half only), created when missing. */
+function ensureAuthKey(dir: string): void {
+  const keyFile = join(dir, AUTH_KEY_FILE);
+  const jwksFile = join(dir, AUTH_JWKS_FILE);
+  if (existsSync(keyFile) && existsSync(jwksFile)) return;
+  const tmp = scratch(dir);
+  try {
+    const keyPem = existsSync(keyFile)
+      ? readFileSync(keyFile, 'utf8')
+      : generateKeyPairSync('ec', { namedCurve: 'P-256' }).privateKey.export({ type: 'pkcs8', format: 'pem' }).toString();
+    const { crv, kty, x, y } = createPrivateKey(keyPem).export({ format: 'jwk' });
+    const pub = { kty, crv, x, y };
+    const jwks = { keys: [{ ...pub, kid: ecThumbprint(pub), alg: 'ES256', use: 'sig' }] };
+    writeFileSync(join(tmp, 'k'), keyPem, { mode: 0o600 });
+    writeFileSync(join(tmp, 'j'), `${JSON.stringify(jwks, null, 2)}\n`);
+    if (!existsSync(keyFile)) renameSync(join(tmp, 'k'), keyFile);
+    renameSync(join(tmp, 'j'), jwksFile);
+  } finally {
+    rmSync(tmp, { recursive: true, force: true });
+  }
 }
 
 const DAYS = '3650';
@@ -126,7 +168,7 @@ export function ensureDevPki(dir: string, participants: string[]): DevPki {
   }
   mkdirSync(abs, { recursive: true });
   const done = (): boolean =>
-    ['ca.crt', 'ca.key', 'dict.crt', 'dict.key', ...participants.flatMap((p) => [`psp-${p}.crt`, `psp-${p}.key`])]
+    ['ca.crt', 'ca.key', 'dict.crt', 'dict.key', AUTH_KEY_FILE, AUTH_JWKS_FILE, ...participants.flatMap((p) => [`psp-${p}.crt`, `psp-${p}.key`])]
       .every((f) => existsSync(join(abs, f)));
   // Fast path without the lock: everything already exists (the common case after first run).
   if (!done()) {
@@ -134,6 +176,7 @@ export function ensureDevPki(dir: string, participants: string[]): DevPki {
       ensureCa(abs);
       ensureLeaf(abs, 'dict', 'dict.local', SERVER_EXT);
       for (const ispb of participants) ensureLeaf(abs, `psp-${ispb}`, ispb, CLIENT_EXT);
+      ensureAuthKey(abs);
     });
   }
   const read = (name: string): DevKeyPair => {
@@ -143,7 +186,10 @@ export function ensureDevPki(dir: string, participants: string[]): DevPki {
   };
   const out: Record<string, DevKeyPair> = {};
   for (const ispb of participants) out[ispb] = read(`psp-${ispb}`);
-  return { dir: abs, caCertPem: readFileSync(join(abs, 'ca.crt'), 'utf8'), dict: read('dict'), participants: out };
+  const jwksFile = join(abs, AUTH_JWKS_FILE);
+  const [jwk] = (JSON.parse(readFileSync(jwksFile, 'utf8')) as { keys: { kid: string }[] }).keys;
+  const auth: DevAuthKey = { keyFile: join(abs, AUTH_KEY_FILE), keyPem: readFileSync(join(abs, AUTH_KEY_FILE), 'utf8'), jwksFile, kid: jwk!.kid };
+  return { dir: abs, caCertPem: readFileSync(join(abs, 'ca.crt'), 'utf8'), dict: read('dict'), participants: out, auth };
 }
 
 if (require.main === module) {

@@ -5,7 +5,10 @@
 #   bash scripts/run.sh            install what is missing, start, stay in the foreground (Ctrl-C stops all)
 #   bash scripts/run.sh --detach   start and return
 #   bash scripts/run.sh --temporal=postgres   on the production-style Temporal (Postgres persistence)
-#   bash scripts/run.sh status     what is running (exit 0 only when everything is)
+#   bash scripts/run.sh restart SERVICE...   restart only these (api, worker: every replica, one
+#                                  at a time; api-2, simulator, postgres, redis, temporal, temporal-ui);
+#                                  recompiles first only when a source changed
+#   bash scripts/run.sh status     what is running: pid, port, pid file (exit 0 only when everything is)
 #   bash scripts/run.sh stop       stop everything (an external Temporal is left alone)
 #   bash scripts/run.sh reset      stop, then delete .data/dev (databases, workflows, PKI, logs)
 #   bash scripts/run.sh endpoints  print the URLs
@@ -29,7 +32,7 @@ for _arg in "$@"; do
 done
 core_dict_env dev
 
-usage() { sed -n '2,18p' "$0" | sed 's/^# \{0,1\}//'; }
+usage() { sed -n '2,21p' "$0" | sed 's/^# \{0,1\}//'; }
 
 print_endpoints() {
   local ui backend apis="" i
@@ -45,6 +48,11 @@ Core DICT endpoints
   API gRPC (h2c; also Connect)   http://$API_HOST:$API_GRPC_PORT   e.g. buf curl --http2-prior-knowledge
   API Connect + gRPC-web         http://$API_HOST:$API_PORT$apis   (HTTP/1.1; $API_REPLICAS API, $WORKER_REPLICAS worker processes)
   API health / readiness         http://$API_HOST:$API_PORT/healthz   http://$API_HOST:$API_PORT/readyz
+  API tokens (dev IdP)           every RPC needs 'Authorization: Bearer <JWT>'; keys trusted: ${AUTH_JWKS_FILE:-$AUTH_JWKS_URL}
+                                 operator:  TOKEN=\$(bash scripts/token.sh)
+                                 customer:  TOKEN=\$(bash scripts/token.sh --role customer --tax-id <CPF/CNPJ> --amr pwd,otp)
+                                 buf curl --schema proto --http2-prior-knowledge -H "Authorization: Bearer \$TOKEN" \\
+                                   http://$API_HOST:$API_GRPC_PORT/dict.core.v1.CoreDictService/ListKeys
   Temporal gRPC                  $TEMPORAL_ADDRESS   namespace $TEMPORAL_NAMESPACE, task queue $TEMPORAL_TASK_QUEUE ($backend)
   Temporal Web UI                $ui
   Postgres                       $DATABASE_URL
@@ -59,23 +67,94 @@ Core DICT endpoints
 EOF
 }
 
-# status: one line per service; returns 0 only when all are up.
+# The port(s) a service listens on, for status.
+service_port() {
+  case $1 in
+    postgres) echo "$PG_PORT" ;;
+    redis) echo "$REDIS_PORT" ;;
+    temporal) echo "$TEMPORAL_PORT" ;;
+    temporal-ui) echo "$TEMPORAL_UI_PORT" ;;
+    simulator) echo "$SIM_PORT" ;;
+    api*) echo "$(api_http_port "$1"),$(api_grpc_port "$1")" ;;
+    worker) echo "${WORKER_METRICS_PORT:--}" ;;
+    *) echo - ;;
+  esac
+}
+
+# status: one line per service (pid, port, pid file); returns 0 only when all are up.
 cmd_status() {
-  local name pid down=0
+  local name pid down=0 file
+  printf '  %-11s %-8s %-8s %-13s %s\n' SERVICE STATE PID PORT "PID FILE"
   for name in $(all_services); do
     if [[ $name == temporal && $(temporal_backend_current) == external ]]; then
-      if temporal_healthy; then printf '  %-11s external (%s, not managed here)\n' temporal "$TEMPORAL_ADDRESS"
-      else printf '  %-11s external (%s) NOT ANSWERING\n' temporal "$TEMPORAL_ADDRESS"; down=1; fi
+      if temporal_healthy; then printf '  %-11s %-8s %-8s %-13s %s\n' temporal external - "$TEMPORAL_ADDRESS" "(not managed here)"
+      else printf '  %-11s %-8s %-8s %-13s %s\n' temporal DOWN - "$TEMPORAL_ADDRESS" "(external, not answering)"; down=1; fi
       continue
     fi
+    file=$(pidfile "$name")
     if pid=$(live_pid "$name"); then
-      printf '  %-11s running  (pid %s)\n' "$name" "$pid"
+      printf '  %-11s %-8s %-8s %-13s %s\n' "$name" running "$pid" "$(service_port "$name")" "${file#"$ROOT"/}"
     else
-      printf '  %-11s stopped\n' "$name"
+      printf '  %-11s %-8s %-8s %-13s %s\n' "$name" stopped - "$(service_port "$name")" "${file#"$ROOT"/}"
       down=1
     fi
   done
   return "$down"
+}
+
+# The instances a restart argument names: a kind (api, worker) is every replica of it.
+restart_targets() {
+  local arg=$1 name
+  for name in $(all_services); do
+    if [[ $name == "$arg" || ( $arg =~ ^(api|worker)$ && $name == "$arg"-[0-9]* ) ]]; then echo "$name"; fi
+  done
+}
+
+# restart SERVICE...: stop and start only these, the rest of the stack untouched. Node programs
+# are recompiled first only when a source changed (build stamp); replicas go one at a time.
+cmd_restart() {
+  (($# > 0)) || die "restart what? (one of: $(all_services | tr '\n' ' '))"
+  [[ -d $DATA_DIR ]] || die "nothing is running here: start the stack first (bash scripts/run.sh --detach)"
+  mkdir -p "$DATA_DIR"
+  exec 9>"$DATA_DIR/.start.lock"
+  flock -w 300 9 || die "another run.sh has been starting the stack for 5 minutes"
+  local arg name targets=() node=0 t0=$SECONDS
+  for arg in "$@"; do
+    local found=()
+    mapfile -t found < <(restart_targets "$arg")
+    ((${#found[@]})) || die "unknown service '$arg' (one of: $(all_services | tr '\n' ' '))"
+    targets+=("${found[@]}")
+  done
+  for name in "${targets[@]}"; do [[ $(node_script "$name") ]] && node=1; done
+  # Keep the Temporal backend the stack runs with, whatever the environment says.
+  TEMPORAL_BACKEND=$(temporal_backend_current)
+  # The tools a Temporal restart needs (the CLI; the pinned server build on the postgres backend).
+  if [[ " ${targets[*]} " == *" temporal "* || " ${targets[*]} " == *" temporal-ui "* ]]; then
+    install_python
+    [[ $TEMPORAL_BACKEND == postgres ]] && install_temporal_server
+  fi
+  if ((node)); then
+    install_node
+    build_if_changed
+    check_node_programs
+  fi
+  ensure_dirs
+  for name in "${targets[@]}"; do
+    case $name in
+      postgres) stop_postgres; start_postgres ;;
+      redis) stop_redis; start_redis ;;
+      temporal)
+        [[ $TEMPORAL_BACKEND == external ]] && die "temporal is external ($TEMPORAL_ADDRESS): not managed here"
+        stop_temporal
+        launch_temporal
+        wait_temporal
+        ;;
+      temporal-ui) stop_temporal_ui; launch_temporal_ui ;;
+      *) stop_node "$name"; start_node "$name" ;;
+    esac
+  done
+  exec 9>&-
+  say "restarted ${targets[*]} in $((SECONDS - t0))s"
 }
 
 all_running() {
@@ -186,20 +265,24 @@ cmd_start() {
 }
 
 main() {
-  local cmd=start detach=0 arg
+  local cmd=start detach=0 arg services=()
   for arg in "$@"; do
     case $arg in
-      start | stop | status | reset | endpoints) cmd=$arg ;;
+      start | stop | status | reset | endpoints | restart) [[ $cmd == restart ]] && services+=("$arg") || cmd=$arg ;;
       -d | --detach) detach=1 ;;
       --temporal=*) ;; # read before core_dict_env
       -h | --help | help) usage; exit 0 ;;
-      *) usage >&2; die "unknown argument: $arg" ;;
+      *)
+        [[ $cmd == restart && $arg != -* ]] || { usage >&2; die "unknown argument: $arg"; }
+        services+=("$arg")
+        ;;
     esac
   done
   case $cmd in
     start) cmd_start "$detach" ;;
     stop) cmd_stop ;;
     status) cmd_status ;;
+    restart) cmd_restart "${services[@]}" ;;
     reset) cmd_reset ;;
     endpoints) print_endpoints ;;
   esac

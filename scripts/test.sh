@@ -48,10 +48,18 @@ check_compose() {
     # Its image tags default to the pins in versions.env.
     local rendered img
     rendered=$(docker-compose -f docker-compose.yml config 2>/dev/null)
-    for img in "temporalio/server:$TEMPORAL_SERVER_VERSION" "temporalio/admin-tools:$TEMPORAL_SERVER_VERSION" "temporalio/ui:$TEMPORAL_UI_VERSION"; do
+    for img in "temporalio/server:$TEMPORAL_SERVER_VERSION" "temporalio/admin-tools:$TEMPORAL_SERVER_VERSION" \
+      "temporalio/ui:$TEMPORAL_UI_VERSION" "postgres:$POSTGRES_IMAGE_VERSION" "redis:$REDIS_IMAGE_VERSION" \
+      "nats:$NATS_IMAGE_VERSION" "prom/prometheus:$PROMETHEUS_IMAGE_VERSION" "grafana/grafana:$GRAFANA_IMAGE_VERSION"; do
       grep -qF "image: $img" <<<"$rendered" || die "docker-compose.yml does not default to $img (scripts/versions.env)"
     done
   fi
+}
+
+# deploy/k8s must build with kustomize and decode strictly into k8s.io/api types.
+check_k8s() {
+  step "Kubernetes manifests are valid (deploy/k8s)"
+  bash scripts/k8s-check.sh || die "deploy/k8s failed the offline manifest check (scripts/k8s-check.sh)"
 }
 
 start_services() {
@@ -118,12 +126,14 @@ main() {
   install_system
   install_python
   install_node
+  install_grpcurl
   [[ $TEMPORAL_BACKEND == postgres ]] && install_temporal_server
   check_generated_code
   step "build + typecheck (tsc -p .)"
   rm -rf dist/test # no stale compiled tests from deleted sources
   build_ts
   check_compose
+  check_k8s
 
   # Whatever ends us (error, Ctrl-C, TERM): the test services must not outlive this script.
   trap 'on_exit' EXIT

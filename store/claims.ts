@@ -332,6 +332,8 @@ export interface ClaimListFilter {
   role: ClaimRole;
   status?: ClaimRecordStatus;
   type?: ClaimType;
+  /** Only claims this person (CPF/CNPJ) is party to at our PSP: the claimer (CLAIMER), or the owner of our entry for the key (DONOR). */
+  partyTaxId?: string;
 }
 
 /** Keyset position: the last row's (deadline or 'infinity', as Postgres' text, and id). The deadline is sent as text: a JS Date cannot hold 'infinity'. */
@@ -347,6 +349,14 @@ export async function listClaims(db: Db, f: ClaimListFilter, pageSize: number, a
      where participant = ${f.participant} and role = ${f.role}
        ${f.status ? db`and status = ${f.status}` : db``}
        ${f.type ? db`and type = ${f.type}` : db``}
+       ${
+         f.partyTaxId
+           ? f.role === 'CLAIMER'
+             ? db`and claimer->>'taxIdNumber' = ${f.partyTaxId}`
+             : db`and (select e.tax_id_number from entries e where e.key = claims.key
+                     order by (e.status in ('PENDING', 'ACTIVE', 'DELETING')) desc, e.created_at desc limit 1) = ${f.partyTaxId}`
+           : db``
+       }
        ${after ? db`and (coalesce(next_deadline, 'infinity'::timestamptz), id) > (${after.deadline}::text::timestamptz, ${after.id}::uuid)` : db``}
      order by coalesce(next_deadline, 'infinity'::timestamptz), id
      limit ${pageSize + 1}`;

@@ -31,12 +31,14 @@ async function main(): Promise<void> {
     deps: { sql, dict, cache: createLookupCache(redis), log, temporal, taskQueue: config.TEMPORAL_TASK_QUEUE, claimPeriods },
     maxConcurrentActivities: config.WORKER_MAX_CONCURRENT_ACTIVITIES,
     maxCachedWorkflows: config.WORKER_MAX_CACHED_WORKFLOWS,
+    shutdownGraceMs: config.WORKER_SHUTDOWN_GRACE_MS,
     log,
   });
 
-  // SIGINT/SIGTERM: stop polling, let running tasks finish, then close connections.
+  // SIGINT/SIGTERM: stop polling, let running tasks finish (within WORKER_SHUTDOWN_GRACE_MS),
+  // then close connections and pools.
   const stop = (signal: string): void => {
-    log.info({ signal }, 'shutting down');
+    log.info({ signal, graceMs: config.WORKER_SHUTDOWN_GRACE_MS }, 'shutting down');
     worker.shutdown();
   };
   process.once('SIGINT', () => stop('SIGINT'));

@@ -18,6 +18,8 @@ export interface WorkerOptions {
   /** A prebuilt workflow bundle (tests reuse one across workers); default: bundle workflows/. */
   workflowBundle?: { code: string };
   log?: Logger;
+  /** On shutdown, how long running activities may finish before they are cancelled (ms). */
+  shutdownGraceMs?: number;
 }
 
 export const workflowsPath = require.resolve('../workflows/index.js');
@@ -31,6 +33,7 @@ export async function createWorker(o: WorkerOptions): Promise<Worker> {
     activities: createActivities(o.deps),
     maxConcurrentActivityTaskExecutions: o.maxConcurrentActivities ?? 100,
     ...(o.maxCachedWorkflows ? { maxCachedWorkflows: o.maxCachedWorkflows } : {}),
+    ...(o.shutdownGraceMs !== undefined ? { shutdownGraceTime: o.shutdownGraceMs } : {}),
   });
 }
 

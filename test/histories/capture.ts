@@ -9,6 +9,7 @@ import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { createClient } from '@connectrpc/connect';
 import { createConnectTransport } from '@connectrpc/connect-node';
+import { devBearer } from '../../scripts/token.js';
 import { Client, Connection } from '@temporalio/client';
 import { CoreDictService } from '../../gen/dict/core/v1/service_pb.js';
 import { EntryOperationReason, KeyType } from '../../gen/dict/core/v1/types_pb.js';
@@ -21,7 +22,7 @@ const out = join(__dirname, '..', '..', '..', 'test', 'histories');
 const wait = { seconds: 10n, nanos: 0 };
 
 async function main(): Promise<void> {
-  const api = createClient(CoreDictService, createConnectTransport({ baseUrl: url, httpVersion: '1.1' }));
+  const api = createClient(CoreDictService, createConnectTransport({ baseUrl: url, httpVersion: '1.1', interceptors: [devBearer()] }));
   const address = process.env.TEMPORAL_ADDRESS ?? '127.0.0.1:7233';
   const namespace = process.env.TEMPORAL_NAMESPACE ?? 'core-dict';
   const connection = await Connection.connect({ address });

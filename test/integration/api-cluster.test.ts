@@ -13,6 +13,7 @@ import { freePort } from '../support/processes.js';
 
 const dist = join(__dirname, '..', '..');
 let s: Stack;
+let token = '';
 let api: ChildProcess;
 let out = '';
 let httpPort = 0;
@@ -28,7 +29,7 @@ function lookupOnNewConnection(key: string): Promise<{ status: number; body: Rec
   const payload = JSON.stringify({ key, payerId: naturalPerson().taxIdNumber, endToEndId: newEndToEndId() });
   return new Promise((resolve, reject) => {
     const req = http.request(
-      { host: '127.0.0.1', port: httpPort, method: 'POST', path: '/dict.core.v1.CoreDictService/LookupKey', agent: false, headers: { 'content-type': 'application/json' } },
+      { host: '127.0.0.1', port: httpPort, method: 'POST', path: '/dict.core.v1.CoreDictService/LookupKey', agent: false, headers: { 'content-type': 'application/json', authorization: `Bearer ${token}` } },
       (res) => {
         let body = '';
         res.on('data', (d: Buffer) => (body += d.toString()));
@@ -42,6 +43,7 @@ function lookupOnNewConnection(key: string): Promise<{ status: number; body: Rec
 
 before(async () => {
   s = await startStack();
+  token = await s.token();
   const pki = s.pki;
   httpPort = await freePort();
   api = spawn(process.execPath, [join(dist, 'api/main.js')], {
@@ -60,6 +62,7 @@ before(async () => {
       DICT_SIGNING_KEY_FILE: pki.participants[OUR_ISPB]!.keyFile,
       DICT_SIGNING_CERT_FILE: pki.participants[OUR_ISPB]!.certFile,
       DICT_TRUSTED_CERT_FILE: pki.dict.certFile,
+      AUTH_JWKS_FILE: pki.auth.jwksFile,
       API_HOST: '127.0.0.1',
       API_PORT: String(httpPort),
       API_GRPC_PORT: String(await freePort()),

@@ -21,7 +21,7 @@ after(async () => {
 async function bufCurl(protocol: 'grpc' | 'grpcweb' | 'connect', method: string, body: unknown): Promise<{ code: number; out: string; err: string }> {
   const h2 = protocol === 'grpc';
   const base = h2 ? s.urls.grpcUrl : s.urls.httpUrl;
-  const args = ['curl', '--schema', 'proto', '--protocol', protocol, ...(h2 ? ['--http2-prior-knowledge'] : []), '--data', JSON.stringify(body), `${base}/dict.core.v1.CoreDictService/${method}`];
+  const args = ['curl', '--schema', 'proto', '--protocol', protocol, ...(h2 ? ['--http2-prior-knowledge'] : []), '-H', `Authorization: Bearer ${await s.token()}`, '--data', JSON.stringify(body), `${base}/dict.core.v1.CoreDictService/${method}`];
   try {
     const { stdout, stderr } = await run(buf, args, { cwd: process.cwd(), timeout: 60_000 });
     return { code: 0, out: stdout, err: stderr };

@@ -147,7 +147,7 @@ describe('one handler, three protocols', () => {
   test('Connect JSON over plain HTTP/1.1 POST', async () => {
     const res = await fetch(`${s.urls.httpUrl}/dict.core.v1.CoreDictService/GetKey`, {
       method: 'POST',
-      headers: { 'content-type': 'application/json' },
+      headers: { 'content-type': 'application/json', authorization: `Bearer ${await s.token()}` },
       body: JSON.stringify({ key: newEmail() }),
     });
     assert.equal(res.status, 404);

@@ -18,7 +18,7 @@ import { RetryInfoSchema } from '../../gen/google/rpc/error_details_pb.js';
 import { createLookupCache, redisFailFastOptions, type LookupCache } from '../../store/lookup-cache.js';
 import { rpcError } from '../support/errors.js';
 import { createKeyRequest, legalPerson, naturalPerson, newEmail, newEndToEndId } from '../support/fixtures.js';
-import { startStack, type Stack } from '../support/stack.js';
+import { bearer, startStack, testVerifier, type Stack } from '../support/stack.js';
 import { freePort } from '../support/processes.js';
 
 let s: Stack;
@@ -38,6 +38,7 @@ const lookup = (c: RpcClient<typeof CoreDictService>, key: string) => c.lookupKe
 async function extraApi(over: Partial<BuildOptions>): Promise<{ api: ApiServer; client: RpcClient<typeof CoreDictService> }> {
   const api = build({
     participant: '12345678',
+    verifyBearer: testVerifier(s.pki, '12345678'),
     log: pino({ level: 'silent' }),
     version: 'test',
     sql: s.sql,
@@ -52,7 +53,7 @@ async function extraApi(over: Partial<BuildOptions>): Promise<{ api: ApiServer; 
   });
   extra.push(api);
   const urls = await api.listen({ host: '127.0.0.1', httpPort: 0, grpcPort: 0 });
-  return { api, client: createClient(CoreDictService, createGrpcTransport({ baseUrl: urls.grpcUrl })) };
+  return { api, client: createClient(CoreDictService, createGrpcTransport({ baseUrl: urls.grpcUrl, interceptors: [bearer(await s.token())] })) };
 }
 
 /** Holds an exclusive lock on entries (every read of it waits) until the returned function is called. */

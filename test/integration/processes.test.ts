@@ -12,7 +12,7 @@ import { CoreDictService } from '../../gen/dict/core/v1/service_pb.js';
 import { EntryStatus, KeyType } from '../../gen/dict/core/v1/types_pb.js';
 import { ensureDevPki } from '../../scripts/pki.js';
 import { createKeyRequest, newEmail } from '../support/fixtures.js';
-import { env, OTHER_ISPB, OUR_ISPB, THIRD_ISPB } from '../support/stack.js';
+import { bearer, env, OTHER_ISPB, OUR_ISPB, testToken, THIRD_ISPB } from '../support/stack.js';
 import { freePort, Programs } from '../support/processes.js';
 
 const programs = new Programs();
@@ -30,6 +30,7 @@ async function exited(child: ChildProcess, ms: number): Promise<number | null> {
 
 let apiUrl = '';
 let shared: Record<string, string> = {};
+let token = '';
 
 before(async () => {
   const pki = ensureDevPki(env.pkiDir, [OUR_ISPB, OTHER_ISPB, THIRD_ISPB]);
@@ -49,7 +50,9 @@ before(async () => {
     DICT_TLS_CA_FILE: join(pki.dir, 'ca.crt'),
     DICT_TLS_CERT_FILE: pki.participants[OUR_ISPB]!.certFile,
     DICT_TLS_KEY_FILE: pki.participants[OUR_ISPB]!.keyFile,
+    AUTH_JWKS_FILE: pki.auth.jwksFile,
   };
+  token = await testToken(pki);
   start('simulator/main.js', {
     SIM_HOST: '127.0.0.1',
     SIM_PORT: String(simPort),
@@ -81,7 +84,7 @@ after(async () => {
 });
 
 test('a key reaches ACTIVE through API process -> Temporal -> worker process -> simulator over mTLS', async () => {
-  const client = createClient(CoreDictService, createConnectTransport({ baseUrl: apiUrl, httpVersion: '1.1' }));
+  const client = createClient(CoreDictService, createConnectTransport({ baseUrl: apiUrl, httpVersion: '1.1', interceptors: [bearer(token)] }));
   const res = await client.createKey(createKeyRequest({ keyType: KeyType.EMAIL, key: newEmail() }));
   assert.equal(res.entry?.status, EntryStatus.ACTIVE, `${EntryStatus[res.entry?.status ?? 0]} ${res.entry?.errorName}\n${programs.all()}`);
   assert.equal(res.operation?.done, true);

@@ -16,7 +16,7 @@ import { EntryStatus, KeyType } from '../../gen/dict/core/v1/types_pb.js';
 import { ensureDevPki } from '../../scripts/pki.js';
 import { createSql, type Sql } from '../../store/db.js';
 import { createKeyRequest, newEmail } from '../support/fixtures.js';
-import { env, OTHER_ISPB, OUR_ISPB, THIRD_ISPB } from '../support/stack.js';
+import { bearer, env, OTHER_ISPB, OUR_ISPB, testToken, THIRD_ISPB } from '../support/stack.js';
 import { freePort, Programs } from '../support/processes.js';
 
 const programs = new Programs();
@@ -59,7 +59,9 @@ before(async () => {
     DICT_SIGNING_KEY_FILE: pki.participants[OUR_ISPB]!.keyFile,
     DICT_SIGNING_CERT_FILE: pki.participants[OUR_ISPB]!.certFile,
     DICT_TRUSTED_CERT_FILE: pki.dict.certFile,
+    AUTH_JWKS_FILE: pki.auth.jwksFile,
   };
+  const token = await testToken(pki);
   start('simulator/main.js', {
     SIM_HOST: '127.0.0.1',
     SIM_PORT: String(simPort),
@@ -75,7 +77,7 @@ before(async () => {
     const [httpPort, grpcPort] = [await freePort(), await freePort()];
     start('api/main.js', { ...shared, API_HOST: '127.0.0.1', API_PORT: String(httpPort), API_GRPC_PORT: String(grpcPort) });
     apiUrls.push(`http://127.0.0.1:${httpPort}`);
-    apis.push(createClient(CoreDictService, createConnectTransport({ baseUrl: apiUrls[i]!, httpVersion: '1.1' })));
+    apis.push(createClient(CoreDictService, createConnectTransport({ baseUrl: apiUrls[i]!, httpVersion: '1.1', interceptors: [bearer(token)] })));
   }
   sql = createSql(env.databaseUrl, { max: 2 });
 

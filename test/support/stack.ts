@@ -4,17 +4,20 @@
 // (ISPB) it runs for; a second stack `beside` the first is another PSP's instance of our
 // service (own schema, Redis db, task queue, worker, API) on the same simulator and Temporal.
 import { randomUUID } from 'node:crypto';
-import { createClient, type Client as RpcClient, type Transport } from '@connectrpc/connect';
+import { createClient, type Client as RpcClient, type Interceptor, type Transport } from '@connectrpc/connect';
 import { createConnectTransport, createGrpcTransport, createGrpcWebTransport } from '@connectrpc/connect-node';
 import { Client, Connection } from '@temporalio/client';
 import { DefaultLogger, NativeConnection, Runtime, bundleWorkflowCode, makeTelemetryFilterString, type Worker } from '@temporalio/worker';
 import { Redis } from 'ioredis';
 import pino, { type Logger } from 'pino';
 import { createDictClient, type DictClient } from '../../bridge/client.js';
+import { createVerifier, readJwksFile } from '../../api/auth.js';
 import { healthChecker } from '../../api/health.js';
+import { rateLimiter, type RateLimitOptions } from '../../api/rate-limit.js';
 import { build, type ApiServer } from '../../api/server.js';
 import { CoreDictService } from '../../gen/dict/core/v1/service_pb.js';
 import { ensureDevPki, type DevPki } from '../../scripts/pki.js';
+import { DEV_AUDIENCE, DEV_ISSUER, mintToken, type MintOptions } from '../../scripts/token.js';
 import { startSimulator, type RunningSimulator, type SimulatorOptions } from '../../simulator/server.js';
 import { BCB_CLAIM_PERIODS, type ClaimPeriods } from '../../domain/claims.js';
 import { createSql, type Sql } from '../../store/db.js';
@@ -52,6 +55,8 @@ export interface StackOptions {
   claimPoller?: { intervalMs: number; overlapMs?: number };
   /** Simulator options when this stack starts the simulator (not `beside`). */
   simulator?: Partial<SimulatorOptions>;
+  /** API surface options: per-client rate limit (on this stack's Redis), TLS with the dev PKI's server pair, body cap. */
+  api?: { rateLimit?: RateLimitOptions; tls?: boolean; readMaxBytes?: number; corsOrigins?: string[] };
 }
 
 export interface Stack {
@@ -70,9 +75,14 @@ export interface Stack {
   taskQueue: string;
   api: ApiServer;
   urls: { httpUrl: string; grpcUrl: string };
-  /** Connect protocol over HTTP/1.1 (JSON). */
+  /** Connect protocol over HTTP/1.1 (JSON), as this PSP's operator (OPERATOR token). */
   client: RpcClient<typeof CoreDictService>;
+  /** Transports that send the operator's token. */
   transports: { connect: Transport; grpc: Transport; grpcWeb: Transport };
+  /** A token of this PSP's dev identity provider (default: an operator's). */
+  token(o?: Partial<TestTokenOptions>): Promise<string>;
+  /** A client (Connect over HTTP/1.1) sending this token: e.g. a customer's, `await s.clientAs(await s.token(customer(...)))`. */
+  clientAs(token: string): RpcClient<typeof CoreDictService>;
   /**
    * Register a key directly in DICT through a participant's bridge, bypassing our service
    * (another PSP's customer, or one of ours registered before this service existed).
@@ -101,6 +111,26 @@ export function installTestRuntime(): void {
 }
 
 export const testLogger = () => pino({ level: process.env.TEST_LOG_LEVEL ?? 'silent' });
+
+export type TestTokenOptions = Omit<MintOptions, 'keyPem'>;
+
+/** Sends `Authorization: Bearer <token>` on every call (unless the call names its own). */
+export const bearer = (token: string): Interceptor => (next) => (req) => {
+  if (!req.header.has('authorization')) req.header.set('authorization', `Bearer ${token}`);
+  return next(req);
+};
+
+/** A token from the dev identity provider of the test PKI (default: an operator of OUR_ISPB, valid 1 h). */
+export function testToken(pki: DevPki, o: Partial<TestTokenOptions> = {}): Promise<string> {
+  return mintToken({ keyPem: pki.auth.keyPem, kid: pki.auth.kid, ispb: OUR_ISPB, role: 'operator', sub: 'test-operator', ttlSeconds: 3 * 3600, ...o });
+}
+
+/** Options of a customer's token: the end user with this CPF/CNPJ, with a second factor unless `amr` says otherwise. */
+export const customer = (taxId: string, amr: string[] = ['pwd', 'otp']): Partial<TestTokenOptions> => ({ role: 'customer', sub: `customer-${taxId}`, taxId, amr });
+
+/** The API's verifier for a PSP, trusting the test PKI's dev identity provider. */
+export const testVerifier = (pki: DevPki, participant: string) =>
+  createVerifier({ participant, issuer: DEV_ISSUER, audience: DEV_AUDIENCE, jwks: { keys: readJwksFile(pki.auth.jwksFile) } });
 
 export const testPki = (): DevPki => ensureDevPki(env.pkiDir, [OUR_ISPB, OTHER_ISPB, THIRD_ISPB]);
 
@@ -231,6 +261,7 @@ export async function startStack(o: StackOptions = {}): Promise<Stack> {
 
   const api = build({
     participant,
+    verifyBearer: testVerifier(pki, participant),
     log,
     version: 'test',
     sql,
@@ -242,12 +273,20 @@ export async function startStack(o: StackOptions = {}): Promise<Stack> {
     cache,
     lookupCacheTtlSeconds: o.lookupCacheTtlSeconds ?? 180,
     health: healthChecker({ temporal, sql, redis, dictBaseUrl: simulator.url }),
+    rateLimiter: o.api?.rateLimit ? rateLimiter(redis, { keyPrefix: `core-dict:rl:${taskQueue}`, ...o.api.rateLimit }) : undefined,
+    // The dev PKI's DICT server pair names localhost and 127.0.0.1: good for the API too.
+    tls: o.api?.tls ? { certPem: pki.dict.certPem, keyPem: pki.dict.keyPem } : undefined,
+    readMaxBytes: o.api?.readMaxBytes,
+    corsOrigins: o.api?.corsOrigins,
   });
   const urls = await api.listen({ host: '127.0.0.1', httpPort: 0, grpcPort: 0 });
+  const nodeOptions = o.api?.tls ? { ca: pki.caCertPem } : undefined;
+  const token = (t: Partial<TestTokenOptions> = {}) => testToken(pki, { ispb: participant, ...t });
+  const operator = [bearer(await token())];
   const transports = {
-    connect: createConnectTransport({ baseUrl: urls.httpUrl, httpVersion: '1.1' }),
-    grpc: createGrpcTransport({ baseUrl: urls.grpcUrl }),
-    grpcWeb: createGrpcWebTransport({ baseUrl: urls.httpUrl, httpVersion: '1.1' }),
+    connect: createConnectTransport({ baseUrl: urls.httpUrl, httpVersion: '1.1', nodeOptions, interceptors: operator }),
+    grpc: createGrpcTransport({ baseUrl: urls.grpcUrl, nodeOptions, interceptors: operator }),
+    grpcWeb: createGrpcWebTransport({ baseUrl: urls.httpUrl, httpVersion: '1.1', nodeOptions, interceptors: operator }),
   };
 
   return {
@@ -265,6 +304,8 @@ export async function startStack(o: StackOptions = {}): Promise<Stack> {
     urls,
     client: createClient(CoreDictService, transports.connect),
     transports,
+    token,
+    clientAs: (t) => createClient(CoreDictService, createConnectTransport({ baseUrl: urls.httpUrl, httpVersion: '1.1', nodeOptions, interceptors: [bearer(t)] })),
     simAdmin,
     async registerInDict(via, e) {
       const ispb = ispbOf.get(via);

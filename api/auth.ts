@@ -1,0 +1,182 @@
+// Authentication of API calls: an `Authorization: Bearer <JWT>` header verified with jose
+// against this deployment's identity provider (issuer, audience, an allow-list of asymmetric
+// algorithms, exp/nbf with a small clock skew, keys from a JWKS file or URL) and turned into a
+// Principal. verifyBearer is the one entry point: the RPC interceptor and any other endpoint
+// (e.g. /codec) use the same verifier. Authorization rules that need data (whose key, whose
+// claim) live in api/authorization.ts.
+import { readFileSync } from 'node:fs';
+import { Code, ConnectError } from '@connectrpc/connect';
+import { createLocalJWKSet, createRemoteJWKSet, errors as joseErrors, jwtVerify, type JSONWebKeySet, type JWTPayload, type JWTVerifyGetKey } from 'jose';
+import type { Principal, Role } from './principal.js';
+
+/** Algorithms accepted unless configured otherwise: asymmetric only (never `none`, never HS*). */
+export const DEFAULT_ALGORITHMS = ['ES256', 'RS256', 'EdDSA'] as const;
+const SYMMETRIC = /^HS\d+$/;
+
+export interface AuthOptions {
+  /** This deployment's PSP (PSP_ISPB): a token for another PSP is refused. */
+  participant: string;
+  issuer: string;
+  audience: string;
+  /** JWS algorithms accepted; `none` is never accepted, HS* only with allowSymmetric. */
+  algorithms?: string[];
+  allowSymmetric?: boolean;
+  /** Tolerated clock skew for exp/nbf/iat, in seconds (default 30). */
+  clockToleranceSeconds?: number;
+  /** Longest accepted token lifetime (exp − iat), in seconds (default 24 h); 0 = no limit. */
+  maxTokenAgeSeconds?: number;
+  /** Where the signing keys come from: a JWKS document (file contents) or a URL, or a ready key resolver. */
+  jwks: { keys: JSONWebKeySet } | { url: string; timeoutMs?: number; cooldownMs?: number; cacheMaxAgeMs?: number } | { getKey: JWTVerifyGetKey };
+  /** Names of the claims carrying the PSP's ISPB, the end user's tax id and the role. */
+  claims?: { ispb?: string; taxId?: string; role?: string };
+  /** What counts as a second factor: any of these in `amr`, or `acr` equal to one of acrValues. */
+  secondFactor?: { amr?: string[]; acrValues?: string[] };
+}
+
+export type VerifyBearer = (authorization: string | null | undefined) => Promise<Principal>;
+
+/** Authentication failed: the caller must present a valid token. */
+export const unauthenticated = (why: string): ConnectError => new ConnectError(why, Code.Unauthenticated);
+/** Authenticated, but not allowed to do this. */
+export const permissionDenied = (why: string): ConnectError => new ConnectError(why, Code.PermissionDenied);
+
+export const DEFAULT_SECOND_FACTOR_AMR = ['otp', 'mfa', 'hwk', 'sms', 'fido', 'swk'];
+const TAX_ID = /^([0-9]{11}|[0-9]{14})$/;
+const SUBJECT = /^[A-Za-z0-9._:@|-]{1,128}$/;
+
+/** The JWKS a file holds (AUTH_JWKS_FILE). */
+export function readJwksFile(file: string): JSONWebKeySet {
+  const doc = JSON.parse(readFileSync(file, 'utf8')) as JSONWebKeySet;
+  if (!doc || !Array.isArray(doc.keys) || doc.keys.length === 0) throw new Error(`${file}: not a JWKS (no "keys")`);
+  return doc;
+}
+
+function keyResolver(j: AuthOptions['jwks']): JWTVerifyGetKey {
+  if ('getKey' in j) return j.getKey;
+  if ('keys' in j) return createLocalJWKSet(j.keys);
+  // jose caches the set, refetches on an unknown kid at most once per cooldown, and times out.
+  return createRemoteJWKSet(new URL(j.url), { timeoutDuration: j.timeoutMs ?? 2_000, cooldownDuration: j.cooldownMs ?? 30_000, cacheMaxAge: j.cacheMaxAgeMs ?? 600_000 });
+}
+
+function why(err: unknown): string {
+  if (err instanceof joseErrors.JWTExpired) return 'token expired';
+  if (err instanceof joseErrors.JWTClaimValidationFailed) return `token claim "${err.claim}" invalid: ${err.reason}`;
+  if (err instanceof joseErrors.JOSEAlgNotAllowed) return 'token algorithm not allowed';
+  if (err instanceof joseErrors.JWSSignatureVerificationFailed) return 'token signature invalid';
+  if (err instanceof joseErrors.JWKSNoMatchingKey) return 'token signed by an unknown key';
+  if (err instanceof joseErrors.JWKSTimeout) return 'identity provider keys unavailable (timeout)';
+  if (err instanceof joseErrors.JOSEError) return `token invalid: ${err.message}`;
+  return `token invalid: ${(err as Error).message ?? String(err)}`;
+}
+
+const stringList = (v: unknown): string[] => (Array.isArray(v) ? v.filter((x): x is string => typeof x === 'string') : typeof v === 'string' ? v.split(' ').filter(Boolean) : []);
+
+/** A verifier for `Authorization` header values; throws ConnectErrors (Unauthenticated / PermissionDenied). */
+export function createVerifier(o: AuthOptions): VerifyBearer {
+  const algorithms = o.algorithms ?? [...DEFAULT_ALGORITHMS];
+  for (const a of algorithms) {
+    if (a.toLowerCase() === 'none') throw new Error('auth: algorithm "none" can never be allowed');
+    if (SYMMETRIC.test(a) && !o.allowSymmetric) throw new Error(`auth: symmetric algorithm ${a} needs allowSymmetric (AUTH_ALLOW_HS=true)`);
+  }
+  if (!o.issuer || !o.audience) throw new Error('auth: issuer and audience are required');
+  const getKey = keyResolver(o.jwks);
+  const names = { ispb: o.claims?.ispb ?? 'ispb', taxId: o.claims?.taxId ?? 'tax_id', role: o.claims?.role ?? 'role' };
+  const amrFactors = new Set(o.secondFactor?.amr ?? DEFAULT_SECOND_FACTOR_AMR);
+  const acrValues = new Set(o.secondFactor?.acrValues ?? []);
+  const maxAge = o.maxTokenAgeSeconds ?? 86_400;
+
+  return async (authorization) => {
+    if (!authorization) throw unauthenticated('missing Authorization: Bearer token');
+    const m = /^Bearer[ ]+([A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]*)[ ]*$/i.exec(authorization);
+    if (!m) throw unauthenticated('Authorization must be "Bearer <JWT>"');
+    let payload: JWTPayload;
+    try {
+      ({ payload } = await jwtVerify(m[1]!, getKey, {
+        algorithms,
+        issuer: o.issuer,
+        audience: o.audience,
+        clockTolerance: o.clockToleranceSeconds ?? 30,
+        requiredClaims: ['exp', 'sub'],
+        ...(maxAge ? { maxTokenAge: maxAge } : {}),
+      }));
+    } catch (err) {
+      throw unauthenticated(why(err));
+    }
+    const sub = payload.sub!;
+    if (!SUBJECT.test(sub)) throw unauthenticated('token claim "sub": 1-128 characters of [A-Za-z0-9._:@|-]');
+    const role = payload[names.role];
+    if (role !== 'customer' && role !== 'operator') throw unauthenticated(`token claim "${names.role}" must be "customer" or "operator"`);
+    const ispb = payload[names.ispb];
+    if (typeof ispb !== 'string' || !/^[0-9]{8}$/.test(ispb)) throw unauthenticated(`token claim "${names.ispb}" must be an 8-digit ISPB`);
+    if (ispb !== o.participant) throw permissionDenied(`token is for PSP ${ispb}; this service acts for ${o.participant}`);
+    const taxId = payload[names.taxId];
+    if (taxId !== undefined && (typeof taxId !== 'string' || !TAX_ID.test(taxId))) throw unauthenticated(`token claim "${names.taxId}" must be a CPF (11 digits) or CNPJ (14 digits)`);
+    if (role === 'customer' && taxId === undefined) throw unauthenticated(`a customer token needs the "${names.taxId}" claim (the end user's CPF/CNPJ)`);
+    const amr = stringList(payload.amr);
+    const acr = typeof payload.acr === 'string' ? payload.acr : undefined;
+    const principal: Principal = {
+      participant: ispb,
+      subject: sub,
+      role: role as Role,
+      ...(taxId ? { taxIdNumber: taxId as string } : {}),
+      amr,
+      ...(acr ? { acr } : {}),
+      secondFactor: amr.some((a) => amrFactors.has(a)) || (acr !== undefined && acrValues.has(acr)),
+      via: 'jwt',
+    };
+    return principal;
+  };
+}
+
+/** Auth options from the API's configuration (AUTH_* variables). */
+export function authOptionsFromConfig(c: {
+  PSP_ISPB: string;
+  AUTH_ISSUER: string;
+  AUTH_AUDIENCE: string;
+  AUTH_ALGORITHMS: string;
+  AUTH_ALLOW_HS: boolean;
+  AUTH_CLOCK_SKEW_SECONDS: number;
+  AUTH_MAX_TOKEN_AGE_SECONDS: number;
+  AUTH_JWKS_FILE?: string;
+  AUTH_JWKS_URL?: string;
+  AUTH_JWKS_TIMEOUT_MS: number;
+  AUTH_JWKS_CACHE_SECONDS: number;
+  AUTH_ISPB_CLAIM: string;
+  AUTH_TAX_ID_CLAIM: string;
+  AUTH_ROLE_CLAIM: string;
+  AUTH_SECOND_FACTOR_AMR: string;
+  AUTH_SECOND_FACTOR_ACR: string;
+}): AuthOptions {
+  const list = (s: string) => s.split(',').map((x) => x.trim()).filter(Boolean);
+  if (!c.AUTH_JWKS_FILE === !c.AUTH_JWKS_URL) throw new Error('auth: set exactly one of AUTH_JWKS_FILE and AUTH_JWKS_URL');
+  return {
+    participant: c.PSP_ISPB,
+    issuer: c.AUTH_ISSUER,
+    audience: c.AUTH_AUDIENCE,
+    algorithms: list(c.AUTH_ALGORITHMS),
+    allowSymmetric: c.AUTH_ALLOW_HS,
+    clockToleranceSeconds: c.AUTH_CLOCK_SKEW_SECONDS,
+    maxTokenAgeSeconds: c.AUTH_MAX_TOKEN_AGE_SECONDS,
+    jwks: c.AUTH_JWKS_FILE
+      ? { keys: readJwksFile(c.AUTH_JWKS_FILE) }
+      : { url: c.AUTH_JWKS_URL!, timeoutMs: c.AUTH_JWKS_TIMEOUT_MS, cacheMaxAgeMs: c.AUTH_JWKS_CACHE_SECONDS * 1000 },
+    claims: { ispb: c.AUTH_ISPB_CLAIM, taxId: c.AUTH_TAX_ID_CLAIM, role: c.AUTH_ROLE_CLAIM },
+    secondFactor: { amr: list(c.AUTH_SECOND_FACTOR_AMR), acrValues: list(c.AUTH_SECOND_FACTOR_ACR) },
+  };
+}
+
+let configured: VerifyBearer | undefined;
+
+/** Install the process's verifier (api/main.ts does, from configuration). */
+export function setVerifier(v: VerifyBearer): void {
+  configured = v;
+}
+
+/**
+ * Verify an `Authorization` header value with this process's verifier: the Principal, or a
+ * ConnectError (Unauthenticated / PermissionDenied). For endpoints outside the RPC handler.
+ */
+export function verifyBearer(authorization: string | null | undefined): Promise<Principal> {
+  if (!configured) return Promise.reject(unauthenticated('authentication is not configured in this process'));
+  return configured(authorization);
+}

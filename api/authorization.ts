@@ -1,0 +1,65 @@
+// Authorization rules of the API, on top of the verified Principal (api/auth.ts). Every call is
+// already within the token's PSP (its ISPB equals PSP_ISPB, and every read and write is scoped to
+// that participant). Operators act on anything of their PSP. A customer acts only on what is
+// theirs: ownership is the tax id (CPF/CNPJ) — an entry is a customer's when its owner's tax id
+// equals the token's tax id claim; a claim is when the customer is its party at our PSP (as
+// claimer: the claimer's tax id; as donor: the owner of our entry for the key). Customers' claim
+// decisions also need a second factor (amr/acr).
+import type { ClaimRecord } from '../store/claims.js';
+import type { Db } from '../store/db.js';
+import * as entries from '../store/entries.js';
+import { permissionDenied } from './auth.js';
+import type { Principal } from './principal.js';
+
+/** The tax id a customer acts for, or undefined for an operator (who is not limited to one owner). */
+export function customerTaxId(p: Principal): string | undefined {
+  if (p.role !== 'customer') return undefined;
+  // The verifier refuses customer tokens without one; never treat a customer as unrestricted.
+  if (!p.taxIdNumber) throw permissionDenied('a customer token without a tax id acts for nobody');
+  return p.taxIdNumber;
+}
+
+/** A customer may only name themselves (as a key's owner, a claimer, a payer). */
+export function requireSelf(p: Principal, taxIdNumber: string | undefined, what: string): void {
+  const own = customerTaxId(p);
+  if (own !== undefined && taxIdNumber !== own) throw permissionDenied(`a customer can only act for themselves: ${what} is not the token's tax id`);
+}
+
+/** Whether the principal may see or change this entry of our PSP. */
+export function ownsEntry(p: Principal, e: entries.EntryRecord): boolean {
+  const own = customerTaxId(p);
+  return own === undefined || e.owner.taxIdNumber === own;
+}
+
+/** An existing entry of ours changed by a customer must be theirs. */
+export async function requireOwnKey(db: Db, p: Principal, key: string): Promise<void> {
+  const own = customerTaxId(p);
+  if (own === undefined) return;
+  const rec = await entries.getLatestEntryByKey(db, key);
+  if (!rec || rec.account.participant !== p.participant || rec.owner.taxIdNumber !== own) {
+    throw permissionDenied('a customer can only change their own keys');
+  }
+}
+
+/** The tax id of our customer who is party to a claim: the claimer, or (donor) the owner of our entry for the key. */
+export async function claimPartyTaxId(db: Db, c: ClaimRecord): Promise<string | undefined> {
+  if (c.role === 'CLAIMER') return c.claimer.taxIdNumber;
+  return (await entries.getLatestEntryByKey(db, c.key))?.owner.taxIdNumber;
+}
+
+export async function ownsClaim(db: Db, p: Principal, c: ClaimRecord): Promise<boolean> {
+  const own = customerTaxId(p);
+  return own === undefined || (await claimPartyTaxId(db, c)) === own;
+}
+
+/** A customer's decision on a claim needs a token showing a second factor. */
+export function requireSecondFactor(p: Principal, action: string): void {
+  if (p.role === 'customer' && !p.secondFactor) {
+    throw permissionDenied(`${action} by a customer needs a second authentication factor (token amr/acr shows none: amr=${JSON.stringify(p.amr)}${p.acr ? `, acr=${p.acr}` : ''})`);
+  }
+}
+
+/** Operators only (e.g. the /codec endpoint): a customer is PERMISSION_DENIED. */
+export function requireOperator(p: Principal, what: string): void {
+  if (p.role !== 'operator') throw permissionDenied(`${what} is for the PSP's operators only`);
+}

@@ -1,0 +1,82 @@
+// Per-call context that every later interceptor and log line relies on: the request id (a
+// caller's `x-request-id`, when well-formed, else one we make) echoed in the response headers
+// and trailers, the caller's network address (for rate limiting callers without an end user),
+// and recovery: whatever a handler throws that is not a ConnectError becomes Internal with a
+// safe message naming the request id — the stack and the error's text stay in our log, once.
+import { randomUUID } from 'node:crypto';
+import type { IncomingMessage } from 'node:http';
+import type { Http2ServerRequest } from 'node:http2';
+import { Code, ConnectError, createContextKey, createContextValues, type ContextValues, type Interceptor } from '@connectrpc/connect';
+import type { Logger } from 'pino';
+
+export const REQUEST_ID_HEADER = 'x-request-id';
+
+/** Printable, no spaces, at most 128 characters: safe to log and to echo. */
+const REQUEST_ID = /^[A-Za-z0-9._:@/+=-]{1,128}$/;
+
+export const requestIdKey = createContextKey<string>('', { description: 'request id' });
+export const peerKey = createContextKey<string>('', { description: 'peer address' });
+
+/** The caller's request id when well-formed, else a new one. */
+export const acceptRequestId = (given: string | null | undefined): string => (given && REQUEST_ID.test(given) ? given : randomUUID());
+
+/** connectNodeAdapter's contextValues: the peer address from the socket. */
+export function nodeContextValues(req: IncomingMessage | Http2ServerRequest): ContextValues {
+  const values = createContextValues();
+  values.set(peerKey, req.socket?.remoteAddress ?? '');
+  return values;
+}
+
+/** Outermost: every later interceptor, handler and log line sees the request id. */
+export function requestIdInterceptor(): Interceptor {
+  return (next) => async (req) => {
+    const id = acceptRequestId(req.header.get(REQUEST_ID_HEADER));
+    req.contextValues.set(requestIdKey, id);
+    try {
+      const res = await next(req);
+      res.header.set(REQUEST_ID_HEADER, id);
+      res.trailer.set(REQUEST_ID_HEADER, id);
+      return res;
+    } catch (err) {
+      const ce = err instanceof ConnectError ? err : ConnectError.from(err);
+      ce.metadata.set(REQUEST_ID_HEADER, id);
+      throw ce;
+    }
+  };
+}
+
+/**
+ * Second: a ConnectError passes as is (it was made for the client); anything else is a bug or an
+ * unexpected failure of a dependency, logged here once with the request id and answered as
+ * Internal without its text.
+ */
+export function recoveryInterceptor(log: Logger): Interceptor {
+  return (next) => async (req) => {
+    const safe = (err: unknown): ConnectError => {
+      if (err instanceof ConnectError) return err;
+      // A call the client abandoned is theirs to know about, not a failure of ours.
+      if (req.signal.aborted) return ConnectError.from(err, Code.Canceled);
+      const requestId = req.contextValues.get(requestIdKey);
+      log.error({ requestId, rpc: `${req.service.typeName}/${req.method.name}`, err }, 'rpc failed unexpectedly');
+      return new ConnectError(`internal error; request id ${requestId}`, Code.Internal);
+    };
+    try {
+      const res = await next(req);
+      if (!res.stream) return res;
+      // A streaming answer can still fail while its messages are produced.
+      const messages = res.message;
+      return {
+        ...res,
+        message: (async function* () {
+          try {
+            yield* messages;
+          } catch (err) {
+            throw safe(err);
+          }
+        })(),
+      };
+    } catch (err) {
+      throw safe(err);
+    }
+  };
+}

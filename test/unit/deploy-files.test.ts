@@ -1,0 +1,155 @@
+// The deployment files keep their promises: the Dockerfile is multi-stage and runs as a non-root
+// user; docker-compose.yml has every service of the full stack with pinned image tags (defaults
+// equal to scripts/versions.env) and the UI's codec endpoint at the API's /codec; Prometheus
+// scrapes the API and the worker; the Kubernetes base lists every manifest, its Deployments have
+// probes and resources, its images are pinned (the same Temporal versions as compose), and its
+// copies of the Temporal scripts equal deploy/'s. (Strict k8s.io/api decoding: scripts/k8s-check.sh.)
+import assert from 'node:assert/strict';
+import { readdirSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { describe, it } from 'node:test';
+import { parse, parseAllDocuments } from 'yaml';
+
+const ROOT = join(__dirname, '..', '..', '..');
+const read = (...p: string[]) => readFileSync(join(ROOT, ...p), 'utf8');
+
+/** scripts/versions.env as a map (KEY=VALUE lines). */
+function versions(): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const line of read('scripts', 'versions.env').split('\n')) {
+    const m = /^([A-Z_][A-Z0-9_]*)=("?)(.*)\2$/.exec(line.trim());
+    if (m) out[m[1]!] = m[3]!;
+  }
+  return out;
+}
+
+/** Compose's ${VAR:-default} with the default filled in (what `docker compose` runs unset). */
+const withDefaults = (s: string) => s.replace(/\$\{([A-Z0-9_]+):-([^}]*)\}/g, (_, _v, d: string) => d);
+
+const pinned = (image: string) => {
+  const name = image.slice(image.lastIndexOf('/') + 1);
+  return (/:[^:]+$/.test(name) && !name.endsWith(':latest') && !/:\d+$/.test(name)) || image.includes('@sha256:');
+};
+
+describe('deploy/Dockerfile', () => {
+  const lines = read('deploy', 'Dockerfile').split('\n').filter((l) => !l.startsWith('#'));
+  it('is multi-stage and its runtime stage runs as a non-root user', () => {
+    const froms = lines.filter((l) => /^FROM /.test(l));
+    assert.ok(froms.length >= 2, 'want a build stage and a runtime stage');
+    const runtime = lines.slice(lines.lastIndexOf(froms.at(-1)!));
+    const users = runtime.filter((l) => /^USER /.test(l));
+    assert.equal(users.length, 1, 'one USER in the runtime stage');
+    assert.ok(!/^USER (root|0)(:|$)/.test(users[0]!), users[0]);
+    assert.ok(runtime.some((l) => /^COPY --from=build/.test(l)), 'the runtime stage copies from the build stage');
+    assert.ok(!runtime.some((l) => /^COPY \. /.test(l)), 'the runtime stage does not copy the sources');
+  });
+});
+
+describe('docker-compose.yml', () => {
+  const compose = parse(withDefaults(read('docker-compose.yml')), { merge: true }) as { services: Record<string, { image?: string; build?: unknown; environment?: Record<string, string>; command?: string[] }> };
+  const services = compose.services;
+  it('runs the whole stack', () => {
+    for (const s of ['postgres', 'redis', 'nats', 'temporal-schema', 'temporal', 'temporal-namespace', 'temporal-ui', 'migrate', 'pki', 'simulator', 'api', 'worker', 'relay', 'prometheus', 'grafana']) {
+      assert.ok(services[s], `service ${s} missing`);
+    }
+    assert.deepEqual(services.relay!.command?.slice(-1), ['dist/relay/main.js']);
+    assert.equal(services.relay!.environment?.NATS_URL, 'nats://nats:4222');
+    assert.equal(services.temporal!.environment?.DB, 'postgres12', 'Temporal on Postgres persistence');
+  });
+  it('pins every image to the versions in scripts/versions.env', () => {
+    const v = versions();
+    for (const [name, s] of Object.entries(services)) {
+      if (s.build) continue; // our own image, built from deploy/Dockerfile
+      assert.ok(s.image && pinned(s.image), `${name}: image ${s.image} is not pinned`);
+    }
+    assert.equal(services.postgres!.image, `postgres:${v.POSTGRES_IMAGE_VERSION}`);
+    assert.equal(services.redis!.image, `redis:${v.REDIS_IMAGE_VERSION}`);
+    assert.equal(services.nats!.image, `nats:${v.NATS_IMAGE_VERSION}`);
+    assert.equal(services.temporal!.image, `temporalio/server:${v.TEMPORAL_SERVER_VERSION}`);
+    assert.equal(services['temporal-ui']!.image, `temporalio/ui:${v.TEMPORAL_UI_VERSION}`);
+    assert.equal(services.prometheus!.image, `prom/prometheus:${v.PROMETHEUS_IMAGE_VERSION}`);
+    assert.equal(services.grafana!.image, `grafana/grafana:${v.GRAFANA_IMAGE_VERSION}`);
+  });
+  it("points the Web UI's codec endpoint at the API's /codec", () => {
+    assert.match(services['temporal-ui']!.environment?.TEMPORAL_CODEC_ENDPOINT ?? '', /^http:\/\/127\.0\.0\.1:8080\/codec$/);
+  });
+  it('has Prometheus scrape the API and the worker, and Grafana provisioned', () => {
+    const prom = parse(read('deploy', 'prometheus', 'prometheus.yml')) as { scrape_configs: { job_name: string; dns_sd_configs?: { names: string[]; port: number }[] }[] };
+    const targets = prom.scrape_configs.flatMap((j) => (j.dns_sd_configs ?? []).map((d) => `${d.names[0]}:${d.port}`));
+    assert.ok(targets.includes('api:8080'), targets.join());
+    assert.ok(targets.includes('worker:9464'), targets.join());
+    const ds = parse(read('deploy', 'grafana', 'provisioning', 'datasources', 'prometheus.yml')) as { datasources: { url: string; uid: string }[] };
+    assert.equal(ds.datasources[0]!.url, 'http://prometheus:9090');
+    const dash = parse(read('deploy', 'grafana', 'provisioning', 'dashboards', 'core-dict.yml')) as { providers: { options: { path: string } }[] };
+    assert.equal(dash.providers[0]!.options.path, '/var/lib/grafana/dashboards');
+  });
+});
+
+describe('deploy/k8s', () => {
+  const dir = join(ROOT, 'deploy', 'k8s');
+  const kustomization = parse(read('deploy', 'k8s', 'kustomization.yaml')) as { resources: string[] };
+  type Obj = { kind: string; metadata: { name: string }; spec?: any };
+  const objects: Obj[] = kustomization.resources.flatMap((f) =>
+    parseAllDocuments(readFileSync(join(dir, f), 'utf8')).map((d) => {
+      assert.deepEqual(d.errors, [], f);
+      return d.toJS() as Obj;
+    }),
+  );
+  const byKind = (k: string) => objects.filter((o) => o.kind === k);
+
+  it('lists every manifest in kustomization.yaml', () => {
+    const files = readdirSync(dir).filter((f) => /\.ya?ml$/.test(f) && f !== 'kustomization.yaml');
+    assert.deepEqual([...files].sort(), [...kustomization.resources].sort());
+  });
+  it('has probes and resources on the API and the worker, and an HPA and a PDB for each', () => {
+    const probes: Record<string, [string, number | string, string]> = {
+      'core-dict-api': ['/readyz', 'http', '/healthz'],
+      'core-dict-worker': ['/metrics', 'metrics', '/metrics'],
+    };
+    for (const [name, [ready, port, live]] of Object.entries(probes)) {
+      const d = byKind('Deployment').find((o) => o.metadata.name === name);
+      assert.ok(d, name);
+      const c = d.spec.template.spec.containers[0];
+      assert.equal(c.readinessProbe.httpGet.path, ready, name);
+      assert.equal(c.readinessProbe.httpGet.port, port, name);
+      assert.equal(c.livenessProbe.httpGet.path, live, name);
+      assert.ok(c.resources.requests.cpu && c.resources.requests.memory && c.resources.limits.memory, name);
+      assert.ok(byKind('HorizontalPodAutoscaler').some((h) => h.spec.scaleTargetRef.name === name), `HPA for ${name}`);
+      assert.ok(byKind('PodDisruptionBudget').some((p) => p.spec.selector.matchLabels['app.kubernetes.io/name'] === name), `PDB for ${name}`);
+    }
+    const worker = byKind('Deployment').find((o) => o.metadata.name === 'core-dict-worker')!;
+    assert.deepEqual(worker.spec.template.spec.containers[0].ports, [{ name: 'metrics', containerPort: 9464, protocol: 'TCP' }]);
+    const relay = byKind('Deployment').find((o) => o.metadata.name === 'core-dict-relay')!;
+    assert.deepEqual(relay.spec.template.spec.containers[0].command.slice(-1), ['dist/relay/main.js']);
+  });
+  it('runs every pod as non-root with resources, and pins every image (Temporal as in versions.env)', () => {
+    const v = versions();
+    for (const o of [...byKind('Deployment'), ...byKind('Job')]) {
+      const pod = o.spec.template.spec;
+      assert.equal(pod.securityContext.runAsNonRoot, true, o.metadata.name);
+      for (const c of pod.containers) {
+        assert.ok(c.resources?.requests?.cpu && c.resources?.limits?.memory, `${o.metadata.name}/${c.name} resources`);
+        if (c.image === 'core-dict') continue; // set by kustomization.yaml's images: (pinned below)
+        assert.ok(pinned(c.image), `${o.metadata.name}: ${c.image}`);
+        const m = /^temporalio\/(server|admin-tools|ui):(.+)$/.exec(c.image);
+        if (m) assert.equal(m[2], m[1] === 'ui' ? v.TEMPORAL_UI_VERSION : v.TEMPORAL_SERVER_VERSION, c.image);
+      }
+    }
+    assert.match(read('deploy', 'k8s', 'kustomization.yaml'), /- name: core-dict\n\s+newName: \S+\n\s+newTag: \d+\.\d+\.\d+/);
+  });
+  it('has the Temporal schema, namespace and migration Jobs, NetworkPolicies and placeholder Secrets only', () => {
+    assert.deepEqual(byKind('Job').map((j) => j.metadata.name).sort(), ['core-dict-migrate', 'temporal-namespace', 'temporal-schema']);
+    assert.ok(byKind('NetworkPolicy').some((n) => JSON.stringify(n.spec.podSelector) === '{}' && n.spec.policyTypes.includes('Ingress')), 'a default deny');
+    for (const s of byKind('Secret')) {
+      for (const [k, val] of Object.entries((s as any).stringData as Record<string, string>)) {
+        if (k.endsWith('_USER')) continue; // a user name is no secret
+        assert.match(val, /CHANGE-ME|PLACEHOLDER|REPLACE-WITH/, `Secret ${s.metadata.name}.${k} must be a placeholder`);
+      }
+    }
+  });
+  it("ships the same Temporal scripts as deploy/ (kustomize reads only files under deploy/k8s)", () => {
+    for (const f of ['temporal-schema.sh', 'temporal-namespace.sh']) {
+      assert.equal(read('deploy', 'k8s', 'scripts', f), read('deploy', f), `deploy/k8s/scripts/${f} differs from deploy/${f}: copy it again`);
+    }
+  });
+});
