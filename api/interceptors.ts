@@ -21,6 +21,7 @@ import type { Logger } from 'pino';
 import { admissionInterceptor, type Gate } from './admission.js';
 import type { VerifyBearer } from './auth.js';
 import { authInterceptor, principalKey } from './principal.js';
+import { metricsInterceptor } from './metrics.js';
 import { rateLimitInterceptor } from './rate-limit.js';
 import { recoveryInterceptor, requestIdInterceptor, requestIdKey } from './request-context.js';
 import type { RateLimiterAbstract } from 'rate-limiter-flexible';
@@ -63,23 +64,28 @@ export function loggingInterceptor(log: Logger, o: { statsIntervalMs?: number } 
   return (next) => async (req) => {
     const started = performance.now();
     const rpc = `${req.service.typeName}/${req.method.name}`;
+    // One line's context: the call, who made it (PSP and end user) and its request id if any.
+    const who = () => {
+      const p = req.contextValues.get(principalKey);
+      return { requestId: req.contextValues.get(requestIdKey), rpc, psp: p?.participant, user: p?.subject };
+    };
     try {
       const res = await next(req);
       const ms = performance.now() - started;
       record(rpc, 'OK', ms);
-      if (log.isLevelEnabled('debug')) log.debug({ requestId: req.contextValues.get(requestIdKey), rpc, ms: Math.round(ms), principal: req.contextValues.get(principalKey)?.participant }, 'rpc ok');
+      if (log.isLevelEnabled('debug')) log.debug({ ...who(), code: 'OK', durationMs: Math.round(ms) }, 'rpc ok');
       return res;
     } catch (err) {
       const ms = performance.now() - started;
-      const requestId = req.contextValues.get(requestIdKey);
       // Not a ConnectError: recovery turns it into Internal and logs it (once, with its stack).
       if (!(err instanceof ConnectError)) {
         record(rpc, Code[Code.Internal], ms);
         throw err;
       }
       record(rpc, Code[err.code], ms);
-      if (err.code === Code.Internal || err.code === Code.Unknown) log.error({ requestId, rpc, ms: Math.round(ms), code: Code[err.code], reason: err.rawMessage, err }, 'rpc failed');
-      else if (log.isLevelEnabled('debug')) log.debug({ requestId, rpc, ms: Math.round(ms), code: Code[err.code], reason: err.rawMessage }, 'rpc failed');
+      // The error text goes under `reason` (pino owns `msg`: two would make JSON parsers keep one).
+      if (err.code === Code.Internal || err.code === Code.Unknown) log.error({ ...who(), code: Code[err.code], durationMs: Math.round(ms), reason: err.rawMessage, err }, 'rpc failed');
+      else if (log.isLevelEnabled('debug')) log.debug({ ...who(), code: Code[err.code], durationMs: Math.round(ms), reason: err.rawMessage }, 'rpc failed');
       throw err;
     }
   };
@@ -106,5 +112,6 @@ export function interceptors(o: InterceptorOptions): Interceptor[] {
     ...(o.rateLimiter ? [rateLimitInterceptor(o.rateLimiter, { log: o.log, onLimited: o.onRateLimited })] : []),
     ...(o.rpcGate ? [admissionInterceptor(o.rpcGate)] : []),
     loggingInterceptor(o.log, { statsIntervalMs: o.statsIntervalMs }),
+    metricsInterceptor(),
   ];
 }

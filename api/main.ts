@@ -11,6 +11,9 @@ import { Redis } from 'ioredis';
 import { claimPeriodsFromConfig, loadApiConfig, readApiTls, readDictMaterial, type ApiConfig } from '../config/index.js';
 import { dictClientFromConfig } from '../config/dict-client.js';
 import { createLogger } from '../config/logger.js';
+import { setupTracing, tracing } from '../config/tracing.js';
+import { OpenTelemetryWorkflowClientInterceptor } from '@temporalio/interceptors-opentelemetry';
+import { collectProcessMetrics, joinClusterMetrics, serveClusterMetrics, watchCircuit, watchDatabase, watchDependency } from '../config/metrics.js';
 import { createSql } from '../store/db.js';
 import { createLookupCache, redisFailFastOptions } from '../store/lookup-cache.js';
 import { authOptionsFromConfig, createVerifier, setVerifier } from './auth.js';
@@ -25,6 +28,7 @@ const WORKER_STOP_SLACK_MS = 5_000;
 
 async function serve(config: ApiConfig): Promise<void> {
   const log = createLogger('core-dict-api', config.LOG_LEVEL);
+  setupTracing({ serviceName: 'core-dict-api', endpoint: config.OTEL_EXPORTER_OTLP_ENDPOINT });
   // Refuse to start without a usable verifier (bad JWKS, `none`/HS algorithms): never serve unauthenticated.
   const verifyBearer = createVerifier(authOptionsFromConfig(config));
   setVerifier(verifyBearer);
@@ -48,7 +52,8 @@ async function serve(config: ApiConfig): Promise<void> {
   // Lookups sit on a payment's critical path: fail fast rather than hold the payer.
   const dict = dictClientFromConfig(config, config.LOOKUP_TIMEOUT_MS);
   const connection = await Connection.connect({ address: config.TEMPORAL_ADDRESS });
-  const temporal = new Client({ connection, namespace: config.TEMPORAL_NAMESPACE });
+  // StartWorkflow spans, and the trace context handed to the workflow in its headers.
+  const temporal = new Client({ connection, namespace: config.TEMPORAL_NAMESPACE, interceptors: { workflow: [new OpenTelemetryWorkflowClientInterceptor()] } });
 
   const server = build({
     participant: config.PSP_ISPB,
@@ -86,6 +91,12 @@ async function serve(config: ApiConfig): Promise<void> {
       last = now;
     }, config.RPC_STATS_INTERVAL_MS).unref();
   }
+  collectProcessMetrics();
+  if (cluster.isWorker) joinClusterMetrics();
+  watchCircuit('lookup-cache', () => cache.state());
+  watchDatabase(sql, config.METRICS_DB_MIN_INTERVAL_MS);
+  watchDependency('postgres', async () => (await sql`select 1`, true));
+  watchDependency('redis', async () => (await redis.ping()) === 'PONG');
   const urls = await server.listen({ host: config.API_HOST, httpPort: config.API_PORT, grpcPort: config.API_GRPC_PORT });
   log.info({ ...urls, pid: process.pid, worker: cluster.isWorker ? cluster.worker?.id : undefined }, 'api listening');
 
@@ -101,6 +112,7 @@ async function serve(config: ApiConfig): Promise<void> {
     dict.close();
     redis.disconnect();
     await sql.end({ timeout: 5 });
+    await tracing()?.shutdown(); // flushes spans not yet exported
     log.info('api stopped');
     process.exit(0);
   };
@@ -125,6 +137,7 @@ function primary(config: ApiConfig, n: number): void {
     log.error({ worker: w.id, pid: w.process.pid, code, signal }, 'api worker died; starting another');
     setTimeout(fork, 1_000).unref();
   });
+  serveClusterMetrics();
   for (let i = 0; i < n; i++) fork();
   log.info({ workers: n, pid: process.pid }, 'api primary started');
 

@@ -5,6 +5,7 @@
 // alive) and /readyz (dependencies answer; 503 once draining) serve probes. Request bodies are
 // capped at `readMaxBytes` (larger ones are refused before they are read). close() drains:
 // not ready at once, no new connections, in-flight calls get `graceMs` to finish.
+// GET /metrics serves Prometheus (config/metrics.ts) on both listeners (scrape the HTTP/1.1 one).
 import http from 'node:http';
 import http2 from 'node:http2';
 import type { AddressInfo, Socket } from 'node:net';
@@ -15,6 +16,7 @@ import { withCors } from './cors.js';
 import { DEFAULT_ADMISSION, gate, type AdmissionOptions, type Gate } from './admission.js';
 import type { VerifyBearer } from './auth.js';
 import { interceptors } from './interceptors.js';
+import { exposition, rateLimited, register, watchGate } from '../config/metrics.js';
 import { reflectionRoutes } from './reflection.js';
 import { nodeContextValues } from './request-context.js';
 import { routes, type RouteDeps } from './routes.js';
@@ -65,6 +67,11 @@ export function build(o: BuildOptions): ApiServer {
       res.end(JSON.stringify(body));
     };
     if (path === '/healthz') return reply(200, { status: 'ok' });
+    if (path === '/metrics') {
+      const body = await exposition();
+      res.writeHead(200, { 'content-type': register.contentType });
+      return void res.end(body);
+    }
     if (path === '/readyz') {
       if (draining) return reply(503, { status: 'draining', components: [] });
       const components = await o.health();
@@ -79,13 +86,15 @@ export function build(o: BuildOptions): ApiServer {
     rpc: gate('rpc', { maxInFlight: adm.maxInFlightRpcs, maxQueue: 0 }),
     lookupDb: o.lookupDbGate ?? gate('lookup-db', { maxInFlight: adm.lookupDbMaxInFlight, maxQueue: adm.lookupDbMaxQueue }),
   };
+  watchGate('rpc', () => gates.rpc.stats());
+  watchGate('lookup-db', () => gates.lookupDb.stats());
   const serviceRoutes = routes({ ...o, lookupDbGate: gates.lookupDb });
   const handler = connectNodeAdapter({
     routes: (router) => {
       serviceRoutes(router);
       if (o.reflection !== false) reflectionRoutes(router);
     },
-    interceptors: interceptors({ verifyBearer: o.verifyBearer, log: o.log, rpcGate: gates.rpc, rateLimiter: o.rateLimiter, statsIntervalMs: o.statsIntervalMs }),
+    interceptors: interceptors({ verifyBearer: o.verifyBearer, log: o.log, rpcGate: gates.rpc, rateLimiter: o.rateLimiter, onRateLimited: () => rateLimited.inc(), statsIntervalMs: o.statsIntervalMs }),
     readMaxBytes: o.readMaxBytes ?? DEFAULT_READ_MAX_BYTES,
     contextValues: nodeContextValues,
     fallback: (req, res) => void probes(req as http.IncomingMessage, res as http.ServerResponse),

@@ -30,6 +30,38 @@ import {
   encodeUpdateEntryRequest,
 } from './xml.js';
 import { signXml, verifyXml, type SigningKey } from './xmldsig.js';
+import { maskText } from '../domain/mask.js';
+import { bridgeDuration } from '../config/metrics.js';
+import * as otel from '@opentelemetry/api';
+
+const bridgeTracer = otel.trace.getTracer('core-dict-bridge');
+
+/** DICT API operation of a request (BCB's operation names), for metrics and spans. */
+export function dictOperation(method: string, url: string): string {
+  const path = url.replace(/^https?:\/\/[^/]+/, '').split('?')[0]!;
+  if (/\/keys\/check$/.test(path)) return 'checkKeys';
+  const claim = /\/claims\/([^/]*)(?:\/(\w+))?$/.exec(path);
+  if (claim) {
+    if (claim[2]) return `${claim[2]}Claim`;
+    if (!claim[1]) return method === 'POST' ? 'createClaim' : 'listClaims';
+    return 'getClaim';
+  }
+  const entry = /\/entries\/([^/]*)(?:\/(\w+))?$/.exec(path);
+  if (entry) {
+    if (entry[2] === 'delete') return 'deleteEntry';
+    if (!entry[1]) return 'createEntry';
+    return method === 'PUT' ? 'updateEntry' : 'getEntry';
+  }
+  return `${method.toLowerCase()}Other`;
+}
+
+const safeDecode = (s: string): string => {
+  try {
+    return decodeURIComponent(s);
+  } catch {
+    return s;
+  }
+};
 import {
   DictProblemError,
   DictTransportError,
@@ -129,12 +161,34 @@ export function createDictClient(opts: DictClientOptions): DictClient {
   const base = opts.baseUrl.replace(/\/+$/, '');
   const keysBase = (opts.checkKeysBaseUrl ?? opts.baseUrl).replace(/\/+$/, '');
 
-  function send(method: string, url: string, body?: string, extra: Record<string, string> = {}): Promise<RawResponse> {
+  // Every DICT call is timed and counted by operation and outcome (config/metrics.ts) and is a
+  // client span (config/tracing.ts) under the activity or API call that made it.
+  async function send(method: string, url: string, body?: string, extra: Record<string, string> = {}): Promise<RawResponse> {
+    const operation = dictOperation(method, url);
+    const end = bridgeDuration.startTimer({ operation });
+    return bridgeTracer.startActiveSpan(`DICT ${operation}`, { kind: otel.SpanKind.CLIENT, attributes: { 'http.request.method': method, 'dict.operation': operation } }, async (span) => {
+      try {
+        const res = await sendRaw(method, url, body, extra);
+        end({ status: String(res.status) });
+        span.setAttribute('http.response.status_code', res.status);
+        if (res.status >= 500) span.setStatus({ code: otel.SpanStatusCode.ERROR });
+        return res;
+      } catch (e) {
+        end({ status: 'error' });
+        span.setStatus({ code: otel.SpanStatusCode.ERROR, message: (e as Error).message });
+        throw e;
+      } finally {
+        span.end();
+      }
+    });
+  }
+
+  function sendRaw(method: string, url: string, body?: string, extra: Record<string, string> = {}): Promise<RawResponse> {
     let u: URL;
     try {
       u = new URL(url);
     } catch (e) {
-      return Promise.reject(new DictTransportError(`invalid DICT URL ${url}`, e));
+      return Promise.reject(new DictTransportError(maskText(`invalid DICT URL ${safeDecode(url)}`), e));
     }
     const isHttps = u.protocol === 'https:';
     const headers: Record<string, string> = {
@@ -155,7 +209,8 @@ export function createDictClient(opts: DictClientOptions): DictClient {
         if (settled) return;
         settled = true;
         clearTimeout(timer);
-        reject(new DictTransportError(`${method} ${u.pathname}: ${msg}`, cause));
+        // The path holds the key (a CPF, phone, e-mail ...): masked, decoded first so patterns match.
+        reject(new DictTransportError(maskText(`${method} ${safeDecode(u.pathname)}: ${msg}`), cause));
       };
       const req = (isHttps ? https : http).request(u, { method, headers, agent: isHttps ? httpsAgent : httpAgent }, (res) => {
         const chunks: Buffer[] = [];

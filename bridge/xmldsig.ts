@@ -9,6 +9,7 @@
 import { X509Certificate } from 'node:crypto';
 import { SignedXml } from 'xml-crypto';
 import { parseXmlDocument, XmlCodecError } from './xml.js';
+import { maskText } from '../domain/mask.js';
 
 export class XmlSignatureError extends Error {
   override readonly name = 'XmlSignatureError';
@@ -168,7 +169,7 @@ export function verifyXml(xml: string, trustedCertsPem: string[]): { signerCertP
   try {
     doc = parseXmlDocument(xml);
   } catch (e) {
-    throw new XmlSignatureError(`cannot verify: ${e instanceof XmlCodecError ? e.message : String(e)}`, e);
+    throw new XmlSignatureError(maskText(`cannot verify: ${e instanceof XmlCodecError ? e.message : String(e)}`), e);
   }
   const all = Array.from(doc.getElementsByTagNameNS(DSIG_NS, 'Signature')) as Element[];
   if (all.length === 0) throw new XmlSignatureError('message is not signed');
@@ -201,7 +202,8 @@ export function verifyXml(xml: string, trustedCertsPem: string[]): { signerCertP
     sig.loadSignature(signature);
     if (sig.checkSignature(xml) !== true) throw new Error('one or more references did not validate');
   } catch (e) {
-    throw new XmlSignatureError(`invalid signature: ${(e as Error).message}`, e);
+    // xml-crypto's message quotes the digests it compared: never echoed (domain/mask.ts).
+    throw new XmlSignatureError(maskText(`invalid signature: ${(e as Error).message}`), e);
   }
   return { signerCertPem: signer.pem };
 }

@@ -33,6 +33,10 @@ const common = {
   CLAIM_RESOLUTION_PERIOD_SECONDS: seconds(30 * 86_400).default(7 * 86_400),
   CLAIM_CLOSING_PERIOD_SECONDS: seconds(30 * 86_400).default(7 * 86_400),
   CLAIM_CLAIMER_DEADLINE_SECONDS: seconds(90 * 86_400).default(30 * 86_400),
+  // Observability (docs/operations.md): Postgres-backed gauges are re-read at most this often;
+  // traces go to this OTLP/HTTP endpoint (unset: no traces exported).
+  METRICS_DB_MIN_INTERVAL_MS: z.coerce.number().int().min(0).max(3_600_000).default(15_000),
+  OTEL_EXPORTER_OTLP_ENDPOINT: z.string().url().optional(),
 };
 
 const apiSchema = z.object({
@@ -122,6 +126,11 @@ const workerSchema = z.object({
   // On SIGTERM the worker stops polling and running activities get this long to finish before
   // they are cancelled (Temporal retries them elsewhere); then the pools close.
   WORKER_SHUTDOWN_GRACE_MS: z.coerce.number().int().min(0).max(600_000).default(10_000),
+  // The worker's own HTTP server: /metrics (ours + Temporal Core's) and /healthz (0: none).
+  WORKER_METRICS_PORT: z.coerce.number().int().min(0).max(65_535).default(9464),
+  WORKER_METRICS_HOST: z.string().min(1).default('0.0.0.0'),
+  // Where Temporal Core (Rust) serves its Prometheus metrics; /metrics of the worker appends them (0: off).
+  TEMPORAL_METRICS_PORT: z.coerce.number().int().min(0).max(65_535).default(9564),
 });
 
 // The outbox relay (relay/main.ts): Postgres outbox -> NATS JetStream. Only what it uses of common.

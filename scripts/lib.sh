@@ -74,6 +74,8 @@ node_script() {
 
 # API instance N listens on API_PORT+N-1 and API_GRPC_PORT+N-1.
 api_http_port() { echo $((API_PORT + $(instance_no "$1") - 1)); }
+# Worker instance N serves /metrics and /healthz on WORKER_METRICS_PORT+N-1.
+worker_metrics_port() { echo $((WORKER_METRICS_PORT + $(instance_no "$1") - 1)); }
 api_grpc_port() { echo $((API_GRPC_PORT + $(instance_no "$1") - 1)); }
 
 pidfile() {
@@ -400,7 +402,8 @@ node_ready() {
   case $name in
     simulator) http_ok "http://$SIM_HOST:$SIM_PORT/healthz" ;;
     api*) http_ok "http://$API_HOST:$(api_http_port "$name")/healthz" && port_open "$API_HOST" "$(api_grpc_port "$name")" ;;
-    worker* | relay*) (($(ps -o etimes= -p "$(live_pid "$name")") >= 3)) ;; # no port: alive for 3 s is our best signal
+    worker*) if ((WORKER_METRICS_PORT)); then http_ok "http://$WORKER_METRICS_HOST:$(worker_metrics_port "$name")/healthz"; else (($(ps -o etimes= -p "$(live_pid "$name")") >= 3)); fi ;;
+    relay*) (($(ps -o etimes= -p "$(live_pid "$name")") >= 3)) ;; # no port: alive for 3 s is our best signal
   esac
 }
 
@@ -416,6 +419,12 @@ start_node() {
       port_open "$API_HOST" "$hp" && die "port $hp is taken by another program (set API_PORT)"
       port_open "$API_HOST" "$gp" && die "port $gp is taken by another program (set API_GRPC_PORT)"
       env=(API_PORT="$hp" API_GRPC_PORT="$gp")
+      ;;
+    worker*)
+      if ((WORKER_METRICS_PORT)); then
+        local n; n=$(instance_no "$name")
+        env=(WORKER_METRICS_PORT="$(worker_metrics_port "$name")" TEMPORAL_METRICS_PORT="$((TEMPORAL_METRICS_PORT + n - 1))")
+      fi
       ;;
   esac
   say "starting $name ($script${env[*]:+, ${env[*]}})"

@@ -56,6 +56,17 @@ check_compose() {
   fi
 }
 
+# The Prometheus alert rules parse and type-check (promtool, Debian's prometheus package).
+# The dashboard's structure and metric names are checked by test/unit/dashboard.test.ts.
+check_alert_rules() {
+  if command -v promtool >/dev/null; then
+    step "promtool check rules deploy/prometheus/alerts.yml"
+    promtool check rules deploy/prometheus/alerts.yml || die "promtool rejected deploy/prometheus/alerts.yml"
+  else
+    warn "promtool not installed (Debian package prometheus): alert rules not checked"
+  fi
+}
+
 # deploy/k8s must build with kustomize and decode strictly into k8s.io/api types.
 check_k8s() {
   step "Kubernetes manifests are valid (deploy/k8s)"
@@ -134,6 +145,7 @@ main() {
   build_ts
   check_compose
   check_k8s
+  check_alert_rules
 
   # Whatever ends us (error, Ctrl-C, TERM): the test services must not outlive this script.
   trap 'on_exit' EXIT
@@ -141,6 +153,9 @@ main() {
   trap 'exit 143' TERM HUP
   start_services
   run_tests "$@" || rc=$?
+  # Every line our processes logged during the run: no unmasked CPF/CNPJ/phone/e-mail, one msg each.
+  step "log scan ($LOG_DIR)"
+  node dist/test/support/log-scan.js "$LOG_DIR" || { warn "log scan found personal data or duplicate msg keys in the logs"; ((rc == 0)) && rc=1; }
 
   step "stopping test services"
   stop_all

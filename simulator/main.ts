@@ -1,7 +1,7 @@
 // DICT simulator process: env parsed once (failing fast, naming every bad variable), graceful
 // shutdown on SIGINT/SIGTERM.
 import { readFileSync } from 'node:fs';
-import pino from 'pino';
+import { createLogger } from '../config/logger.js';
 import { z } from 'zod';
 import { BCB_CLAIM_PERIODS } from '../domain/claims.js';
 import { BCB_RATE_LIMITS, type BucketConfig } from './ratelimit.js';
@@ -87,7 +87,7 @@ async function main(): Promise<void> {
     process.exit(2);
   }
   const env = parsed.data;
-  const log = pino({ level: env.LOG_LEVEL, name: 'dict-simulator' });
+  const log = createLogger('dict-simulator', env.LOG_LEVEL);
   const read = (p: string) => readFileSync(p, 'utf8');
   const sim = await startSimulator({
     host: env.SIM_HOST,

@@ -11,6 +11,7 @@
 import { BrokenCircuitError, circuitBreaker, SamplingBreaker, handleWhen, CircuitState, type CircuitBreakerPolicy } from 'cockatiel';
 import type { Redis, RedisOptions } from 'ioredis';
 import type { ExtendedEntry } from '../domain/types.js';
+import { cacheRequests } from '../config/metrics.js';
 
 export const MAX_LOOKUP_CACHE_SECONDS = 180;
 const prefix = 'dict:entry:';
@@ -129,7 +130,14 @@ export function createLookupCache(redis: Redis, o: { breaker?: CacheBreakerOptio
   };
   return {
     async get(key) {
-      const raw = await call(() => redis.get(prefix + key));
+      let raw: string | null;
+      try {
+        raw = await call(() => redis.get(prefix + key));
+      } catch (e) {
+        cacheRequests.inc({ result: 'error' });
+        throw e;
+      }
+      cacheRequests.inc({ result: raw ? 'hit' : 'miss' });
       return raw ? (JSON.parse(raw) as ExtendedEntry) : undefined;
     },
     async put(entry, { ttlSeconds, dictMaxAgeSeconds }) {

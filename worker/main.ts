@@ -5,15 +5,26 @@ import { Redis } from 'ioredis';
 import { claimPeriodsFromConfig, loadWorkerConfig } from '../config/index.js';
 import { dictClientFromConfig } from '../config/dict-client.js';
 import { createLogger } from '../config/logger.js';
+import { setupTracing } from '../config/tracing.js';
+import { OpenTelemetryWorkflowClientInterceptor } from '@temporalio/interceptors-opentelemetry';
 import { createSql } from '../store/db.js';
 import { createLookupCache } from '../store/lookup-cache.js';
 import { createWorker, ensureClaimPoller } from './worker.js';
+import { startWorkerMetricsServer } from './metrics.js';
+import { collectProcessMetrics, watchDatabase, watchDependency } from '../config/metrics.js';
 
 async function main(): Promise<void> {
   const config = loadWorkerConfig();
   const log = createLogger('core-dict-worker', config.LOG_LEVEL);
+  const traces = setupTracing({ serviceName: 'core-dict-worker', endpoint: config.OTEL_EXPORTER_OTLP_ENDPOINT });
+  // Temporal Core's own metrics (polls, task latencies, slots, sticky cache) on a loopback port,
+  // appended to our /metrics by the worker's metrics server.
+  const coreMetricsAddress = config.TEMPORAL_METRICS_PORT ? `127.0.0.1:${config.TEMPORAL_METRICS_PORT}` : undefined;
   Runtime.install({
-    telemetryOptions: { logging: { filter: makeTelemetryFilterString({ core: 'WARN' }), forward: {} } },
+    telemetryOptions: {
+      logging: { filter: makeTelemetryFilterString({ core: 'WARN' }), forward: {} },
+      ...(coreMetricsAddress ? { metrics: { prometheus: { bindAddress: coreMetricsAddress, useSecondsForDurations: true } } } : {}),
+    },
   });
 
   const sql = createSql(config.DATABASE_URL, { max: config.DATABASE_POOL_MAX });
@@ -22,8 +33,21 @@ async function main(): Promise<void> {
   const connection = await NativeConnection.connect({ address: config.TEMPORAL_ADDRESS });
   // Activities that hand claims to their workflows (signal-with-start) need a client.
   const clientConnection = await Connection.connect({ address: config.TEMPORAL_ADDRESS });
-  const temporal = new Client({ connection: clientConnection, namespace: config.TEMPORAL_NAMESPACE });
+  const temporal = new Client({ connection: clientConnection, namespace: config.TEMPORAL_NAMESPACE, interceptors: { workflow: [new OpenTelemetryWorkflowClientInterceptor()] } });
   const claimPeriods = claimPeriodsFromConfig(config);
+  collectProcessMetrics();
+  watchDatabase(sql, config.METRICS_DB_MIN_INTERVAL_MS);
+  watchDependency('postgres', async () => (await sql`select 1`, true));
+  watchDependency('redis', async () => (await redis.ping()) === 'PONG');
+  let running = true;
+  const metricsServer = config.WORKER_METRICS_PORT
+    ? await startWorkerMetricsServer({
+        host: config.WORKER_METRICS_HOST,
+        port: config.WORKER_METRICS_PORT,
+        temporalCoreMetricsUrl: coreMetricsAddress && `http://${coreMetricsAddress}/metrics`,
+        healthy: () => running,
+      })
+    : undefined;
   const worker = await createWorker({
     connection,
     namespace: config.TEMPORAL_NAMESPACE,
@@ -52,7 +76,11 @@ async function main(): Promise<void> {
     });
   }
   log.info({ temporal: config.TEMPORAL_ADDRESS, namespace: config.TEMPORAL_NAMESPACE, taskQueue: config.TEMPORAL_TASK_QUEUE }, 'worker running');
+  if (metricsServer) log.info({ url: metricsServer.url }, 'worker metrics listening');
   await worker.run();
+  running = false;
+  await metricsServer?.close();
+  await traces?.shutdown();
   await connection.close();
   await clientConnection.close();
   dict.close();

@@ -2,7 +2,11 @@
 // integration tests build it in-process against the same servers.
 import { WorkflowIdConflictPolicy } from '@temporalio/common';
 import type { Client } from '@temporalio/client';
-import { NativeConnection, Worker } from '@temporalio/worker';
+import { NativeConnection, Worker, type WorkerOptions as WorkerCreateOptions } from '@temporalio/worker';
+import { makeWorkflowExporter, OpenTelemetryActivityInboundInterceptor, OpenTelemetryActivityOutboundInterceptor } from '@temporalio/interceptors-opentelemetry';
+import { Resource } from '@opentelemetry/resources';
+import { NoopSpanProcessor } from '@opentelemetry/sdk-trace-base';
+import { tracing } from '../config/tracing.js';
 import type { Logger } from 'pino';
 import { createActivities, type ActivityDeps } from '../activities/index.js';
 import { claimPollerWorkflowId, type ClaimPollerInput } from '../workflows/claim-poller.js';
@@ -15,7 +19,7 @@ export interface WorkerOptions {
   maxConcurrentActivities?: number;
   /** Executions kept in memory (sticky cache); parked claims beyond it cost no worker memory. Default: the SDK's, from the heap limit. */
   maxCachedWorkflows?: number;
-  /** A prebuilt workflow bundle (tests reuse one across workers); default: bundle workflows/. */
+  /** A prebuilt workflow bundle (tests reuse one across workers; built with workflowInterceptorModules); default: bundle workflows/. */
   workflowBundle?: { code: string };
   log?: Logger;
   /** On shutdown, how long running activities may finish before they are cancelled (ms). */
@@ -23,6 +27,28 @@ export interface WorkerOptions {
 }
 
 export const workflowsPath = require.resolve('../workflows/index.js');
+
+/** Temporal's OpenTelemetry workflow interceptors, bundled with our workflows (config/tracing.ts). */
+export const workflowInterceptorModules = [require.resolve('@temporalio/interceptors-opentelemetry/lib/workflow-interceptors')];
+
+/**
+ * Tracing of workflows and activities (Temporal's OpenTelemetry interceptors): workflow spans
+ * leave the sandbox through a sink into this process's span processor; activities continue the
+ * workflow's trace. Without tracing set up, workflows run without the interceptors (a prebuilt
+ * bundle that has them gets a sink that drops spans).
+ */
+function tracingOptions(prebuilt: boolean): Pick<WorkerCreateOptions, 'interceptors' | 'sinks'> {
+  const t = tracing();
+  if (!t && !prebuilt) return {};
+  const processor = t?.spanProcessor ?? new NoopSpanProcessor();
+  return {
+    interceptors: {
+      ...(prebuilt ? {} : { workflowModules: workflowInterceptorModules }),
+      activity: [(ctx) => ({ inbound: new OpenTelemetryActivityInboundInterceptor(ctx), outbound: new OpenTelemetryActivityOutboundInterceptor(ctx) })],
+    },
+    sinks: { exporter: makeWorkflowExporter(processor, t?.resource ?? Resource.empty()) },
+  };
+}
 
 export async function createWorker(o: WorkerOptions): Promise<Worker> {
   return Worker.create({
@@ -34,6 +60,7 @@ export async function createWorker(o: WorkerOptions): Promise<Worker> {
     maxConcurrentActivityTaskExecutions: o.maxConcurrentActivities ?? 100,
     ...(o.maxCachedWorkflows ? { maxCachedWorkflows: o.maxCachedWorkflows } : {}),
     ...(o.shutdownGraceMs !== undefined ? { shutdownGraceTime: o.shutdownGraceMs } : {}),
+    ...tracingOptions(o.workflowBundle !== undefined),
   });
 }
 

@@ -9,7 +9,7 @@ import { after, before, test } from 'node:test';
 import { KeyType } from '../../gen/dict/core/v1/types_pb.js';
 import { createKeyRequest, legalPerson, naturalPerson, newEmail, newEndToEndId } from '../support/fixtures.js';
 import { env, OUR_ISPB, startStack, type Stack } from '../support/stack.js';
-import { freePort } from '../support/processes.js';
+import { freePort, teeToLogDir } from '../support/processes.js';
 
 const dist = join(__dirname, '..', '..');
 let s: Stack;
@@ -70,6 +70,7 @@ before(async () => {
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   const keep = (d: Buffer) => (out += d.toString());
+  teeToLogDir(api, 'api-cluster');
   api.stdout!.on('data', keep);
   api.stderr!.on('data', keep);
   const deadline = Date.now() + 60_000;

@@ -10,6 +10,7 @@ import { after, before, test } from 'node:test';
 import { ClaimOperationReason, ClaimStatus, EntryStatus, KeyType } from '../../gen/dict/core/v1/types_pb.js';
 import { dictClaim, untilStatus, waitFor } from '../support/claims.js';
 import { account, createKeyRequest, naturalPerson, newPhone } from '../support/fixtures.js';
+import { teeToLogDir } from '../support/processes.js';
 import { env, OTHER_ISPB, OUR_ISPB, startStack, type Stack } from '../support/stack.js';
 
 const PERIODS = { resolutionMs: 4_000, closingMs: 3_000, claimerDeadlineMs: 15_000 };
@@ -26,6 +27,8 @@ function startWorkerProcess(): ChildProcess {
     env: {
       ...process.env,
       LOG_LEVEL: 'warn',
+      WORKER_METRICS_PORT: '0',
+      TEMPORAL_METRICS_PORT: '0',
       PSP_ISPB: OUR_ISPB,
       DATABASE_URL: env.databaseUrl,
       REDIS_URL: env.redisUrl,
@@ -45,6 +48,7 @@ function startWorkerProcess(): ChildProcess {
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   const keep = (d: Buffer) => (output = (output + d.toString()).slice(-4000));
+  teeToLogDir(child, 'claims-crash-worker');
   child.stdout!.on('data', keep);
   child.stderr!.on('data', keep);
   return child;

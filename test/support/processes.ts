@@ -1,10 +1,23 @@
 // Our shipped programs as child processes, for the tests that run them the way scripts/run.sh
 // and docker-compose do (configured only by environment): free ports, spawn with a bounded log
-// tail per process, kill whatever is left.
+// tail per process, kill whatever is left. Every child's whole output is also appended to a file
+// under $LOG_DIR (.data/test/logs/) for the suite-level log scan (test/support/log-scan.ts).
 import { spawn, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
+import { createWriteStream, mkdirSync } from 'node:fs';
 import { createServer } from 'node:net';
-import { join } from 'node:path';
+import { basename, join } from 'node:path';
+
+/** Appends `child`'s stdout and stderr to $LOG_DIR/<name>-<pid>.log (when LOG_DIR is set, as scripts/test.sh does). */
+export function teeToLogDir(child: ChildProcess, name: string): void {
+  const dir = process.env.LOG_DIR;
+  if (!dir) return;
+  mkdirSync(dir, { recursive: true });
+  const out = createWriteStream(join(dir, `${name}-${child.pid ?? 'x'}.log`), { flags: 'a' });
+  child.stdout?.on('data', (d: Buffer) => out.write(d));
+  child.stderr?.on('data', (d: Buffer) => out.write(d));
+  child.once('close', () => out.end());
+}
 
 /** dist/, where the compiled programs are (this file is dist/test/support/processes.js). */
 export const dist = join(__dirname, '..', '..');
@@ -23,13 +36,18 @@ export class Programs {
   readonly procs: ChildProcess[] = [];
   private readonly logs = new Map<ChildProcess, string>();
 
-  /** `script` relative to dist/ (e.g. 'worker/main.js'), with LOG_LEVEL=warn and `env` over ours. */
+  /**
+   * `script` relative to dist/ (e.g. 'worker/main.js'), with LOG_LEVEL=warn and `env` over ours;
+   * the worker's metrics listeners are off unless `env` gives them ports (fixed defaults would clash).
+   */
   start(script: string, env: Record<string, string>): ChildProcess {
-    const child = spawn(process.execPath, [join(dist, script)], { env: { ...process.env, LOG_LEVEL: 'warn', ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+    const quiet = { LOG_LEVEL: 'warn', WORKER_METRICS_PORT: '0', TEMPORAL_METRICS_PORT: '0' };
+    const child = spawn(process.execPath, [join(dist, script)], { env: { ...process.env, ...quiet, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
     this.logs.set(child, '');
     const keep = (d: Buffer) => this.logs.set(child, (this.logs.get(child)! + d.toString()).slice(-4000));
     child.stdout!.on('data', keep);
     child.stderr!.on('data', keep);
+    teeToLogDir(child, `program-${basename(script, '.js')}-${basename(join(script, '..'))}`);
     this.procs.push(child);
     return child;
   }

@@ -10,6 +10,8 @@ import { Client, Connection } from '@temporalio/client';
 import { DefaultLogger, NativeConnection, Runtime, bundleWorkflowCode, makeTelemetryFilterString, type Worker } from '@temporalio/worker';
 import { Redis } from 'ioredis';
 import pino, { type Logger } from 'pino';
+import { join } from 'node:path';
+import { createLogger } from '../../config/logger.js';
 import { createDictClient, type DictClient } from '../../bridge/client.js';
 import { createVerifier, readJwksFile } from '../../api/auth.js';
 import { healthChecker } from '../../api/health.js';
@@ -22,7 +24,8 @@ import { startSimulator, type RunningSimulator, type SimulatorOptions } from '..
 import { BCB_CLAIM_PERIODS, type ClaimPeriods } from '../../domain/claims.js';
 import { createSql, type Sql } from '../../store/db.js';
 import { createLookupCache, type LookupCache } from '../../store/lookup-cache.js';
-import { createWorker, ensureClaimPoller, workflowsPath } from '../../worker/worker.js';
+import { createWorker, ensureClaimPoller, workflowInterceptorModules, workflowsPath } from '../../worker/worker.js';
+import { OpenTelemetryWorkflowClientInterceptor } from '@temporalio/interceptors-opentelemetry';
 import { claimPollerWorkflowId } from '../../workflows/claim-poller.js';
 
 export const OUR_ISPB = '12345678';
@@ -110,7 +113,15 @@ export function installTestRuntime(): void {
   runtimeInstalled = true;
 }
 
-export const testLogger = () => pino({ level: process.env.TEST_LOG_LEVEL ?? 'silent' });
+/**
+ * The logger of in-process services in tests: our production logger (masking included) at info,
+ * appending to $LOG_DIR/test-<pid>.log (.data/test/logs/) for the suite-level log scan; silent
+ * when no LOG_DIR is set (a test run outside scripts/test.sh).
+ */
+export const testLogger = (): Logger =>
+  process.env.LOG_DIR
+    ? createLogger('test', process.env.TEST_LOG_LEVEL ?? 'info', { file: join(process.env.LOG_DIR, `test-${process.pid}.log`) })
+    : pino({ level: 'silent' });
 
 export type TestTokenOptions = Omit<MintOptions, 'keyPem'>;
 
@@ -183,7 +194,7 @@ async function freshSchema(admin: Sql, schema: string): Promise<void> {
 
 let workflowBundle: { code: string } | undefined;
 async function testWorkflowBundle(): Promise<{ code: string }> {
-  workflowBundle ??= await bundleWorkflowCode({ workflowsPath, logger: { log() {}, trace() {}, debug() {}, info() {}, warn() {}, error() {} } });
+  workflowBundle ??= await bundleWorkflowCode({ workflowsPath, workflowInterceptorModules, logger: { log() {}, trace() {}, debug() {}, info() {}, warn() {}, error() {} } });
   return workflowBundle;
 }
 
@@ -231,7 +242,7 @@ export async function startStack(o: StackOptions = {}): Promise<Stack> {
   const taskQueue = `test-${participant}-${randomUUID()}`;
   const claimPeriods = o.claimPeriods ?? BCB_CLAIM_PERIODS;
   const connection = await Connection.connect({ address: env.temporalAddress });
-  const temporal = new Client({ connection, namespace: env.namespace });
+  const temporal = new Client({ connection, namespace: env.namespace, interceptors: { workflow: [new OpenTelemetryWorkflowClientInterceptor()] } });
   const nativeConnection = await NativeConnection.connect({ address: env.temporalAddress });
   const bundle = await testWorkflowBundle();
   let running: { worker: Worker; run: Promise<void> } | undefined;

@@ -1,0 +1,41 @@
+// RED metrics per RPC (config/metrics.ts core_dict_rpc_duration_seconds{rpc,code} and the
+// in-flight gauge) and the call's server span (config/tracing.ts; the parent of the Temporal and
+// DICT spans it causes, continuing the caller's W3C traceparent if any): the last interceptor,
+// after authentication and admission. The API serves the metrics on GET /metrics (api/server.ts).
+import { Code, ConnectError, type Interceptor } from '@connectrpc/connect';
+import * as otel from '@opentelemetry/api';
+import { rpcDuration, rpcInFlight } from '../config/metrics.js';
+
+const tracer = otel.trace.getTracer('core-dict-api');
+const headerGetter: otel.TextMapGetter<Headers> = {
+  keys: (h) => {
+    const ks: string[] = [];
+    h.forEach((_v, k) => ks.push(k));
+    return ks;
+  },
+  get: (h, k) => h.get(k) ?? undefined,
+};
+
+export function metricsInterceptor(): Interceptor {
+  return (next) => async (req) => {
+    const rpc = `${req.service.typeName}/${req.method.name}`;
+    const end = rpcDuration.startTimer({ rpc });
+    rpcInFlight.inc({ rpc });
+    const parent = otel.propagation.extract(otel.context.active(), req.header, headerGetter);
+    const span = tracer.startSpan(rpc, { kind: otel.SpanKind.SERVER, attributes: { 'rpc.system': 'connect_rpc', 'rpc.service': req.service.typeName, 'rpc.method': req.method.name } }, parent);
+    try {
+      const res = await otel.context.with(otel.trace.setSpan(parent, span), () => next(req));
+      end({ code: 'OK' });
+      return res;
+    } catch (err) {
+      const code = Code[ConnectError.from(err).code];
+      end({ code });
+      span.setAttribute('rpc.connect_rpc.error_code', code);
+      span.setStatus({ code: otel.SpanStatusCode.ERROR, message: code });
+      throw err;
+    } finally {
+      rpcInFlight.dec({ rpc });
+      span.end();
+    }
+  };
+}
