@@ -162,11 +162,35 @@ const workerSchema = z.object({
   TEMPORAL_METRICS_PORT: z.coerce.number().int().min(0).max(65_535).default(9564),
 });
 
+// The outbox relay (relay/main.ts): Postgres outbox -> NATS JetStream. Only what it uses of common.
+const relaySchema = z.object({
+  LOG_LEVEL: common.LOG_LEVEL,
+  PSP_ISPB: common.PSP_ISPB,
+  DATABASE_URL: common.DATABASE_URL,
+  DATABASE_POOL_MAX: common.DATABASE_POOL_MAX,
+  NATS_URL: z.string().min(1).default('nats://127.0.0.1:4222'),
+  // The JetStream stream (created or updated at start) and its subjects' first tokens.
+  NATS_STREAM: z.string().regex(/^[A-Za-z0-9_-]+$/, 'letters, digits, _ and - only').default('DICT_EVENTS'),
+  NATS_SUBJECT_PREFIX: z.string().regex(/^[a-z0-9_-]+(\.[a-z0-9_-]+)*$/, 'dot-separated tokens, no wildcards').default('dict.events'),
+  // JetStream drops a repeated Nats-Msg-Id (event_id) within this window; consumers dedupe beyond it.
+  NATS_DUPLICATE_WINDOW_SECONDS: z.coerce.number().int().min(1).max(86_400).default(600),
+  // How long the stream keeps events (consumers that fall further behind miss them).
+  NATS_STREAM_MAX_AGE_HOURS: z.coerce.number().int().min(1).max(24 * 365).default(168),
+  OUTBOX_BATCH_SIZE: z.coerce.number().int().min(1).max(1_000).default(100),
+  OUTBOX_POLL_INTERVAL_MS: z.coerce.number().int().min(10).max(60_000).default(500),
+  OUTBOX_BACKOFF_MIN_MS: z.coerce.number().int().min(10).max(60_000).default(250),
+  OUTBOX_BACKOFF_MAX_MS: z.coerce.number().int().min(100).max(300_000).default(15_000),
+  OUTBOX_PUBLISH_TIMEOUT_MS: z.coerce.number().int().min(100).max(60_000).default(5_000),
+  // Tests only: exit (code 86) right after claiming a batch or right after its acks, before marking.
+  RELAY_FAULT: z.enum(['exit-before-publish', 'exit-after-publish']).optional(),
+});
+
 /** Every process's schema, for tools that document the configuration (test/unit/config-readme.test.ts
  * checks the README's configuration table against them: every variable listed, defaults equal). */
-export const configSchemas = { api: apiSchema, worker: workerSchema } as const;
+export const configSchemas = { api: apiSchema, worker: workerSchema, relay: relaySchema } as const;
 
 export type ApiConfig = z.infer<typeof apiSchema>;
+export type RelayConfig = z.infer<typeof relaySchema>;
 export type WorkerConfig = z.infer<typeof workerSchema>;
 export type CommonConfig = Pick<ApiConfig, keyof typeof common>;
 
@@ -186,6 +210,7 @@ function parse<T extends z.ZodTypeAny>(schema: T, env: NodeJS.ProcessEnv): z.inf
 }
 
 export const loadApiConfig = (env: NodeJS.ProcessEnv = process.env): ApiConfig => parse(apiSchema, env);
+export const loadRelayConfig = (env: NodeJS.ProcessEnv = process.env): RelayConfig => parse(relaySchema, env);
 export const loadWorkerConfig = (env: NodeJS.ProcessEnv = process.env): WorkerConfig => parse(workerSchema, env);
 
 /** Claim periods from configuration, in the workflows' units. */

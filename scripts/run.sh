@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
-# Runs the whole Core DICT stack on loopback: Postgres, Redis, Temporal, the DICT simulator, the
-# worker(s) and the API(s). Data and logs live in .data/dev/.
+# Runs the whole Core DICT stack on loopback: Postgres, Redis, NATS JetStream, Temporal, the DICT
+# simulator, the worker(s), the API(s) and the outbox relay. Data and logs live in .data/dev/.
 #
 #   bash scripts/run.sh            install what is missing, start, stay in the foreground (Ctrl-C stops all)
 #   bash scripts/run.sh --detach   start and return
@@ -18,7 +18,7 @@
 # TEMPORAL_ADDRESS=host:7233 (namespace and search attributes created when missing).
 # Replicas: API_REPLICAS=2 WORKER_REPLICAS=2 (same namespace and task queue; api-N listens on
 # API_PORT+N-1 / API_GRPC_PORT+N-1). Ports and URLs: scripts/env.sh (PG_PORT, REDIS_PORT,
-# TEMPORAL_PORT, TEMPORAL_UI_PORT, API_PORT, SIM_PORT, ... can be overridden from the environment).
+# TEMPORAL_PORT, TEMPORAL_UI_PORT, API_PORT, SIM_PORT, NATS_PORT, ... can be overridden from the environment).
 set -euo pipefail
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -60,10 +60,11 @@ Core DICT endpoints
   Postgres                       $DATABASE_URL
   Postgres (simulator)           $SIM_DATABASE_URL
   Redis                          $REDIS_URL
+  NATS JetStream (events)        $NATS_URL   stream DICT_EVENTS, subjects dict.events.>   (node dist/relay/tail.js prints them)
   DICT simulator                 $DICT_BASE_URL
   DICT simulator admin (JSON)    http://$SIM_HOST:$SIM_PORT/admin/   health http://$SIM_HOST:$SIM_PORT/healthz
   PKI (dev certificates)         $PKI_DIR
-  Logs                           $LOG_DIR/{api,worker,simulator,temporal,postgres,redis}.log
+  Logs                           $LOG_DIR/{api,worker,relay,simulator,temporal,postgres,redis,nats}.log
   Stop                           bash scripts/run.sh stop   (or Ctrl-C when running in the foreground)
 EOF
 }
@@ -247,6 +248,7 @@ cmd_start() {
   launch_temporal
   start_postgres
   start_redis
+  start_nats
   prepare_databases
   say "generating dev PKI in $PKI_DIR"
   generate_pki

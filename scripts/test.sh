@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # The whole check, as CI runs it (.ci/run): install what is missing, lint + regenerate protobuf
-# code and fail if gen/ changed, build (= typecheck), start throwaway Postgres/Redis/Temporal on
+# code and fail if gen/ changed, build (= typecheck), start throwaway Postgres/Redis/NATS/Temporal on
 # test ports with data in .data/test/ (wiped), migrate, make a PKI, run the node test files in
 # dist/test/, stop the services, and exit with the test runner's status. The output ends with
 # node's test-runner summary (# tests / # pass / # fail ...).
@@ -74,13 +74,14 @@ check_k8s() {
 }
 
 start_services() {
-  step "test services (postgres :$PG_PORT, redis :$REDIS_PORT, temporal $TEMPORAL_ADDRESS: $TEMPORAL_BACKEND)"
+  step "test services (postgres :$PG_PORT, redis :$REDIS_PORT, nats :$NATS_PORT, temporal $TEMPORAL_ADDRESS: $TEMPORAL_BACKEND)"
   stop_all # leftovers of an interrupted run, before wiping their data
   rm -rf "$DATA_DIR"
   ensure_dirs
   launch_temporal # slowest to boot: overlap it with Postgres' initdb
   start_postgres
   start_redis
+  start_nats
   prepare_databases
   generate_pki
   wait_temporal
