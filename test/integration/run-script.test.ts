@@ -66,7 +66,7 @@ describe('scripts/run.sh', () => {
   it('restart refuses a service it does not know, naming the ones it does', () => {
     const r = runSh('restart', 'nosuch');
     assert.notEqual(r.code, 0);
-    assert.match(r.out, /unknown service 'nosuch' \(one of: postgres redis temporal simulator worker api/);
+    assert.match(r.out, /unknown service 'nosuch' \(one of: postgres redis nats temporal simulator worker api relay/);
   });
 
   it('restart starts one service under a new pid with its pid file; stop stops it', async () => {
