@@ -237,6 +237,7 @@ test('NATS down: the outbox keeps the rows, the relay backs off and catches up w
   };
   let nats = await startNats();
   let own: NatsConnection | undefined;
+  let consumer: NatsConnection | undefined;
   try {
     own = await connect({ servers: url, maxReconnectAttempts: -1, reconnectTimeWait: 200 });
     const stream = await freshStream(own);
@@ -258,14 +259,17 @@ test('NATS down: the outbox keeps the rows, the relay backs off and catches up w
     nats = await startNats();
     await waitFor('caught up', async () => ((await outboxRows([entryId])).every((r) => r.published) ? true : undefined), 30_000);
     const seen = new Map<string, Event>();
-    const sub = await consumeEvents(jetstream(own), { stream: stream.name }, (e) => seen.set(e.eventId, e));
+    // A new connection: the first one may still be between reconnect attempts to the restarted server.
+    consumer = await connect({ servers: url });
+    const sub = await consumeEvents(jetstream(consumer), { stream: stream.name }, (e) => seen.set(e.eventId, e));
     await waitFor('events consumed', async () => (kept.every((r) => seen.has(r.event_id)) ? true : undefined));
     await sub.stop();
     assert.deepEqual(kept.map((r) => seen.get(r.event_id)?.event.case), ['entryRequested', 'entryActivated']);
     relay.kill('SIGTERM');
     assert.equal(await exitCode(relay), 0, programs.log(relay));
   } finally {
-    await own?.close();
+    await consumer?.close();
+    await own?.close().catch(() => undefined);
     nats.kill('SIGTERM');
     if (nats.exitCode === null && nats.signalCode === null) await once(nats, 'exit');
     rmSync(dir, { recursive: true, force: true });
