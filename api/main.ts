@@ -43,13 +43,17 @@ async function serve(config: ApiConfig): Promise<void> {
   // circuit breaker in the cache; ioredis reconnects in the background.
   const redis = new Redis(config.REDIS_URL, redisFailFastOptions(config.REDIS_COMMAND_TIMEOUT_MS));
   redis.on('error', (err: Error) => log.debug({ err: err.message }, 'redis error'));
+  // One setting for every Redis breaker on the request path (lookup cache, anti-scanning buckets).
+  const redisBreaker = {
+    threshold: config.REDIS_BREAKER_THRESHOLD,
+    windowMs: config.REDIS_BREAKER_WINDOW_MS,
+    minimumRps: config.REDIS_BREAKER_MIN_RPS,
+    halfOpenAfterMs: config.REDIS_BREAKER_HALF_OPEN_MS,
+    commandTimeoutMs: config.REDIS_COMMAND_TIMEOUT_MS,
+  };
   const cache = createLookupCache(redis, {
     breaker: {
-      threshold: config.REDIS_BREAKER_THRESHOLD,
-      windowMs: config.REDIS_BREAKER_WINDOW_MS,
-      minimumRps: config.REDIS_BREAKER_MIN_RPS,
-      halfOpenAfterMs: config.REDIS_BREAKER_HALF_OPEN_MS,
-      commandTimeoutMs: config.REDIS_COMMAND_TIMEOUT_MS,
+      ...redisBreaker,
       onStateChange: (state, cause) =>
         state === 'closed' ? log.info({ state }, 'lookup cache circuit closed') : log.warn({ state, cause: cause instanceof Error ? cause.message : undefined }, 'lookup cache circuit changed'),
     },
@@ -75,13 +79,7 @@ async function serve(config: ApiConfig): Promise<void> {
     ? createAntiscanLimiter(redis, {
         category: config.ANTISCAN_PARTICIPANT_CATEGORY,
         fallbackFraction: config.ANTISCAN_FALLBACK_FRACTION,
-        breaker: {
-          threshold: config.REDIS_BREAKER_THRESHOLD,
-          windowMs: config.REDIS_BREAKER_WINDOW_MS,
-          minimumRps: config.REDIS_BREAKER_MIN_RPS,
-          halfOpenAfterMs: config.REDIS_BREAKER_HALF_OPEN_MS,
-          commandTimeoutMs: config.REDIS_COMMAND_TIMEOUT_MS,
-        },
+        breaker: redisBreaker,
       })
     : undefined;
   const reconciler = antiscan
