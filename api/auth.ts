@@ -23,7 +23,7 @@ export interface AuthOptions {
   allowSymmetric?: boolean;
   /** Tolerated clock skew for exp/nbf/iat, in seconds (default 30). */
   clockToleranceSeconds?: number;
-  /** Longest accepted token lifetime (exp − iat), in seconds (default 24 h); 0 = no limit. */
+  /** Oldest accepted token, now − iat, in seconds (default 24 h; jose maxTokenAge); 0 = no limit. */
   maxTokenAgeSeconds?: number;
   /** Where the signing keys come from: a JWKS document (file contents) or a URL, or a ready key resolver. */
   jwks: { keys: JSONWebKeySet } | { url: string; timeoutMs?: number; cooldownMs?: number; cacheMaxAgeMs?: number } | { getKey: JWTVerifyGetKey };

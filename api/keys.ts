@@ -4,7 +4,7 @@ import { createHash } from 'node:crypto';
 import { create } from '@bufbuild/protobuf';
 import { Code, ConnectError, type HandlerContext, type ServiceImpl } from '@connectrpc/connect';
 import type { Logger } from 'pino';
-import { DictCircuitOpenError } from '../bridge/resilience.js';
+import { DictCircuitOpenError, DictRateLimitHoldError } from '../bridge/resilience.js';
 import { DictProblemError, DictTransportError, type DictApi } from '../bridge/types.js';
 import type { BrazilianAccount, Entry, EntryOperationReason, KeyType, Person } from '../domain/types.js';
 import { inferKeyType, validateCreateEntry, validateDeleteEntry, validateLookup, validateUpdateEntry, type FieldViolation } from '../domain/validation.js';
@@ -274,6 +274,7 @@ export function keyService(d: KeyServiceDeps): KeyRpcs {
           if (err.retryable) throw unavailable(`DICT unavailable: ${err.message}`, err.retryAfterSeconds);
           throw fromFailure(err.failure);
         }
+        if (err instanceof DictRateLimitHoldError) throw unavailable(err.message, err.retryAfterSeconds, 'RateLimited');
         if (err instanceof DictCircuitOpenError) throw unavailable(err.message, err.retryAfterSeconds, 'DictUnreachable');
         if (err instanceof DictTransportError) throw unavailable(`DICT unreachable: ${err.message}`, undefined, 'DictUnreachable');
         throw new ConnectError(`lookup failed: ${(err as Error).message}`, Code.Internal);

@@ -2,7 +2,9 @@
 // whole lookup, a timeout per attempt, bounded retries with jittered exponential backoff (only
 // for this idempotent read), DICT's Retry-After honoured (never retried sooner; when it points
 // past the budget the lookup fails fast with DICT's answer and its delay), and a cockatiel
-// circuit breaker that stops calling DICT while most recent calls failed. Writes never come
+// circuit breaker that stops calling DICT while most recent calls failed. DICT's 429 is never
+// retried: it holds every lookup of this process until its Retry-After (1 s without one), so a
+// rate-limited DICT sees no more calls from us until it said to come back. Writes never come
 // through here: workflows retry them through Temporal's activity retry policies.
 import {
   BrokenCircuitError,
@@ -47,6 +49,16 @@ export class DictCircuitOpenError extends DictTransportError {
   }
 }
 
+/** DICT is not called at all: it answered 429 to a lookup of this process and asked us to wait. */
+export class DictRateLimitHoldError extends DictTransportError {
+  constructor(readonly retryAfterSeconds: number) {
+    super(`DICT rate limit: lookups resume in about ${retryAfterSeconds}s`);
+  }
+}
+
+/** How long a 429 without Retry-After holds lookups. */
+export const RATE_LIMIT_HOLD_DEFAULT_MS = 1_000;
+
 /** A failure that says nothing about DICT's health: business answers and rate limits. */
 function breakerCounts(err: unknown): boolean {
   if (err instanceof DictProblemError) return err.status >= 500;
@@ -55,8 +67,8 @@ function breakerCounts(err: unknown): boolean {
 
 /** Worth another attempt of the same read: DICT gave no answer, or a transient one. */
 function retryable(err: unknown): boolean {
-  if (err instanceof DictProblemError) return err.retryable;
-  return err instanceof DictTransportError && !(err instanceof DictCircuitOpenError);
+  if (err instanceof DictProblemError) return err.status !== 429 && err.retryable;
+  return err instanceof DictTransportError && !(err instanceof DictCircuitOpenError) && !(err instanceof DictRateLimitHoldError);
 }
 
 const realClock = { now: () => Date.now(), sleep: (ms: number) => new Promise<void>((r) => setTimeout(r, ms)) };
@@ -102,16 +114,25 @@ export function resilientLookups(dict: Pick<DictApi, 'getEntry'>, o: LookupResil
     }
   }
 
+  // Until when every lookup of this process is held after DICT's 429.
+  let holdUntil = 0;
+
   return {
     breaker,
     async getEntry(input) {
       const deadline = clock.now() + o.budgetMs;
       let backoff: IBackoff<unknown> | undefined;
       for (let n = 1; ; n++) {
+        const held = holdUntil - clock.now();
+        if (held > 0) throw new DictRateLimitHoldError(Math.max(1, Math.ceil(held / 1000)));
         const left = deadline - clock.now();
         try {
           return await attempt(input, Math.max(1, Math.min(o.attemptTimeoutMs, left)));
         } catch (err) {
+          if (err instanceof DictProblemError && err.status === 429) {
+            const holdMs = err.retryAfterSeconds !== undefined ? err.retryAfterSeconds * 1000 : RATE_LIMIT_HOLD_DEFAULT_MS;
+            holdUntil = Math.max(holdUntil, clock.now() + holdMs);
+          }
           if (!retryable(err) || n >= o.maxAttempts || input.signal?.aborted) throw err;
           backoff = backoff ? backoff.next(undefined) : backoffFactory.next();
           // DICT's Retry-After is a floor, never shortened by our backoff.

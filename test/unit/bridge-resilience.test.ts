@@ -7,7 +7,7 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { ApplicationFailure } from '@temporalio/common';
 import { asActivityFailure } from '../../activities/errors.js';
-import { DictCircuitOpenError, resilientLookups, type LookupResilienceOptions } from '../../bridge/resilience.js';
+import { DictCircuitOpenError, DictRateLimitHoldError, RATE_LIMIT_HOLD_DEFAULT_MS, resilientLookups, type LookupResilienceOptions } from '../../bridge/resilience.js';
 import { DictProblemError, DictTransportError, type GetEntryInput, type GetEntryResult } from '../../bridge/types.js';
 import { BCB_ERRORS, BCB_ERROR_NAMES, NON_RETRYABLE_BCB_ERRORS } from '../../domain/errors.js';
 
@@ -118,8 +118,38 @@ test('rate limits and business answers do not open the circuit', async () => {
   const clock = virtualClock();
   const dict = scripted([problem(429), new DictProblemError('NotFound', 404, 'Not found')]);
   const l = resilientLookups(dict, options(clock, { maxAttempts: 1, breaker: { threshold: 0.5, windowMs: 10_000, minimumRps: 0.1, halfOpenAfterMs: 7_000 } }));
-  for (let i = 0; i < 20; i++) await assert.rejects(l.getEntry(input), DictProblemError);
+  for (let i = 0; i < 20; i++) {
+    await assert.rejects(l.getEntry(input), DictProblemError);
+    await clock.sleep(RATE_LIMIT_HOLD_DEFAULT_MS); // past the 429's hold
+  }
   assert.equal(dict.calls.length, 20);
+});
+
+test("DICT's 429 is not retried and holds every lookup of the process until its Retry-After", async () => {
+  const clock = virtualClock();
+  const dict = scripted([problem(429, 2), 'ok']);
+  const l = resilientLookups(dict, options(clock, { budgetMs: 10_000 }));
+  await assert.rejects(l.getEntry(input), (e: unknown) => e instanceof DictProblemError && e.status === 429);
+  assert.equal(dict.calls.length, 1, 'no retry of a 429, even with budget left');
+  // Other lookups during the hold never reach DICT, and say when to come back.
+  for (let i = 0; i < 50; i++) await assert.rejects(l.getEntry(input), (e: unknown) => e instanceof DictRateLimitHoldError && e.retryAfterSeconds === 2);
+  assert.equal(dict.calls.length, 1, 'nothing reaches DICT while held');
+  await clock.sleep(1_500);
+  await assert.rejects(l.getEntry(input), (e: unknown) => e instanceof DictRateLimitHoldError && e.retryAfterSeconds === 1);
+  await clock.sleep(500);
+  assert.equal(await l.getEntry(input), answer, 'after Retry-After, lookups go through again');
+  assert.equal(dict.calls.length, 2);
+});
+
+test('a 429 without Retry-After holds lookups for the default hold', async () => {
+  const clock = virtualClock();
+  const dict = scripted([problem(429), 'ok']);
+  const l = resilientLookups(dict, options(clock));
+  await assert.rejects(l.getEntry(input), DictProblemError);
+  await assert.rejects(l.getEntry(input), DictRateLimitHoldError);
+  await clock.sleep(RATE_LIMIT_HOLD_DEFAULT_MS);
+  assert.equal(await l.getEntry(input), answer);
+  assert.equal(dict.calls.length, 2);
 });
 
 test('an attempt that hangs is aborted at the attempt timeout', async () => {
