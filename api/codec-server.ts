@@ -40,6 +40,8 @@ export class CodecRefusal extends Error {
 export type AuthorizeCodec = (req: Req) => Promise<void>;
 
 const LOOPBACK = /^(127\.\d+\.\d+\.\d+|::1|::ffff:127\.\d+\.\d+\.\d+)$/;
+/** A request relayed by a proxy on this host is not a loopback caller. */
+const PROXY_HEADERS = ['x-forwarded-for', 'forwarded', 'x-real-ip', 'x-forwarded-host', 'via'] as const;
 
 /**
  * The default seam: an operator's Bearer JWT; with `allowLoopback` (dev: CODEC_ALLOW_LOOPBACK),
@@ -50,7 +52,8 @@ export function codecAuthorizer(o: { verifyBearer: VerifyBearer; allowLoopback?:
     const authorization = req.headers.authorization;
     if (!authorization) {
       const peer = req.socket?.remoteAddress ?? '';
-      if (o.allowLoopback && LOOPBACK.test(peer) && req.headers['x-forwarded-for'] === undefined) return;
+      const proxied = PROXY_HEADERS.some((h) => req.headers[h] !== undefined);
+      if (o.allowLoopback && LOOPBACK.test(peer) && !proxied) return;
       throw new CodecRefusal(401, 'the codec needs an operator\'s Authorization: Bearer token');
     }
     try {

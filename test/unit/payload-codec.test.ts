@@ -112,6 +112,7 @@ test('codecAuthorizer: operators’ tokens; customers refused; loopback only whe
   assert.equal(await status(dev, req({}, '::1')), 200);
   assert.equal(await status(dev, req({}, '10.0.0.9')), 401);
   assert.equal(await status(dev, req({ 'x-forwarded-for': '203.0.113.7' }, '127.0.0.1')), 401);
+  for (const h of ['forwarded', 'x-real-ip', 'via']) assert.equal(await status(dev, req({ [h]: '203.0.113.7' }, '127.0.0.1')), 401, h);
   // A token, when sent, is always checked (loopback does not excuse a customer's).
   assert.equal(await status(dev, req({ authorization: 'Bearer cust' }, '127.0.0.1')), 403);
 });
