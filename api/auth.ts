@@ -7,7 +7,7 @@
 import { readFileSync } from 'node:fs';
 import { Code, ConnectError } from '@connectrpc/connect';
 import { createLocalJWKSet, createRemoteJWKSet, errors as joseErrors, jwtVerify, type JSONWebKeySet, type JWTPayload, type JWTVerifyGetKey } from 'jose';
-import type { Principal, Role } from './principal.js';
+import type { Principal, Role, VerifyBearer } from './principal.js';
 
 /** Algorithms accepted unless configured otherwise: asymmetric only (never `none`, never HS*). */
 export const DEFAULT_ALGORITHMS = ['ES256', 'RS256', 'EdDSA'] as const;
@@ -33,7 +33,7 @@ export interface AuthOptions {
   secondFactor?: { amr?: string[]; acrValues?: string[] };
 }
 
-export type VerifyBearer = (authorization: string | null | undefined) => Promise<Principal>;
+export type { VerifyBearer };
 
 /** Authentication failed: the caller must present a valid token. */
 export const unauthenticated = (why: string): ConnectError => new ConnectError(why, Code.Unauthenticated);

@@ -3,7 +3,6 @@
 // (this deployment's PSP_ISPB), one end user or operator (`sub`), a role, and how strongly the
 // user authenticated (amr/acr).
 import { Code, ConnectError, createContextKey, type HandlerContext, type Interceptor } from '@connectrpc/connect';
-import type { VerifyBearer } from './auth.js';
 
 /** customer: an end user acting on their own keys and claims; operator: the PSP's staff, on any of the PSP's. */
 export type Role = 'customer' | 'operator';
@@ -43,6 +42,9 @@ export const describePrincipal = (p: Principal): string => (p.subject ? `${p.par
 const ANONYMOUS_SERVICES = new Set(['grpc.health.v1.Health', 'grpc.reflection.v1.ServerReflection', 'grpc.reflection.v1alpha.ServerReflection']);
 
 /** Every call carries a Bearer JWT; the verified principal goes into the call's context. */
+/** Verifies an Authorization header (api/auth.ts makes one): the principal, or Unauthenticated/PermissionDenied. */
+export type VerifyBearer = (authorization: string | null | undefined) => Promise<Principal>;
+
 export function authInterceptor(verify: VerifyBearer): Interceptor {
   return (next) => async (req) => {
     if (ANONYMOUS_SERVICES.has(req.service.typeName)) return next(req);

@@ -115,8 +115,8 @@ export interface DictApi {
 
 /** DICT's rate-limit policies (listBucketStates, getBucketState): our buckets as DICT counts them. */
 export interface DictPoliciesApi {
-  listPolicies(): Promise<import('./xml/policies.js').PoliciesResponse>;
-  getPolicy(policy: string): Promise<import('./xml/policies.js').PolicyResponse>;
+  listPolicies(): Promise<PoliciesResponse>;
+  getPolicy(policy: string): Promise<PolicyResponse>;
 }
 
 /** DICT's claim operations (createClaim … completeClaim, listClaims). */
@@ -183,4 +183,23 @@ export class DictTransportError extends Error {
   constructor(message: string, override readonly cause?: unknown) {
     super(message);
   }
+}
+
+/** One of DICT's rate-limit buckets as DICT counts it (Policies resource). */
+export interface PolicyState {
+  name: string;
+  availableTokens: number;
+  capacity: number;
+  refillTokens: number;
+  refillPeriodSec: number;
+}
+
+export interface PoliciesResponse extends ResponseMeta {
+  category?: string;
+  policies: PolicyState[];
+}
+
+export interface PolicyResponse extends ResponseMeta {
+  category?: string;
+  policy: PolicyState;
 }

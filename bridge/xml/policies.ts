@@ -2,26 +2,10 @@
 // (GET /policies/ → ListPoliciesResponse) and getBucketState (GET /policies/{policy} →
 // GetPolicyResponse). Each Policy is the participant's bucket state at the time of the query;
 // Category is the participant's anti-scanning category (A–H).
-import type { ResponseMeta } from '../types.js';
+import type { PoliciesResponse, PolicyResponse, PolicyState } from '../types.js';
+
+export type { PoliciesResponse, PolicyResponse, PolicyState };
 import { child, children, doc, metaXml, optText, readMeta, reqEl, reqInt, reqText, rootOf, tag } from './common.js';
-
-export interface PolicyState {
-  name: string;
-  availableTokens: number;
-  capacity: number;
-  refillTokens: number;
-  refillPeriodSec: number;
-}
-
-export interface PoliciesResponse extends ResponseMeta {
-  category?: string;
-  policies: PolicyState[];
-}
-
-export interface PolicyResponse extends ResponseMeta {
-  category?: string;
-  policy: PolicyState;
-}
 
 function policyXml(p: PolicyState): string {
   return `<Policy>${tag('AvailableTokens', String(p.availableTokens))}${tag('Capacity', String(p.capacity))}${tag('RefillTokens', String(p.refillTokens))}${tag('RefillPeriodSec', String(p.refillPeriodSec))}${tag('Name', p.name)}</Policy>`;
