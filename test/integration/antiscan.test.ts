@@ -9,13 +9,12 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
 import { randomInt } from 'node:crypto';
 import { after, afterEach, before, describe, test } from 'node:test';
-import { Code, ConnectError, createClient, type Client as RpcClient } from '@connectrpc/connect';
-import { createGrpcTransport } from '@connectrpc/connect-node';
+import { Code, ConnectError, type Client as RpcClient } from '@connectrpc/connect';
 import fc from 'fast-check';
 import { Redis } from 'ioredis';
 import pino from 'pino';
 import { startAntiscanReconciler } from '../../api/antiscan.js';
-import { build, type ApiServer, type BuildOptions } from '../../api/server.js';
+import type { ApiServer, BuildOptions } from '../../api/server.js';
 import { DictProblemError } from '../../bridge/types.js';
 import type { ParticipantCategory } from '../../domain/antiscan.js';
 import { CoreDictService } from '../../gen/dict/core/v1/service_pb.js';
@@ -26,7 +25,7 @@ import { runStream, streamArb } from '../support/antiscan-model.js';
 import { rpcError } from '../support/errors.js';
 import { legalPerson, naturalPerson, newCpf, newEmail, newEndToEndId, newPhone } from '../support/fixtures.js';
 import { freePort } from '../support/processes.js';
-import { bearer, customer, OUR_ISPB, startStack, testVerifier, type Stack } from '../support/stack.js';
+import { customer, extraApi, OUR_ISPB, startStack, type Stack } from '../support/stack.js';
 
 let s: Stack;
 const extra: ApiServer[] = [];
@@ -48,24 +47,9 @@ const getEntryCalls = async () => (await s.simStats()).requests.getEntry ?? 0;
 
 /** Another API server on the stack, with its own anti-scanning limiter. */
 async function apiWith(over: Partial<BuildOptions>): Promise<RpcClient<typeof CoreDictService>> {
-  const api = build({
-    participant: OUR_ISPB,
-    verifyBearer: testVerifier(s.pki, OUR_ISPB),
-    log: pino({ level: 'silent' }),
-    version: 'test',
-    sql: s.sql,
-    temporal: s.temporal,
-    taskQueue: s.taskQueue,
-    maxWaitMs: 5_000,
-    dict: s.dict,
-    cache: s.cache,
-    lookupCacheTtlSeconds: 180,
-    health: async () => [],
-    ...over,
-  });
+  const { api, client } = await extraApi(s, over);
   extra.push(api);
-  const urls = await api.listen({ host: '127.0.0.1', httpPort: 0, grpcPort: 0 });
-  return createClient(CoreDictService, createGrpcTransport({ baseUrl: urls.grpcUrl, interceptors: [bearer(await s.token())] }));
+  return client;
 }
 
 const limiterOn = (redis: Redis, category: ParticipantCategory = 'A', fallbackFraction = 0.1): AntiscanLimiter =>

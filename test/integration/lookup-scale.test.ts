@@ -6,19 +6,17 @@ import assert from 'node:assert/strict';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
 import { after, before, describe, test } from 'node:test';
-import { Code, createClient, type Client as RpcClient } from '@connectrpc/connect';
-import { createGrpcTransport } from '@connectrpc/connect-node';
+import { Code, type Client as RpcClient } from '@connectrpc/connect';
 import { Redis } from 'ioredis';
-import pino from 'pino';
 import { gate } from '../../api/admission.js';
-import { build, type ApiServer, type BuildOptions } from '../../api/server.js';
+import type { ApiServer, BuildOptions } from '../../api/server.js';
 import { CoreDictService } from '../../gen/dict/core/v1/service_pb.js';
 import { KeyType } from '../../gen/dict/core/v1/types_pb.js';
 import { RetryInfoSchema } from '../../gen/google/rpc/error_details_pb.js';
 import { createLookupCache, redisFailFastOptions, type LookupCache } from '../../store/lookup-cache.js';
 import { rpcError } from '../support/errors.js';
 import { createKeyRequest, legalPerson, naturalPerson, newEmail, newEndToEndId } from '../support/fixtures.js';
-import { bearer, startStack, testVerifier, type Stack } from '../support/stack.js';
+import { extraApi as extraApiOf, startStack, type Stack } from '../support/stack.js';
 import { freePort } from '../support/processes.js';
 
 let s: Stack;
@@ -36,24 +34,9 @@ const lookup = (c: RpcClient<typeof CoreDictService>, key: string) => c.lookupKe
 
 /** Another API server on the stack's Postgres, Temporal and DICT, with its own options. */
 async function extraApi(over: Partial<BuildOptions>): Promise<{ api: ApiServer; client: RpcClient<typeof CoreDictService> }> {
-  const api = build({
-    participant: '12345678',
-    verifyBearer: testVerifier(s.pki, '12345678'),
-    log: pino({ level: 'silent' }),
-    version: 'test',
-    sql: s.sql,
-    temporal: s.temporal,
-    taskQueue: s.taskQueue,
-    maxWaitMs: 5_000,
-    dict: s.dict,
-    cache: s.cache,
-    lookupCacheTtlSeconds: 180,
-    health: async () => [],
-    ...over,
-  });
-  extra.push(api);
-  const urls = await api.listen({ host: '127.0.0.1', httpPort: 0, grpcPort: 0 });
-  return { api, client: createClient(CoreDictService, createGrpcTransport({ baseUrl: urls.grpcUrl, interceptors: [bearer(await s.token())] })) };
+  const started = await extraApiOf(s, over);
+  extra.push(started.api);
+  return started;
 }
 
 /** Holds an exclusive lock on entries (every read of it waits) until the returned function is called. */

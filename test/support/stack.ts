@@ -16,7 +16,7 @@ import { createDictClient, type DictClient } from '../../bridge/client.js';
 import { createVerifier, readJwksFile } from '../../api/auth.js';
 import { healthChecker } from '../../api/health.js';
 import { rateLimiter, type RateLimitOptions } from '../../api/rate-limit.js';
-import { build, type ApiServer } from '../../api/server.js';
+import { build, type ApiServer, type BuildOptions } from '../../api/server.js';
 import { codecAuthorizer, type AuthorizeCodec } from '../../api/codec-server.js';
 import { AesGcmPayloadCodec, dataConverter, failureConverterPath, readPayloadKeys } from '../../config/payload-codec.js';
 import { CoreDictService } from '../../gen/dict/core/v1/service_pb.js';
@@ -378,4 +378,29 @@ export async function startStack(o: StackOptions = {}): Promise<Stack> {
       await sql.end({ timeout: 5 });
     },
   };
+}
+
+/**
+ * A second API of our participant on the stack's database, Temporal, DICT client and cache, with
+ * `over` replacing any of its options (an admission gate, a limiter, another cache…), listening on
+ * free ports; the caller closes `api`. `client` speaks gRPC as this PSP's operator.
+ */
+export async function extraApi(s: Stack, over: Partial<BuildOptions>): Promise<{ api: ApiServer; client: RpcClient<typeof CoreDictService> }> {
+  const api = build({
+    participant: OUR_ISPB,
+    verifyBearer: testVerifier(s.pki, OUR_ISPB),
+    log: pino({ level: 'silent' }),
+    version: 'test',
+    sql: s.sql,
+    temporal: s.temporal,
+    taskQueue: s.taskQueue,
+    maxWaitMs: 5_000,
+    dict: s.dict,
+    cache: s.cache,
+    lookupCacheTtlSeconds: 180,
+    health: async () => [],
+    ...over,
+  });
+  const urls = await api.listen({ host: '127.0.0.1', httpPort: 0, grpcPort: 0 });
+  return { api, client: createClient(CoreDictService, createGrpcTransport({ baseUrl: urls.grpcUrl, interceptors: [bearer(await s.token())] })) };
 }
