@@ -6,7 +6,7 @@
 #   bash scripts/run.sh --detach   start and return
 #   bash scripts/run.sh --temporal=postgres   on the production-style Temporal (Postgres persistence)
 #   bash scripts/run.sh restart SERVICE...   restart only these (api, worker: every replica, one
-#                                  at a time; api-2, simulator, postgres, redis, temporal, temporal-ui);
+#                                  at a time; api-2, simulator, relay, postgres, redis, nats, temporal, temporal-ui);
 #                                  recompiles first only when a source changed
 #   bash scripts/run.sh status     what is running: pid, port, pid file (exit 0 only when everything is)
 #   bash scripts/run.sh stop       stop everything (an external Temporal is left alone)
@@ -78,7 +78,8 @@ service_port() {
     temporal-ui) echo "$TEMPORAL_UI_PORT" ;;
     simulator) echo "$SIM_PORT" ;;
     api*) echo "$(api_http_port "$1"),$(api_grpc_port "$1")" ;;
-    worker) echo "${WORKER_METRICS_PORT:--}" ;;
+    nats) echo "$NATS_PORT" ;;
+    worker*) if ((${WORKER_METRICS_PORT:-0})); then worker_metrics_port "$1"; else echo -; fi ;;
     *) echo - ;;
   esac
 }
@@ -104,6 +105,13 @@ cmd_status() {
   return "$down"
 }
 
+# One start or restart at a time (fd 9, released on exit); a second run.sh waits, then finds the stack up.
+take_start_lock() {
+  mkdir -p "$DATA_DIR"
+  exec 9>"$DATA_DIR/.start.lock"
+  flock -w 300 9 || die "another run.sh has been starting the stack for 5 minutes"
+}
+
 # The instances a restart argument names: a kind (api, worker) is every replica of it.
 restart_targets() {
   local arg=$1 name
@@ -117,9 +125,7 @@ restart_targets() {
 cmd_restart() {
   (($# > 0)) || die "restart what? (one of: $(all_services | tr '\n' ' '))"
   [[ -d $DATA_DIR ]] || die "nothing is running here: start the stack first (bash scripts/run.sh --detach)"
-  mkdir -p "$DATA_DIR"
-  exec 9>"$DATA_DIR/.start.lock"
-  flock -w 300 9 || die "another run.sh has been starting the stack for 5 minutes"
+  take_start_lock
   local arg name targets=() node=0 t0=$SECONDS
   for arg in "$@"; do
     local found=()
@@ -145,6 +151,7 @@ cmd_restart() {
     case $name in
       postgres) stop_postgres; start_postgres ;;
       redis) stop_redis; start_redis ;;
+      nats) stop_nats; start_nats ;;
       temporal)
         [[ $TEMPORAL_BACKEND == external ]] && die "temporal is external ($TEMPORAL_ADDRESS): not managed here"
         stop_temporal
@@ -220,10 +227,7 @@ supervise() {
 
 cmd_start() {
   local detach=$1
-  mkdir -p "$DATA_DIR"
-  # One start at a time; a second run.sh waits, then finds the stack up.
-  exec 9>"$DATA_DIR/.start.lock"
-  flock -w 300 9 || die "another run.sh has been starting the stack for 5 minutes"
+  take_start_lock
 
   local f; f=$(temporal_backend_file)
   if [[ -s $f && $(temporal_backend_current) != "$(temporal_backend_for_start)" ]] && is_running postgres; then
