@@ -5,7 +5,7 @@
 // simulator enforces the same rules (429) and serves /policies, which our buckets reconcile
 // with; and the Redis limiter (Lua) never admits more than the reference model.
 import assert from 'node:assert/strict';
-import { spawn, type ChildProcess } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
 import { randomInt } from 'node:crypto';
 import { after, afterEach, before, describe, test } from 'node:test';
@@ -24,7 +24,7 @@ import { redisFailFastOptions } from '../../store/lookup-cache.js';
 import { runStream, streamArb } from '../support/antiscan-model.js';
 import { rpcError } from '../support/errors.js';
 import { legalPerson, naturalPerson, newCpf, newEmail, newEndToEndId, newPhone } from '../support/fixtures.js';
-import { freePort } from '../support/processes.js';
+import { freePort, spawnRedis } from '../support/processes.js';
 import { customer, extraApi, OUR_ISPB, startStack, type Stack } from '../support/stack.js';
 
 let s: Stack;
@@ -235,10 +235,6 @@ describe('LookupKey anti-scanning', () => {
   });
 });
 
-function startRedis(port: number): ChildProcess {
-  return spawn('redis-server', ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no'], { stdio: 'ignore' });
-}
-
 describe('Redis killed', () => {
   let redisProc: ChildProcess | undefined;
   let redis: Redis | undefined;
@@ -253,7 +249,7 @@ describe('Redis killed', () => {
 
   test('lookups answer at once and DICT calls stay within the in-process fallback (0.1 of category H: 5)', async () => {
     const port = await freePort();
-    redisProc = startRedis(port);
+    redisProc = spawnRedis(port);
     redis = new Redis(`redis://127.0.0.1:${port}/0`, redisFailFastOptions(50));
     redis.on('error', () => {});
     for (let i = 0; i < 200 && redis.status !== 'ready'; i++) await once(redis, 'ready').catch(() => undefined);

@@ -3,7 +3,7 @@
 // Postgres; with Redis stopped lookups answer without waiting on it (circuit breaker) and the
 // cache is used again once Redis is back.
 import assert from 'node:assert/strict';
-import { spawn, type ChildProcess } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
 import { after, before, describe, test } from 'node:test';
 import { Code, type Client as RpcClient } from '@connectrpc/connect';
@@ -17,7 +17,7 @@ import { createLookupCache, redisFailFastOptions, type LookupCache } from '../..
 import { rpcError } from '../support/errors.js';
 import { createKeyRequest, legalPerson, naturalPerson, newEmail, newEndToEndId } from '../support/fixtures.js';
 import { extraApi as extraApiOf, startStack, type Stack } from '../support/stack.js';
-import { freePort } from '../support/processes.js';
+import { freePort, spawnRedis } from '../support/processes.js';
 
 let s: Stack;
 const extra: ApiServer[] = [];
@@ -134,10 +134,6 @@ describe('hot path', () => {
   });
 });
 
-function startRedis(port: number): ChildProcess {
-  return spawn('redis-server', ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no'], { stdio: 'ignore' });
-}
-
 describe('Redis down', () => {
   let redisProc: ChildProcess | undefined;
   let redis: Redis | undefined;
@@ -151,7 +147,7 @@ describe('Redis down', () => {
 
   test('lookups never wait on a stopped Redis (breaker opens), and use the cache again once it is back', async () => {
     const port = await freePort();
-    redisProc = startRedis(port);
+    redisProc = spawnRedis(port);
     redis = new Redis(`redis://127.0.0.1:${port}/0`, redisFailFastOptions(50));
     redis.on('error', () => {});
     await until('redis ready', () => redis!.status === 'ready');
@@ -188,7 +184,7 @@ describe('Redis down', () => {
     assert.ok(now.shortCircuited - during.shortCircuited >= 2, JSON.stringify({ during, now }));
 
     // Redis back on the same port: the client reconnects by itself, the breaker closes after a probe.
-    redisProc = startRedis(port);
+    redisProc = spawnRedis(port);
     await until('the cache to be used again', async () => (await lookup(client, other)).source === 'CACHE', 15_000);
     assert.equal(cache.state(), 'closed');
     assert.ok(states.includes('open') && states.at(-1) === 'closed', `breaker states: ${states.join(',')}`);

@@ -8,7 +8,7 @@ import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { findLeaks } from '../../domain/mask.js';
 
-const THIRD_PARTY = /^(postgres|redis|temporal|temporal-server|temporal-ui)\b/;
+const THIRD_PARTY = /^(postgres|redis|nats|temporal|temporal-server|temporal-ui)\b/;
 
 export interface Finding {
   file: string;

@@ -32,6 +32,11 @@ export async function freePort(): Promise<number> {
 }
 
 /** Programs started by one test file, with the last 4,000 characters of each one's output. */
+/** A throwaway Redis on loopback (no persistence) that a test may kill. */
+export function spawnRedis(port: number): ChildProcess {
+  return spawn('redis-server', ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no'], { stdio: 'ignore' });
+}
+
 export class Programs {
   readonly procs: ChildProcess[] = [];
   private readonly logs = new Map<ChildProcess, string>();
