@@ -24,10 +24,11 @@ _apt_missing() {
   done
 }
 
+# install_system [extra Debian packages...]: the stack's packages (APT_PACKAGES) plus these.
 install_system() {
   local pkgs missing
   # shellcheck disable=SC2206 # APT_PACKAGES is a word list
-  pkgs=("postgresql-$POSTGRES_MAJOR" $APT_PACKAGES)
+  pkgs=("postgresql-$POSTGRES_MAJOR" $APT_PACKAGES "$@")
   mapfile -t missing < <(_apt_missing "${pkgs[@]}")
   if ((${#missing[@]})); then
     local sudo=()
@@ -182,12 +183,12 @@ install_all() {
   install_system
   install_python
   install_node
-  install_grpcurl
   build_if_changed
 }
 
 if [[ ${BASH_SOURCE[0]} == "$0" ]]; then
   set -euo pipefail
   install_all
+  install_grpcurl # a developer's tool (README's grpcurl calls); run.sh does not need it
   _ilog "installed: temporal=$TEMPORAL_BIN test-server=$TEMPORAL_TEST_SERVER_PATH"
 fi

@@ -134,7 +134,8 @@ on_exit() {
 main() {
   local rc=0
   step "install"
-  install_system
+  # shellcheck disable=SC2086 # a word list
+  install_system $APT_TEST_PACKAGES
   install_python
   install_node
   install_grpcurl

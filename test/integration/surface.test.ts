@@ -329,7 +329,7 @@ describe('graceful shutdown of the API process', () => {
 describe('browsers on another origin (CORS, connect-web)', () => {
   const chromiumBin = [process.env.CHROMIUM_BIN, '/usr/bin/chromium'].find((p) => p && existsSync(p));
 
-  test('a page calls CreateKey and LookupKey over Connect and gRPC-web; a page on a disallowed origin cannot', { skip: chromiumBin ? false : 'no chromium (APT_PACKAGES)' }, async () => {
+  test('a page calls CreateKey and LookupKey over Connect and gRPC-web; a page on a disallowed origin cannot', { skip: chromiumBin ? false : 'no chromium (APT_TEST_PACKAGES)' }, async () => {
     const browser = await chromium.launch({ executablePath: chromiumBin, args: ['--no-sandbox', '--disable-gpu'] });
     try {
       const page = await browser.newPage();

@@ -34,7 +34,7 @@ after(async () => {
   await s?.stop();
 });
 
-test('the Web UI decodes a workflow’s encrypted input through the codec server', { skip: chromiumBin ? false : 'no chromium (APT_PACKAGES)', timeout: 90_000 }, async () => {
+test('the Web UI decodes a workflow’s encrypted input through the codec server', { skip: chromiumBin ? false : 'no chromium (APT_TEST_PACKAGES)', timeout: 90_000 }, async () => {
   const name = `Lucia ${Array.from({ length: 8 }, () => String.fromCharCode(97 + randomInt(26))).join('')} Decodificada`;
   const owner = naturalPerson(undefined, name);
   const created = await s.client.createKey(createKeyRequest({ keyType: KeyType.CPF, key: owner.taxIdNumber, owner }));
