@@ -4,7 +4,7 @@
 // (ISPB) it runs for; a second stack `beside` the first is another PSP's instance of our
 // service (own schema, Redis db, task queue, worker, API) on the same simulator and Temporal.
 import { randomUUID } from 'node:crypto';
-import { createClient, type Client as RpcClient, type Interceptor, type Transport } from '@connectrpc/connect';
+import { createClient, type Client as RpcClient, type Transport } from '@connectrpc/connect';
 import { createConnectTransport, createGrpcTransport, createGrpcWebTransport } from '@connectrpc/connect-node';
 import { Client, Connection } from '@temporalio/client';
 import { DefaultLogger, NativeConnection, Runtime, bundleWorkflowCode, makeTelemetryFilterString, type Worker } from '@temporalio/worker';
@@ -29,6 +29,9 @@ import { createLookupCache, type LookupCache } from '../../store/lookup-cache.js
 import { createWorker, ensureClaimPoller, workflowInterceptorModules, workflowsPath } from '../../worker/worker.js';
 import { OpenTelemetryWorkflowClientInterceptor } from '@temporalio/interceptors-opentelemetry';
 import { claimPollerWorkflowId } from '../../workflows/claim-poller.js';
+import { bearer } from './bearer.js';
+
+export { bearer };
 
 export const OUR_ISPB = '12345678';
 export const OTHER_ISPB = '87654321';
@@ -138,12 +141,6 @@ export const testLogger = (): Logger =>
     : pino({ level: 'silent' });
 
 export type TestTokenOptions = Omit<MintOptions, 'keyPem'>;
-
-/** Sends `Authorization: Bearer <token>` on every call (unless the call names its own). */
-export const bearer = (token: string): Interceptor => (next) => (req) => {
-  if (!req.header.has('authorization')) req.header.set('authorization', `Bearer ${token}`);
-  return next(req);
-};
 
 /** A token from the dev identity provider of the test PKI (default: an operator of OUR_ISPB, valid 1 h). */
 export function testToken(pki: DevPki, o: Partial<TestTokenOptions> = {}): Promise<string> {
