@@ -39,7 +39,8 @@ const { values } = parseArgs({
 const KEYS = Math.min(Number(values.keys), 1000);
 const SECONDS = Math.min(Number(values.seconds), 600);
 const C = Math.min(Number(values.concurrency), 256);
-const clients = values.url!.split(',').map((u) => createClient(CoreDictService, createConnectTransport({ baseUrl: u, httpVersion: '1.1', interceptors: [devBearer()] })));
+const auth = devBearer(); // one token for every API instance
+const clients = values.url!.split(',').map((u) => createClient(CoreDictService, createConnectTransport({ baseUrl: u, httpVersion: '1.1', interceptors: [auth] })));
 
 const digits = (n: number) => Array.from({ length: n }, () => String(randomInt(10))).join('');
 const cpf = () => { const b = digits(9); return b + cpfCheckDigits(b); };

@@ -24,13 +24,14 @@ import { parseArgs } from 'node:util';
 import { create, toBinary } from '@bufbuild/protobuf';
 import { createClient } from '@connectrpc/connect';
 import { createGrpcTransport } from '@connectrpc/connect-node';
-import { devBearer, devOperatorToken } from '../scripts/token.js';
+import { devOperatorToken } from '../scripts/token.js';
 import * as hdr from 'hdr-histogram-js';
 import postgres from 'postgres';
 import { cpfCheckDigits } from '../domain/taxid.js';
 import { CoreDictService, LookupKeyRequestSchema, LookupKeyResponseSchema } from '../gen/dict/core/v1/service_pb.js';
 import { benchKey, countGenerated, generate } from './gen-keys.js';
 import { percentileSvg } from './svg.js';
+import { bearer } from '../test/support/bearer.js';
 
 const { values } = parseArgs({
   options: {
@@ -328,9 +329,9 @@ function useKey(key: string): void {
   writeFileSync(frameFile, Buffer.concat([head, Buffer.from(msg)]));
 }
 
-/** The real API's answer to the current request (a LOCAL one: our own key). */
+/** The real API's answer to the current request (a LOCAL one: our own key), with the token h2load sends. */
 async function lookupOnce(port: number): Promise<Uint8Array> {
-  const client = createClient(CoreDictService, createGrpcTransport({ baseUrl: `http://127.0.0.1:${port}`, interceptors: [devBearer()] }));
+  const client = createClient(CoreDictService, createGrpcTransport({ baseUrl: `http://127.0.0.1:${port}`, interceptors: [bearer(benchToken)] }));
   const res = await client.lookupKey(current);
   if (res.source !== 'LOCAL') throw new Error(`expected a LOCAL answer, got ${res.source}`);
   return toBinary(LookupKeyResponseSchema, res);
