@@ -134,6 +134,10 @@ const apiSchema = z.object({
   // A second factor (customers' claim decisions): any of these amr values, or acr equal to one of AUTH_SECOND_FACTOR_ACR.
   AUTH_SECOND_FACTOR_AMR: z.string().default('otp,mfa,hwk,sms,fido,swk'),
   AUTH_SECOND_FACTOR_ACR: z.string().default(''),
+  // Verified tokens remembered per process (api/auth.ts): at most AUTH_TOKEN_CACHE_MAX, each for at
+  // most AUTH_TOKEN_CACHE_SECONDS and never past its own expiry; 0 seconds = verify every call.
+  AUTH_TOKEN_CACHE_SECONDS: z.coerce.number().int().min(0).max(600).default(60),
+  AUTH_TOKEN_CACHE_MAX: z.coerce.number().int().min(0).max(1_000_000).default(10_000),
   // The codec server (/codec/encode, /codec/decode on API_PORT) for the Temporal Web UI: origins
   // of the UI allowed from browsers (comma-separated, or "*"; unset = none), and, for the dev
   // stack only, callers on loopback without a token (otherwise an operator's Bearer JWT).
