@@ -106,6 +106,7 @@ async function serve(config: ApiConfig): Promise<void> {
     cache,
     ...(antiscan ? { antiscan } : {}),
     lookupCacheTtlSeconds: config.LOOKUP_CACHE_TTL_SECONDS,
+    ownKeyHintMax: config.LOOKUP_OWN_KEY_HINT_MAX,
     health: healthChecker({ temporal, sql, redis, dictBaseUrl: config.DICT_BASE_URL, dictTls: readDictMaterial(config).tls }),
     admission: {
       maxInFlightRpcs: config.API_MAX_IN_FLIGHT_RPCS,

@@ -62,7 +62,10 @@ export function leasedLimiter(shared: RateLimiterAbstract, o: LeaseOptions): Cli
 
   return {
     async consume(key: string): Promise<void> {
-      for (let attempt = 0; attempt < 4; attempt++) {
+      // Each round either takes a point of the lease or waits for the one lease request in flight,
+      // which ends with `lease` new points (handed to the waiters in turn) or the client's refusal
+      // (every waiter refused). Callers in this loop are bounded by the admitted in-flight RPCs.
+      for (;;) {
         if (take(key)) return;
         let p = pending.get(key);
         if (!p) {
@@ -71,8 +74,6 @@ export function leasedLimiter(shared: RateLimiterAbstract, o: LeaseOptions): Cli
         }
         await p;
       }
-      // Other callers keep emptying each new lease first: count this one alone.
-      await shared.consume(key, 1);
     },
   };
 }

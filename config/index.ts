@@ -67,6 +67,8 @@ const apiSchema = z.object({
   LOOKUP_BREAKER_HALF_OPEN_MS: z.coerce.number().int().min(100).max(600_000).default(5_000),
   // BCB allows caching only legal persons' entries, for at most 180 s.
   LOOKUP_CACHE_TTL_SECONDS: z.coerce.number().int().min(0).max(180).default(180),
+  // Keys each API process remembers having found to be ours (LookupKey skips the Redis read for them); 0 = off.
+  LOOKUP_OWN_KEY_HINT_MAX: z.coerce.number().int().min(0).max(10_000_000).default(100_000),
   // API processes on the same ports (node:cluster); 0 = one per core. 1 = no cluster.
   API_WORKERS: z.coerce.number().int().min(0).max(64).default(0),
   // Admission control: concurrent RPCs per process beyond which calls are shed (RESOURCE_EXHAUSTED).

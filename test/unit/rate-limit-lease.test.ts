@@ -79,6 +79,6 @@ test('property: processes leasing from one budget never admit more than it', asy
         assert.ok(ok >= Math.min(tried, points) - 3 * (Math.min(lease, points) - 1), `admitted only ${ok} of ${Math.min(tried, points)}`);
       },
     ),
-    { numRuns: 200 },
+    { numRuns: Number(process.env.LEASE_RUNS ?? 200) },
   );
 });
