@@ -27,7 +27,7 @@ import { authInterceptor, principalKey } from './principal.js';
 import { metricsInterceptor } from './metrics.js';
 import { rateLimitInterceptor } from './rate-limit.js';
 import { recoveryInterceptor, requestIdInterceptor, requestIdKey } from './request-context.js';
-import type { RateLimiterAbstract } from 'rate-limiter-flexible';
+import type { ClientLimiter } from './rate-limit-lease.js';
 import { invalidArgument } from './errors.js';
 
 interface RpcStats {
@@ -135,7 +135,7 @@ export interface InterceptorOptions {
   log: Logger;
   rpcGate?: Gate;
   /** Per-client limiter (rate-limit.ts); absent = no limit. */
-  rateLimiter?: RateLimiterAbstract;
+  rateLimiter?: ClientLimiter;
   /** Called for each call the limiter refuses (metrics). */
   onRateLimited?: () => void;
   statsIntervalMs?: number;

@@ -20,6 +20,7 @@ import { createAntiscanLimiter } from '../store/antiscan.js';
 import { createLookupCache, redisFailFastOptions } from '../store/lookup-cache.js';
 import { startAntiscanReconciler } from './antiscan.js';
 import { AesGcmPayloadCodec, dataConverter, readPayloadKeys } from '../config/payload-codec.js';
+import { leasedLimiter } from './rate-limit-lease.js';
 import { authOptionsFromConfig, createVerifier, setVerifier } from './auth.js';
 import { codecAuthorizer } from './codec-server.js';
 import { healthChecker } from './health.js';
@@ -105,6 +106,7 @@ async function serve(config: ApiConfig): Promise<void> {
     cache,
     ...(antiscan ? { antiscan } : {}),
     lookupCacheTtlSeconds: config.LOOKUP_CACHE_TTL_SECONDS,
+    ownKeyHintMax: config.LOOKUP_OWN_KEY_HINT_MAX,
     health: healthChecker({ temporal, sql, redis, dictBaseUrl: config.DICT_BASE_URL, dictTls: readDictMaterial(config).tls }),
     admission: {
       maxInFlightRpcs: config.API_MAX_IN_FLIGHT_RPCS,
@@ -113,7 +115,11 @@ async function serve(config: ApiConfig): Promise<void> {
     },
     statsIntervalMs: config.RPC_STATS_INTERVAL_MS,
     readMaxBytes: config.API_READ_MAX_BYTES,
-    rateLimiter: config.API_RATE_LIMIT_POINTS ? rateLimiter(redis, { points: config.API_RATE_LIMIT_POINTS, durationSeconds: config.API_RATE_LIMIT_DURATION_SECONDS, keyPrefix: `core-dict:rl:${config.PSP_ISPB}` }) : undefined,
+    rateLimiter: config.API_RATE_LIMIT_POINTS
+      ? leasedLimiter(rateLimiter(redis, { points: config.API_RATE_LIMIT_POINTS, durationSeconds: config.API_RATE_LIMIT_DURATION_SECONDS, keyPrefix: `core-dict:rl:${config.PSP_ISPB}` }), {
+          lease: config.API_RATE_LIMIT_LEASE || Math.floor(config.API_RATE_LIMIT_POINTS / 100),
+        })
+      : undefined,
     tls,
     reflection: config.API_REFLECTION,
     corsOrigins: parseOrigins(config.API_CORS_ORIGINS),

@@ -11,6 +11,7 @@ import type { Logger } from 'pino';
 import { RateLimiterMemory, RateLimiterRedis, RateLimiterRes, type RateLimiterAbstract } from 'rate-limiter-flexible';
 import { Health } from '../gen/grpc/health/v1/health_pb.js';
 import { unavailable } from './errors.js';
+import type { ClientLimiter } from './rate-limit-lease.js';
 import { principalKey } from './principal.js';
 import { peerKey, requestIdKey } from './request-context.js';
 
@@ -42,7 +43,7 @@ export function clientKey(values: ContextValues): string {
 }
 
 /** After auth (the key needs the principal), before admission and any work. */
-export function rateLimitInterceptor(limiter: RateLimiterAbstract, o: { log?: Logger; onLimited?: () => void } = {}): Interceptor {
+export function rateLimitInterceptor(limiter: ClientLimiter, o: { log?: Logger; onLimited?: () => void } = {}): Interceptor {
   return (next) => async (req) => {
     if (EXEMPT.has(req.service.typeName)) return next(req);
     const client = clientKey(req.contextValues);

@@ -12,7 +12,7 @@ import http from 'node:http';
 import http2 from 'node:http2';
 import type { AddressInfo, Socket } from 'node:net';
 import type { Logger } from 'pino';
-import type { RateLimiterAbstract } from 'rate-limiter-flexible';
+import type { ClientLimiter } from './rate-limit-lease.js';
 import { codecHandler, type CodecServerOptions } from './codec-server.js';
 import { withCors } from './cors.js';
 import { DEFAULT_ADMISSION, gate, type AdmissionOptions, type Gate } from './admission.js';
@@ -39,7 +39,7 @@ export interface BuildOptions extends RouteDeps {
   /** Largest request message accepted, in bytes (default DEFAULT_READ_MAX_BYTES). */
   readMaxBytes?: number;
   /** Per-client rate limiter (rate-limit.ts); absent = none. */
-  rateLimiter?: RateLimiterAbstract;
+  rateLimiter?: ClientLimiter;
   /** Serve HTTPS (ALPN h2 + http/1.1) with this key pair on both listeners. */
   tls?: { certPem: string; keyPem: string };
   /** Serve grpc.reflection v1 and v1alpha (default true). */

@@ -67,6 +67,8 @@ const apiSchema = z.object({
   LOOKUP_BREAKER_HALF_OPEN_MS: z.coerce.number().int().min(100).max(600_000).default(5_000),
   // BCB allows caching only legal persons' entries, for at most 180 s.
   LOOKUP_CACHE_TTL_SECONDS: z.coerce.number().int().min(0).max(180).default(180),
+  // Keys each API process remembers having found to be ours (LookupKey skips the Redis read for them); 0 = off.
+  LOOKUP_OWN_KEY_HINT_MAX: z.coerce.number().int().min(0).max(10_000_000).default(100_000),
   // API processes on the same ports (node:cluster); 0 = one per core. 1 = no cluster.
   API_WORKERS: z.coerce.number().int().min(0).max(64).default(0),
   // Admission control: concurrent RPCs per process beyond which calls are shed (RESOURCE_EXHAUSTED).
@@ -99,6 +101,9 @@ const apiSchema = z.object({
   // every API process), in each process's memory while Redis is down. 0 points = no limit.
   API_RATE_LIMIT_POINTS: z.coerce.number().int().min(0).max(1_000_000).default(5_000),
   API_RATE_LIMIT_DURATION_SECONDS: z.coerce.number().int().min(1).max(3_600).default(1),
+  // Points each API process takes from a client's shared budget at a time (api/rate-limit-lease.ts):
+  // one Redis round trip per lease instead of per call; 0 = 1 % of API_RATE_LIMIT_POINTS; 1 = exact.
+  API_RATE_LIMIT_LEASE: z.coerce.number().int().min(0).max(100_000).default(0),
   // TLS on both listeners (ALPN h2 + http/1.1) when both are set; plain otherwise.
   API_TLS_CERT_FILE: optionalFile,
   API_TLS_KEY_FILE: optionalFile,
@@ -134,6 +139,10 @@ const apiSchema = z.object({
   // A second factor (customers' claim decisions): any of these amr values, or acr equal to one of AUTH_SECOND_FACTOR_ACR.
   AUTH_SECOND_FACTOR_AMR: z.string().default('otp,mfa,hwk,sms,fido,swk'),
   AUTH_SECOND_FACTOR_ACR: z.string().default(''),
+  // Verified tokens remembered per process (api/auth.ts): at most AUTH_TOKEN_CACHE_MAX, each for at
+  // most AUTH_TOKEN_CACHE_SECONDS and never past its own expiry; 0 seconds = verify every call.
+  AUTH_TOKEN_CACHE_SECONDS: z.coerce.number().int().min(0).max(600).default(60),
+  AUTH_TOKEN_CACHE_MAX: z.coerce.number().int().min(0).max(1_000_000).default(10_000),
   // The codec server (/codec/encode, /codec/decode on API_PORT) for the Temporal Web UI: origins
   // of the UI allowed from browsers (comma-separated, or "*"; unset = none), and, for the dev
   // stack only, callers on loopback without a token (otherwise an operator's Bearer JWT).

@@ -1,12 +1,14 @@
 // LookupKey (own keys locally, others through DICT, BCB's cache rule), health, and the three
 // protocols the one handler serves.
 import assert from 'node:assert/strict';
+import { randomUUID } from 'node:crypto';
 import { after, before, describe, test } from 'node:test';
 import { createClient } from '@connectrpc/connect';
 import { Code } from '@connectrpc/connect';
 import { CoreDictService, HealthCheckResponse_Status } from '../../gen/dict/core/v1/service_pb.js';
 import { Health, HealthCheckResponse_ServingStatus } from '../../gen/grpc/health/v1/health_pb.js';
-import { EntryStatus, KeyType } from '../../gen/dict/core/v1/types_pb.js';
+import { EntryOperationReason, EntryStatus, KeyType } from '../../gen/dict/core/v1/types_pb.js';
+import { cacheRequests } from '../../config/metrics.js';
 import { rpcError } from '../support/errors.js';
 import { createKeyRequest, legalPerson, naturalPerson, newCnpj, newEmail, newEndToEndId, newPhone } from '../support/fixtures.js';
 import { OTHER_ISPB, startStack, type Stack } from '../support/stack.js';
@@ -73,6 +75,27 @@ describe('LookupKey', () => {
     assert.equal(await s.redis.exists(`dict:entry:${key}`), 0);
     const res = await s.client.lookupKey({ key, payerId: payer(), endToEndId: newEndToEndId() });
     assert.equal(res.source, 'LOCAL');
+  });
+
+  test('a key we stopped holding is looked up in the cache and DICT again (the own-key hint is only a hint)', async () => {
+    const cacheReads = async () => (await cacheRequests.get()).values.reduce((n, v) => n + v.value, 0);
+    const owner = legalPerson();
+    const created = await s.client.createKey(createKeyRequest({ keyType: KeyType.EMAIL, key: newEmail(), owner }));
+    const key = created.entry!.key;
+    assert.equal((await s.client.lookupKey({ key, payerId: payer(), endToEndId: newEndToEndId() })).source, 'LOCAL');
+    // Now known to be ours: the next lookup skips the cache read.
+    const reads = await cacheReads();
+    assert.equal((await s.client.lookupKey({ key, payerId: payer(), endToEndId: newEndToEndId() })).source, 'LOCAL');
+    assert.equal(await cacheReads(), reads, 'no Redis read for a key known to be ours');
+    // We give the key up; the owner registers it at another PSP.
+    await s.client.deleteKey({ requestId: randomUUID(), key, reason: EntryOperationReason.USER_REQUESTED, waitTimeout: { seconds: 10n, nanos: 0 } });
+    await otherPspKey({ type: 'LEGAL_PERSON', taxIdNumber: owner.taxIdNumber, name: owner.name }, 'EMAIL', key);
+    const before = await getEntryCalls();
+    const a = await s.client.lookupKey({ key, payerId: payer(), endToEndId: newEndToEndId() });
+    const b = await s.client.lookupKey({ key, payerId: payer(), endToEndId: newEndToEndId() });
+    assert.deepEqual([a.source, b.source], ['DICT', 'CACHE']);
+    assert.equal(a.entry?.account?.participant, OTHER_ISPB);
+    assert.equal((await getEntryCalls()) - before, 1);
   });
 
   test('our own key still being registered is NotFound, without asking DICT', async () => {
