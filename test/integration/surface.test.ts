@@ -117,6 +117,35 @@ describe('per-client rate limit', () => {
   });
 });
 
+describe('refused calls are counted (logging and metrics sit outside the gates)', () => {
+  /** core_dict_rpc_duration_seconds_count for one RPC and code, from the API's /metrics. */
+  const counted = async (rpc: string, code: string): Promise<number> => {
+    const res = await fetch(new URL('/metrics', s.urls.httpUrl));
+    assert.equal(res.status, 200);
+    let n = 0;
+    for (const line of (await res.text()).split('\n')) {
+      const m = /^core_dict_rpc_duration_seconds_count\{([^}]*)\}\s+(\S+)/.exec(line);
+      if (m && m[1]!.includes(`rpc="${rpc}"`) && m[1]!.includes(`code="${code}"`)) n += Number(m[2]);
+    }
+    return n;
+  };
+
+  test('no token (Unauthenticated), a bad token, and over the rate limit (ResourceExhausted) each show under their RPC and code', async () => {
+    const rpc = 'dict.core.v1.CoreDictService/HealthCheck';
+    const [unauth0, exhausted0, ok0] = await Promise.all([counted(rpc, 'Unauthenticated'), counted(rpc, 'ResourceExhausted'), counted(rpc, 'OK')]);
+    const anonymous = createClient(CoreDictService, createConnectTransport({ baseUrl: s.urls.httpUrl, httpVersion: '1.1' }));
+    assert.equal((await rpcError(() => anonymous.healthCheck({}))).code, Code.Unauthenticated);
+    assert.equal((await rpcError(() => anonymous.healthCheck({}, { headers: { authorization: 'Bearer not-a-jwt' } }))).code, Code.Unauthenticated);
+    const asUser = { headers: { authorization: `Bearer ${await s.token({ sub: `rl-${randomUUID()}` })}` } };
+    for (let i = 0; i < RATE_POINTS; i++) await s.client.healthCheck({}, asUser);
+    assert.equal((await rpcError(() => s.client.healthCheck({}, asUser))).code, Code.ResourceExhausted);
+    assert.equal((await rpcError(() => s.client.healthCheck({}, asUser))).code, Code.ResourceExhausted);
+    assert.equal((await counted(rpc, 'Unauthenticated')) - unauth0, 2);
+    assert.equal((await counted(rpc, 'ResourceExhausted')) - exhausted0, 2);
+    assert.ok((await counted(rpc, 'OK')) - ok0 >= RATE_POINTS);
+  });
+});
+
 describe('request size cap (readMaxBytes)', () => {
   // Streams `total` bytes of a JSON body at the Connect endpoint; stops when the server answers.
   async function bigPost(path: string, total: number, withLength: boolean) {

@@ -147,6 +147,17 @@ describe('deploy/k8s', () => {
       }
     }
   });
+  it('lets the Web UI call /codec: CODEC_CORS_ORIGINS holds exact origins and the UI points at the API\'s /codec', () => {
+    const cm = byKind('ConfigMap').find((o) => o.metadata.name === 'core-dict-config') as unknown as { data: Record<string, string> };
+    const origins = (cm.data.CODEC_CORS_ORIGINS ?? '').split(',').map((o) => o.trim()).filter(Boolean);
+    assert.ok(origins.length > 0, 'CODEC_CORS_ORIGINS is set');
+    for (const o of origins) assert.equal(new URL(o).origin, o, `${o} is an exact origin (scheme://host[:port], no path)`);
+    const ui = byKind('Deployment').find((o) => o.metadata.name === 'temporal-ui')!;
+    const env = ui.spec.template.spec.containers[0].env as { name: string; value?: string }[];
+    const endpoint = env.find((e) => e.name === 'TEMPORAL_CODEC_ENDPOINT')?.value ?? '';
+    assert.match(new URL(endpoint).pathname, /^\/codec\/?$/, endpoint);
+    assert.ok(!origins.includes(new URL(endpoint).origin), 'the UI is on its own origin, not the API\'s');
+  });
   it("ships the same Temporal scripts as deploy/ (kustomize reads only files under deploy/k8s)", () => {
     for (const f of ['temporal-schema.sh', 'temporal-namespace.sh']) {
       assert.equal(read('deploy', 'k8s', 'scripts', f), read('deploy', f), `deploy/k8s/scripts/${f} differs from deploy/${f}: copy it again`);
