@@ -216,6 +216,12 @@ export const outboxUnpublished = once('core_dict_outbox_unpublished', () =>
     },
   }));
 
+// The outbox relay's own counters (relay/main.ts serves them with the outbox gauges above).
+export const relayPublished = once('core_dict_relay_published_total', () =>
+  new client.Counter({ name: 'core_dict_relay_published_total', help: 'Outbox rows the relay published to JetStream and marked published' }));
+export const relayPruned = once('core_dict_relay_pruned_total', () =>
+  new client.Counter({ name: 'core_dict_relay_pruned_total', help: 'Published outbox rows deleted after OUTBOX_RETENTION_HOURS' }));
+
 /** Serves the Postgres-backed gauges from `sql`, queried at most once per `minIntervalMs`. */
 export function watchDatabase(sql: Sql, minIntervalMs: number): void {
   dbSource = { sql, minIntervalMs };
