@@ -51,6 +51,10 @@ const apiSchema = z.object({
   API_PORT: port.default(8080),
   // HTTP/2 cleartext: gRPC (and Connect, gRPC-web over h2).
   API_GRPC_PORT: port.default(50051),
+  // Prometheus /metrics on a listener of its own (never on the public API_PORT/API_GRPC_PORT);
+  // with API_WORKERS > 1 the node:cluster primary serves it with every worker's series. 0: none.
+  API_METRICS_HOST: z.string().min(1).default('0.0.0.0'),
+  API_METRICS_PORT: z.coerce.number().int().min(0).max(65_535).default(9465),
   // Longest a write RPC may block waiting for its workflow's final state.
   API_MAX_WAIT_MS: z.coerce.number().int().min(0).max(60_000).default(15_000),
   // LookupKey's synchronous DICT call (the only one the API makes): the whole budget (attempts
