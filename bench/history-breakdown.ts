@@ -52,8 +52,11 @@ interface Milestone {
   unitName?: string;
 }
 
-/** Segments of one workflow, from the client's send time to the client's answer time. */
-export function breakdown(sentMs: number, answeredMs: number, events: HistoryEventLite[]): Breakdown {
+/**
+ * Segments of one workflow, from the client's send time to the client's answer time — or, when the
+ * client was not answered with the result (wait_timeout ran out first), to the history's last event.
+ */
+export function breakdown(sentMs: number, answeredMs: number | undefined, events: HistoryEventLite[]): Breakdown {
   const milestones: Milestone[] = [{ label: 'client sent', timeMs: sentMs }];
   let wft = 0;
   let localActivities = 0;
@@ -110,7 +113,7 @@ export function breakdown(sentMs: number, answeredMs: number, events: HistoryEve
         milestones.push({ label: t, timeMs: e.timeMs });
     }
   }
-  milestones.push({ label: 'client answered', timeMs: answeredMs });
+  if (answeredMs !== undefined) milestones.push({ label: 'client answered', timeMs: answeredMs });
 
   const segments: Segment[] = [];
   for (let i = 1; i < milestones.length; i++) {
@@ -126,7 +129,7 @@ export function breakdown(sentMs: number, answeredMs: number, events: HistoryEve
     } else name = `${a.label} → ${b.label}`;
     segments.push({ name, ms: b.timeMs - a.timeMs });
   }
-  return { segments, localActivities, totalMs: answeredMs - sentMs };
+  return { segments, localActivities, totalMs: milestones[milestones.length - 1]!.timeMs - sentMs };
 }
 
 export interface SegmentStats {

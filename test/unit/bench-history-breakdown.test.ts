@@ -47,6 +47,13 @@ test('breakdown names the segments of a create-entry history and they add up to 
   assert.ok(b.segments.some((s) => s.name === 'WorkflowExecutionStarted → WFT1 scheduled' && s.ms === 0));
 });
 
+test('without a client answer (wait_timeout ran out) the breakdown ends at the workflow\'s completion', () => {
+  const b = breakdown(1000, undefined, history(1000));
+  assert.equal(b.totalMs, 80);
+  assert.equal(b.segments.at(-1)!.name, 'WFT2 completed → WorkflowExecutionCompleted');
+  assert.ok(!b.segments.some((s) => s.name.startsWith('answer')));
+});
+
 test('a timed-out workflow task shows up as its own segment and the next one is WFT<k+1>', () => {
   const h = history(0);
   h.splice(9, 2,
