@@ -2,8 +2,11 @@
 // what the earlier ones put in the call's context):
 //   1. request id      — accept a well-formed `x-request-id` or make one; echoed in headers/trailers
 //   2. recovery        — any non-ConnectError becomes Internal with a safe message, logged once
+//   2b. auth failures  — per peer address (API_TRUST_PROXY_HOPS: our proxy's X-Forwarded-For
+//                        entry, else the socket), in memory: a peer with too many failed
+//                        authentications is refused before its token is verified (api/rate-limit.ts)
 //   3. auth            — the Bearer JWT verified into the principal (api/auth.ts); refusals
-//                        (Unauthenticated / PermissionDenied) end the call here
+//                        (Unauthenticated / PermissionDenied) end the call here (and count at 2b)
 //   4. rate limit      — per client (principal or peer), in Redis with an in-process fallback
 //   5. admission       — calls beyond API_MAX_IN_FLIGHT_RPCS are shed before any work
 //   6. (validation happens in the handlers, against domain/validation.ts)
@@ -12,7 +15,7 @@
 //   9. NUL strings     — innermost: a request with NUL in any string field is InvalidArgument
 //                        before any handler (Postgres text cannot hold it), logged and counted
 //                        like a validation failure
-// Calls refused at 4 or 5 never reach logging: the gates count their own (Gate.stats().shed) and
+// Calls refused at 2b, 4 or 5 never reach logging: the gates count their own (Gate.stats().shed) and
 // the limiter reports each refusal (a debug line, and `onRateLimited` for counters).
 // Per-call lines are debug (a lookup is on every payment: one info line each would dominate the
 // process); every `statsIntervalMs` one info line sums the calls per RPC and outcome with latency
@@ -25,9 +28,8 @@ import { admissionInterceptor, type Gate } from './admission.js';
 import type { VerifyBearer } from './auth.js';
 import { authInterceptor, principalKey } from './principal.js';
 import { metricsInterceptor } from './metrics.js';
-import { rateLimitInterceptor } from './rate-limit.js';
+import { authFailureLimitInterceptor, rateLimitInterceptor, type AuthFailureLimitOptions, type ClientLimiter } from './rate-limit.js';
 import { recoveryInterceptor, requestIdInterceptor, requestIdKey } from './request-context.js';
-import type { RateLimiterAbstract } from 'rate-limiter-flexible';
 import { invalidArgument } from './errors.js';
 
 interface RpcStats {
@@ -135,7 +137,9 @@ export interface InterceptorOptions {
   log: Logger;
   rpcGate?: Gate;
   /** Per-client limiter (rate-limit.ts); absent = no limit. */
-  rateLimiter?: RateLimiterAbstract;
+  rateLimiter?: Pick<ClientLimiter, 'consume'>;
+  /** Per-peer limit of failed authentications, before auth (rate-limit.ts); absent = none. */
+  authFailureLimit?: Omit<AuthFailureLimitOptions, 'log' | 'onLimited'>;
   /** Called for each call the limiter refuses (metrics). */
   onRateLimited?: () => void;
   statsIntervalMs?: number;
@@ -146,6 +150,7 @@ export function interceptors(o: InterceptorOptions): Interceptor[] {
   return [
     requestIdInterceptor(),
     recoveryInterceptor(o.log),
+    ...(o.authFailureLimit?.points ? [authFailureLimitInterceptor({ ...o.authFailureLimit, log: o.log, onLimited: o.onRateLimited })] : []),
     authInterceptor(o.verifyBearer),
     ...(o.rateLimiter ? [rateLimitInterceptor(o.rateLimiter, { log: o.log, onLimited: o.onRateLimited })] : []),
     ...(o.rpcGate ? [admissionInterceptor(o.rpcGate)] : []),
