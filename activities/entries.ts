@@ -3,6 +3,7 @@
 // answers). Split so that a workflow cannot proxy a DICT call as a local activity: the local
 // proxy's type only has the Postgres steps. The worker wires real dependencies; tests may wire
 // their own servers.
+import { Context } from '@temporalio/activity';
 import type { Logger } from 'pino';
 import type { DictApi } from '../bridge/types.js';
 import { DictProblemError } from '../bridge/types.js';
@@ -100,13 +101,26 @@ export function createEntryStoreActivities({ sql, cache, log }: EntryStoreActivi
   };
 }
 
+/**
+ * The running activity's cancellation (Temporal's, e.g. WORKER_SHUTDOWN once the worker's grace
+ * time is over): the DICT request is aborted, the activity fails retryably and another worker
+ * retries it with the same RequestId. Undefined outside an activity (tests calling directly).
+ */
+function activitySignal(): AbortSignal | undefined {
+  try {
+    return Context.current().cancellationSignal;
+  } catch {
+    return undefined;
+  }
+}
+
 /** DICT calls: regular activities, retried with backoff until DICT answers. */
 export function createEntryDictActivities({ dict, log }: EntryDictActivityDeps) {
   return {
     /** createEntry with a RequestId fixed by the workflow: a retry after a lost answer gets the same entry back. */
     async registerEntryInDict(input: { dictRequestId: string; entry: Entry; reason: EntryOperationReason }): Promise<ExtendedEntry> {
       return translated(async () => {
-        const res = await dict.createEntry({ entry: input.entry, reason: input.reason, requestId: input.dictRequestId });
+        const res = await dict.createEntry({ entry: input.entry, reason: input.reason, requestId: input.dictRequestId, signal: activitySignal() });
         log.info({ correlationId: res.correlationId, keyType: res.entry.keyType }, 'DICT createEntry accepted');
         return res.entry;
       });
@@ -114,7 +128,7 @@ export function createEntryDictActivities({ dict, log }: EntryDictActivityDeps) 
 
     async updateEntryInDict(input: { key: string; account: BrazilianAccount; owner: Person; reason: EntryOperationReason }): Promise<{ entry: ExtendedEntry; responseTime?: string }> {
       return translated(async () => {
-        const res = await dict.updateEntry(input);
+        const res = await dict.updateEntry({ ...input, signal: activitySignal() });
         return { entry: res.entry, responseTime: res.responseTime };
       });
     },
@@ -123,7 +137,7 @@ export function createEntryDictActivities({ dict, log }: EntryDictActivityDeps) 
     async deleteEntryInDict(input: { key: string; participant: string; reason: EntryOperationReason }): Promise<void> {
       return translated(async () => {
         try {
-          await dict.deleteEntry(input);
+          await dict.deleteEntry({ ...input, signal: activitySignal() });
         } catch (err) {
           if (err instanceof DictProblemError && err.bcbError === 'NotFound') {
             log.warn({ keyType: 'deleted' }, 'DICT had no entry to delete; treating as deleted');

@@ -326,7 +326,7 @@ export function createDictClient(opts: DictClientOptions): DictClient {
 
   return {
     async createEntry(input) {
-      const res = await send('POST', `${base}/entries/`, signed(encodeCreateEntryRequest(input)));
+      const res = await send('POST', `${base}/entries/`, signed(encodeCreateEntryRequest(input)), {}, input.signal);
       return handle('createEntry', res, decodeCreateEntryResponse);
     },
 
@@ -345,12 +345,12 @@ export function createDictClient(opts: DictClientOptions): DictClient {
     },
 
     async updateEntry(input) {
-      const res = await send('PUT', keyPath(input.key), signed(encodeUpdateEntryRequest(input)));
+      const res = await send('PUT', keyPath(input.key), signed(encodeUpdateEntryRequest(input)), {}, input.signal);
       return handle('updateEntry', res, decodeUpdateEntryResponse);
     },
 
     async deleteEntry(input) {
-      const res = await send('POST', `${keyPath(input.key)}/delete`, signed(encodeDeleteEntryRequest(input)));
+      const res = await send('POST', `${keyPath(input.key)}/delete`, signed(encodeDeleteEntryRequest(input)), {}, input.signal);
       return handle('deleteEntry', res, decodeDeleteEntryResponse);
     },
 

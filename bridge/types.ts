@@ -26,6 +26,8 @@ export interface CreateEntryInput {
   reason: EntryOperationReason;
   /** BCB RequestId (UUID): fixed once per logical creation and reused on every retry. */
   requestId: string;
+  /** Aborts the HTTP request (the activity's cancellation, e.g. at worker shutdown); a DictTransportError follows. */
+  signal?: AbortSignal;
 }
 
 export interface UpdateEntryInput {
@@ -33,6 +35,8 @@ export interface UpdateEntryInput {
   account: BrazilianAccount;
   owner: Person;
   reason: EntryOperationReason;
+  /** Aborts the HTTP request (the activity's cancellation, e.g. at worker shutdown); a DictTransportError follows. */
+  signal?: AbortSignal;
 }
 
 export interface DeleteEntryInput {
@@ -40,6 +44,8 @@ export interface DeleteEntryInput {
   /** ISPB of the participant the key belongs to. */
   participant: string;
   reason: EntryOperationReason;
+  /** Aborts the HTTP request (the activity's cancellation, e.g. at worker shutdown); a DictTransportError follows. */
+  signal?: AbortSignal;
 }
 
 export interface GetEntryInput {
