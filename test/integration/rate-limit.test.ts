@@ -1,6 +1,7 @@
 // The API's two rate limits through a real API and a Redis of the test's own that it kills and
-// restarts: the per-client limit counts in memory while Redis is down (still RESOURCE_EXHAUSTED
-// with RetryInfo, no call waiting on Redis's reconnect) and in Redis again once it is back; and
+// restarts (or freezes): the per-client limit counts in memory while Redis is down (still
+// RESOURCE_EXHAUSTED with RetryInfo, no call waiting on Redis's reconnect; a frozen Redis opens
+// the limiter's circuit) and in Redis again once it is back; and
 // the pre-auth limit per peer address refuses a flood of bad tokens without verifying them, while
 // a token already verified from that peer keeps working and another peer is unaffected
 // (X-Forwarded-For counted only behind configured proxies).
@@ -117,6 +118,47 @@ describe('per-client rate limit with Redis killed and restarted', () => {
     // rl-b spent its budget in memory only: Redis's count (empty) lets it through again.
     await client.healthCheck({}, b);
     assert.equal(Number(await redis.get(redisKey('rl-b'))), 1);
+  });
+});
+
+describe('per-client rate limit with Redis frozen', () => {
+  let redisProc: ChildProcess | undefined;
+  let redis: Redis | undefined;
+  after(async () => {
+    redis?.disconnect();
+    if (redisProc && redisProc.exitCode === null && redisProc.signalCode === null) {
+      redisProc.kill('SIGKILL');
+      await once(redisProc, 'exit');
+    }
+  });
+
+  test('a Redis that accepts but never answers: each call waits at most the command timeout until the circuit opens, then none waits; it closes once Redis answers', async () => {
+    const port = await freePort();
+    redisProc = spawnRedis(port);
+    redis = new Redis(`redis://127.0.0.1:${port}/0`, redisFailFastOptions(100));
+    redis.on('error', () => undefined);
+    for (let i = 0; i < 200 && redis.status !== 'ready'; i++) await new Promise((res) => setTimeout(res, 50));
+    assert.equal(redis.status, 'ready');
+    const limiter = rateLimiter(redis, { points: 1_000, durationSeconds: 60, keyPrefix: `test-rl-${randomUUID()}`, breaker: { threshold: 0.5, windowMs: 2_000, minimumRps: 2, halfOpenAfterMs: 300 } });
+    const client = await api({ rateLimiter: limiter });
+    const as = { headers: { authorization: `Bearer ${await s.token({ sub: 'rl-frozen' })}` } };
+    await client.healthCheck({}, as);
+
+    // SIGSTOP: the connection stays up (ioredis still 'ready'), commands time out.
+    redisProc.kill('SIGSTOP');
+    let n = 0;
+    for (; n < 100 && limiter.state() !== 'open'; n++) await client.healthCheck({}, as);
+    assert.equal(limiter.state(), 'open', `circuit still ${limiter.state()} after ${n} calls`);
+    const skipped = limiter.stats().fallback;
+    for (let i = 0; i < 10; i++) await client.healthCheck({}, as);
+    assert.equal(limiter.stats().fallback - skipped, 10);
+
+    redisProc.kill('SIGCONT');
+    for (let i = 0; i < 100 && limiter.state() !== 'closed'; i++) {
+      await client.healthCheck({}, as);
+      if (limiter.state() !== 'closed') await new Promise((res) => setTimeout(res, 100));
+    }
+    assert.equal(limiter.state(), 'closed');
   });
 });
 
