@@ -3,7 +3,6 @@
 // answers). Split so that a workflow cannot proxy a DICT call as a local activity: the local
 // proxy's type only has the Postgres steps. The worker wires real dependencies; tests may wire
 // their own servers.
-import { Context } from '@temporalio/activity';
 import type { Logger } from 'pino';
 import type { DictApi } from '../bridge/types.js';
 import { DictProblemError } from '../bridge/types.js';
@@ -15,7 +14,7 @@ import { BusinessRuleError } from '../store/errors.js';
 import type { LookupCache } from '../store/lookup-cache.js';
 import { finishOperation } from '../store/operations.js';
 import type { BcbErrorName, FailureDetail } from '../domain/errors.js';
-import { translated } from './errors.js';
+import { activitySignal, translated } from './errors.js';
 
 export interface EntryStoreActivityDeps {
   sql: Sql;
@@ -99,19 +98,6 @@ export function createEntryStoreActivities({ sql, cache, log }: EntryStoreActivi
       await entries.revertDeleting(sql, input.entryId);
     },
   };
-}
-
-/**
- * The running activity's cancellation (Temporal's, e.g. WORKER_SHUTDOWN once the worker's grace
- * time is over): the DICT request is aborted, the activity fails retryably and another worker
- * retries it with the same RequestId. Undefined outside an activity (tests calling directly).
- */
-function activitySignal(): AbortSignal | undefined {
-  try {
-    return Context.current().cancellationSignal;
-  } catch {
-    return undefined;
-  }
 }
 
 /** DICT calls: regular activities, retried with backoff until DICT answers. */

@@ -73,6 +73,8 @@ export interface ClaimActionInput {
   claimId: string;
   /** ISPB of the participant acting (donor for acknowledge/confirm; donor or claimer for cancel). */
   participant: string;
+  /** Aborts the HTTP request (the activity's cancellation, e.g. at worker shutdown); a DictTransportError follows. */
+  signal?: AbortSignal;
 }
 
 export interface ClaimDecisionInput extends ClaimActionInput {
@@ -127,7 +129,7 @@ export interface DictPoliciesApi {
 
 /** DICT's claim operations (createClaim … completeClaim, listClaims). */
 export interface DictClaimsApi {
-  createClaim(input: { claim: Claim }): Promise<ClaimResult>;
+  createClaim(input: { claim: Claim; signal?: AbortSignal }): Promise<ClaimResult>;
   getClaim(claimId: string): Promise<ClaimResult>;
   listClaims(input: ListClaimsInput): Promise<ListClaimsResult>;
   acknowledgeClaim(input: ClaimActionInput): Promise<ClaimResult>;

@@ -1,6 +1,6 @@
 // The interceptor chain without servers (Connect's in-memory router transport): order, request
 // ids, recovery (no internals reach the client; one log line with the request id), the rate
-// limit's in-process insurance while Redis is down, and reflection's answers.
+// limit's in-process fallback while Redis is down, and reflection's answers.
 import assert from 'node:assert/strict';
 import { Writable } from 'node:stream';
 import { test } from 'node:test';
@@ -138,7 +138,7 @@ test('ConnectErrors pass recovery unchanged (code, message, details)', async () 
   assert.match(err.metadata.get('x-request-id') ?? '', /^[0-9a-f-]{36}$/);
 });
 
-test('rate limit: while Redis is down each process counts in memory (insurance), still RESOURCE_EXHAUSTED beyond the budget', async () => {
+test('rate limit: while Redis is down each process counts in memory (fallback), still RESOURCE_EXHAUSTED beyond the budget', async () => {
   // Nothing listens on port 1: ioredis never becomes ready.
   const redis = new Redis({ port: 1, host: '127.0.0.1', lazyConnect: true, enableOfflineQueue: false, maxRetriesPerRequest: 0, retryStrategy: () => null });
   redis.on('error', () => undefined);
