@@ -21,7 +21,7 @@
 // and RetryInfo saying when the window reopens.
 import { createHash } from 'node:crypto';
 import { Code, ConnectError, type ContextValues, type Interceptor } from '@connectrpc/connect';
-import { circuitBreaker, ConsecutiveBreaker, handleWhen, SamplingBreaker, type CircuitBreakerPolicy } from 'cockatiel';
+import { circuitBreaker, CircuitState, ConsecutiveBreaker, handleWhen, SamplingBreaker, type CircuitBreakerPolicy } from 'cockatiel';
 import type { Redis } from 'ioredis';
 import type { Logger } from 'pino';
 import { RateLimiterMemory, RateLimiterRedis, RateLimiterRes } from 'rate-limiter-flexible';
@@ -57,7 +57,7 @@ export interface ClientLimiter {
 /** Services never limited: probes must see the server as it is. */
 const EXEMPT = new Set([Health.typeName, 'grpc.reflection.v1.ServerReflection', 'grpc.reflection.v1alpha.ServerReflection']);
 
-const CIRCUIT_STATE = ['closed', 'open', 'half-open', 'open'] as const; // cockatiel CircuitState: Closed, Open, HalfOpen, Isolated
+const stateName = (s: CircuitState): 'closed' | 'open' | 'half-open' => (s === CircuitState.Closed ? 'closed' : s === CircuitState.HalfOpen ? 'half-open' : 'open');
 
 /**
  * The per-client limiter: Redis (shared by every process) behind a breaker, memory while Redis
@@ -77,7 +77,7 @@ export function rateLimiter(redis: Redis | undefined, o: RateLimitOptions): Clie
     halfOpenAfter: o.breaker?.halfOpenAfterMs ?? 1_000,
     breaker: o.breaker ? new SamplingBreaker({ threshold: o.breaker.threshold, duration: o.breaker.windowMs, minimumRps: o.breaker.minimumRps }) : new ConsecutiveBreaker(5),
   });
-  if (o.onStateChange) policy.onStateChange((s) => o.onStateChange!(CIRCUIT_STATE[s]));
+  if (o.onStateChange) policy.onStateChange((s) => o.onStateChange!(stateName(s)));
   return {
     async consume(key) {
       try {
@@ -95,7 +95,7 @@ export function rateLimiter(redis: Redis | undefined, o: RateLimitOptions): Clie
       }
     },
     stats: () => ({ ...st }),
-    state: () => CIRCUIT_STATE[policy.state],
+    state: () => stateName(policy.state),
   };
 }
 
