@@ -4,16 +4,20 @@
 //   2. recovery        — any non-ConnectError becomes Internal with a safe message, logged once
 //   3. logging         — outcome and latency per RPC (`rpc stats` lines)
 //   4. metrics         — RED metrics and the server span (api/metrics.ts)
-//   5. auth            — the Bearer JWT verified into the principal (api/auth.ts); refusals
-//                        (Unauthenticated / PermissionDenied) end the call here
-//   6. rate limit      — per client (principal or peer), in Redis with an in-process fallback
-//   7. admission       — calls beyond API_MAX_IN_FLIGHT_RPCS are shed before any work
-//   8. NUL strings     — a request with NUL in any string field is InvalidArgument before any
+//   5. auth failures   — per peer address (API_TRUST_PROXY_HOPS: our proxy's X-Forwarded-For
+//                        entry, else the socket), in memory: a peer with too many failed
+//                        authentications is refused before its token is verified (api/rate-limit.ts)
+//   6. auth            — the Bearer JWT verified into the principal (api/auth.ts); refusals
+//                        (Unauthenticated / PermissionDenied) end the call here (and count at 5)
+//   7. rate limit      — per client (principal or peer), leased from Redis
+//                        (api/rate-limit-lease.ts), with an in-process fallback
+//   8. admission       — calls beyond API_MAX_IN_FLIGHT_RPCS are shed before any work
+//   9. NUL strings     — a request with NUL in any string field is InvalidArgument before any
 //                        handler (Postgres text cannot hold it)
-//   9. (validation happens in the handlers, against domain/validation.ts)
+//  10. (validation happens in the handlers, against domain/validation.ts)
 // Logging and metrics sit outside every gate, so each call is counted with its final code:
-// refusals by auth (Unauthenticated / PermissionDenied), the rate limit and admission
-// (ResourceExhausted) and the NUL check (InvalidArgument) appear in
+// refusals by the auth-failure limit and the rate limit and admission (ResourceExhausted), by auth
+// (Unauthenticated / PermissionDenied) and the NUL check (InvalidArgument) appear in
 // core_dict_rpc_duration_seconds and the `rpc stats` lines like any other outcome. The log line
 // reads the principal after the call, so it names the client whenever auth got that far. A body
 // that does not parse is refused by Connect before any interceptor runs (it never has a method
@@ -29,9 +33,8 @@ import { admissionInterceptor, type Gate } from './admission.js';
 import type { VerifyBearer } from './auth.js';
 import { authInterceptor, principalKey } from './principal.js';
 import { metricsInterceptor } from './metrics.js';
-import { rateLimitInterceptor } from './rate-limit.js';
+import { authFailureLimitInterceptor, rateLimitInterceptor, type AuthFailureLimitOptions, type ClientLimiter } from './rate-limit.js';
 import { recoveryInterceptor, requestIdInterceptor, requestIdKey } from './request-context.js';
-import type { ClientLimiter } from './rate-limit-lease.js';
 import { invalidArgument } from './errors.js';
 
 interface RpcStats {
@@ -139,7 +142,9 @@ export interface InterceptorOptions {
   log: Logger;
   rpcGate?: Gate;
   /** Per-client limiter (rate-limit.ts); absent = no limit. */
-  rateLimiter?: ClientLimiter;
+  rateLimiter?: Pick<ClientLimiter, 'consume'>;
+  /** Per-peer limit of failed authentications, before auth (rate-limit.ts); absent = none. */
+  authFailureLimit?: Omit<AuthFailureLimitOptions, 'log' | 'onLimited'>;
   /** Called for each call the limiter refuses (metrics). */
   onRateLimited?: () => void;
   statsIntervalMs?: number;
@@ -152,6 +157,7 @@ export function interceptors(o: InterceptorOptions): Interceptor[] {
     recoveryInterceptor(o.log),
     loggingInterceptor(o.log, { statsIntervalMs: o.statsIntervalMs }),
     metricsInterceptor(),
+    ...(o.authFailureLimit?.points ? [authFailureLimitInterceptor({ ...o.authFailureLimit, log: o.log, onLimited: o.onRateLimited })] : []),
     authInterceptor(o.verifyBearer),
     ...(o.rateLimiter ? [rateLimitInterceptor(o.rateLimiter, { log: o.log, onLimited: o.onRateLimited })] : []),
     ...(o.rpcGate ? [admissionInterceptor(o.rpcGate)] : []),

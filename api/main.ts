@@ -89,6 +89,16 @@ async function serve(config: ApiConfig): Promise<void> {
   const reconciler = antiscan
     ? startAntiscanReconciler({ limiter: antiscan, dict: dictClient, participant: config.PSP_ISPB, intervalMs: config.ANTISCAN_RECONCILE_INTERVAL_MS, log })
     : undefined;
+  // Per-client rate limit in Redis (same breaker settings), in memory while Redis is away.
+  const clientLimiter = config.API_RATE_LIMIT_POINTS
+    ? rateLimiter(redis, {
+        points: config.API_RATE_LIMIT_POINTS,
+        durationSeconds: config.API_RATE_LIMIT_DURATION_SECONDS,
+        keyPrefix: `core-dict:rl:${config.PSP_ISPB}`,
+        breaker: redisBreaker,
+        onStateChange: (state) => (state === 'closed' ? log.info({ state }, 'rate limit circuit closed') : log.warn({ state }, 'rate limit circuit changed')),
+      })
+    : undefined;
   // Workflow data is encrypted before it reaches Temporal; a bad keys file stops the start.
   const codec = new AesGcmPayloadCodec(readPayloadKeys(config.PAYLOAD_KEYS_FILE, config.PAYLOAD_KEY_ID));
   const connection = await Connection.connect({ address: config.TEMPORAL_ADDRESS });
@@ -118,11 +128,11 @@ async function serve(config: ApiConfig): Promise<void> {
     },
     statsIntervalMs: config.RPC_STATS_INTERVAL_MS,
     readMaxBytes: config.API_READ_MAX_BYTES,
-    rateLimiter: config.API_RATE_LIMIT_POINTS
-      ? leasedLimiter(rateLimiter(redis, { points: config.API_RATE_LIMIT_POINTS, durationSeconds: config.API_RATE_LIMIT_DURATION_SECONDS, keyPrefix: `core-dict:rl:${config.PSP_ISPB}` }), {
-          lease: config.API_RATE_LIMIT_LEASE || Math.floor(config.API_RATE_LIMIT_POINTS / 100),
-        })
+    rateLimiter: clientLimiter
+      ? leasedLimiter(clientLimiter, { lease: config.API_RATE_LIMIT_LEASE || Math.floor(config.API_RATE_LIMIT_POINTS / 100) })
       : undefined,
+    authFailureLimit: { points: config.API_AUTH_FAILURE_LIMIT_POINTS, durationSeconds: config.API_AUTH_FAILURE_LIMIT_DURATION_SECONDS },
+    trustProxyHops: config.API_TRUST_PROXY_HOPS,
     tls,
     reflection: config.API_REFLECTION,
     corsOrigins: parseOrigins(config.API_CORS_ORIGINS),
@@ -148,6 +158,7 @@ async function serve(config: ApiConfig): Promise<void> {
   collectProcessMetrics();
   if (cluster.isWorker) joinClusterMetrics();
   watchCircuit('lookup-cache', () => cache.state());
+  if (clientLimiter) watchCircuit('rate-limit', () => clientLimiter.state());
   watchDatabase(sql, config.METRICS_DB_MIN_INTERVAL_MS);
   watchDependency('postgres', async () => (await sql`select 1`, true));
   watchDependency('redis', async () => (await redis.ping()) === 'PONG');

@@ -8,12 +8,8 @@
 // left than a lease) the process gives the lease back and takes single points, so the limit stays
 // exact where it matters. A lease of 1 is exactly the shared limiter.
 import { LRUCache } from 'lru-cache';
-import { RateLimiterRes, type RateLimiterAbstract } from 'rate-limiter-flexible';
-
-/** What the rate-limit interceptor needs: consume one point of a client, or throw a RateLimiterRes. */
-export interface ClientLimiter {
-  consume(key: string): Promise<unknown>;
-}
+import { RateLimiterRes } from 'rate-limiter-flexible';
+import type { ClientLimiter, SharedLimiter } from './rate-limit.js';
 
 interface Lease {
   left: number;
@@ -29,9 +25,11 @@ export interface LeaseOptions {
   now?: () => number;
 }
 
-export function leasedLimiter(shared: RateLimiterAbstract, o: LeaseOptions): ClientLimiter {
+export function leasedLimiter(shared: Pick<SharedLimiter, 'points' | 'consume' | 'reward'> & Partial<Pick<ClientLimiter, 'stats' | 'state'>>, o: LeaseOptions): ClientLimiter {
   const lease = Math.max(1, Math.min(o.lease, shared.points));
-  if (lease === 1) return { consume: (key) => shared.consume(key) };
+  const stats = () => shared.stats?.() ?? { redis: 0, fallback: 0 };
+  const state = () => shared.state?.() ?? 'closed';
+  if (lease === 1) return { consume: (key) => shared.consume(key), stats, state };
   const now = o.now ?? Date.now;
   const leases = new LRUCache<string, Lease>({ max: o.maxClients ?? 100_000 });
   // One lease request per client in flight; concurrent callers wait for it and then take from it.
@@ -61,6 +59,8 @@ export function leasedLimiter(shared: RateLimiterAbstract, o: LeaseOptions): Cli
   };
 
   return {
+    stats,
+    state,
     async consume(key: string): Promise<void> {
       // Each round either takes a point of the lease or waits for the one lease request in flight,
       // which ends with `lease` new points (handed to the waiters in turn) or the client's refusal

@@ -13,12 +13,11 @@ import http from 'node:http';
 import http2 from 'node:http2';
 import type { AddressInfo, Socket } from 'node:net';
 import type { Logger } from 'pino';
-import type { ClientLimiter } from './rate-limit-lease.js';
 import { codecHandler, type CodecServerOptions } from './codec-server.js';
 import { withCors } from './cors.js';
 import { DEFAULT_ADMISSION, gate, type AdmissionOptions, type Gate } from './admission.js';
 import type { VerifyBearer } from './auth.js';
-import { interceptors } from './interceptors.js';
+import { interceptors, type InterceptorOptions } from './interceptors.js';
 import { rateLimited, watchGate } from '../config/metrics.js';
 import { connectAdapter } from './parse-errors.js';
 import { reflectionRoutes } from './reflection.js';
@@ -40,7 +39,11 @@ export interface BuildOptions extends RouteDeps {
   /** Largest request message accepted, in bytes (default DEFAULT_READ_MAX_BYTES). */
   readMaxBytes?: number;
   /** Per-client rate limiter (rate-limit.ts); absent = none. */
-  rateLimiter?: ClientLimiter;
+  rateLimiter?: InterceptorOptions['rateLimiter'];
+  /** Per-peer limit of failed authentications (rate-limit.ts authFailureLimitInterceptor); absent = none. */
+  authFailureLimit?: InterceptorOptions['authFailureLimit'];
+  /** Proxies of ours in front that append X-Forwarded-For; 0 = the socket's peer is the caller. */
+  trustProxyHops?: number;
   /** Serve HTTPS (ALPN h2 + http/1.1) with this key pair on both listeners. */
   tls?: { certPem: string; keyPem: string };
   /** Serve grpc.reflection v1 and v1alpha (default true). */
@@ -95,9 +98,9 @@ export function build(o: BuildOptions): ApiServer {
       serviceRoutes(router);
       if (o.reflection !== false) reflectionRoutes(router);
     },
-    interceptors: interceptors({ verifyBearer: o.verifyBearer, log: o.log, rpcGate: gates.rpc, rateLimiter: o.rateLimiter, onRateLimited: () => rateLimited.inc(), statsIntervalMs: o.statsIntervalMs }),
+    interceptors: interceptors({ verifyBearer: o.verifyBearer, log: o.log, rpcGate: gates.rpc, rateLimiter: o.rateLimiter, authFailureLimit: o.authFailureLimit, onRateLimited: () => rateLimited.inc(), statsIntervalMs: o.statsIntervalMs }),
     readMaxBytes: o.readMaxBytes ?? DEFAULT_READ_MAX_BYTES,
-    contextValues: nodeContextValues,
+    contextValues: nodeContextValues({ trustProxyHops: o.trustProxyHops }),
     fallback: (req, res) => void probes(req as http.IncomingMessage, res as http.ServerResponse),
   });
 

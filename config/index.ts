@@ -108,6 +108,16 @@ const apiSchema = z.object({
   // Points each API process takes from a client's shared budget at a time (api/rate-limit-lease.ts):
   // one Redis round trip per lease instead of per call; 0 = 1 % of API_RATE_LIMIT_POINTS; 1 = exact.
   API_RATE_LIMIT_LEASE: z.coerce.number().int().min(0).max(100_000).default(0),
+  // Before auth, per peer address and in each process's memory: a peer whose calls failed
+  // authentication more than API_AUTH_FAILURE_LIMIT_POINTS times per
+  // API_AUTH_FAILURE_LIMIT_DURATION_SECONDS is refused without verifying its tokens (tokens this
+  // process verified before still pass). 0 points = no limit.
+  API_AUTH_FAILURE_LIMIT_POINTS: z.coerce.number().int().min(0).max(1_000_000).default(50),
+  API_AUTH_FAILURE_LIMIT_DURATION_SECONDS: z.coerce.number().int().min(1).max(3_600).default(60),
+  // Proxies of ours in front of the API that append the address they saw to X-Forwarded-For: the
+  // caller's address (rate limits) is the entry the outermost one appended. 0 = the socket's peer
+  // (X-Forwarded-For ignored: any client can write it).
+  API_TRUST_PROXY_HOPS: z.coerce.number().int().min(0).max(10).default(0),
   // TLS on both listeners (ALPN h2 + http/1.1) when both are set; plain otherwise.
   API_TLS_CERT_FILE: optionalFile,
   API_TLS_KEY_FILE: optionalFile,

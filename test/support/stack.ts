@@ -381,9 +381,9 @@ export async function startStack(o: StackOptions = {}): Promise<Stack> {
 /**
  * A second API of our participant on the stack's database, Temporal, DICT client and cache, with
  * `over` replacing any of its options (an admission gate, a limiter, another cache…), listening on
- * free ports; the caller closes `api`. `client` speaks gRPC as this PSP's operator.
+ * free ports; the caller closes `api`. `client` speaks gRPC as this PSP's operator; `urls` are its listeners.
  */
-export async function extraApi(s: Stack, over: Partial<BuildOptions>): Promise<{ api: ApiServer; client: RpcClient<typeof CoreDictService> }> {
+export async function extraApi(s: Stack, over: Partial<BuildOptions>): Promise<{ api: ApiServer; client: RpcClient<typeof CoreDictService>; urls: { httpUrl: string; grpcUrl: string } }> {
   const api = build({
     participant: OUR_ISPB,
     verifyBearer: testVerifier(s.pki, OUR_ISPB),
@@ -400,5 +400,5 @@ export async function extraApi(s: Stack, over: Partial<BuildOptions>): Promise<{
     ...over,
   });
   const urls = await api.listen({ host: '127.0.0.1', httpPort: 0, grpcPort: 0 });
-  return { api, client: createClient(CoreDictService, createGrpcTransport({ baseUrl: urls.grpcUrl, interceptors: [bearer(await s.token())] })) };
+  return { api, urls, client: createClient(CoreDictService, createGrpcTransport({ baseUrl: urls.grpcUrl, interceptors: [bearer(await s.token())] })) };
 }
