@@ -2,18 +2,22 @@
 // what the earlier ones put in the call's context):
 //   1. request id      — accept a well-formed `x-request-id` or make one; echoed in headers/trailers
 //   2. recovery        — any non-ConnectError becomes Internal with a safe message, logged once
-//   3. auth            — the Bearer JWT verified into the principal (api/auth.ts); refusals
+//   3. logging         — outcome and latency per RPC (`rpc stats` lines)
+//   4. metrics         — RED metrics and the server span (api/metrics.ts)
+//   5. auth            — the Bearer JWT verified into the principal (api/auth.ts); refusals
 //                        (Unauthenticated / PermissionDenied) end the call here
-//   4. rate limit      — per client (principal or peer), in Redis with an in-process fallback
-//   5. admission       — calls beyond API_MAX_IN_FLIGHT_RPCS are shed before any work
-//   6. (validation happens in the handlers, against domain/validation.ts)
-//   7. logging         — outcome and latency per RPC
-//   8. metrics         — appended last
-//   9. NUL strings     — innermost: a request with NUL in any string field is InvalidArgument
-//                        before any handler (Postgres text cannot hold it), logged and counted
-//                        like a validation failure
-// Calls refused at 4 or 5 never reach logging: the gates count their own (Gate.stats().shed) and
-// the limiter reports each refusal (a debug line, and `onRateLimited` for counters).
+//   6. rate limit      — per client (principal or peer), in Redis with an in-process fallback
+//   7. admission       — calls beyond API_MAX_IN_FLIGHT_RPCS are shed before any work
+//   8. NUL strings     — a request with NUL in any string field is InvalidArgument before any
+//                        handler (Postgres text cannot hold it)
+//   9. (validation happens in the handlers, against domain/validation.ts)
+// Logging and metrics sit outside every gate, so each call is counted with its final code:
+// refusals by auth (Unauthenticated / PermissionDenied), the rate limit and admission
+// (ResourceExhausted) and the NUL check (InvalidArgument) appear in
+// core_dict_rpc_duration_seconds and the `rpc stats` lines like any other outcome. The log line
+// reads the principal after the call, so it names the client whenever auth got that far. A body
+// that does not parse is refused by Connect before any interceptor runs (it never has a method
+// to count under); the gates still count their own (Gate.stats().shed, `onRateLimited`).
 // Per-call lines are debug (a lookup is on every payment: one info line each would dominate the
 // process); every `statsIntervalMs` one info line sums the calls per RPC and outcome with latency
 // percentiles. Internal errors are always logged, one line each (by recovery when the error was
@@ -146,11 +150,11 @@ export function interceptors(o: InterceptorOptions): Interceptor[] {
   return [
     requestIdInterceptor(),
     recoveryInterceptor(o.log),
+    loggingInterceptor(o.log, { statsIntervalMs: o.statsIntervalMs }),
+    metricsInterceptor(),
     authInterceptor(o.verifyBearer),
     ...(o.rateLimiter ? [rateLimitInterceptor(o.rateLimiter, { log: o.log, onLimited: o.onRateLimited })] : []),
     ...(o.rpcGate ? [admissionInterceptor(o.rpcGate)] : []),
-    loggingInterceptor(o.log, { statsIntervalMs: o.statsIntervalMs }),
-    metricsInterceptor(),
     nulStringInterceptor(),
   ];
 }

@@ -3,7 +3,9 @@
 // primary forks that many workers that listen on the same ports, each with its own Postgres
 // pool, Redis client, Temporal connection and DICT agent (they share nothing but those
 // servers); the primary only hands out connections, restarts a worker that dies, and on
-// SIGTERM/SIGINT asks every worker to drain and waits for them.
+// SIGTERM/SIGINT asks every worker to drain and waits for them. Prometheus /metrics is served on
+// API_METRICS_PORT (api/metrics-server.ts) by the single process, or by the primary for the
+// whole cluster; never on the public ports.
 import cluster, { type Worker } from 'node:cluster';
 import { availableParallelism } from 'node:os';
 import { Client, Connection } from '@temporalio/client';
@@ -14,7 +16,8 @@ import { resilientLookups } from '../bridge/resilience.js';
 import { createLogger } from '../config/logger.js';
 import { setupTracing, tracing } from '../config/tracing.js';
 import { OpenTelemetryWorkflowClientInterceptor } from '@temporalio/interceptors-opentelemetry';
-import { collectProcessMetrics, joinClusterMetrics, serveClusterMetrics, watchCircuit, watchDatabase, watchDependency } from '../config/metrics.js';
+import { clusterExposition, collectProcessMetrics, joinClusterMetrics, watchCircuit, watchDatabase, watchDependency } from '../config/metrics.js';
+import { startApiMetricsServer, type ApiMetricsServer } from './metrics-server.js';
 import { createSql } from '../store/db.js';
 import { createAntiscanLimiter } from '../store/antiscan.js';
 import { createLookupCache, redisFailFastOptions } from '../store/lookup-cache.js';
@@ -150,6 +153,9 @@ async function serve(config: ApiConfig): Promise<void> {
   watchDependency('redis', async () => (await redis.ping()) === 'PONG');
   const urls = await server.listen({ host: config.API_HOST, httpPort: config.API_PORT, grpcPort: config.API_GRPC_PORT });
   log.info({ ...urls, pid: process.pid, worker: cluster.isWorker ? cluster.worker?.id : undefined }, 'api listening');
+  // One process: it serves its own metrics listener (in a cluster the primary does).
+  const metricsServer = !cluster.isWorker && config.API_METRICS_PORT ? await startApiMetricsServer({ host: config.API_METRICS_HOST, port: config.API_METRICS_PORT }) : undefined;
+  if (metricsServer) log.info({ url: `${metricsServer.url}/metrics` }, 'api metrics listening');
 
   let stopping = false;
   const stop = async (signal: string): Promise<void> => {
@@ -159,6 +165,7 @@ async function serve(config: ApiConfig): Promise<void> {
     // Not ready, no new connections; in-flight calls finish (each one's acknowledgement is
     // already durable: a workflow started or a row written) or are cut after the grace time.
     await server.close({ graceMs: config.API_SHUTDOWN_GRACE_MS, delayMs: config.API_SHUTDOWN_DELAY_MS });
+    await metricsServer?.close();
     reconciler?.stop();
     await connection.close();
     dictClient.close();
@@ -189,9 +196,21 @@ function primary(config: ApiConfig, n: number): void {
     log.error({ worker: w.id, pid: w.process.pid, code, signal }, 'api worker died; starting another');
     setTimeout(fork, 1_000).unref();
   });
-  serveClusterMetrics();
   for (let i = 0; i < n; i++) fork();
   log.info({ workers: n, pid: process.pid }, 'api primary started');
+  let metricsServer: ApiMetricsServer | undefined;
+  if (config.API_METRICS_PORT) {
+    startApiMetricsServer({ host: config.API_METRICS_HOST, port: config.API_METRICS_PORT, text: clusterExposition() }).then(
+      (m) => {
+        metricsServer = m;
+        log.info({ url: `${m.url}/metrics` }, 'api metrics listening (all workers)');
+      },
+      (err: unknown) => {
+        log.error({ err: (err as Error).message, port: config.API_METRICS_PORT }, 'api metrics listener failed');
+        void stop('metrics-failed', 1);
+      },
+    );
+  }
 
   const stop = async (signal: string, exitCode = 0): Promise<void> => {
     if (stopping) return;
@@ -212,6 +231,7 @@ function primary(config: ApiConfig, n: number): void {
           }),
       ),
     );
+    await metricsServer?.close();
     log.info('api stopped');
     process.exit(exitCode);
   };

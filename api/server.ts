@@ -5,7 +5,8 @@
 // alive) and /readyz (dependencies answer; 503 once draining) serve probes. Request bodies are
 // capped at `readMaxBytes` (larger ones are refused before they are read). close() drains:
 // not ready at once, no new connections, in-flight calls get `graceMs` to finish.
-// GET /metrics serves Prometheus (config/metrics.ts) on both listeners (scrape the HTTP/1.1 one).
+// /metrics is not served here: api/metrics-server.ts serves it on API_METRICS_PORT, off the public
+// listeners (anyone who reaches the API would otherwise read its internals).
 // With `codec`, the first listener also serves Temporal's remote codec protocol at /codec/
 // (codec-server.ts).
 import http from 'node:http';
@@ -18,7 +19,7 @@ import { withCors } from './cors.js';
 import { DEFAULT_ADMISSION, gate, type AdmissionOptions, type Gate } from './admission.js';
 import type { VerifyBearer } from './auth.js';
 import { interceptors } from './interceptors.js';
-import { exposition, rateLimited, register, watchGate } from '../config/metrics.js';
+import { rateLimited, watchGate } from '../config/metrics.js';
 import { connectAdapter } from './parse-errors.js';
 import { reflectionRoutes } from './reflection.js';
 import { nodeContextValues } from './request-context.js';
@@ -72,11 +73,6 @@ export function build(o: BuildOptions): ApiServer {
       res.end(JSON.stringify(body));
     };
     if (path === '/healthz') return reply(200, { status: 'ok' });
-    if (path === '/metrics') {
-      const body = await exposition();
-      res.writeHead(200, { 'content-type': register.contentType });
-      return void res.end(body);
-    }
     if (path === '/readyz') {
       if (draining) return reply(503, { status: 'draining', components: [] });
       const components = await o.health();

@@ -51,6 +51,10 @@ const apiSchema = z.object({
   API_PORT: port.default(8080),
   // HTTP/2 cleartext: gRPC (and Connect, gRPC-web over h2).
   API_GRPC_PORT: port.default(50051),
+  // Prometheus /metrics on a listener of its own (never on the public API_PORT/API_GRPC_PORT);
+  // with API_WORKERS > 1 the node:cluster primary serves it with every worker's series. 0: none.
+  API_METRICS_HOST: z.string().min(1).default('0.0.0.0'),
+  API_METRICS_PORT: z.coerce.number().int().min(0).max(65_535).default(9465),
   // Longest a write RPC may block waiting for its workflow's final state.
   API_MAX_WAIT_MS: z.coerce.number().int().min(0).max(60_000).default(15_000),
   // LookupKey's synchronous DICT call (the only one the API makes): the whole budget (attempts
@@ -190,6 +194,13 @@ const relaySchema = z.object({
   OUTBOX_BACKOFF_MIN_MS: z.coerce.number().int().min(10).max(60_000).default(250),
   OUTBOX_BACKOFF_MAX_MS: z.coerce.number().int().min(100).max(300_000).default(15_000),
   OUTBOX_PUBLISH_TIMEOUT_MS: z.coerce.number().int().min(100).max(60_000).default(5_000),
+  // Published rows older than this are deleted (relay/prune.ts); unpublished rows never are.
+  OUTBOX_RETENTION_HOURS: z.coerce.number().int().min(1).max(24 * 3_650).default(168),
+  OUTBOX_PRUNE_INTERVAL_MS: z.coerce.number().int().min(1_000).max(86_400_000).default(60_000),
+  OUTBOX_PRUNE_BATCH_SIZE: z.coerce.number().int().min(1).max(100_000).default(1_000),
+  // The relay's own HTTP server: /healthz, /readyz (Postgres and NATS), /metrics (0: none).
+  RELAY_HTTP_HOST: z.string().min(1).default('0.0.0.0'),
+  RELAY_HTTP_PORT: z.coerce.number().int().min(0).max(65_535).default(9466),
   // Tests only: exit (code 86) right after claiming a batch or right after its acks, before marking.
   RELAY_FAULT: z.enum(['exit-before-publish', 'exit-after-publish']).optional(),
 });
