@@ -25,6 +25,7 @@ import { accountFromProto, dictEntryToProto, entryToProto, enumName, personFromP
 import { customerTaxId, ownsEntry, requireOwnKey, requireSelf } from './authorization.js';
 import { permissionDenied } from './auth.js';
 import { describePrincipal, principalOf } from './principal.js';
+import { requestIdKey } from './request-context.js';
 import { durationMs, WorkflowGateway, type GatewayDeps, type Outcome } from './gateway.js';
 
 export interface KeyServiceDeps extends GatewayDeps, AntiscanDeps {
@@ -296,8 +297,13 @@ export function keyService(d: KeyServiceDeps): KeyRpcs {
         }
         if (err instanceof DictRateLimitHoldError) throw unavailable(err.message, err.retryAfterSeconds, 'RateLimited');
         if (err instanceof DictCircuitOpenError) throw unavailable(err.message, err.retryAfterSeconds, 'DictUnreachable');
-        if (err instanceof DictTransportError) throw unavailable(`DICT unreachable: ${err.message}`, undefined, 'DictUnreachable');
-        throw new ConnectError(`lookup failed: ${(err as Error).message}`, Code.Internal);
+        // Socket and driver texts (addresses, host names) stay in our log, never in the answer.
+        if (err instanceof DictTransportError) {
+          d.log.warn({ requestId: ctx.values.get(requestIdKey), err }, 'lookup: DICT unreachable');
+          throw unavailable('DICT unreachable: retry later', undefined, 'DictUnreachable');
+        }
+        // Anything else: the recovery interceptor logs it and answers Internal with the request id only.
+        throw err;
       }
     },
   };

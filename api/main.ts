@@ -120,7 +120,7 @@ async function serve(config: ApiConfig): Promise<void> {
     ...(antiscan ? { antiscan } : {}),
     lookupCacheTtlSeconds: config.LOOKUP_CACHE_TTL_SECONDS,
     ownKeyHintMax: config.LOOKUP_OWN_KEY_HINT_MAX,
-    health: healthChecker({ temporal, sql, redis, dictBaseUrl: config.DICT_BASE_URL, dictTls: readDictMaterial(config).tls }),
+    health: healthChecker({ temporal, sql, redis, dictBaseUrl: config.DICT_BASE_URL, dictTls: readDictMaterial(config).tls, maxAgeMs: config.HEALTH_MAX_AGE_MS, log }),
     admission: {
       maxInFlightRpcs: config.API_MAX_IN_FLIGHT_RPCS,
       lookupDbMaxInFlight: Math.min(config.LOOKUP_DB_MAX_IN_FLIGHT || config.DATABASE_POOL_MAX, config.DATABASE_POOL_MAX),

@@ -23,6 +23,7 @@ import { connectAdapter } from './parse-errors.js';
 import { reflectionRoutes } from './reflection.js';
 import { nodeContextValues } from './request-context.js';
 import { routes, type RouteDeps } from './routes.js';
+import { publicHealth } from './health.js';
 
 /** Largest request message by default (every request of ours is well under 2 KiB). */
 export const DEFAULT_READ_MAX_BYTES = 16_384;
@@ -80,7 +81,8 @@ export function build(o: BuildOptions): ApiServer {
       if (draining) return reply(503, { status: 'draining', components: [] });
       const components = await o.health();
       const ok = components.every((c) => c.ok);
-      return reply(ok ? 200 : 503, { status: ok ? 'ready' : 'not ready', components });
+      // Anonymous: up/down per component only (details, e.g. error texts, are for operators and the log).
+      return reply(ok ? 200 : 503, { status: ok ? 'ready' : 'not ready', components: publicHealth(components) });
     }
     return reply(404, { error: 'not found' });
   };

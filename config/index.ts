@@ -75,6 +75,9 @@ const apiSchema = z.object({
   LOOKUP_OWN_KEY_HINT_MAX: z.coerce.number().int().min(0).max(10_000_000).default(100_000),
   // API processes on the same ports (node:cluster); 0 = one per core. 1 = no cluster.
   API_WORKERS: z.coerce.number().int().min(0).max(64).default(0),
+  // Health answers (/readyz, grpc.health.v1, HealthCheck) younger than this are shared: dependencies
+  // (a TLS handshake to DICT among them) are probed at most once per interval per process.
+  HEALTH_MAX_AGE_MS: z.coerce.number().int().min(0).max(60_000).default(2_000),
   // Admission control: concurrent RPCs per process beyond which calls are shed (RESOURCE_EXHAUSTED).
   API_MAX_IN_FLIGHT_RPCS: z.coerce.number().int().min(1).max(100_000).default(1_000),
   // LookupKey's Postgres reads in flight per process (0 = DATABASE_POOL_MAX; never above it) and

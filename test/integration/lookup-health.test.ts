@@ -126,6 +126,23 @@ describe('LookupKey', () => {
   });
 });
 
+describe('LookupKey errors say nothing of our internals', () => {
+  test('DICT dropping the connection: Unavailable DictUnreachable, without socket or address text', async () => {
+    // A key DICT has (the simulator drops the connection only after answering a found key).
+    const key = newPhone();
+    await otherPspKey({ type: 'NATURAL_PERSON', taxIdNumber: payer(), name: 'Joao Souza' }, 'PHONE', key);
+    await s.simAdmin('faults', 'POST', { operation: 'getEntry', kind: 'lost-response', dropConnection: true, count: 20 });
+    try {
+      const e = await rpcError(() => s.client.lookupKey({ key, payerId: payer(), endToEndId: newEndToEndId() }));
+      assert.equal(e.code, Code.Unavailable);
+      assert.equal(e.bcbError, 'DictUnreachable');
+      assert.equal(e.err.rawMessage, 'DICT unreachable: retry later');
+    } finally {
+      await s.simAdmin('faults', 'DELETE');
+    }
+  });
+});
+
 describe('health', () => {
   test('HealthCheck reports each component', async () => {
     const res = await s.client.healthCheck({});
@@ -140,6 +157,15 @@ describe('health', () => {
     assert.equal((await health.check({ service: 'dict.core.v1.CoreDictService' })).status, HealthCheckResponse_ServingStatus.SERVING);
     const unknown = await rpcError(() => health.check({ service: 'no.such.Service' }));
     assert.equal(unknown.code, Code.NotFound);
+  });
+
+  test('a flood of anonymous /readyz probes reaches the dependencies at most once per interval, and shows no details', async () => {
+    const before = s.health.rounds();
+    const answers = await Promise.all(Array.from({ length: 200 }, () => fetch(`${s.urls.httpUrl}/readyz`).then(async (r) => ({ status: r.status, body: (await r.json()) as { components: Record<string, unknown>[] } }))));
+    assert.ok(answers.every((a) => a.status === 200));
+    // 200 probes within one interval (2 s): at most one round, plus one more if the interval rolled over mid-flood.
+    assert.ok(s.health.rounds() - before <= 2, `${s.health.rounds() - before} rounds of probes`);
+    for (const c of answers[0]!.body.components) assert.deepEqual(Object.keys(c).sort(), ['name', 'ok']);
   });
 
   test('/healthz and /readyz', async () => {

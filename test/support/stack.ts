@@ -84,6 +84,8 @@ export interface Stack {
   sql: Sql;
   redis: Redis;
   cache: LookupCache;
+  /** The API's health checker (rounds(): how often its dependencies were actually probed). */
+  health: ReturnType<typeof healthChecker>;
   simulator: RunningSimulator;
   /** Our bridge (this stack's participant), as the worker uses it. */
   dict: DictClient;
@@ -286,6 +288,7 @@ export async function startStack(o: StackOptions = {}): Promise<Stack> {
   }
 
   const verifyBearer = testVerifier(pki, participant);
+  const health = healthChecker({ temporal, sql, redis, dictBaseUrl: simulator.url });
   const api = build({
     participant,
     verifyBearer,
@@ -299,7 +302,7 @@ export async function startStack(o: StackOptions = {}): Promise<Stack> {
     dict,
     cache,
     lookupCacheTtlSeconds: o.lookupCacheTtlSeconds ?? 180,
-    health: healthChecker({ temporal, sql, redis, dictBaseUrl: simulator.url }),
+    health,
     rateLimiter: o.api?.rateLimit ? rateLimiter(redis, { keyPrefix: `core-dict:rl:${taskQueue}`, ...o.api.rateLimit }) : undefined,
     // The dev PKI's DICT server pair names localhost and 127.0.0.1: good for the API too.
     tls: o.api?.tls ? { certPem: pki.dict.certPem, keyPem: pki.dict.keyPem } : undefined,
@@ -330,6 +333,7 @@ export async function startStack(o: StackOptions = {}): Promise<Stack> {
     sql,
     redis,
     cache,
+    health,
     simulator,
     dict,
     otherPsp,
