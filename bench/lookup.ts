@@ -135,7 +135,7 @@ async function startApi(name: string, workers: number, extraEnv: Record<string, 
   // BENCH_API_NODE_ARGS: extra node flags for the API (e.g. "--cpu-prof --cpu-prof-dir=/tmp/prof").
   const nodeArgs = (process.env.BENCH_API_NODE_ARGS ?? '').split(' ').filter(Boolean);
   const proc = spawn(process.execPath, [...nodeArgs, join(dist, 'api', 'main.js')], {
-    env: { ...process.env, API_WORKERS: String(workers), API_GRPC_PORT: String(port), API_PORT: String(await freePort()), LOG_LEVEL: 'info', RPC_STATS_INTERVAL_MS: '1000', ...extraEnv },
+    env: { ...process.env, API_WORKERS: String(workers), API_GRPC_PORT: String(port), API_PORT: String(await freePort()), API_METRICS_PORT: '0', LOG_LEVEL: 'info', RPC_STATS_INTERVAL_MS: '1000', ...extraEnv },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   const lines = track(proc);
