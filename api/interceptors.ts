@@ -122,6 +122,15 @@ export function nulStringField(value: unknown, path = ''): string | undefined {
   return undefined;
 }
 
+/** Whether any string field holds NUL (no paths built: this runs on every call). */
+function hasNulString(value: unknown): boolean {
+  if (typeof value === 'string') return value.includes('\u0000');
+  if (value === null || typeof value !== 'object' || value instanceof Uint8Array) return false;
+  if (Array.isArray(value)) return value.some(hasNulString);
+  for (const k in value) if (k !== '$typeName' && k !== '$unknown' && hasNulString((value as Record<string, unknown>)[k])) return true;
+  return false;
+}
+
 /**
  * Refuses any request whose strings hold NUL: no BCB field allows it, and Postgres text cannot
  * store it (the query itself would fail: found by the RPC fuzzer on GetKey/ListKeys/GetClaimStatus).
@@ -129,7 +138,7 @@ export function nulStringField(value: unknown, path = ''): string | undefined {
 export function nulStringInterceptor(): Interceptor {
   return (next) => async (req) => {
     if (!req.stream) {
-      const field = nulStringField(req.message);
+      const field = hasNulString(req.message) ? nulStringField(req.message) : undefined;
       if (field) throw invalidArgument([{ field, reason: 'PATTERN', description: `${field} must not contain NUL characters` }]);
     }
     return next(req);
