@@ -14,7 +14,7 @@ import { finishOperation } from '../store/operations.js';
 import { claimWorkflowId, dictClaimChangedSignal, type ClaimWorkflowInput } from '../workflows/claim-messages.js';
 import type { FailureDetail } from '../domain/errors.js';
 import { claimSearchAttributes } from '../workflows/search-attributes.js';
-import { translated } from './errors.js';
+import { activitySignal, translated } from './errors.js';
 
 export interface ClaimActivityDeps {
   sql: Sql;
@@ -100,7 +100,7 @@ export function createClaimActivities(d: ClaimActivityDeps) {
     async createClaimInDict(input: { participant: string; claim: Claim; requestedAt: string }): Promise<ExtendedClaim> {
       return translated(async () => {
         try {
-          const res = await d.dict.createClaim({ claim: input.claim });
+          const res = await d.dict.createClaim({ claim: input.claim, signal: activitySignal() });
           d.log.info({ claimId: res.claim.id, type: res.claim.type, correlationId: res.correlationId }, 'DICT createClaim accepted');
           return res.claim;
         } catch (err) {
@@ -124,14 +124,14 @@ export function createClaimActivities(d: ClaimActivityDeps) {
     },
 
     async acknowledgeClaimInDict(input: { claimId: string; participant: string }): Promise<ExtendedClaim> {
-      return decided(input, (c) => c.status !== 'OPEN', () => d.dict.acknowledgeClaim(input));
+      return decided(input, (c) => c.status !== 'OPEN', () => d.dict.acknowledgeClaim({ ...input, signal: activitySignal() }));
     },
 
     async confirmClaimInDict(input: { claimId: string; participant: string; reason: ClaimOperationReason }): Promise<ExtendedClaim> {
       return decided(
         input,
         (c) => (c.status === 'CONFIRMED' || c.status === 'COMPLETED') && c.confirmReason === input.reason,
-        () => d.dict.confirmClaim(input),
+        () => d.dict.confirmClaim({ ...input, signal: activitySignal() }),
       );
     },
 
@@ -139,7 +139,7 @@ export function createClaimActivities(d: ClaimActivityDeps) {
       return decided(
         input,
         (c) => c.status === 'CANCELLED' && c.cancelReason === input.reason && c.cancelledBy === input.role,
-        () => d.dict.cancelClaim({ claimId: input.claimId, participant: input.participant, reason: input.reason }),
+        () => d.dict.cancelClaim({ claimId: input.claimId, participant: input.participant, reason: input.reason, signal: activitySignal() }),
       );
     },
 
@@ -154,7 +154,7 @@ export function createClaimActivities(d: ClaimActivityDeps) {
       const dictRequestId = stableUuid('completeClaim', input.participant, input.claimId);
       const entryId = stableUuid('entry', input.participant, input.claimId);
       return translated(async () => {
-        const res = await d.dict.completeClaim({ ...input, requestId: dictRequestId });
+        const res = await d.dict.completeClaim({ ...input, requestId: dictRequestId, signal: activitySignal() });
         return { claim: res.claim, entryCreationDate: res.entryCreationDate, keyOwnershipDate: res.keyOwnershipDate, entryId, dictRequestId };
       });
     },

@@ -14,7 +14,7 @@ import { BusinessRuleError } from '../store/errors.js';
 import type { LookupCache } from '../store/lookup-cache.js';
 import { finishOperation } from '../store/operations.js';
 import type { BcbErrorName, FailureDetail } from '../domain/errors.js';
-import { translated } from './errors.js';
+import { activitySignal, translated } from './errors.js';
 
 export interface EntryStoreActivityDeps {
   sql: Sql;
@@ -106,7 +106,7 @@ export function createEntryDictActivities({ dict, log }: EntryDictActivityDeps) 
     /** createEntry with a RequestId fixed by the workflow: a retry after a lost answer gets the same entry back. */
     async registerEntryInDict(input: { dictRequestId: string; entry: Entry; reason: EntryOperationReason }): Promise<ExtendedEntry> {
       return translated(async () => {
-        const res = await dict.createEntry({ entry: input.entry, reason: input.reason, requestId: input.dictRequestId });
+        const res = await dict.createEntry({ entry: input.entry, reason: input.reason, requestId: input.dictRequestId, signal: activitySignal() });
         log.info({ correlationId: res.correlationId, keyType: res.entry.keyType }, 'DICT createEntry accepted');
         return res.entry;
       });
@@ -114,7 +114,7 @@ export function createEntryDictActivities({ dict, log }: EntryDictActivityDeps) 
 
     async updateEntryInDict(input: { key: string; account: BrazilianAccount; owner: Person; reason: EntryOperationReason }): Promise<{ entry: ExtendedEntry; responseTime?: string }> {
       return translated(async () => {
-        const res = await dict.updateEntry(input);
+        const res = await dict.updateEntry({ ...input, signal: activitySignal() });
         return { entry: res.entry, responseTime: res.responseTime };
       });
     },
@@ -123,7 +123,7 @@ export function createEntryDictActivities({ dict, log }: EntryDictActivityDeps) 
     async deleteEntryInDict(input: { key: string; participant: string; reason: EntryOperationReason }): Promise<void> {
       return translated(async () => {
         try {
-          await dict.deleteEntry(input);
+          await dict.deleteEntry({ ...input, signal: activitySignal() });
         } catch (err) {
           if (err instanceof DictProblemError && err.bcbError === 'NotFound') {
             log.warn({ keyType: 'deleted' }, 'DICT had no entry to delete; treating as deleted');

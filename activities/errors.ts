@@ -1,4 +1,6 @@
-// Activity failures as Temporal should see them (business answers fail for good, DICT outages retry).
+// Activity failures as Temporal should see them (business answers fail for good, DICT outages retry),
+// and the activity's cancellation signal that DICT requests are aborted with.
+import { Context } from '@temporalio/activity';
 import { ApplicationFailure } from '@temporalio/common';
 import { DictProblemError } from '../bridge/types.js';
 import { BusinessRuleError } from '../store/errors.js';
@@ -40,5 +42,19 @@ export async function translated<T>(fn: () => Promise<T>): Promise<T> {
     return await fn();
   } catch (err) {
     throw asActivityFailure(err);
+  }
+}
+
+/**
+ * The running activity's cancellation (Temporal's, e.g. WORKER_SHUTDOWN once the worker's grace
+ * time is over): the DICT request is aborted, the activity fails retryably and another worker
+ * retries it, as idempotently as any retry (the same BCB RequestId for entry writes and
+ * completeClaim; claim decisions read DICT's state first). Undefined outside an activity.
+ */
+export function activitySignal(): AbortSignal | undefined {
+  try {
+    return Context.current().cancellationSignal;
+  } catch {
+    return undefined;
   }
 }

@@ -1,13 +1,15 @@
 // Anti-scanning admission of LookupKey (DICT API 2.6.1 "Limitação de requisições", Manual §13):
 // before a lookup reaches DICT it must find a token in its payer's bucket and in ours
 // (store/antiscan.ts); once DICT answered, a not-found is charged the rest of its cost, and an
-// answer that did not count (DICT unavailable) gives the reservation back. Refused lookups answer
+// answer DICT does not count (any status but 200/404) or a request that never left gives the
+// reservation back (outcomeOf says which). Refused lookups answer
 // RESOURCE_EXHAUSTED with ErrorInfo RateLimited (BCB's name) and RetryInfo. ReportPaymentOrder
 // gives back BCB's credit for a lookup followed by a payment order.
 import { create } from '@bufbuild/protobuf';
 import type { HandlerContext, ServiceImpl } from '@connectrpc/connect';
 import type { Logger } from 'pino';
-import { DictProblemError, type DictPoliciesApi } from '../bridge/types.js';
+import { DictCircuitOpenError, DictRateLimitHoldError } from '../bridge/resilience.js';
+import { DictProblemError, DictTransportError, type DictPoliciesApi } from '../bridge/types.js';
 import { isParticipantCategory, PARTICIPANT_ANTISCAN_POLICY, type LookupOutcome } from '../domain/antiscan.js';
 import { isValidEndToEndId } from '../domain/ids.js';
 import { inferKeyType } from '../domain/validation.js';
@@ -23,16 +25,30 @@ export interface AntiscanDeps {
   log: Logger;
 }
 
-/** How a DICT call's result counts in the buckets. */
-function outcomeOf(err: unknown): LookupOutcome | 'keep' {
+/** Socket errors that mean the request never reached DICT (nothing for DICT to count). */
+const NEVER_SENT = new Set(['ECONNREFUSED', 'ENOTFOUND', 'EAI_AGAIN', 'EHOSTUNREACH', 'ENETUNREACH']);
+
+/**
+ * How a DICT call's result counts in the buckets. DICT API 2.6.1 "Regras de contagem": the
+ * anti-scanning policies subtract only for status 200 (1) and 404 (20 user / 3 participant); any
+ * other status (5xx, 429, 400…) subtracts nothing. A request that may have reached DICT without
+ * our seeing the answer (attempt timeout, connection lost, unverifiable answer) was probably
+ * counted by DICT: the reservation (a hit) is kept. When the caller itself abandoned the lookup
+ * (its deadline or a cancel) it is charged as a not-found, DICT's worst case: otherwise a client
+ * cancelling every lookup early would keep our buckets full while DICT's drain.
+ */
+export function outcomeOf(err: unknown, callerAborted: boolean): LookupOutcome | 'keep' {
+  if (err instanceof DictCircuitOpenError || err instanceof DictRateLimitHoldError) return 'notCounted';
   if (err instanceof DictProblemError) {
     if (err.bcbError === 'NotFound') return 'notFound';
-    // DICT's own bucket was empty: it holds fewer tokens than ours, so keep the charge.
+    // DICT does not count a 429, but its bucket was empty: keep ours from running ahead of it.
     if (err.status === 429) return 'keep';
-    if (err.status >= 500) return 'notCounted';
-    return 'keep';
+    return 'notCounted';
   }
-  return 'notCounted';
+  if (callerAborted) return 'notFound';
+  const code = err instanceof DictTransportError ? (err.cause as { code?: unknown } | undefined)?.code : undefined;
+  if (typeof code === 'string' && NEVER_SENT.has(code)) return 'notCounted';
+  return 'keep';
 }
 
 /** Runs `call` (DICT's getEntry) under anti-scanning admission, charging its outcome. */
@@ -49,7 +65,7 @@ export async function admitLookup<T>(d: AntiscanDeps, ctx: HandlerContext, req: 
   try {
     result = await call();
   } catch (err) {
-    const o = outcomeOf(err);
+    const o = outcomeOf(err, ctx.signal.aborted);
     if (o !== 'keep') await d.antiscan.settle(a.ticket, o);
     throw err;
   }

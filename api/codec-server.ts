@@ -40,12 +40,15 @@ export class CodecRefusal extends Error {
 export type AuthorizeCodec = (req: Req) => Promise<void>;
 
 const LOOPBACK = /^(127\.\d+\.\d+\.\d+|::1|::ffff:127\.\d+\.\d+\.\d+)$/;
+/** The names a loopback caller reaches us by; any other Host is a page that rebound its DNS name to 127.0.0.1. */
+const LOOPBACK_HOST = /^(localhost|127\.\d+\.\d+\.\d+|\[::1\])(:\d+)?$/i;
 /** A request relayed by a proxy on this host is not a loopback caller. */
 const PROXY_HEADERS = ['x-forwarded-for', 'forwarded', 'x-real-ip', 'x-forwarded-host', 'via'] as const;
 
 /**
  * The default seam: an operator's Bearer JWT; with `allowLoopback` (dev: CODEC_ALLOW_LOOPBACK),
- * also any caller on the loopback interface that sends no token and was not forwarded by a proxy.
+ * also any caller on the loopback interface that sends no token, was not forwarded by a proxy and
+ * names us by a loopback Host (localhost, 127.x.x.x, [::1]).
  */
 export function codecAuthorizer(o: { verifyBearer: VerifyBearer; allowLoopback?: boolean }): AuthorizeCodec {
   return async (req) => {
@@ -53,7 +56,9 @@ export function codecAuthorizer(o: { verifyBearer: VerifyBearer; allowLoopback?:
     if (!authorization) {
       const peer = req.socket?.remoteAddress ?? '';
       const proxied = PROXY_HEADERS.some((h) => req.headers[h] !== undefined);
-      if (o.allowLoopback && LOOPBACK.test(peer) && !proxied) return;
+      // DNS rebinding: a web page whose name now resolves to 127.0.0.1 sends its own name as Host.
+      const host = req.headers.host ?? '';
+      if (o.allowLoopback && LOOPBACK.test(peer) && !proxied && LOOPBACK_HOST.test(host)) return;
       throw new CodecRefusal(401, 'the codec needs an operator\'s Authorization: Bearer token');
     }
     try {

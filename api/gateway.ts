@@ -250,7 +250,8 @@ export class WorkflowGateway {
         await onFailure?.(f);
         throw fromFailure(f);
       }
-      throw new ConnectError(`operation failed: ${(err as Error).message}`, Code.Internal);
+      // Not a business failure: the recovery interceptor logs it and answers Internal with the request id only.
+      throw err;
     }
   }
 }

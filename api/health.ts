@@ -1,4 +1,8 @@
-// Component health for HealthCheck, grpc.health.v1 and /readyz: each probe bounded in time.
+// Component health for HealthCheck, grpc.health.v1 and /readyz: each probe bounded in time, and
+// probes run at most once per `maxAgeMs` whatever the number of callers (one round of probes in
+// flight at a time; everyone shares its answer). /readyz and grpc.health.v1 need no token, so
+// without this a probe flood would mean a flood of TLS handshakes to DICT and queries to
+// Postgres. Details (versions, error texts with addresses) go only to operators and the log.
 import { connect as netConnect } from 'node:net';
 import { connect as tlsConnect } from 'node:tls';
 import type { Client } from '@temporalio/client';
@@ -66,6 +70,9 @@ export function healthChecker(o: {
   dictBaseUrl: string;
   dictTls?: { caPem?: string; certPem?: string; keyPem?: string };
   timeoutMs?: number;
+  /** Answers younger than this are shared instead of probing again (default 2 s). */
+  maxAgeMs?: number;
+  log?: { warn(o: object, msg: string): void; info(o: object, msg: string): void };
 }) {
   const timeoutMs = o.timeoutMs ?? 2000;
   const probes: Record<string, Probe> = {
@@ -80,5 +87,31 @@ export function healthChecker(o: {
     redis: async () => o.redis.ping(),
     bridge: dictReachability(o.dictBaseUrl, o.dictTls, timeoutMs),
   };
-  return async (): Promise<ComponentHealth[]> => Promise.all(Object.entries(probes).map(([name, p]) => run(name, p, timeoutMs)));
+  const maxAgeMs = o.maxAgeMs ?? 2000;
+  let last: { at: number; components: ComponentHealth[] } | undefined;
+  let inFlight: Promise<ComponentHealth[]> | undefined;
+  let rounds = 0;
+  const probeAll = async (): Promise<ComponentHealth[]> => {
+    rounds++;
+    const components = await Promise.all(Object.entries(probes).map(([name, p]) => run(name, p, timeoutMs)));
+    for (const c of components) {
+      const was = last?.components.find((x) => x.name === c.name);
+      if (!c.ok && (!was || was.ok)) o.log?.warn({ component: c.name, detail: c.detail }, 'health: component down');
+      if (c.ok && was && !was.ok) o.log?.info({ component: c.name }, 'health: component up again');
+    }
+    last = { at: Date.now(), components };
+    return components;
+  };
+  const checker = async (): Promise<ComponentHealth[]> => {
+    if (last && Date.now() - last.at < maxAgeMs) return last.components;
+    inFlight ??= probeAll().finally(() => {
+      inFlight = undefined;
+    });
+    return inFlight;
+  };
+  /** Rounds of probes run so far: a probe flood must not show here. */
+  return Object.assign(checker, { rounds: () => rounds });
 }
+
+/** What an anonymous caller may see of the components: names and up/down, no details. */
+export const publicHealth = (components: ComponentHealth[]) => components.map((c) => ({ name: c.name, ok: c.ok }));

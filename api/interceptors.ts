@@ -2,18 +2,26 @@
 // what the earlier ones put in the call's context):
 //   1. request id      — accept a well-formed `x-request-id` or make one; echoed in headers/trailers
 //   2. recovery        — any non-ConnectError becomes Internal with a safe message, logged once
-//   3. auth            — the Bearer JWT verified into the principal (api/auth.ts); refusals
-//                        (Unauthenticated / PermissionDenied) end the call here
-//   4. rate limit      — per client (principal or peer), in Redis with an in-process fallback
-//   5. admission       — calls beyond API_MAX_IN_FLIGHT_RPCS are shed before any work
-//   6. (validation happens in the handlers, against domain/validation.ts)
-//   7. logging         — outcome and latency per RPC
-//   8. metrics         — appended last
-//   9. NUL strings     — innermost: a request with NUL in any string field is InvalidArgument
-//                        before any handler (Postgres text cannot hold it), logged and counted
-//                        like a validation failure
-// Calls refused at 4 or 5 never reach logging: the gates count their own (Gate.stats().shed) and
-// the limiter reports each refusal (a debug line, and `onRateLimited` for counters).
+//   3. logging         — outcome and latency per RPC (`rpc stats` lines)
+//   4. metrics         — RED metrics and the server span (api/metrics.ts)
+//   5. auth failures   — per peer address (API_TRUST_PROXY_HOPS: our proxy's X-Forwarded-For
+//                        entry, else the socket), in memory: a peer with too many failed
+//                        authentications is refused before its token is verified (api/rate-limit.ts)
+//   6. auth            — the Bearer JWT verified into the principal (api/auth.ts); refusals
+//                        (Unauthenticated / PermissionDenied) end the call here (and count at 5)
+//   7. rate limit      — per client (principal or peer), leased from Redis
+//                        (api/rate-limit-lease.ts), with an in-process fallback
+//   8. admission       — calls beyond API_MAX_IN_FLIGHT_RPCS are shed before any work
+//   9. NUL strings     — a request with NUL in any string field is InvalidArgument before any
+//                        handler (Postgres text cannot hold it)
+//  10. (validation happens in the handlers, against domain/validation.ts)
+// Logging and metrics sit outside every gate, so each call is counted with its final code:
+// refusals by the auth-failure limit and the rate limit and admission (ResourceExhausted), by auth
+// (Unauthenticated / PermissionDenied) and the NUL check (InvalidArgument) appear in
+// core_dict_rpc_duration_seconds and the `rpc stats` lines like any other outcome. The log line
+// reads the principal after the call, so it names the client whenever auth got that far. A body
+// that does not parse is refused by Connect before any interceptor runs (it never has a method
+// to count under); the gates still count their own (Gate.stats().shed, `onRateLimited`).
 // Per-call lines are debug (a lookup is on every payment: one info line each would dominate the
 // process); every `statsIntervalMs` one info line sums the calls per RPC and outcome with latency
 // percentiles. Internal errors are always logged, one line each (by recovery when the error was
@@ -25,9 +33,8 @@ import { admissionInterceptor, type Gate } from './admission.js';
 import type { VerifyBearer } from './auth.js';
 import { authInterceptor, principalKey } from './principal.js';
 import { metricsInterceptor } from './metrics.js';
-import { rateLimitInterceptor } from './rate-limit.js';
+import { authFailureLimitInterceptor, rateLimitInterceptor, type AuthFailureLimitOptions, type ClientLimiter } from './rate-limit.js';
 import { recoveryInterceptor, requestIdInterceptor, requestIdKey } from './request-context.js';
-import type { RateLimiterAbstract } from 'rate-limiter-flexible';
 import { invalidArgument } from './errors.js';
 
 interface RpcStats {
@@ -115,6 +122,15 @@ export function nulStringField(value: unknown, path = ''): string | undefined {
   return undefined;
 }
 
+/** Whether any string field holds NUL (no paths built: this runs on every call). */
+function hasNulString(value: unknown): boolean {
+  if (typeof value === 'string') return value.includes('\u0000');
+  if (value === null || typeof value !== 'object' || value instanceof Uint8Array) return false;
+  if (Array.isArray(value)) return value.some(hasNulString);
+  for (const k in value) if (k !== '$typeName' && k !== '$unknown' && hasNulString((value as Record<string, unknown>)[k])) return true;
+  return false;
+}
+
 /**
  * Refuses any request whose strings hold NUL: no BCB field allows it, and Postgres text cannot
  * store it (the query itself would fail: found by the RPC fuzzer on GetKey/ListKeys/GetClaimStatus).
@@ -122,7 +138,7 @@ export function nulStringField(value: unknown, path = ''): string | undefined {
 export function nulStringInterceptor(): Interceptor {
   return (next) => async (req) => {
     if (!req.stream) {
-      const field = nulStringField(req.message);
+      const field = hasNulString(req.message) ? nulStringField(req.message) : undefined;
       if (field) throw invalidArgument([{ field, reason: 'PATTERN', description: `${field} must not contain NUL characters` }]);
     }
     return next(req);
@@ -135,7 +151,9 @@ export interface InterceptorOptions {
   log: Logger;
   rpcGate?: Gate;
   /** Per-client limiter (rate-limit.ts); absent = no limit. */
-  rateLimiter?: RateLimiterAbstract;
+  rateLimiter?: Pick<ClientLimiter, 'consume'>;
+  /** Per-peer limit of failed authentications, before auth (rate-limit.ts); absent = none. */
+  authFailureLimit?: Omit<AuthFailureLimitOptions, 'log' | 'onLimited'>;
   /** Called for each call the limiter refuses (metrics). */
   onRateLimited?: () => void;
   statsIntervalMs?: number;
@@ -146,11 +164,12 @@ export function interceptors(o: InterceptorOptions): Interceptor[] {
   return [
     requestIdInterceptor(),
     recoveryInterceptor(o.log),
+    loggingInterceptor(o.log, { statsIntervalMs: o.statsIntervalMs }),
+    metricsInterceptor(),
+    ...(o.authFailureLimit?.points ? [authFailureLimitInterceptor({ ...o.authFailureLimit, log: o.log, onLimited: o.onRateLimited })] : []),
     authInterceptor(o.verifyBearer),
     ...(o.rateLimiter ? [rateLimitInterceptor(o.rateLimiter, { log: o.log, onLimited: o.onRateLimited })] : []),
     ...(o.rpcGate ? [admissionInterceptor(o.rpcGate)] : []),
-    loggingInterceptor(o.log, { statsIntervalMs: o.statsIntervalMs }),
-    metricsInterceptor(),
     nulStringInterceptor(),
   ];
 }

@@ -3,6 +3,7 @@
 import { createHash } from 'node:crypto';
 import { create } from '@bufbuild/protobuf';
 import { Code, ConnectError, type HandlerContext, type ServiceImpl } from '@connectrpc/connect';
+import { LRUCache } from 'lru-cache';
 import type { Logger } from 'pino';
 import { DictCircuitOpenError, DictRateLimitHoldError } from '../bridge/resilience.js';
 import { DictProblemError, DictTransportError, type DictApi } from '../bridge/types.js';
@@ -24,6 +25,7 @@ import { accountFromProto, dictEntryToProto, entryToProto, enumName, personFromP
 import { customerTaxId, ownsEntry, requireOwnKey, requireSelf } from './authorization.js';
 import { permissionDenied } from './auth.js';
 import { describePrincipal, principalOf } from './principal.js';
+import { requestIdKey } from './request-context.js';
 import { durationMs, WorkflowGateway, type GatewayDeps, type Outcome } from './gateway.js';
 
 export interface KeyServiceDeps extends GatewayDeps, AntiscanDeps {
@@ -34,6 +36,8 @@ export interface KeyServiceDeps extends GatewayDeps, AntiscanDeps {
   log: Logger;
   /** Admission of LookupKey's Postgres read (at most the pool size in flight); a default gate of 10 when absent. */
   lookupDbGate?: Gate;
+  /** How many keys recently found to be ours each process remembers, to skip the cache read for them (0 = off; default 100,000). */
+  ownKeyHintMax?: number;
 }
 
 type KeyRpcs = Pick<ServiceImpl<typeof pb.CoreDictService>, 'createKey' | 'updateKey' | 'deleteKey' | 'getKey' | 'listKeys' | 'lookupKey'>;
@@ -73,6 +77,11 @@ function readPageToken(token: string, filterKey: string): string | undefined {
 export function keyService(d: KeyServiceDeps): KeyRpcs {
   const gateway = new WorkflowGateway(d);
   const lookupDbGate = d.lookupDbGate ?? gate('lookup-db', { maxInFlight: 10, maxQueue: 256 });
+  // Keys this process recently found to be ours. Only a hint of where to look first: the cache
+  // never holds our keys, so for these the Redis read is skipped and Postgres answers; when
+  // Postgres says a hinted key is no longer ours the hint is dropped and the cache is read after all.
+  const hintMax = d.ownKeyHintMax ?? 100_000;
+  const ownKeyHint = hintMax > 0 ? new LRUCache<string, true>({ max: hintMax }) : undefined;
   /** Our current record of a key, if it belongs to the caller (our PSP's; a customer's own). */
   async function ownEntry(ctx: HandlerContext, key: string): Promise<entries.EntryRecord | undefined> {
     const rec = await entries.getLatestEntryByKey(d.sql, key);
@@ -243,21 +252,33 @@ export function keyService(d: KeyServiceDeps): KeyRpcs {
       // only ever holds DICT's answers for other participants' keys (DICT refuses our own:
       // book transfers), and our writes of a key invalidate it; an entry of ours found there
       // anyway is ignored. A Redis failure is a miss (fail-fast, behind a circuit breaker).
-      const cached = await d.cache.get(req.key).catch((err: unknown) => {
-        d.log.debug({ err }, 'lookup cache read failed');
-        return undefined;
-      });
-      if (cached && cached.account.participant !== participant) {
-        return create(pb.LookupKeyResponseSchema, { entry: dictEntryToProto(cached), source: 'CACHE' });
+      const fromCache = async () => {
+        const cached = await d.cache.get(req.key).catch((err: unknown) => {
+          d.log.debug({ err }, 'lookup cache read failed');
+          return undefined;
+        });
+        return cached && cached.account.participant !== participant ? create(pb.LookupKeyResponseSchema, { entry: dictEntryToProto(cached), source: 'CACHE' }) : undefined;
+      };
+      const hinted = ownKeyHint?.has(req.key) ?? false;
+      if (!hinted) {
+        const hit = await fromCache();
+        if (hit) return hit;
       }
       // BCB: no DICT lookups for keys of our own participant (book transfers). The read passes
       // admission control so the driver's queue stays bounded; the excess is RESOURCE_EXHAUSTED.
       const own = await lookupDbGate.run(() => entries.getLiveEntryByKey(d.sql, req.key), ctx.signal);
       if (own && own.account.participant === participant) {
+        ownKeyHint?.set(req.key, true);
         // Being registered: not payable yet (and DICT would refuse a book-transfer lookup).
         if (own.status === 'PENDING') throw notFound('key');
         // ACTIVE, or DELETING: still in DICT until the removal is confirmed.
         return create(pb.LookupKeyResponseSchema, { entry: entryToProto(own), source: 'LOCAL' });
+      }
+      if (hinted) {
+        // Ours no more (deleted, or moved to another PSP by a claim): the cache may know it now.
+        ownKeyHint!.delete(req.key);
+        const hit = await fromCache();
+        if (hit) return hit;
       }
       try {
         // BCB's anti-scanning buckets (ours and the payer's) before anything reaches DICT.
@@ -276,8 +297,13 @@ export function keyService(d: KeyServiceDeps): KeyRpcs {
         }
         if (err instanceof DictRateLimitHoldError) throw unavailable(err.message, err.retryAfterSeconds, 'RateLimited');
         if (err instanceof DictCircuitOpenError) throw unavailable(err.message, err.retryAfterSeconds, 'DictUnreachable');
-        if (err instanceof DictTransportError) throw unavailable(`DICT unreachable: ${err.message}`, undefined, 'DictUnreachable');
-        throw new ConnectError(`lookup failed: ${(err as Error).message}`, Code.Internal);
+        // Socket and driver texts (addresses, host names) stay in our log, never in the answer.
+        if (err instanceof DictTransportError) {
+          d.log.warn({ requestId: ctx.values.get(requestIdKey), err }, 'lookup: DICT unreachable');
+          throw unavailable('DICT unreachable: retry later', undefined, 'DictUnreachable');
+        }
+        // Anything else: the recovery interceptor logs it and answers Internal with the request id only.
+        throw err;
       }
     },
   };

@@ -3,7 +3,9 @@
 // primary forks that many workers that listen on the same ports, each with its own Postgres
 // pool, Redis client, Temporal connection and DICT agent (they share nothing but those
 // servers); the primary only hands out connections, restarts a worker that dies, and on
-// SIGTERM/SIGINT asks every worker to drain and waits for them.
+// SIGTERM/SIGINT asks every worker to drain and waits for them. Prometheus /metrics is served on
+// API_METRICS_PORT (api/metrics-server.ts) by the single process, or by the primary for the
+// whole cluster; never on the public ports.
 import cluster, { type Worker } from 'node:cluster';
 import { availableParallelism } from 'node:os';
 import { Client, Connection } from '@temporalio/client';
@@ -14,12 +16,14 @@ import { resilientLookups } from '../bridge/resilience.js';
 import { createLogger } from '../config/logger.js';
 import { setupTracing, tracing } from '../config/tracing.js';
 import { OpenTelemetryWorkflowClientInterceptor } from '@temporalio/interceptors-opentelemetry';
-import { collectProcessMetrics, joinClusterMetrics, serveClusterMetrics, watchCircuit, watchDatabase, watchDependency } from '../config/metrics.js';
+import { clusterExposition, collectProcessMetrics, joinClusterMetrics, watchCircuit, watchDatabase, watchDependency } from '../config/metrics.js';
+import { startApiMetricsServer, type ApiMetricsServer } from './metrics-server.js';
 import { createSql } from '../store/db.js';
 import { createAntiscanLimiter } from '../store/antiscan.js';
 import { createLookupCache, redisFailFastOptions } from '../store/lookup-cache.js';
 import { startAntiscanReconciler } from './antiscan.js';
 import { AesGcmPayloadCodec, dataConverter, readPayloadKeys } from '../config/payload-codec.js';
+import { leasedLimiter } from './rate-limit-lease.js';
 import { authOptionsFromConfig, createVerifier, setVerifier } from './auth.js';
 import { codecAuthorizer } from './codec-server.js';
 import { healthChecker } from './health.js';
@@ -85,6 +89,16 @@ async function serve(config: ApiConfig): Promise<void> {
   const reconciler = antiscan
     ? startAntiscanReconciler({ limiter: antiscan, dict: dictClient, participant: config.PSP_ISPB, intervalMs: config.ANTISCAN_RECONCILE_INTERVAL_MS, log })
     : undefined;
+  // Per-client rate limit in Redis (same breaker settings), in memory while Redis is away.
+  const clientLimiter = config.API_RATE_LIMIT_POINTS
+    ? rateLimiter(redis, {
+        points: config.API_RATE_LIMIT_POINTS,
+        durationSeconds: config.API_RATE_LIMIT_DURATION_SECONDS,
+        keyPrefix: `core-dict:rl:${config.PSP_ISPB}`,
+        breaker: redisBreaker,
+        onStateChange: (state) => (state === 'closed' ? log.info({ state }, 'rate limit circuit closed') : log.warn({ state }, 'rate limit circuit changed')),
+      })
+    : undefined;
   // Workflow data is encrypted before it reaches Temporal; a bad keys file stops the start.
   const codec = new AesGcmPayloadCodec(readPayloadKeys(config.PAYLOAD_KEYS_FILE, config.PAYLOAD_KEY_ID));
   const connection = await Connection.connect({ address: config.TEMPORAL_ADDRESS });
@@ -105,7 +119,8 @@ async function serve(config: ApiConfig): Promise<void> {
     cache,
     ...(antiscan ? { antiscan } : {}),
     lookupCacheTtlSeconds: config.LOOKUP_CACHE_TTL_SECONDS,
-    health: healthChecker({ temporal, sql, redis, dictBaseUrl: config.DICT_BASE_URL, dictTls: readDictMaterial(config).tls }),
+    ownKeyHintMax: config.LOOKUP_OWN_KEY_HINT_MAX,
+    health: healthChecker({ temporal, sql, redis, dictBaseUrl: config.DICT_BASE_URL, dictTls: readDictMaterial(config).tls, maxAgeMs: config.HEALTH_MAX_AGE_MS, log }),
     admission: {
       maxInFlightRpcs: config.API_MAX_IN_FLIGHT_RPCS,
       lookupDbMaxInFlight: Math.min(config.LOOKUP_DB_MAX_IN_FLIGHT || config.DATABASE_POOL_MAX, config.DATABASE_POOL_MAX),
@@ -113,7 +128,11 @@ async function serve(config: ApiConfig): Promise<void> {
     },
     statsIntervalMs: config.RPC_STATS_INTERVAL_MS,
     readMaxBytes: config.API_READ_MAX_BYTES,
-    rateLimiter: config.API_RATE_LIMIT_POINTS ? rateLimiter(redis, { points: config.API_RATE_LIMIT_POINTS, durationSeconds: config.API_RATE_LIMIT_DURATION_SECONDS, keyPrefix: `core-dict:rl:${config.PSP_ISPB}` }) : undefined,
+    rateLimiter: clientLimiter
+      ? leasedLimiter(clientLimiter, { lease: config.API_RATE_LIMIT_LEASE || Math.floor(config.API_RATE_LIMIT_POINTS / 100) })
+      : undefined,
+    authFailureLimit: { points: config.API_AUTH_FAILURE_LIMIT_POINTS, durationSeconds: config.API_AUTH_FAILURE_LIMIT_DURATION_SECONDS },
+    trustProxyHops: config.API_TRUST_PROXY_HOPS,
     tls,
     reflection: config.API_REFLECTION,
     corsOrigins: parseOrigins(config.API_CORS_ORIGINS),
@@ -139,11 +158,15 @@ async function serve(config: ApiConfig): Promise<void> {
   collectProcessMetrics();
   if (cluster.isWorker) joinClusterMetrics();
   watchCircuit('lookup-cache', () => cache.state());
+  if (clientLimiter) watchCircuit('rate-limit', () => clientLimiter.state());
   watchDatabase(sql, config.METRICS_DB_MIN_INTERVAL_MS);
   watchDependency('postgres', async () => (await sql`select 1`, true));
   watchDependency('redis', async () => (await redis.ping()) === 'PONG');
   const urls = await server.listen({ host: config.API_HOST, httpPort: config.API_PORT, grpcPort: config.API_GRPC_PORT });
   log.info({ ...urls, pid: process.pid, worker: cluster.isWorker ? cluster.worker?.id : undefined }, 'api listening');
+  // One process: it serves its own metrics listener (in a cluster the primary does).
+  const metricsServer = !cluster.isWorker && config.API_METRICS_PORT ? await startApiMetricsServer({ host: config.API_METRICS_HOST, port: config.API_METRICS_PORT }) : undefined;
+  if (metricsServer) log.info({ url: `${metricsServer.url}/metrics` }, 'api metrics listening');
 
   let stopping = false;
   const stop = async (signal: string): Promise<void> => {
@@ -153,6 +176,7 @@ async function serve(config: ApiConfig): Promise<void> {
     // Not ready, no new connections; in-flight calls finish (each one's acknowledgement is
     // already durable: a workflow started or a row written) or are cut after the grace time.
     await server.close({ graceMs: config.API_SHUTDOWN_GRACE_MS, delayMs: config.API_SHUTDOWN_DELAY_MS });
+    await metricsServer?.close();
     reconciler?.stop();
     await connection.close();
     dictClient.close();
@@ -183,9 +207,21 @@ function primary(config: ApiConfig, n: number): void {
     log.error({ worker: w.id, pid: w.process.pid, code, signal }, 'api worker died; starting another');
     setTimeout(fork, 1_000).unref();
   });
-  serveClusterMetrics();
   for (let i = 0; i < n; i++) fork();
   log.info({ workers: n, pid: process.pid }, 'api primary started');
+  let metricsServer: ApiMetricsServer | undefined;
+  if (config.API_METRICS_PORT) {
+    startApiMetricsServer({ host: config.API_METRICS_HOST, port: config.API_METRICS_PORT, text: clusterExposition() }).then(
+      (m) => {
+        metricsServer = m;
+        log.info({ url: `${m.url}/metrics` }, 'api metrics listening (all workers)');
+      },
+      (err: unknown) => {
+        log.error({ err: (err as Error).message, port: config.API_METRICS_PORT }, 'api metrics listener failed');
+        void stop('metrics-failed', 1);
+      },
+    );
+  }
 
   const stop = async (signal: string, exitCode = 0): Promise<void> => {
     if (stopping) return;
@@ -206,6 +242,7 @@ function primary(config: ApiConfig, n: number): void {
           }),
       ),
     );
+    await metricsServer?.close();
     log.info('api stopped');
     process.exit(exitCode);
   };

@@ -1,7 +1,8 @@
 // RED metrics per RPC (config/metrics.ts core_dict_rpc_duration_seconds{rpc,code} and the
 // in-flight gauge) and the call's server span (config/tracing.ts; the parent of the Temporal and
-// DICT spans it causes, continuing the caller's W3C traceparent if any): the last interceptor,
-// after authentication and admission. The API serves the metrics on GET /metrics (api/server.ts).
+// DICT spans it causes, continuing the caller's W3C traceparent if any): outside authentication,
+// the rate limit and admission, so refused calls are counted with their code (api/interceptors.ts).
+// The API serves the metrics on its own listener (api/metrics-server.ts, API_METRICS_PORT).
 import { Code, ConnectError, type Interceptor } from '@connectrpc/connect';
 import * as otel from '@opentelemetry/api';
 import { rpcDuration, rpcInFlight } from '../config/metrics.js';
@@ -28,7 +29,8 @@ export function metricsInterceptor(): Interceptor {
       end({ code: 'OK' });
       return res;
     } catch (err) {
-      const code = Code[ConnectError.from(err).code];
+      // Not a ConnectError: recovery (outside) makes it Internal, so count it as that.
+      const code = Code[err instanceof ConnectError ? err.code : Code.Internal];
       end({ code });
       span.setAttribute('rpc.connect_rpc.error_code', code);
       span.setStatus({ code: otel.SpanStatusCode.ERROR, message: code });

@@ -1,14 +1,30 @@
-// Per-client rate limit: each client (the principal's participant and end user, or the
-// participant and the peer address when no end user is named) may make API_RATE_LIMIT_POINTS
-// calls per API_RATE_LIMIT_DURATION_SECONDS, counted in Redis by rate-limiter-flexible so every
-// API process shares one budget. When Redis does not answer, each process counts alone in
-// memory (the library's insurance limiter) rather than refusing or letting everything through.
-// Beyond the budget a call answers RESOURCE_EXHAUSTED with ErrorInfo RateLimited (BCB's name)
-// and RetryInfo saying when the client's window reopens.
-import type { ContextValues, Interceptor } from '@connectrpc/connect';
+// Rate limits on API calls, two of them:
+//
+// Per client (rateLimiter + rateLimitInterceptor, after auth): each client (the principal's
+// participant and end user, or the participant and the peer address when no end user is named)
+// may make API_RATE_LIMIT_POINTS calls per API_RATE_LIMIT_DURATION_SECONDS, counted in Redis by
+// rate-limiter-flexible so every API process shares one budget. Redis sits behind a circuit
+// breaker on a fail-fast client (no offline queue, a short command timeout, as the lookup cache's):
+// while Redis is down or the circuit is open each process counts alone in memory (an in-process
+// RateLimiterMemory) rather than refusing, letting everything through, or waiting for a
+// reconnect; once Redis answers again (the breaker's half-open probe) it is Redis's count again.
+//
+// Per peer, before auth (authFailureLimitInterceptor): calls whose authentication failed
+// (Unauthenticated, or PermissionDenied from the token check) are counted per peer address in
+// the process's memory; a peer beyond API_AUTH_FAILURE_LIMIT_POINTS failures per
+// API_AUTH_FAILURE_LIMIT_DURATION_SECONDS has its calls refused before the JWT is verified, so a
+// flood of bad tokens costs a hash and a map lookup each, not a signature check. A token this
+// process has verified successfully (remembered by its SHA-256 for VERIFIED_TOKEN_TTL_MS) still
+// passes to verification from a blocked peer; a token never seen before waits for RetryInfo.
+//
+// Beyond either budget a call answers RESOURCE_EXHAUSTED with ErrorInfo RateLimited (BCB's name)
+// and RetryInfo saying when the window reopens.
+import { createHash } from 'node:crypto';
+import { Code, ConnectError, type ContextValues, type Interceptor } from '@connectrpc/connect';
+import { circuitBreaker, CircuitState, ConsecutiveBreaker, handleWhen, SamplingBreaker, type CircuitBreakerPolicy } from 'cockatiel';
 import type { Redis } from 'ioredis';
 import type { Logger } from 'pino';
-import { RateLimiterMemory, RateLimiterRedis, RateLimiterRes, type RateLimiterAbstract } from 'rate-limiter-flexible';
+import { RateLimiterMemory, RateLimiterRedis, RateLimiterRes } from 'rate-limiter-flexible';
 import { Health } from '../gen/grpc/health/v1/health_pb.js';
 import { unavailable } from './errors.js';
 import { principalKey } from './principal.js';
@@ -20,17 +36,89 @@ export interface RateLimitOptions {
   durationSeconds: number;
   /** Redis key prefix (one per deployment sharing a Redis). */
   keyPrefix?: string;
+  /**
+   * The circuit breaker in front of Redis (as the lookup cache's; main.ts passes the REDIS_BREAKER_*
+   * settings). Absent: opens after 5 consecutive failures, probes again after 1 s.
+   */
+  breaker?: { threshold: number; windowMs: number; minimumRps: number; halfOpenAfterMs: number };
+  /** Every state change of that breaker. */
+  onStateChange?: (state: 'closed' | 'open' | 'half-open') => void;
+}
+
+/** What the interceptor needs of a limiter: consume one point of `key`, or reject with a RateLimiterRes. */
+export interface ClientLimiter {
+  consume(key: string): Promise<unknown>;
+  /** Where calls were counted so far: Redis, or the in-process fallback. */
+  stats(): { redis: number; fallback: number };
+  /** The Redis circuit: 'closed' (Redis in use), 'open' (skipped), 'half-open' (probing). */
+  state(): 'closed' | 'open' | 'half-open';
+}
+
+/** The shared budget itself, as api/rate-limit-lease.ts takes points from it: several at once, and back. */
+export interface SharedLimiter extends ClientLimiter {
+  readonly points: number;
+  consume(key: string, points?: number): Promise<RateLimiterRes>;
+  reward(key: string, points: number): Promise<unknown>;
 }
 
 /** Services never limited: probes must see the server as it is. */
 const EXEMPT = new Set([Health.typeName, 'grpc.reflection.v1.ServerReflection', 'grpc.reflection.v1alpha.ServerReflection']);
 
-export function rateLimiter(redis: Redis | undefined, o: RateLimitOptions): RateLimiterAbstract {
+const stateName = (s: CircuitState): 'closed' | 'open' | 'half-open' => (s === CircuitState.Closed ? 'closed' : s === CircuitState.HalfOpen ? 'half-open' : 'open');
+
+/**
+ * The per-client limiter: Redis (shared by every process) behind a breaker, memory while Redis
+ * is away. `redis` should be a fail-fast client (store/lookup-cache.ts redisFailFastOptions).
+ */
+export function rateLimiter(redis: Redis | undefined, o: RateLimitOptions): SharedLimiter {
   const common = { points: o.points, duration: o.durationSeconds, keyPrefix: o.keyPrefix ?? 'core-dict:rl' };
-  const insurance = new RateLimiterMemory(common);
-  if (!redis) return insurance;
-  // rejectIfRedisNotReady: while ioredis reconnects, go straight to the insurance limiter.
-  return new RateLimiterRedis({ ...common, storeClient: redis, rejectIfRedisNotReady: true, insuranceLimiter: insurance });
+  const memory = new RateLimiterMemory(common);
+  const st = { redis: 0, fallback: 0 };
+  if (!redis) {
+    return {
+      points: o.points,
+      consume: (k, n = 1) => (st.fallback++, memory.consume(k, n)),
+      reward: (k, n) => memory.reward(k, n),
+      stats: () => ({ ...st }),
+      state: () => 'open',
+    };
+  }
+  // rejectIfRedisNotReady: while ioredis reconnects the call fails at once (a breaker failure).
+  const store = new RateLimiterRedis({ ...common, storeClient: redis, rejectIfRedisNotReady: true });
+  // A refusal (RateLimiterRes) is Redis working, not failing.
+  const policy: CircuitBreakerPolicy = circuitBreaker(handleWhen((err) => !(err instanceof RateLimiterRes)), {
+    halfOpenAfter: o.breaker?.halfOpenAfterMs ?? 1_000,
+    breaker: o.breaker ? new SamplingBreaker({ threshold: o.breaker.threshold, duration: o.breaker.windowMs, minimumRps: o.breaker.minimumRps }) : new ConsecutiveBreaker(5),
+  });
+  if (o.onStateChange) policy.onStateChange((s) => o.onStateChange!(stateName(s)));
+  return {
+    points: o.points,
+    async consume(key, n = 1) {
+      try {
+        const res = await policy.execute(() => store.consume(key, n));
+        st.redis++;
+        return res;
+      } catch (err) {
+        if (err instanceof RateLimiterRes) {
+          st.redis++;
+          throw err;
+        }
+        // Redis failed, or the circuit is open (BrokenCircuitError): count here.
+        st.fallback++;
+        return memory.consume(key, n);
+      }
+    },
+    async reward(key, n) {
+      // Back where it was most likely taken: Redis while its circuit is closed, else memory.
+      try {
+        return await policy.execute(() => store.reward(key, n));
+      } catch {
+        return memory.reward(key, n);
+      }
+    },
+    stats: () => ({ ...st }),
+    state: () => stateName(policy.state),
+  };
 }
 
 /** The budget a call is counted against. */
@@ -41,8 +129,11 @@ export function clientKey(values: ContextValues): string {
   return p.subject ? `user:${p.participant}/${p.subject}` : `peer:${p.participant}@${peer}`;
 }
 
+const refusal = (err: RateLimiterRes, what: string): ConnectError =>
+  unavailable(`${what}: retry later`, Math.max(1, Math.ceil(err.msBeforeNext / 1000)), 'RateLimited');
+
 /** After auth (the key needs the principal), before admission and any work. */
-export function rateLimitInterceptor(limiter: RateLimiterAbstract, o: { log?: Logger; onLimited?: () => void } = {}): Interceptor {
+export function rateLimitInterceptor(limiter: Pick<ClientLimiter, 'consume'>, o: { log?: Logger; onLimited?: () => void } = {}): Interceptor {
   return (next) => async (req) => {
     if (EXEMPT.has(req.service.typeName)) return next(req);
     const client = clientKey(req.contextValues);
@@ -52,10 +143,73 @@ export function rateLimitInterceptor(limiter: RateLimiterAbstract, o: { log?: Lo
       if (err instanceof RateLimiterRes) {
         o.onLimited?.();
         o.log?.debug({ requestId: req.contextValues.get(requestIdKey), rpc: `${req.service.typeName}/${req.method.name}`, client, retryAfterMs: err.msBeforeNext }, 'rate limited');
-        throw unavailable('rate limit exceeded for this client: retry later', Math.max(1, Math.ceil(err.msBeforeNext / 1000)), 'RateLimited');
+        throw refusal(err, 'rate limit exceeded for this client');
       }
       throw err;
     }
     return next(req);
+  };
+}
+
+export interface AuthFailureLimitOptions {
+  /** Failed authentications per peer per window before the peer's calls are refused unverified; 0 = no limit. */
+  points: number;
+  durationSeconds: number;
+  /** How long a successfully verified token is remembered (default VERIFIED_TOKEN_TTL_MS). */
+  verifiedTtlMs?: number;
+  /** At most this many remembered tokens (default 10,000; the oldest are forgotten first). */
+  verifiedMax?: number;
+  log?: Logger;
+  onLimited?: () => void;
+}
+
+export const VERIFIED_TOKEN_TTL_MS = 3_600_000;
+
+/**
+ * Before auth: refuses, without verifying its token, a call from a peer that failed
+ * authentication more than `points` times in the window — unless the call's token is one this
+ * process verified successfully before. Counts each failed authentication (the call ended
+ * Unauthenticated/PermissionDenied with no principal set) against the peer.
+ */
+export function authFailureLimitInterceptor(o: AuthFailureLimitOptions): Interceptor {
+  const failures = new RateLimiterMemory({ points: o.points, duration: o.durationSeconds, keyPrefix: 'auth-failures' });
+  const ttl = o.verifiedTtlMs ?? VERIFIED_TOKEN_TTL_MS;
+  const max = o.verifiedMax ?? 10_000;
+  // Insertion order = age: the first entries are the oldest.
+  const verified = new Map<string, number>();
+  const digest = (authorization: string) => createHash('sha256').update(authorization).digest('base64url');
+  const known = (d: string) => {
+    const until = verified.get(d);
+    if (until === undefined) return false;
+    if (until > Date.now()) return true;
+    verified.delete(d);
+    return false;
+  };
+  const remember = (d: string) => {
+    verified.delete(d);
+    verified.set(d, Date.now() + ttl);
+    while (verified.size > max) verified.delete(verified.keys().next().value!);
+  };
+  return (next) => async (req) => {
+    if (EXEMPT.has(req.service.typeName)) return next(req);
+    const peer = `peer:${req.contextValues.get(peerKey) || 'unknown'}`;
+    const authorization = req.header.get('authorization') ?? '';
+    const blocked = await failures.get(peer);
+    if (blocked && blocked.remainingPoints <= 0 && !known(digest(authorization))) {
+      o.onLimited?.();
+      o.log?.debug({ requestId: req.contextValues.get(requestIdKey), rpc: `${req.service.typeName}/${req.method.name}`, client: peer, retryAfterMs: blocked.msBeforeNext }, 'rate limited: failed authentications');
+      throw refusal(blocked, 'too many failed authentications from this address');
+    }
+    try {
+      const res = await next(req);
+      if (req.contextValues.get(principalKey)) remember(digest(authorization));
+      return res;
+    } catch (err) {
+      if (req.contextValues.get(principalKey)) remember(digest(authorization));
+      else if (err instanceof ConnectError && (err.code === Code.Unauthenticated || err.code === Code.PermissionDenied)) {
+        await failures.penalty(peer, 1);
+      }
+      throw err;
+    }
   };
 }

@@ -20,11 +20,27 @@ export const peerKey = createContextKey<string>('', { description: 'peer address
 /** The caller's request id when well-formed, else a new one. */
 export const acceptRequestId = (given: string | null | undefined): string => (given && REQUEST_ID.test(given) ? given : randomUUID());
 
-/** connectNodeAdapter's contextValues: the peer address from the socket. */
-export function nodeContextValues(req: IncomingMessage | Http2ServerRequest): ContextValues {
-  const values = createContextValues();
-  values.set(peerKey, req.socket?.remoteAddress ?? '');
-  return values;
+/**
+ * The caller's address: the socket's peer, or — behind `trustProxyHops` proxies of ours that each
+ * append the address they saw to X-Forwarded-For — the entry the outermost of them appended
+ * (the `trustProxyHops`-th from the right). Entries further left were written by the client and
+ * are never trusted; with fewer entries than hops the socket's peer is used.
+ */
+export function peerAddress(req: IncomingMessage | Http2ServerRequest, trustProxyHops = 0): string {
+  const socket = req.socket?.remoteAddress ?? '';
+  if (trustProxyHops <= 0) return socket;
+  const header = req.headers['x-forwarded-for'];
+  const hops = (Array.isArray(header) ? header.join(',') : (header ?? '')).split(',').map((h) => h.trim()).filter(Boolean);
+  return hops.length >= trustProxyHops ? hops[hops.length - trustProxyHops]! : socket;
+}
+
+/** connectNodeAdapter's contextValues: the peer address (see peerAddress). */
+export function nodeContextValues(o: { trustProxyHops?: number } = {}): (req: IncomingMessage | Http2ServerRequest) => ContextValues {
+  return (req) => {
+    const values = createContextValues();
+    values.set(peerKey, peerAddress(req, o.trustProxyHops));
+    return values;
+  };
 }
 
 /** Outermost: every later interceptor, handler and log line sees the request id. */

@@ -5,6 +5,7 @@ import { Code, ConnectError, type ConnectRouter } from '@connectrpc/connect';
 import * as pb from '../gen/dict/core/v1/service_pb.js';
 import { Health, HealthCheckResponseSchema, HealthCheckResponse_ServingStatus } from '../gen/grpc/health/v1/health_pb.js';
 import type { ComponentHealth } from './health.js';
+import { principalOf } from './principal.js';
 import { claimService, type ClaimServiceDeps } from './claims.js';
 import { keyService, type KeyServiceDeps } from './keys.js';
 import { paymentOrderService } from './antiscan.js';
@@ -20,13 +21,15 @@ export function routes(d: RouteDeps) {
       ...keyService(d),
       ...claimService(d),
       ...paymentOrderService(d),
-      async healthCheck() {
+      async healthCheck(_req, ctx) {
         const components = await d.health();
+        // Versions and error texts (addresses, host names) only for the PSP's operators.
+        const detailed = principalOf(ctx).role === 'operator';
         const status = (ok: boolean) => (ok ? pb.HealthCheckResponse_Status.SERVING : pb.HealthCheckResponse_Status.NOT_SERVING);
         return create(pb.HealthCheckResponseSchema, {
           status: status(components.every((c) => c.ok)),
           version: d.version,
-          components: components.map((c) => ({ name: c.name, status: status(c.ok), detail: c.detail, latencyMs: BigInt(c.latencyMs) })),
+          components: components.map((c) => ({ name: c.name, status: status(c.ok), detail: detailed ? c.detail : '', latencyMs: BigInt(c.latencyMs) })),
         });
       },
     });

@@ -5,24 +5,25 @@
 // alive) and /readyz (dependencies answer; 503 once draining) serve probes. Request bodies are
 // capped at `readMaxBytes` (larger ones are refused before they are read). close() drains:
 // not ready at once, no new connections, in-flight calls get `graceMs` to finish.
-// GET /metrics serves Prometheus (config/metrics.ts) on both listeners (scrape the HTTP/1.1 one).
+// /metrics is not served here: api/metrics-server.ts serves it on API_METRICS_PORT, off the public
+// listeners (anyone who reaches the API would otherwise read its internals).
 // With `codec`, the first listener also serves Temporal's remote codec protocol at /codec/
 // (codec-server.ts).
 import http from 'node:http';
 import http2 from 'node:http2';
 import type { AddressInfo, Socket } from 'node:net';
 import type { Logger } from 'pino';
-import type { RateLimiterAbstract } from 'rate-limiter-flexible';
 import { codecHandler, type CodecServerOptions } from './codec-server.js';
 import { withCors } from './cors.js';
 import { DEFAULT_ADMISSION, gate, type AdmissionOptions, type Gate } from './admission.js';
 import type { VerifyBearer } from './auth.js';
-import { interceptors } from './interceptors.js';
-import { exposition, rateLimited, register, watchGate } from '../config/metrics.js';
+import { interceptors, type InterceptorOptions } from './interceptors.js';
+import { rateLimited, watchGate } from '../config/metrics.js';
 import { connectAdapter } from './parse-errors.js';
 import { reflectionRoutes } from './reflection.js';
 import { nodeContextValues } from './request-context.js';
 import { routes, type RouteDeps } from './routes.js';
+import { publicHealth } from './health.js';
 
 /** Largest request message by default (every request of ours is well under 2 KiB). */
 export const DEFAULT_READ_MAX_BYTES = 16_384;
@@ -39,7 +40,11 @@ export interface BuildOptions extends RouteDeps {
   /** Largest request message accepted, in bytes (default DEFAULT_READ_MAX_BYTES). */
   readMaxBytes?: number;
   /** Per-client rate limiter (rate-limit.ts); absent = none. */
-  rateLimiter?: RateLimiterAbstract;
+  rateLimiter?: InterceptorOptions['rateLimiter'];
+  /** Per-peer limit of failed authentications (rate-limit.ts authFailureLimitInterceptor); absent = none. */
+  authFailureLimit?: InterceptorOptions['authFailureLimit'];
+  /** Proxies of ours in front that append X-Forwarded-For; 0 = the socket's peer is the caller. */
+  trustProxyHops?: number;
   /** Serve HTTPS (ALPN h2 + http/1.1) with this key pair on both listeners. */
   tls?: { certPem: string; keyPem: string };
   /** Serve grpc.reflection v1 and v1alpha (default true). */
@@ -72,16 +77,12 @@ export function build(o: BuildOptions): ApiServer {
       res.end(JSON.stringify(body));
     };
     if (path === '/healthz') return reply(200, { status: 'ok' });
-    if (path === '/metrics') {
-      const body = await exposition();
-      res.writeHead(200, { 'content-type': register.contentType });
-      return void res.end(body);
-    }
     if (path === '/readyz') {
       if (draining) return reply(503, { status: 'draining', components: [] });
       const components = await o.health();
       const ok = components.every((c) => c.ok);
-      return reply(ok ? 200 : 503, { status: ok ? 'ready' : 'not ready', components });
+      // Anonymous: up/down per component only (details, e.g. error texts, are for operators and the log).
+      return reply(ok ? 200 : 503, { status: ok ? 'ready' : 'not ready', components: publicHealth(components) });
     }
     return reply(404, { error: 'not found' });
   };
@@ -99,9 +100,9 @@ export function build(o: BuildOptions): ApiServer {
       serviceRoutes(router);
       if (o.reflection !== false) reflectionRoutes(router);
     },
-    interceptors: interceptors({ verifyBearer: o.verifyBearer, log: o.log, rpcGate: gates.rpc, rateLimiter: o.rateLimiter, onRateLimited: () => rateLimited.inc(), statsIntervalMs: o.statsIntervalMs }),
+    interceptors: interceptors({ verifyBearer: o.verifyBearer, log: o.log, rpcGate: gates.rpc, rateLimiter: o.rateLimiter, authFailureLimit: o.authFailureLimit, onRateLimited: () => rateLimited.inc(), statsIntervalMs: o.statsIntervalMs }),
     readMaxBytes: o.readMaxBytes ?? DEFAULT_READ_MAX_BYTES,
-    contextValues: nodeContextValues,
+    contextValues: nodeContextValues({ trustProxyHops: o.trustProxyHops }),
     fallback: (req, res) => void probes(req as http.IncomingMessage, res as http.ServerResponse),
   });
 

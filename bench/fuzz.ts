@@ -9,7 +9,8 @@
 //   bash scripts/bench.sh fuzz                      all RPCs, FUZZ_RUNS of each kind
 //   FUZZ_RUNS=500 FUZZ_METHODS=LookupKey,GetKey FUZZ_SEED=42 bash scripts/bench.sh fuzz
 import postgres from 'postgres';
-import { devOperatorToken, devSigningKey, mintToken } from '../scripts/token.js';
+import { readDevAuthKey } from '../scripts/pki.js';
+import { devOperatorToken, mintToken } from '../scripts/token.js';
 import { FUZZED_METHODS, fuzzClients, fuzzMethod, HALF_WRITTEN_SQL, ready, summarize, type Finding } from '../test/support/fuzz.js';
 
 const runs = Number(process.env.FUZZ_RUNS ?? 5_000);
@@ -30,7 +31,7 @@ async function main(): Promise<number> {
   const started = new Date(Date.now() - 1000);
   const token = await devOperatorToken();
   // A customer (second factor shown) whose CPF owns nothing: every id they send is someone else's.
-  const { keyPem, kid } = devSigningKey(process.env.PKI_DIR ?? '.data/dev/pki');
+  const { keyPem, kid } = readDevAuthKey(process.env.PKI_DIR ?? '.data/dev/pki');
   const customer = await mintToken({ keyPem, kid, ispb: process.env.PSP_ISPB ?? '12345678', role: 'customer', sub: 'fuzz-customer', taxId: '52998224725', amr: ['pwd', 'otp'], ttlSeconds: 12 * 3600 });
   const full = { ...target, token, otherTokens: [customer] };
   const tr = fuzzClients(full);

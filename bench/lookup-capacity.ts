@@ -16,6 +16,7 @@ import { createClient } from '@connectrpc/connect';
 import { createConnectTransport } from '@connectrpc/connect-node';
 import { devBearer } from '../scripts/token.js';
 import { createDictClient } from '../bridge/client.js';
+import { newEndToEndId } from '../domain/ids.js';
 import { cnpjCheckDigits, cpfCheckDigits } from '../domain/taxid.js';
 import { CoreDictService, CreateKeyRequestSchema } from '../gen/dict/core/v1/service_pb.js';
 import { AccountType, EntryOperationReason, EntryStatus, KeyType, PersonType } from '../gen/dict/core/v1/types_pb.js';
@@ -39,13 +40,14 @@ const { values } = parseArgs({
 const KEYS = Math.min(Number(values.keys), 1000);
 const SECONDS = Math.min(Number(values.seconds), 600);
 const C = Math.min(Number(values.concurrency), 256);
-const clients = values.url!.split(',').map((u) => createClient(CoreDictService, createConnectTransport({ baseUrl: u, httpVersion: '1.1', interceptors: [devBearer()] })));
+const auth = devBearer(); // one token for every API instance
+const clients = values.url!.split(',').map((u) => createClient(CoreDictService, createConnectTransport({ baseUrl: u, httpVersion: '1.1', interceptors: [auth] })));
 
 const digits = (n: number) => Array.from({ length: n }, () => String(randomInt(10))).join('');
 const cpf = () => { const b = digits(9); return b + cpfCheckDigits(b); };
 const cnpj = () => { const b = digits(8) + '0001'; return b + cnpjCheckDigits(b); };
 const email = () => `bench.${randomUUID().slice(0, 12)}@example.com.br`;
-const e2e = () => { const d = new Date().toISOString().replace(/\D/g, '').slice(0, 12); return `E${values.ispb}${d}${randomUUID().replace(/-/g, '').slice(0, 11)}`; };
+const e2e = () => newEndToEndId(values.ispb!, new Date(), randomInt);
 const pct = (s: number[], p: number) => s[Math.min(s.length - 1, Math.floor((p / 100) * s.length))] ?? 0;
 
 async function ownKeys(): Promise<string[]> {

@@ -16,7 +16,7 @@
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { createHash, randomInt } from 'node:crypto';
 import { once } from 'node:events';
-import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { availableParallelism, cpus } from 'node:os';
 import { join, resolve } from 'node:path';
@@ -24,13 +24,14 @@ import { parseArgs } from 'node:util';
 import { create, toBinary } from '@bufbuild/protobuf';
 import { createClient } from '@connectrpc/connect';
 import { createGrpcTransport } from '@connectrpc/connect-node';
-import { devBearer, devOperatorToken } from '../scripts/token.js';
+import { devOperatorToken } from '../scripts/token.js';
 import * as hdr from 'hdr-histogram-js';
 import postgres from 'postgres';
 import { cpfCheckDigits } from '../domain/taxid.js';
 import { CoreDictService, LookupKeyRequestSchema, LookupKeyResponseSchema } from '../gen/dict/core/v1/service_pb.js';
 import { benchKey, countGenerated, generate } from './gen-keys.js';
 import { percentileSvg } from './svg.js';
+import { bearer } from '../test/support/bearer.js';
 
 const { values } = parseArgs({
   options: {
@@ -44,6 +45,9 @@ const { values } = parseArgs({
     workers: { type: 'string', default: String(availableParallelism()) },
     scales: { type: 'string', default: '' },
     'max-seconds': { type: 'string', default: '900' },
+    // Which phases to run (comma list): sat (bare and api1 at saturation) is always run;
+    // rates, apiN, redis, long, scales are optional (default: all).
+    phases: { type: 'string', default: 'rates,apiN,redis,long,scales' },
   },
 });
 
@@ -56,6 +60,7 @@ const LONG_N = Math.min(5_000_000, Number(values['long-n'] ?? (QUICK ? 50_000 : 
 const WORKERS = Math.max(2, Math.min(64, Number(values.workers)));
 // Every h2load run is cut after this many seconds, whatever its count.
 const MAX_SECONDS = Math.max(10, Number(values['max-seconds']));
+const PHASES = new Set(values.phases!.split(',').map((p) => p.trim()));
 const SCALES = values.scales ? values.scales.split(',').map(Number).filter((n) => n > 0 && n <= 50_000_000) : [];
 const OUT = resolve(values.out ?? join('bench', 'results', new Date().toISOString().replace(/[:.]/g, '-')));
 const PSP = process.env.PSP_ISPB ?? '12345678';
@@ -127,8 +132,10 @@ async function waitFor(what: string, cond: () => boolean, ms = 60_000): Promise<
 
 async function startApi(name: string, workers: number, extraEnv: Record<string, string> = {}): Promise<Target> {
   const port = await freePort();
-  const proc = spawn(process.execPath, [join(dist, 'api', 'main.js')], {
-    env: { ...process.env, API_WORKERS: String(workers), API_GRPC_PORT: String(port), API_PORT: String(await freePort()), LOG_LEVEL: 'info', RPC_STATS_INTERVAL_MS: '1000', ...extraEnv },
+  // BENCH_API_NODE_ARGS: extra node flags for the API (e.g. "--cpu-prof --cpu-prof-dir=/tmp/prof").
+  const nodeArgs = (process.env.BENCH_API_NODE_ARGS ?? '').split(' ').filter(Boolean);
+  const proc = spawn(process.execPath, [...nodeArgs, join(dist, 'api', 'main.js')], {
+    env: { ...process.env, API_WORKERS: String(workers), API_GRPC_PORT: String(port), API_PORT: String(await freePort()), API_METRICS_PORT: '0', LOG_LEVEL: 'info', RPC_STATS_INTERVAL_MS: '1000', ...extraEnv },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   const lines = track(proc);
@@ -163,6 +170,50 @@ async function startBare(responseB64: string): Promise<Target> {
   return { name: 'bare', port, proc, codes: () => ({}), cache: () => ({}), stop: () => stopProc(proc) };
 }
 
+// ---------- CPU accounting ----------
+
+/** Clock ticks per second of /proc's utime/stime (USER_HZ: 100 on Linux). */
+const CLK_TCK = Number(spawnSync('getconf', ['CLK_TCK'], { encoding: 'utf8' }).stdout.trim()) || 100;
+
+/** A process and its descendants (the cluster's workers), from /proc. */
+function processTree(pid: number): number[] {
+  const out = [pid];
+  for (let i = 0; i < out.length; i++) {
+    try {
+      for (const tid of readdirSync(`/proc/${out[i]}/task`)) {
+        const kids = readFileSync(`/proc/${out[i]}/task/${tid}/children`, 'utf8').trim();
+        if (kids) out.push(...kids.split(/\s+/).map(Number));
+      }
+    } catch {
+      // gone
+    }
+  }
+  return out;
+}
+
+/** CPU milliseconds (user + system) used so far by a process tree. */
+function treeCpuMs(pid: number | undefined): number {
+  if (!pid) return 0;
+  let ticks = 0;
+  for (const p of processTree(pid)) {
+    try {
+      // Fields after the parenthesised command: utime and stime are the 12th and 13th.
+      const rest = readFileSync(`/proc/${p}/stat`, 'utf8').split(') ')[1]!.split(' ');
+      ticks += Number(rest[11]) + Number(rest[12]);
+    } catch {
+      // gone
+    }
+  }
+  return (ticks * 1000) / CLK_TCK;
+}
+
+/** CPU milliseconds the whole machine spent busy (all cores, everything but idle and iowait). */
+function machineBusyMs(): number {
+  const f = readFileSync('/proc/stat', 'utf8').split('\n')[0]!.trim().split(/\s+/).slice(1).map(Number);
+  const busy = f.reduce((a, b) => a + b, 0) - (f[3] ?? 0) - (f[4] ?? 0);
+  return (busy * 1000) / CLK_TCK;
+}
+
 // ---------- load ----------
 
 interface LoadResult {
@@ -184,6 +235,11 @@ interface LoadResult {
   cache?: Record<string, number>;
   /** True when --max-seconds cut the run: counts and rates are what completed before the cut. */
   cut?: boolean;
+  /** CPU per answered request: the target's process tree, and the whole machine (load generator, databases, all). */
+  cpuUsPerReq?: number;
+  machineCpuUsPerReq?: number;
+  /** Rows in the entries table during the run (scale points). */
+  entries?: number;
   /** Throughput per tenth of the run (long runs). */
   tenthsRps?: number[];
   percentiles?: [number, number][];
@@ -280,16 +336,20 @@ async function run(t: Target, phase: string, o: { n: number; rps?: number; laten
   const cacheBefore = t.cache();
   // Always logged: a run cut by --max-seconds is reported from its log (marked cut).
   const logFile = join(OUT, `${t.name}-${phase}.tsv`);
+  const cpu0 = treeCpuMs(t.proc.pid);
+  const busy0 = machineBusyMs();
   const r = h2load(t.port, { n: o.n, rps: o.rps, logFile });
+  const cpuUsPerReq = Math.round(((treeCpuMs(t.proc.pid) - cpu0) * 1000) / Math.max(1, r.requests));
+  const machineCpuUsPerReq = Math.round(((machineBusyMs() - busy0) * 1000) / Math.max(1, r.requests));
   // Let the API's 1-second stats line cover the whole phase.
   if (t.name !== 'bare') await new Promise((res) => setTimeout(res, 1_300));
-  const res: LoadResult = { target: t.name, phase, offeredRps: o.rps ? Math.round(o.rps) : undefined, ...r, ...(o.latency || o.tenths || r.cut ? fromLog(logFile, o.tenths) : {}) };
+  const res: LoadResult = { target: t.name, phase, offeredRps: o.rps ? Math.round(o.rps) : undefined, ...r, cpuUsPerReq, machineCpuUsPerReq, ...(o.latency || o.tenths || r.cut ? fromLog(logFile, o.tenths) : {}) };
   if (t.name !== 'bare') {
     res.grpcCodes = diff(t.codes(), before);
     res.cache = diff(t.cache(), cacheBefore);
   }
   const lat = res.p99Ms !== undefined ? `  p50 ${res.p50Ms} ms  p99 ${res.p99Ms} ms  p99.9 ${res.p999Ms} ms` : '';
-  log(`${t.name.padEnd(5)} ${phase.padEnd(14)} ${String(Math.round(res.rps)).padStart(7)} req/s  (${res.succeeded}/${res.requests} ok${res.grpcCodes ? `, grpc ${JSON.stringify(res.grpcCodes)}, cache ${JSON.stringify(res.cache)}` : ''})${lat}`);
+  log(`${t.name.padEnd(5)} ${phase.padEnd(14)} ${String(Math.round(res.rps)).padStart(7)} req/s  cpu ${cpuUsPerReq} µs/req (machine ${machineCpuUsPerReq})  (${res.succeeded}/${res.requests} ok${res.grpcCodes ? `, grpc ${JSON.stringify(res.grpcCodes)}, cache ${JSON.stringify(res.cache)}` : ''})${lat}`);
   if (res.cut) log(`${t.name} ${phase}: cut at ${MAX_SECONDS} s after ${res.requests} of ${o.n} requests`);
   if (res.failed || (!res.cut && res.succeeded !== res.requests)) throw new Error(`${t.name} ${phase}: ${res.requests - res.succeeded} requests failed at the HTTP level`);
   return res;
@@ -328,9 +388,9 @@ function useKey(key: string): void {
   writeFileSync(frameFile, Buffer.concat([head, Buffer.from(msg)]));
 }
 
-/** The real API's answer to the current request (a LOCAL one: our own key). */
+/** The real API's answer to the current request (a LOCAL one: our own key), with the token h2load sends. */
 async function lookupOnce(port: number): Promise<Uint8Array> {
-  const client = createClient(CoreDictService, createGrpcTransport({ baseUrl: `http://127.0.0.1:${port}`, interceptors: [devBearer()] }));
+  const client = createClient(CoreDictService, createGrpcTransport({ baseUrl: `http://127.0.0.1:${port}`, interceptors: [bearer(benchToken)] }));
   const res = await client.lookupKey(current);
   if (res.source !== 'LOCAL') throw new Error(`expected a LOCAL answer, got ${res.source}`);
   return toBinary(LookupKeyResponseSchema, res);
@@ -377,49 +437,63 @@ async function main(): Promise<void> {
     results.push(satBare, satApi1);
     const cap = satBare.rps;
 
-    for (const pct of [25, 50, 75]) {
+    for (const pct of PHASES.has('rates') ? [25, 50, 75] : []) {
       for (const t of [bare, api1]) results.push(await run(t, `rate-${pct}%`, { n: Math.round(cap * (pct / 100) * RATE_SECONDS), rps: cap * (pct / 100), latency: true }));
     }
     await api1.stop();
     targets.splice(targets.indexOf(api1), 1);
 
-    const apiN = await startApi(`api${WORKERS}`, WORKERS);
-    targets.push(apiN);
-    await warm(apiN, Math.min(20_000, SAT_N));
-    results.push(await run(apiN, 'saturation', { n: SAT_N }));
-    for (const pct of [50]) results.push(await run(apiN, `rate-${pct}%`, { n: Math.round(cap * (pct / 100) * RATE_SECONDS), rps: cap * (pct / 100), latency: true }));
-    await apiN.stop();
-    targets.splice(targets.indexOf(apiN), 1);
+    if (PHASES.has('apiN')) {
+      const apiN = await startApi(`api${WORKERS}`, WORKERS);
+      targets.push(apiN);
+      await warm(apiN, Math.min(20_000, SAT_N));
+      results.push(await run(apiN, 'saturation', { n: SAT_N }));
+      if (PHASES.has('rates')) results.push(await run(apiN, 'rate-50%', { n: Math.round(cap * 0.5 * RATE_SECONDS), rps: cap * 0.5, latency: true }));
+      await apiN.stop();
+      targets.splice(targets.indexOf(apiN), 1);
+    }
 
     // Redis unreachable (a closed port): lookups must not wait on it.
-    const dead = await freePort();
-    const noRedis = await startApi('api1', 1, { REDIS_URL: `redis://127.0.0.1:${dead}/0` });
-    targets.push(noRedis);
-    await warm(noRedis, Math.min(5_000, SAT_N));
-    results.push(await run(noRedis, 'redis-down-50%', { n: Math.round(cap * 0.5 * RATE_SECONDS), rps: cap * 0.5, latency: true }));
-    await noRedis.stop();
-    targets.splice(targets.indexOf(noRedis), 1);
+    if (PHASES.has('redis')) {
+      const dead = await freePort();
+      const noRedis = await startApi('api1', 1, { REDIS_URL: `redis://127.0.0.1:${dead}/0` });
+      targets.push(noRedis);
+      await warm(noRedis, Math.min(5_000, SAT_N));
+      results.push(await run(noRedis, 'redis-down-50%', { n: Math.round(cap * 0.5 * RATE_SECONDS), rps: cap * 0.5, latency: true }));
+      await noRedis.stop();
+      targets.splice(targets.indexOf(noRedis), 1);
+    }
 
     // Sustained saturation on a fresh process: throughput of the first tenth vs the last.
-    const long = await startApi('api1', 1);
-    targets.push(long);
-    await warm(long, Math.min(20_000, SAT_N));
-    results.push(await run(long, `long-${LONG_N}`, { n: LONG_N, tenths: true }));
-    await long.stop();
-    targets.splice(targets.indexOf(long), 1);
+    if (PHASES.has('long')) {
+      const long = await startApi('api1', 1);
+      targets.push(long);
+      await warm(long, Math.min(20_000, SAT_N));
+      results.push(await run(long, `long-${LONG_N}`, { n: LONG_N, tenths: true }));
+      await long.stop();
+      targets.splice(targets.indexOf(long), 1);
+    }
 
     // Own-key lookups at each size of the entries table.
-    for (const size of SCALES) {
+    // At half of api1's own capacity (so the point measures the lookup, not an overloaded process),
+    // after the load has been vacuumed, analysed and checkpointed.
+    const scaleRate = satApi1.rps * 0.5;
+    for (const size of PHASES.has('scales') ? SCALES : []) {
       if ((await countGenerated(sql)) < size) {
         log(`loading generated keys up to ${size} (COPY)`);
         const g = await generate(sql, { total: size, participant: PSP, batch: 1_000_000, streams: 2, log: (s) => log(`  ${s}`) });
-        log(`  loaded ${g.added} rows in ${g.seconds.toFixed(1)} s`);
+        log(`  loaded ${g.added} rows in ${g.seconds.toFixed(1)} s; vacuum (analyze) and checkpoint`);
+        await sql`vacuum (analyze) entries`;
+        await sql`checkpoint`.catch((err: unknown) => log(`  checkpoint skipped: ${(err as Error).message}`));
       }
+      const [{ n }] = (await sql<{ n: string }[]>`select count(*)::bigint as n from entries`) as unknown as [{ n: string }];
+      if (Number(n) > size * 1.05) log(`  note: the entries table already holds ${n} rows (more than ${size}): this point measures that size`);
       useKey(benchKey(randomInt(0, size)));
       const api = await startApi('api1', 1);
       targets.push(api);
       await warm(api, Math.min(20_000, SAT_N));
-      results.push(await run(api, `keys-${size}-50%`, { n: Math.round(cap * 0.5 * RATE_SECONDS), rps: cap * 0.5, latency: true }));
+      const r = await run(api, `keys-${size}-50%api1`, { n: Math.round(scaleRate * RATE_SECONDS), rps: scaleRate, latency: true });
+      results.push({ ...r, entries: Number(n) });
       await api.stop();
       targets.splice(targets.indexOf(api), 1);
     }
@@ -433,24 +507,27 @@ async function main(): Promise<void> {
   const apiNName = `api${WORKERS}`;
   const bareSat = find('bare', 'saturation')!.rps;
   const api1Sat = find('api1', 'saturation')!.rps;
-  const apiNSat = find(apiNName, 'saturation')!.rps;
-  const long = results.find((r) => r.phase.startsWith('long-'))!;
-  const t = long.tenthsRps ?? [];
-  const scales = SCALES.map((s) => find('api1', `keys-${s}-50%`)!);
+  const apiNSat = find(apiNName, 'saturation')?.rps;
+  const long = results.find((r) => r.phase.startsWith('long-'));
+  const t = long?.tenthsRps ?? [];
+  const scales = SCALES.map((s) => find('api1', `keys-${s}-50%api1`)).filter((r): r is LoadResult => !!r);
+  const ratio = (a: number | undefined, b: number | undefined) => (a === undefined || b === undefined ? null : Number((a / Math.max(1e-9, b)).toFixed(3)));
+  const redisDown = find('api1', 'redis-down-50%');
   const targetsMet = {
-    'api1/bare ≥ 0.8': Number((api1Sat / bareSat).toFixed(3)),
-    [`${apiNName}/api1 ≥ 1.5`]: Number((apiNSat / api1Sat).toFixed(3)),
-    'api1 p99 / bare p99 at 50 % ≤ 1.5': Number(((find('api1', 'rate-50%')!.p99Ms ?? 0) / (find('bare', 'rate-50%')!.p99Ms ?? 1)).toFixed(3)),
-    'long: last/first tenth ≥ 0.95': t.length ? Number((t[9]! / t[0]!).toFixed(3)) : null,
-    'redis down: lookups that waited > 100 ms on Redis (0)': find('api1', 'redis-down-50%')!.cache?.over100ms ?? 0,
-    'redis down: p99 / api1 p99 at 50 %': Number(((find('api1', 'redis-down-50%')!.p99Ms ?? 0) / (find('api1', 'rate-50%')!.p99Ms ?? 1)).toFixed(3)),
+    'api1/bare ≥ 0.8': ratio(api1Sat, bareSat),
+    [`${apiNName}/api1 ≥ 1.5`]: ratio(apiNSat, api1Sat),
+    'api1 CPU per lookup / bare CPU per lookup': ratio(find('api1', 'saturation')!.cpuUsPerReq, find('bare', 'saturation')!.cpuUsPerReq),
+    'api1 p99 / bare p99 at 50 % ≤ 1.5': ratio(find('api1', 'rate-50%')?.p99Ms, find('bare', 'rate-50%')?.p99Ms),
+    'long: last/first tenth ≥ 0.95': t.length ? ratio(t[9], t[0]) : null,
+    'redis down: lookups that waited > 100 ms on Redis (0)': redisDown ? (redisDown.cache?.over100ms ?? 0) : null,
+    'redis down: p99 / api1 p99 at 50 %': ratio(redisDown?.p99Ms, find('api1', 'rate-50%')?.p99Ms),
     ...(scales.length >= 2 ? { 'largest/smallest scale p99 ≤ 1.2': Number(((scales.at(-1)!.p99Ms ?? 0) / (scales[0]!.p99Ms ?? 1)).toFixed(3)) } : {}),
   };
 
-  const rows = results.map((r) => `| ${r.target} | ${r.phase}${r.cut ? " (cut at --max-seconds)" : ""} | ${r.offeredRps ?? 'max'} | ${Math.round(r.rps)} | ${r.p50Ms ?? ''} | ${r.p99Ms ?? ''} | ${r.p999Ms ?? ''} | ${r.maxMs ?? ''} | ${r.grpcCodes ? Object.entries(r.grpcCodes).map(([k, v]) => `${k} ${v}`).join(', ') : 'OK (bare)'} | ${r.cache ? `${r.cache.failures ?? 0} / ${r.cache.over100ms ?? 0}` : ''} |`);
+  const rows = results.map((r) => `| ${r.target} | ${r.phase}${r.cut ? " (cut at --max-seconds)" : ""} | ${r.offeredRps ?? 'max'} | ${Math.round(r.rps)} | ${r.cpuUsPerReq ?? ''} / ${r.machineCpuUsPerReq ?? ''} | ${r.p50Ms ?? ''} | ${r.p99Ms ?? ''} | ${r.p999Ms ?? ''} | ${r.maxMs ?? ''} | ${r.grpcCodes ? Object.entries(r.grpcCodes).map(([k, v]) => `${k} ${v}`).join(', ') : 'OK (bare)'} | ${r.cache ? `${r.cache.failures ?? 0} / ${r.cache.over100ms ?? 0}` : ''} |`);
   const table = [
-    '| target | phase | offered req/s | served req/s | p50 ms | p99 ms | p99.9 ms | max ms | gRPC outcomes | Redis failed / waited > 100 ms |',
-    '| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |',
+    '| target | phase | offered req/s | served req/s | CPU µs per lookup: target / machine | p50 ms | p99 ms | p99.9 ms | max ms | gRPC outcomes | Redis failed / waited > 100 ms |',
+    '| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |',
     ...rows,
   ].join('\n');
   console.log(`\n${table}\n`);
@@ -459,17 +536,17 @@ async function main(): Promise<void> {
 
   for (const pct of [25, 50, 75]) {
     const series = results.filter((r) => r.phase === `rate-${pct}%` && r.percentiles).map((r) => ({ name: r.target, points: r.percentiles! }));
-    writeFileSync(join(OUT, `latency-${pct}pct.svg`), percentileSvg(`LookupKey latency at ${pct} % of bare capacity (${Math.round(bareSat * pct / 100)} req/s offered)`, series));
+    if (series.length) writeFileSync(join(OUT, `latency-${pct}pct.svg`), percentileSvg(`LookupKey latency at ${pct} % of bare capacity (${Math.round(bareSat * pct / 100)} req/s offered)`, series));
   }
   const other = results.filter((r) => (r.phase.startsWith('keys-') || r.phase.startsWith('redis-')) && r.percentiles).map((r) => ({ name: `${r.target} ${r.phase}`, points: r.percentiles! }));
-  if (other.length) writeFileSync(join(OUT, 'latency-scales-redis.svg'), percentileSvg('LookupKey latency: Redis down, key-table sizes (50 % of bare capacity)', other));
+  if (other.length) writeFileSync(join(OUT, 'latency-scales-redis.svg'), percentileSvg('LookupKey latency: Redis down (50 % of bare capacity), key-table sizes (50 % of api1 capacity)', other));
   const json = {
     started: started.toISOString(),
     finished: new Date().toISOString(),
     node: process.version,
     cpu,
     entries: Number(totalEntries),
-    config: { connections: C, streamsPerConnection: M, satN: SAT_N, rateSeconds: RATE_SECONDS, longN: LONG_N, workers: WORKERS, scales: SCALES },
+    config: { phases: [...PHASES], connections: C, streamsPerConnection: M, satN: SAT_N, rateSeconds: RATE_SECONDS, longN: LONG_N, workers: WORKERS, scales: SCALES },
     ratios: targetsMet,
     results: results.map(({ percentiles, ...r }) => ({ ...r, percentiles })),
   };

@@ -326,7 +326,7 @@ export function createDictClient(opts: DictClientOptions): DictClient {
 
   return {
     async createEntry(input) {
-      const res = await send('POST', `${base}/entries/`, signed(encodeCreateEntryRequest(input)));
+      const res = await send('POST', `${base}/entries/`, signed(encodeCreateEntryRequest(input)), {}, input.signal);
       return handle('createEntry', res, decodeCreateEntryResponse);
     },
 
@@ -345,12 +345,12 @@ export function createDictClient(opts: DictClientOptions): DictClient {
     },
 
     async updateEntry(input) {
-      const res = await send('PUT', keyPath(input.key), signed(encodeUpdateEntryRequest(input)));
+      const res = await send('PUT', keyPath(input.key), signed(encodeUpdateEntryRequest(input)), {}, input.signal);
       return handle('updateEntry', res, decodeUpdateEntryResponse);
     },
 
     async deleteEntry(input) {
-      const res = await send('POST', `${keyPath(input.key)}/delete`, signed(encodeDeleteEntryRequest(input)));
+      const res = await send('POST', `${keyPath(input.key)}/delete`, signed(encodeDeleteEntryRequest(input)), {}, input.signal);
       return handle('deleteEntry', res, decodeDeleteEntryResponse);
     },
 
@@ -371,7 +371,7 @@ export function createDictClient(opts: DictClientOptions): DictClient {
     },
 
     async createClaim(input) {
-      const res = await send('POST', `${base}/claims/`, signed(encodeCreateClaimRequest(input)));
+      const res = await send('POST', `${base}/claims/`, signed(encodeCreateClaimRequest(input)), {}, input.signal);
       return handle('createClaim', res, decodeCreateClaimResponse);
     },
 
@@ -386,22 +386,22 @@ export function createDictClient(opts: DictClientOptions): DictClient {
     },
 
     async acknowledgeClaim(input) {
-      const res = await send('POST', `${claimPath(input.claimId)}/acknowledge`, signed(encodeAcknowledgeClaimRequest(input)));
+      const res = await send('POST', `${claimPath(input.claimId)}/acknowledge`, signed(encodeAcknowledgeClaimRequest(input)), {}, input.signal);
       return handle('acknowledgeClaim', res, decodeAcknowledgeClaimResponse);
     },
 
     async confirmClaim(input) {
-      const res = await send('POST', `${claimPath(input.claimId)}/confirm`, signed(encodeConfirmClaimRequest(input)));
+      const res = await send('POST', `${claimPath(input.claimId)}/confirm`, signed(encodeConfirmClaimRequest(input)), {}, input.signal);
       return handle('confirmClaim', res, decodeConfirmClaimResponse);
     },
 
     async cancelClaim(input) {
-      const res = await send('POST', `${claimPath(input.claimId)}/cancel`, signed(encodeCancelClaimRequest(input)));
+      const res = await send('POST', `${claimPath(input.claimId)}/cancel`, signed(encodeCancelClaimRequest(input)), {}, input.signal);
       return handle('cancelClaim', res, decodeCancelClaimResponse);
     },
 
     async completeClaim(input) {
-      const res = await send('POST', `${claimPath(input.claimId)}/complete`, signed(encodeCompleteClaimRequest(input)));
+      const res = await send('POST', `${claimPath(input.claimId)}/complete`, signed(encodeCompleteClaimRequest(input)), {}, input.signal);
       return handle('completeClaim', res, decodeCompleteClaimResponse);
     },
 

@@ -3,8 +3,12 @@
 // for this idempotent read), DICT's Retry-After honoured (never retried sooner; when it points
 // past the budget the lookup fails fast with DICT's answer and its delay), and a cockatiel
 // circuit breaker that stops calling DICT while most recent calls failed. DICT's 429 is never
-// retried: it holds every lookup of this process until its Retry-After (1 s without one), so a
-// rate-limited DICT sees no more calls from us until it said to come back. Writes never come
+// retried and holds lookups until its Retry-After (1 s without one), so a rate-limited DICT sees
+// no more such calls from us until it said to come back. DICT's 429 does not name the policy
+// (2.6.1's RateLimited problem), so the hold starts with the payer whose lookup got it (one
+// scanning payer's empty ENTRIES_READ_USER_ANTISCAN bucket must not stop everyone's payments);
+// a 429 for a second payer while one is held means our participant's bucket is empty, and then
+// every lookup of the process is held. Writes never come
 // through here: workflows retry them through Temporal's activity retry policies.
 import {
   BrokenCircuitError,
@@ -16,6 +20,7 @@ import {
   type CircuitBreakerPolicy,
   type IBackoff,
 } from 'cockatiel';
+import { LRUCache } from 'lru-cache';
 import { DictProblemError, DictTransportError, type DictApi, type GetEntryInput, type GetEntryResult } from './types.js';
 
 export interface LookupResilienceOptions {
@@ -114,8 +119,14 @@ export function resilientLookups(dict: Pick<DictApi, 'getEntry'>, o: LookupResil
     }
   }
 
-  // Until when every lookup of this process is held after DICT's 429.
+  // Until when every lookup of this process is held after DICT's 429s for two payers.
   let holdUntil = 0;
+  // Until when each payer's lookups are held after DICT's 429 to one of them.
+  const payerHolds = new LRUCache<string, number>({ max: 100_000 });
+  const anotherPayerHeld = (payer: string, now: number): boolean => {
+    for (const [p, until] of payerHolds.entries()) if (p !== payer && until > now) return true;
+    return false;
+  };
 
   return {
     breaker,
@@ -123,7 +134,7 @@ export function resilientLookups(dict: Pick<DictApi, 'getEntry'>, o: LookupResil
       const deadline = clock.now() + o.budgetMs;
       let backoff: IBackoff<unknown> | undefined;
       for (let n = 1; ; n++) {
-        const held = holdUntil - clock.now();
+        const held = Math.max(holdUntil, payerHolds.get(input.payerId) ?? 0) - clock.now();
         if (held > 0) throw new DictRateLimitHoldError(Math.max(1, Math.ceil(held / 1000)));
         const left = deadline - clock.now();
         try {
@@ -131,7 +142,10 @@ export function resilientLookups(dict: Pick<DictApi, 'getEntry'>, o: LookupResil
         } catch (err) {
           if (err instanceof DictProblemError && err.status === 429) {
             const holdMs = err.retryAfterSeconds !== undefined ? err.retryAfterSeconds * 1000 : RATE_LIMIT_HOLD_DEFAULT_MS;
-            holdUntil = Math.max(holdUntil, clock.now() + holdMs);
+            const until = clock.now() + holdMs;
+            // Another payer is held already: not one payer's bucket, ours (the participant's).
+            if (anotherPayerHeld(input.payerId, clock.now())) holdUntil = Math.max(holdUntil, until);
+            payerHolds.set(input.payerId, Math.max(payerHolds.get(input.payerId) ?? 0, until));
           }
           if (!retryable(err) || n >= o.maxAttempts || input.signal?.aborted) throw err;
           backoff = backoff ? backoff.next(undefined) : backoffFactory.next();

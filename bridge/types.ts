@@ -26,6 +26,8 @@ export interface CreateEntryInput {
   reason: EntryOperationReason;
   /** BCB RequestId (UUID): fixed once per logical creation and reused on every retry. */
   requestId: string;
+  /** Aborts the HTTP request (the activity's cancellation, e.g. at worker shutdown); a DictTransportError follows. */
+  signal?: AbortSignal;
 }
 
 export interface UpdateEntryInput {
@@ -33,6 +35,8 @@ export interface UpdateEntryInput {
   account: BrazilianAccount;
   owner: Person;
   reason: EntryOperationReason;
+  /** Aborts the HTTP request (the activity's cancellation, e.g. at worker shutdown); a DictTransportError follows. */
+  signal?: AbortSignal;
 }
 
 export interface DeleteEntryInput {
@@ -40,6 +44,8 @@ export interface DeleteEntryInput {
   /** ISPB of the participant the key belongs to. */
   participant: string;
   reason: EntryOperationReason;
+  /** Aborts the HTTP request (the activity's cancellation, e.g. at worker shutdown); a DictTransportError follows. */
+  signal?: AbortSignal;
 }
 
 export interface GetEntryInput {
@@ -67,6 +73,8 @@ export interface ClaimActionInput {
   claimId: string;
   /** ISPB of the participant acting (donor for acknowledge/confirm; donor or claimer for cancel). */
   participant: string;
+  /** Aborts the HTTP request (the activity's cancellation, e.g. at worker shutdown); a DictTransportError follows. */
+  signal?: AbortSignal;
 }
 
 export interface ClaimDecisionInput extends ClaimActionInput {
@@ -121,7 +129,7 @@ export interface DictPoliciesApi {
 
 /** DICT's claim operations (createClaim … completeClaim, listClaims). */
 export interface DictClaimsApi {
-  createClaim(input: { claim: Claim }): Promise<ClaimResult>;
+  createClaim(input: { claim: Claim; signal?: AbortSignal }): Promise<ClaimResult>;
   getClaim(claimId: string): Promise<ClaimResult>;
   listClaims(input: ListClaimsInput): Promise<ListClaimsResult>;
   acknowledgeClaim(input: ClaimActionInput): Promise<ClaimResult>;

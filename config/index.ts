@@ -51,6 +51,10 @@ const apiSchema = z.object({
   API_PORT: port.default(8080),
   // HTTP/2 cleartext: gRPC (and Connect, gRPC-web over h2).
   API_GRPC_PORT: port.default(50051),
+  // Prometheus /metrics on a listener of its own (never on the public API_PORT/API_GRPC_PORT);
+  // with API_WORKERS > 1 the node:cluster primary serves it with every worker's series. 0: none.
+  API_METRICS_HOST: z.string().min(1).default('0.0.0.0'),
+  API_METRICS_PORT: z.coerce.number().int().min(0).max(65_535).default(9465),
   // Longest a write RPC may block waiting for its workflow's final state.
   API_MAX_WAIT_MS: z.coerce.number().int().min(0).max(60_000).default(15_000),
   // LookupKey's synchronous DICT call (the only one the API makes): the whole budget (attempts
@@ -67,8 +71,13 @@ const apiSchema = z.object({
   LOOKUP_BREAKER_HALF_OPEN_MS: z.coerce.number().int().min(100).max(600_000).default(5_000),
   // BCB allows caching only legal persons' entries, for at most 180 s.
   LOOKUP_CACHE_TTL_SECONDS: z.coerce.number().int().min(0).max(180).default(180),
+  // Keys each API process remembers having found to be ours (LookupKey skips the Redis read for them); 0 = off.
+  LOOKUP_OWN_KEY_HINT_MAX: z.coerce.number().int().min(0).max(10_000_000).default(100_000),
   // API processes on the same ports (node:cluster); 0 = one per core. 1 = no cluster.
   API_WORKERS: z.coerce.number().int().min(0).max(64).default(0),
+  // Health answers (/readyz, grpc.health.v1, HealthCheck) younger than this are shared: dependencies
+  // (a TLS handshake to DICT among them) are probed at most once per interval per process.
+  HEALTH_MAX_AGE_MS: z.coerce.number().int().min(0).max(60_000).default(2_000),
   // Admission control: concurrent RPCs per process beyond which calls are shed (RESOURCE_EXHAUSTED).
   API_MAX_IN_FLIGHT_RPCS: z.coerce.number().int().min(1).max(100_000).default(1_000),
   // LookupKey's Postgres reads in flight per process (0 = DATABASE_POOL_MAX; never above it) and
@@ -99,6 +108,19 @@ const apiSchema = z.object({
   // every API process), in each process's memory while Redis is down. 0 points = no limit.
   API_RATE_LIMIT_POINTS: z.coerce.number().int().min(0).max(1_000_000).default(5_000),
   API_RATE_LIMIT_DURATION_SECONDS: z.coerce.number().int().min(1).max(3_600).default(1),
+  // Points each API process takes from a client's shared budget at a time (api/rate-limit-lease.ts):
+  // one Redis round trip per lease instead of per call; 0 = 1 % of API_RATE_LIMIT_POINTS; 1 = exact.
+  API_RATE_LIMIT_LEASE: z.coerce.number().int().min(0).max(100_000).default(0),
+  // Before auth, per peer address and in each process's memory: a peer whose calls failed
+  // authentication more than API_AUTH_FAILURE_LIMIT_POINTS times per
+  // API_AUTH_FAILURE_LIMIT_DURATION_SECONDS is refused without verifying its tokens (tokens this
+  // process verified before still pass). 0 points = no limit.
+  API_AUTH_FAILURE_LIMIT_POINTS: z.coerce.number().int().min(0).max(1_000_000).default(50),
+  API_AUTH_FAILURE_LIMIT_DURATION_SECONDS: z.coerce.number().int().min(1).max(3_600).default(60),
+  // Proxies of ours in front of the API that append the address they saw to X-Forwarded-For: the
+  // caller's address (rate limits) is the entry the outermost one appended. 0 = the socket's peer
+  // (X-Forwarded-For ignored: any client can write it).
+  API_TRUST_PROXY_HOPS: z.coerce.number().int().min(0).max(10).default(0),
   // TLS on both listeners (ALPN h2 + http/1.1) when both are set; plain otherwise.
   API_TLS_CERT_FILE: optionalFile,
   API_TLS_KEY_FILE: optionalFile,
@@ -134,6 +156,10 @@ const apiSchema = z.object({
   // A second factor (customers' claim decisions): any of these amr values, or acr equal to one of AUTH_SECOND_FACTOR_ACR.
   AUTH_SECOND_FACTOR_AMR: z.string().default('otp,mfa,hwk,sms,fido,swk'),
   AUTH_SECOND_FACTOR_ACR: z.string().default(''),
+  // Verified tokens remembered per process (api/auth.ts): at most AUTH_TOKEN_CACHE_MAX, each for at
+  // most AUTH_TOKEN_CACHE_SECONDS and never past its own expiry; 0 seconds = verify every call.
+  AUTH_TOKEN_CACHE_SECONDS: z.coerce.number().int().min(0).max(600).default(60),
+  AUTH_TOKEN_CACHE_MAX: z.coerce.number().int().min(0).max(1_000_000).default(10_000),
   // The codec server (/codec/encode, /codec/decode on API_PORT) for the Temporal Web UI: origins
   // of the UI allowed from browsers (comma-separated, or "*"; unset = none), and, for the dev
   // stack only, callers on loopback without a token (otherwise an operator's Bearer JWT).
@@ -181,6 +207,13 @@ const relaySchema = z.object({
   OUTBOX_BACKOFF_MIN_MS: z.coerce.number().int().min(10).max(60_000).default(250),
   OUTBOX_BACKOFF_MAX_MS: z.coerce.number().int().min(100).max(300_000).default(15_000),
   OUTBOX_PUBLISH_TIMEOUT_MS: z.coerce.number().int().min(100).max(60_000).default(5_000),
+  // Published rows older than this are deleted (relay/prune.ts); unpublished rows never are.
+  OUTBOX_RETENTION_HOURS: z.coerce.number().int().min(1).max(24 * 3_650).default(168),
+  OUTBOX_PRUNE_INTERVAL_MS: z.coerce.number().int().min(1_000).max(86_400_000).default(60_000),
+  OUTBOX_PRUNE_BATCH_SIZE: z.coerce.number().int().min(1).max(100_000).default(1_000),
+  // The relay's own HTTP server: /healthz, /readyz (Postgres and NATS), /metrics (0: none).
+  RELAY_HTTP_HOST: z.string().min(1).default('0.0.0.0'),
+  RELAY_HTTP_PORT: z.coerce.number().int().min(0).max(65_535).default(9466),
   // Tests only: exit (code 86) right after claiming a batch or right after its acks, before marking.
   RELAY_FAULT: z.enum(['exit-before-publish', 'exit-after-publish']).optional(),
 });

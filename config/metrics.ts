@@ -5,7 +5,6 @@
 //
 // Postgres-backed gauges (keys by type/status, claims by status, next claim deadline, outbox lag)
 // are read on scrape with one cheap grouped query each, at most once per `minIntervalMs`.
-import cluster from 'node:cluster';
 import client from 'prom-client';
 import type { Sql } from '../store/db.js';
 
@@ -216,6 +215,12 @@ export const outboxUnpublished = once('core_dict_outbox_unpublished', () =>
     },
   }));
 
+// The outbox relay's own counters (relay/main.ts serves them with the outbox gauges above).
+export const relayPublished = once('core_dict_relay_published_total', () =>
+  new client.Counter({ name: 'core_dict_relay_published_total', help: 'Outbox rows the relay published to JetStream and marked published' }));
+export const relayPruned = once('core_dict_relay_pruned_total', () =>
+  new client.Counter({ name: 'core_dict_relay_pruned_total', help: 'Published outbox rows deleted after OUTBOX_RETENTION_HOURS' }));
+
 /** Serves the Postgres-backed gauges from `sql`, queried at most once per `minIntervalMs`. */
 export function watchDatabase(sql: Sql, minIntervalMs: number): void {
   dbSource = { sql, minIntervalMs };
@@ -237,24 +242,14 @@ export const METRIC_NAMES: readonly string[] = [
 ].map((m) => (m as unknown as { name: string }).name);
 
 // ---- API cluster (API_WORKERS > 1) ----------------------------------------------------------
-// Each node:cluster worker has its own registry; a scrape reaches one of them. That worker asks
-// the primary, which aggregates every worker's registry (prom-client's AggregatorRegistry: counters
-// and histograms summed, gauges by their `aggregator`) and answers over the cluster IPC channel.
+// Each node:cluster worker has its own registry. The primary serves the metrics listener
+// (api/metrics-server.ts) and asks every worker for its registry over the cluster IPC channel
+// (prom-client's AggregatorRegistry: counters and histograms summed, gauges by their `aggregator`).
 
-const REQ = 'core-dict:metrics-req';
-const RES = 'core-dict:metrics-res';
-let clusterSeq = 0;
-
-/** In the primary: answer the workers' requests for the whole cluster's metrics. */
-export function serveClusterMetrics(): void {
+/** In the primary: the text exposition of every worker's registry, aggregated. */
+export function clusterExposition(): () => Promise<string> {
   const agg = new client.AggregatorRegistry();
-  cluster.on('message', (w, m: { type?: string; id?: number }) => {
-    if (m?.type !== REQ) return;
-    agg.clusterMetrics().then(
-      (text) => w.isConnected() && w.send({ type: RES, id: m.id, text }),
-      (err: unknown) => w.isConnected() && w.send({ type: RES, id: m.id, error: String(err) }),
-    );
-  });
+  return () => agg.clusterMetrics();
 }
 
 /** In a cluster worker: answer the primary's requests for this worker's registry. */
@@ -262,27 +257,9 @@ export function joinClusterMetrics(): void {
   new client.AggregatorRegistry(); // installs prom-client's worker-side listener
 }
 
-function clusterMetricsText(): Promise<string> {
-  const id = ++clusterSeq;
-  return new Promise((resolve, reject) => {
-    const timer = setTimeout(() => done(new Error('cluster metrics timed out')), 6_000);
-    const onMessage = (m: { type?: string; id?: number; text?: string; error?: string }) => {
-      if (m?.type === RES && m.id === id) done(m.error ? new Error(m.error) : undefined, m.text);
-    };
-    const done = (err?: Error, text?: string) => {
-      clearTimeout(timer);
-      process.off('message', onMessage);
-      if (err) reject(err);
-      else resolve(text ?? '');
-    };
-    process.on('message', onMessage);
-    process.send!({ type: REQ, id });
-  });
-}
-
-/** The text exposition of this process's registry (the whole API cluster's when in one), plus `extra` (e.g. Temporal Core's own). */
+/** The text exposition of this process's registry, plus `extra` (e.g. Temporal Core's own). */
 export async function exposition(extra?: () => Promise<string>): Promise<string> {
-  const ours = cluster.isWorker && process.send ? await clusterMetricsText().catch(() => register.metrics()) : await register.metrics();
+  const ours = await register.metrics();
   const more = extra ? await extra().catch(() => '') : '';
   return more ? `${ours}\n${more}` : ours;
 }

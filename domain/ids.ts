@@ -1,4 +1,4 @@
-// Identifier formats: ISPB, UUID (RequestId / EVP shape), SPI end-to-end id.
+// Identifier formats: ISPB, UUID (RequestId / EVP shape), SPI end-to-end id (checked and made).
 
 const ISPB_RE = /^[0-9]{8}$/;
 const UUID_RE = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
@@ -57,4 +57,19 @@ export function parseEndToEndId(s: string): EndToEndIdParts | undefined {
  */
 export function isValidEndToEndId(s: string): boolean {
   return parseEndToEndId(s) !== undefined;
+}
+
+const E2E_SEQUENCE_CHARS = 'abcdefghijklmnopqrstuvwxyz0123456789';
+
+/**
+ * A new SPI end-to-end id for a payment by `ispb` at `at`: 'E' + ISPB + yyyyMMddHHmm (UTC) + 11
+ * alphanumerics, 32 characters. `randomBelow(n)` gives an integer in [0, n) (node:crypto's
+ * randomInt outside workflows): the caller brings the randomness, so this stays pure.
+ */
+export function newEndToEndId(ispb: string, at: Date, randomBelow: (n: number) => number): string {
+  if (!isValidIspb(ispb)) throw new Error(`newEndToEndId: ISPB must be 8 digits, got "${ispb}"`);
+  const stamp = at.toISOString().replace(/[^0-9]/g, '').slice(0, 12);
+  let sequence = '';
+  for (let i = 0; i < 11; i++) sequence += E2E_SEQUENCE_CHARS[randomBelow(E2E_SEQUENCE_CHARS.length)];
+  return `E${ispb}${stamp}${sequence}`;
 }

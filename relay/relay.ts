@@ -36,6 +36,8 @@ export interface RelayOptions {
   /** Longest wait for one JetStream ack. */
   publishTimeoutMs: number;
   log: Logger;
+  /** Called with the rows each round published and marked (metrics). */
+  onPublished?: (rows: number) => void;
   /** Test hooks (RELAY_FAULT in relay/main.ts): called with the claimed batch. */
   hooks?: { beforePublish?: (rows: OutboxRow[]) => void; afterPublish?: (rows: OutboxRow[]) => void };
 }
@@ -158,6 +160,7 @@ export class OutboxRelay {
       try {
         const n = await this.publishBatch();
         this.published += n;
+        if (n) this.o.onPublished?.(n);
         if (backoff > 0) this.o.log.info('outbox relay recovered; publishing again');
         backoff = 0;
         if (n < this.o.batchSize) await this.pause(this.o.pollIntervalMs);

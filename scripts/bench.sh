@@ -9,6 +9,10 @@
 #   bash scripts/bench.sh pg-queue [--in-flight 128] [--gate 10] [--n 200000]
 #                                   standalone postgres.js queue reproduction
 #   bash scripts/bench.sh create-key [--n 200] [--concurrency 16]
+#                                   CreateKey accept and to-ACTIVE, closed loop (fixed N and concurrency)
+#   bash scripts/bench.sh create-key --rate 20 --seconds 60 [--sample 200|all] [--max-in-flight 400]
+#                                   sustained: to-ACTIVE offered open-loop at a fixed rate, then where
+#                                   the time goes from the workflow histories; bench/results/<timestamp>/
 #   bash scripts/bench.sh fuzz      every RPC, FUZZ_RUNS (10,000) generated messages + random bodies
 #                                   each (FUZZ_SEED, FUZZ_METHODS=LookupKey,GetKey)
 set -euo pipefail
@@ -28,7 +32,7 @@ case "$cmd" in
   pg-queue) script=pg-queue-repro ;;
   create-key) script=create-key; export API_URL="${API_URL:-http://$API_HOST:$API_PORT}" ;;
   fuzz) script=fuzz; export API_URL="${API_URL:-http://$API_HOST:$API_PORT}" API_GRPC_URL="${API_GRPC_URL:-http://$API_HOST:$API_GRPC_PORT}" ;;
-  *) sed -n '2,14p' "$0" >&2; exit 2 ;;
+  *) sed -n '2,17p' "$0" >&2; exit 2 ;;
 esac
 [[ -f dist/bench/$script.js ]] || node_modules/.bin/tsc -p tsconfig.json
 exec node dist/bench/$script.js "$@"

@@ -7,20 +7,15 @@
 //   node dist/scripts/dict-as.js ISPB check-keys KEY...
 // (scripts/dict-as.sh runs it with the dev stack's PKI_DIR and DICT_BASE_URL.) Prints DICT's
 // answer as JSON; a DICT refusal prints its BCB error name and exits 1.
-import { randomUUID } from 'node:crypto';
+import { randomInt, randomUUID } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { createDictClient } from '../bridge/client.js';
 import { DictProblemError } from '../bridge/types.js';
+import { newEndToEndId } from '../domain/ids.js';
 import type { Entry } from '../domain/types.js';
 
 const USAGE = 'usage: dict-as ISPB create-entry ENTRY_JSON | get-entry KEY PAYER_TAX_ID [E2E_ID] | delete-entry KEY | check-keys KEY...';
-
-/** A fresh SPI end-to-end id of this participant: E + ISPB + yyyyMMddHHmm (UTC) + 11 characters. */
-function endToEndId(ispb: string): string {
-  const stamp = new Date().toISOString().replace(/[^0-9]/g, '').slice(0, 12);
-  return `E${ispb}${stamp}${randomUUID().replace(/-/g, '').slice(0, 11)}`;
-}
 
 async function main(argv: string[]): Promise<number> {
   const [ispb, op, ...args] = argv;
@@ -44,7 +39,7 @@ async function main(argv: string[]): Promise<number> {
         break;
       }
       case 'get-entry':
-        out = await dict.getEntry({ key: args[0] ?? '', payerId: args[1] ?? '', endToEndId: args[2] ?? endToEndId(ispb) });
+        out = await dict.getEntry({ key: args[0] ?? '', payerId: args[1] ?? '', endToEndId: args[2] ?? newEndToEndId(ispb, new Date(), randomInt) });
         break;
       case 'delete-entry':
         out = await dict.deleteEntry({ key: args[0] ?? '', participant: ispb, reason: 'USER_REQUESTED' });

@@ -75,6 +75,7 @@ node_script() {
 # API instance N listens on API_PORT+N-1 and API_GRPC_PORT+N-1.
 api_http_port() { echo $((API_PORT + $(instance_no "$1") - 1)); }
 # Worker instance N serves /metrics and /healthz on WORKER_METRICS_PORT+N-1.
+api_metrics_port() { echo $((API_METRICS_PORT + $(instance_no "$1") - 1)); }
 worker_metrics_port() { echo $((WORKER_METRICS_PORT + $(instance_no "$1") - 1)); }
 api_grpc_port() { echo $((API_GRPC_PORT + $(instance_no "$1") - 1)); }
 
@@ -420,6 +421,7 @@ start_node() {
       port_open "$API_HOST" "$hp" && die "port $hp is taken by another program (set API_PORT)"
       port_open "$API_HOST" "$gp" && die "port $gp is taken by another program (set API_GRPC_PORT)"
       env=(API_PORT="$hp" API_GRPC_PORT="$gp")
+      if ((API_METRICS_PORT)); then env+=(API_METRICS_PORT="$(api_metrics_port "$name")"); fi
       ;;
     worker*)
       if ((WORKER_METRICS_PORT)); then

@@ -206,10 +206,15 @@ export function ensureDevPki(dir: string, participants: string[]): DevPki {
   };
   const out: Record<string, DevKeyPair> = {};
   for (const ispb of participants) out[ispb] = read(`psp-${ispb}`);
-  const jwksFile = join(abs, AUTH_JWKS_FILE);
+  return { dir: abs, caCertPem: readFileSync(join(abs, 'ca.crt'), 'utf8'), dict: read('dict'), participants: out, auth: readDevAuthKey(abs), payloadKeysFile: join(abs, PAYLOAD_KEYS_FILE_NAME) };
+}
+
+/** The dev identity provider's signing key in a PKI directory, with its kid from the JWKS. */
+export function readDevAuthKey(dir: string): DevAuthKey {
+  const keyFile = join(dir, AUTH_KEY_FILE);
+  const jwksFile = join(dir, AUTH_JWKS_FILE);
   const [jwk] = (JSON.parse(readFileSync(jwksFile, 'utf8')) as { keys: { kid: string }[] }).keys;
-  const auth: DevAuthKey = { keyFile: join(abs, AUTH_KEY_FILE), keyPem: readFileSync(join(abs, AUTH_KEY_FILE), 'utf8'), jwksFile, kid: jwk!.kid };
-  return { dir: abs, caCertPem: readFileSync(join(abs, 'ca.crt'), 'utf8'), dict: read('dict'), participants: out, auth, payloadKeysFile: join(abs, PAYLOAD_KEYS_FILE_NAME) };
+  return { keyFile, keyPem: readFileSync(keyFile, 'utf8'), jwksFile, kid: jwk!.kid };
 }
 
 if (require.main === module) {

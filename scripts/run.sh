@@ -48,6 +48,8 @@ Core DICT endpoints
   API gRPC (h2c; also Connect)   http://$API_HOST:$API_GRPC_PORT   e.g. buf curl --http2-prior-knowledge
   API Connect + gRPC-web         http://$API_HOST:$API_PORT$apis   (HTTP/1.1; $API_REPLICAS API, $WORKER_REPLICAS worker processes)
   API health / readiness         http://$API_HOST:$API_PORT/healthz   http://$API_HOST:$API_PORT/readyz
+  API metrics (own listener)     $(if ((API_METRICS_PORT)); then echo "http://$API_METRICS_HOST:$API_METRICS_PORT/metrics   (api-N: port +N-1; not on $API_PORT)"; else echo "(off: API_METRICS_PORT=0)"; fi)
+  Relay health / metrics         $(if ((RELAY_HTTP_PORT)); then echo "http://$RELAY_HTTP_HOST:$RELAY_HTTP_PORT/readyz   http://$RELAY_HTTP_HOST:$RELAY_HTTP_PORT/metrics"; else echo "(off: RELAY_HTTP_PORT=0)"; fi)
   API tokens (dev IdP)           every RPC needs 'Authorization: Bearer <JWT>'; keys trusted: ${AUTH_JWKS_FILE:-$AUTH_JWKS_URL}
                                  operator:  TOKEN=\$(bash scripts/token.sh)
                                  customer:  TOKEN=\$(bash scripts/token.sh --role customer --tax-id <CPF/CNPJ> --amr pwd,otp)
@@ -77,7 +79,8 @@ service_port() {
     temporal) echo "$TEMPORAL_PORT" ;;
     temporal-ui) echo "$TEMPORAL_UI_PORT" ;;
     simulator) echo "$SIM_PORT" ;;
-    api*) echo "$(api_http_port "$1"),$(api_grpc_port "$1")" ;;
+    api*) echo "$(api_http_port "$1"),$(api_grpc_port "$1")$(if ((${API_METRICS_PORT:-0})); then echo ",$(api_metrics_port "$1")"; fi)" ;;
+    relay) if ((${RELAY_HTTP_PORT:-0})); then echo "$RELAY_HTTP_PORT"; else echo -; fi ;;
     nats) echo "$NATS_PORT" ;;
     worker*) if ((${WORKER_METRICS_PORT:-0})); then worker_metrics_port "$1"; else echo -; fi ;;
     *) echo - ;;

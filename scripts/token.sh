@@ -10,13 +10,14 @@
 set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$ROOT"
+source scripts/versions.env
 source scripts/env.sh
+source scripts/lib.sh
 core_dict_env "${CORE_DICT_PROFILE:-dev}" >/dev/null
 if [[ ! -f dist/scripts/token.js ]]; then
   echo "token.sh: dist/scripts/token.js missing (build first: npx tsc -p .)" >&2
   exit 1
 fi
-if [[ ! -f $PKI_DIR/auth-signing.key ]]; then
-  node dist/scripts/pki.js "$PKI_DIR" "$PSP_ISPB" >/dev/null
-fi
+# No dev IdP key yet (the stack never started): the PKI step run.sh and test.sh use.
+[[ -f $PKI_DIR/auth-signing.key ]] || generate_pki
 exec node dist/scripts/token.js --pki "$PKI_DIR" --ispb "$PSP_ISPB" "$@"

@@ -3,12 +3,10 @@
 // Used by scripts/token.sh and by the tests. Never for production: a real IdP issues tokens.
 //   node dist/scripts/token.js --pki .data/dev/pki --role customer --sub user-1 --tax-id 12345678909 --amr pwd,otp
 import { createPrivateKey } from 'node:crypto';
-import { readFileSync } from 'node:fs';
-import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import type { Interceptor } from '@connectrpc/connect';
 import { SignJWT } from 'jose';
-import { AUTH_JWKS_FILE, AUTH_KEY_FILE } from './pki.js';
+import { readDevAuthKey } from './pki.js';
 
 export interface MintOptions {
   /** PKCS#8 PEM of the ES256 signing key. */
@@ -51,19 +49,13 @@ export async function mintToken(o: MintOptions): Promise<string> {
     .sign(createPrivateKey(o.keyPem));
 }
 
-/** The dev signing key and its kid from a PKI directory. */
-export function devSigningKey(pkiDir: string): { keyPem: string; kid: string } {
-  const jwks = JSON.parse(readFileSync(join(pkiDir, AUTH_JWKS_FILE), 'utf8')) as { keys: { kid: string }[] };
-  return { keyPem: readFileSync(join(pkiDir, AUTH_KEY_FILE), 'utf8'), kid: jwks.keys[0]!.kid };
-}
-
 /**
  * An operator token for dev tools (bench, history capture) against a running dev stack:
  * API_TOKEN when set, else one minted with the dev key in PKI_DIR (default .data/dev/pki) for PSP_ISPB.
  */
 export async function devOperatorToken(): Promise<string> {
   if (process.env.API_TOKEN) return process.env.API_TOKEN;
-  const { keyPem, kid } = devSigningKey(process.env.PKI_DIR ?? '.data/dev/pki');
+  const { keyPem, kid } = readDevAuthKey(process.env.PKI_DIR ?? '.data/dev/pki');
   return mintToken({ keyPem, kid, ispb: process.env.PSP_ISPB ?? '12345678', role: 'operator', sub: 'dev-tools', ttlSeconds: 12 * 3600 });
 }
 
@@ -100,7 +92,7 @@ async function main(): Promise<void> {
     );
     process.exit(values.help ? 0 : 2);
   }
-  const { keyPem, kid } = devSigningKey(values.pki);
+  const { keyPem, kid } = readDevAuthKey(values.pki);
   const token = await mintToken({
     keyPem,
     kid,

@@ -342,7 +342,8 @@ export function createAntiscanLimiter(redis: Redis, o: AntiscanOptions): Antisca
         if (ud !== 0 || pd !== 0) await call(() => r.antiscanAdjust(keys[0], keys[1], now, ...argsOf(ticket.payerType), ud, pd));
         if (outcome === 'found' && endToEndId) {
           const rec = recordKey(ticket.participant, endToEndId);
-          await call(() => r.hset(rec, 'payerId', ticket.payerId, 'userPolicy', ticket.userPolicy).then(() => r.expire(rec, PAYMENT_ORDER_WINDOW_SECONDS)));
+          // One transaction: a record without its expiry would never leave Redis.
+          await call(() => r.multi().hset(rec, 'payerId', ticket.payerId, 'userPolicy', ticket.userPolicy).expire(rec, PAYMENT_ORDER_WINDOW_SECONDS).exec());
         }
       } catch {
         // Redis went away between admission and answer: charge a not-found where we can.

@@ -2,10 +2,11 @@
 // test/integration/surface.test.ts): from its own origin it calls our API's CreateKey and
 // LookupKey with @connectrpc/connect-web, over Connect and over gRPC-web, and reports back.
 import { fromJson, toJson, type JsonValue } from '@bufbuild/protobuf';
-import { createClient, type Interceptor } from '@connectrpc/connect';
+import { createClient } from '@connectrpc/connect';
 import { createConnectTransport, createGrpcWebTransport } from '@connectrpc/connect-web';
 import { CoreDictService, CreateKeyRequestSchema, LookupKeyResponseSchema } from '../../gen/dict/core/v1/service_pb.js';
 import { EntryStatus } from '../../gen/dict/core/v1/types_pb.js';
+import { bearer } from '../support/bearer.js';
 
 export interface PageCall {
   apiUrl: string;
@@ -26,11 +27,8 @@ export interface PageResult {
 }
 
 async function runDict(c: PageCall): Promise<PageResult> {
-  const bearer: Interceptor = (next) => (req) => {
-    req.header.set('authorization', `Bearer ${c.token}`);
-    return next(req);
-  };
-  const transport = c.protocol === 'connect' ? createConnectTransport({ baseUrl: c.apiUrl, interceptors: [bearer] }) : createGrpcWebTransport({ baseUrl: c.apiUrl, interceptors: [bearer] });
+  const interceptors = [bearer(c.token)];
+  const transport = c.protocol === 'connect' ? createConnectTransport({ baseUrl: c.apiUrl, interceptors }) : createGrpcWebTransport({ baseUrl: c.apiUrl, interceptors });
   const client = createClient(CoreDictService, transport);
   try {
     let requestIdSeen: string | undefined;

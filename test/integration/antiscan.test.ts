@@ -152,6 +152,11 @@ describe('LookupKey anti-scanning', () => {
     for (const id of e2e) assert.deepEqual(await tryLookup(client, key, payer, id), { ok: true, source: 'DICT' });
     const tokens = async () => Math.floor((await limiter.peek('ENTRIES_READ_USER_ANTISCAN', OUR_ISPB, payer))!);
     assert.equal(await tokens(), 98);
+    // Each lookup's record expires with the payment-order window (written with its expiry, atomically).
+    for (const id of e2e) {
+      const ttl = await s.redis.ttl(`antiscan:e2e:${OUR_ISPB}:${id}`);
+      assert.ok(ttl > 0, `record of ${id}: ttl ${ttl}`);
+    }
     const first = await client.reportPaymentOrder({ endToEndId: e2e[0]! });
     assert.deepEqual([first.refunded, first.replayed], [true, false]);
     assert.equal(await tokens(), 99);

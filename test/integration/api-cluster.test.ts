@@ -1,5 +1,7 @@
 // The API process in cluster mode (API_WORKERS=2), configured only by environment: both workers
-// serve on the one port, and SIGTERM lets a call in flight finish before everything exits 0.
+// serve on the one port, the primary's metrics listener (API_METRICS_PORT) sums both workers'
+// series, refused calls are counted too, and SIGTERM lets a call in flight finish before
+// everything exits 0.
 import assert from 'node:assert/strict';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
@@ -17,6 +19,7 @@ let token = '';
 let api: ChildProcess;
 let out = '';
 let httpPort = 0;
+let metricsPort = 0;
 
 const lines = () =>
   out
@@ -46,6 +49,7 @@ before(async () => {
   token = await s.token();
   const pki = s.pki;
   httpPort = await freePort();
+  metricsPort = await freePort();
   api = spawn(process.execPath, [join(dist, 'api/main.js')], {
     env: {
       ...process.env,
@@ -66,6 +70,8 @@ before(async () => {
       API_HOST: '127.0.0.1',
       API_PORT: String(httpPort),
       API_GRPC_PORT: String(await freePort()),
+      API_METRICS_HOST: '127.0.0.1',
+      API_METRICS_PORT: String(metricsPort),
     },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
@@ -109,6 +115,33 @@ test('API_WORKERS=2: two worker processes serve lookups on one port', async () =
   assert.equal([...by.values()].reduce((a, b) => a + b, 0), 40, out);
   assert.equal(by.size, 2, `calls per worker pid: ${JSON.stringify([...by])}`);
   for (const pid of by.keys()) assert.ok(pids.has(pid));
+});
+
+test("the primary's metrics listener sums both workers; refused calls are counted with their code", async () => {
+  const rpc = 'dict.core.v1.CoreDictService/LookupKey';
+  const count = async (code: string) => {
+    const text = await (await fetch(`http://127.0.0.1:${metricsPort}/metrics`)).text();
+    const line = text.split('\n').find((l) => l.startsWith('core_dict_rpc_duration_seconds_count{') && l.includes(`rpc="${rpc}"`) && l.includes(`code="${code}"`));
+    return line ? Number(line.split(' ').at(-1)) : 0;
+  };
+  // The 40 lookups of the test above, served by two workers, in one scrape.
+  assert.equal(await count('OK'), 40);
+  assert.equal((await fetch(`http://127.0.0.1:${httpPort}/metrics`)).status, 404, 'not on the public port');
+  // No token: refused by auth, yet counted and in the workers' rpc stats lines.
+  const refused = await new Promise<number>((resolve, reject) => {
+    const req = http.request({ host: '127.0.0.1', port: httpPort, method: 'POST', path: `/${rpc}`, agent: false, headers: { 'content-type': 'application/json' } }, (res) => {
+      res.resume();
+      res.on('end', () => resolve(res.statusCode ?? 0));
+    });
+    req.on('error', reject);
+    req.end('{}');
+  });
+  assert.equal(refused, 401);
+  assert.equal(await count('Unauthenticated'), 1);
+  const deadline = Date.now() + 5_000;
+  const statsLine = () => lines().find((l) => l.msg === 'rpc stats' && l.rpc === rpc && (l.codes as Record<string, number>).Unauthenticated === 1);
+  while (!statsLine() && Date.now() < deadline) await new Promise((r) => setTimeout(r, 100));
+  assert.ok(statsLine(), out.slice(-2000));
 });
 
 test('SIGTERM drains: a call in flight completes, then primary and workers exit 0', async () => {

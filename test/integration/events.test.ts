@@ -25,15 +25,13 @@ import { account, createKeyRequest, naturalPerson, newEmail, newPhone } from '..
 import { freePort, Programs } from '../support/processes.js';
 import { env, OTHER_ISPB, OUR_ISPB, startStack, testLogger, type Stack } from '../support/stack.js';
 
-const NATS_URL = process.env.NATS_URL ?? `nats://127.0.0.1:${process.env.TEST_NATS_PORT ?? '54222'}`;
-
 let s: Stack;
 let nc: NatsConnection;
 let js: JetStreamClient;
 const programs = new Programs();
 before(async () => {
   s = await startStack({ claimPeriods: SHORT_PERIODS, claimPoller: { intervalMs: 1_500 }, simulator: { claimPeriods: SHORT_PERIODS } });
-  nc = await connect({ servers: NATS_URL });
+  nc = await connect({ servers: env.natsUrl });
   js = jetstream(nc);
 });
 after(async () => {
@@ -169,7 +167,7 @@ test('every event kind the flows write arrives on JetStream, decoded, once per o
   }
 });
 
-function startRelay(subjectPrefix: string, streamName: string, extra: Record<string, string> = {}, natsUrl = NATS_URL): ChildProcess {
+function startRelay(subjectPrefix: string, streamName: string, extra: Record<string, string> = {}, natsUrl = env.natsUrl): ChildProcess {
   return programs.start('relay/main.js', {
     DATABASE_URL: env.databaseUrl,
     NATS_URL: natsUrl,

@@ -1,12 +1,14 @@
 // LookupKey (own keys locally, others through DICT, BCB's cache rule), health, and the three
 // protocols the one handler serves.
 import assert from 'node:assert/strict';
+import { randomUUID } from 'node:crypto';
 import { after, before, describe, test } from 'node:test';
 import { createClient } from '@connectrpc/connect';
 import { Code } from '@connectrpc/connect';
 import { CoreDictService, HealthCheckResponse_Status } from '../../gen/dict/core/v1/service_pb.js';
 import { Health, HealthCheckResponse_ServingStatus } from '../../gen/grpc/health/v1/health_pb.js';
-import { EntryStatus, KeyType } from '../../gen/dict/core/v1/types_pb.js';
+import { EntryOperationReason, EntryStatus, KeyType } from '../../gen/dict/core/v1/types_pb.js';
+import { cacheRequests } from '../../config/metrics.js';
 import { rpcError } from '../support/errors.js';
 import { createKeyRequest, legalPerson, naturalPerson, newCnpj, newEmail, newEndToEndId, newPhone } from '../support/fixtures.js';
 import { OTHER_ISPB, startStack, type Stack } from '../support/stack.js';
@@ -75,6 +77,27 @@ describe('LookupKey', () => {
     assert.equal(res.source, 'LOCAL');
   });
 
+  test('a key we stopped holding is looked up in the cache and DICT again (the own-key hint is only a hint)', async () => {
+    const cacheReads = async () => (await cacheRequests.get()).values.reduce((n, v) => n + v.value, 0);
+    const owner = legalPerson();
+    const created = await s.client.createKey(createKeyRequest({ keyType: KeyType.EMAIL, key: newEmail(), owner }));
+    const key = created.entry!.key;
+    assert.equal((await s.client.lookupKey({ key, payerId: payer(), endToEndId: newEndToEndId() })).source, 'LOCAL');
+    // Now known to be ours: the next lookup skips the cache read.
+    const reads = await cacheReads();
+    assert.equal((await s.client.lookupKey({ key, payerId: payer(), endToEndId: newEndToEndId() })).source, 'LOCAL');
+    assert.equal(await cacheReads(), reads, 'no Redis read for a key known to be ours');
+    // We give the key up; the owner registers it at another PSP.
+    await s.client.deleteKey({ requestId: randomUUID(), key, reason: EntryOperationReason.USER_REQUESTED, waitTimeout: { seconds: 10n, nanos: 0 } });
+    await otherPspKey({ type: 'LEGAL_PERSON', taxIdNumber: owner.taxIdNumber, name: owner.name }, 'EMAIL', key);
+    const before = await getEntryCalls();
+    const a = await s.client.lookupKey({ key, payerId: payer(), endToEndId: newEndToEndId() });
+    const b = await s.client.lookupKey({ key, payerId: payer(), endToEndId: newEndToEndId() });
+    assert.deepEqual([a.source, b.source], ['DICT', 'CACHE']);
+    assert.equal(a.entry?.account?.participant, OTHER_ISPB);
+    assert.equal((await getEntryCalls()) - before, 1);
+  });
+
   test('our own key still being registered is NotFound, without asking DICT', async () => {
     await s.simAdmin('faults', 'POST', { operation: 'createEntry', kind: 'latency', latencyMs: 1500 });
     const req = createKeyRequest({ keyType: KeyType.EMAIL, key: newEmail(), waitTimeout: undefined });
@@ -103,6 +126,23 @@ describe('LookupKey', () => {
   });
 });
 
+describe('LookupKey errors say nothing of our internals', () => {
+  test('DICT dropping the connection: Unavailable DictUnreachable, without socket or address text', async () => {
+    // A key DICT has (the simulator drops the connection only after answering a found key).
+    const key = newPhone();
+    await otherPspKey({ type: 'NATURAL_PERSON', taxIdNumber: payer(), name: 'Joao Souza' }, 'PHONE', key);
+    await s.simAdmin('faults', 'POST', { operation: 'getEntry', kind: 'lost-response', dropConnection: true, count: 20 });
+    try {
+      const e = await rpcError(() => s.client.lookupKey({ key, payerId: payer(), endToEndId: newEndToEndId() }));
+      assert.equal(e.code, Code.Unavailable);
+      assert.equal(e.bcbError, 'DictUnreachable');
+      assert.equal(e.err.rawMessage, 'DICT unreachable: retry later');
+    } finally {
+      await s.simAdmin('faults', 'DELETE');
+    }
+  });
+});
+
 describe('health', () => {
   test('HealthCheck reports each component', async () => {
     const res = await s.client.healthCheck({});
@@ -117,6 +157,15 @@ describe('health', () => {
     assert.equal((await health.check({ service: 'dict.core.v1.CoreDictService' })).status, HealthCheckResponse_ServingStatus.SERVING);
     const unknown = await rpcError(() => health.check({ service: 'no.such.Service' }));
     assert.equal(unknown.code, Code.NotFound);
+  });
+
+  test('a flood of anonymous /readyz probes reaches the dependencies at most once per interval, and shows no details', async () => {
+    const before = s.health.rounds();
+    const answers = await Promise.all(Array.from({ length: 200 }, () => fetch(`${s.urls.httpUrl}/readyz`).then(async (r) => ({ status: r.status, body: (await r.json()) as { components: Record<string, unknown>[] } }))));
+    assert.ok(answers.every((a) => a.status === 200));
+    // 200 probes within one interval (2 s): at most one round, plus one more if the interval rolled over mid-flood.
+    assert.ok(s.health.rounds() - before <= 2, `${s.health.rounds() - before} rounds of probes`);
+    for (const c of answers[0]!.body.components) assert.deepEqual(Object.keys(c).sort(), ['name', 'ok']);
   });
 
   test('/healthz and /readyz', async () => {

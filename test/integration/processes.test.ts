@@ -1,6 +1,7 @@
 // The shipped programs as separate processes, configured only by environment, the way
 // scripts/run.sh and docker-compose run them: simulator (mTLS on), worker, API; and their
-// Prometheus endpoints (API /metrics, worker /metrics with Temporal Core's series, /healthz).
+// Prometheus endpoints (API /metrics on API_METRICS_PORT and not on the public port, worker
+// /metrics with Temporal Core's series, /healthz).
 import assert from 'node:assert/strict';
 import type { ChildProcess } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
@@ -30,6 +31,7 @@ async function exited(child: ChildProcess, ms: number): Promise<number | null> {
 }
 
 let apiUrl = '';
+let apiMetricsUrl = '';
 let workerMetricsUrl = '';
 
 /** Sum of the samples of `name` whose labels include `labels`, in a Prometheus text exposition. */
@@ -90,7 +92,9 @@ before(async () => {
   const [workerMetricsPort, coreMetricsPort] = [await freePort(), await freePort()];
   workerMetricsUrl = `http://127.0.0.1:${workerMetricsPort}`;
   start('worker/main.js', { ...shared, WORKER_METRICS_HOST: '127.0.0.1', WORKER_METRICS_PORT: String(workerMetricsPort), TEMPORAL_METRICS_PORT: String(coreMetricsPort), METRICS_DB_MIN_INTERVAL_MS: '0' });
-  start('api/main.js', { ...shared, API_HOST: '127.0.0.1', API_PORT: String(httpPort), API_GRPC_PORT: String(grpcPort), METRICS_DB_MIN_INTERVAL_MS: '0' });
+  const apiMetricsPort = await freePort();
+  apiMetricsUrl = `http://127.0.0.1:${apiMetricsPort}`;
+  start('api/main.js', { ...shared, API_HOST: '127.0.0.1', API_PORT: String(httpPort), API_GRPC_PORT: String(grpcPort), API_METRICS_HOST: '127.0.0.1', API_METRICS_PORT: String(apiMetricsPort), METRICS_DB_MIN_INTERVAL_MS: '0' });
   apiUrl = `http://127.0.0.1:${httpPort}`;
 
   const deadline = Date.now() + 60_000;
@@ -117,7 +121,9 @@ test('a key reaches ACTIVE through API process -> Temporal -> worker process -> 
 
 test('metrics: API and worker /metrics move with calls; worker /healthz; Temporal Core series included', async () => {
   const client = createClient(CoreDictService, createConnectTransport({ baseUrl: apiUrl, httpVersion: '1.1', interceptors: [bearer(token)] }));
-  const api0 = await scrape(apiUrl);
+  // Not on the public port: only the metrics listener answers /metrics.
+  assert.equal((await fetch(`${apiUrl}/metrics`)).status, 404);
+  const api0 = await scrape(apiMetricsUrl);
   const worker0 = await scrape(workerMetricsUrl);
   const rpc = 'dict.core.v1.CoreDictService/CreateKey';
   const n = (t: string, name: string, l: Record<string, string>) => sample(t, name, l) || 0;
@@ -129,7 +135,7 @@ test('metrics: API and worker /metrics move with calls; worker /healthz; Tempora
   await lookup(newEmail()).catch(() => undefined); // a miss, then DICT: NotFound
   await client.createKey(createKeyRequest({ keyType: KeyType.EMAIL, key: 'NOT-AN-EMAIL' })).catch(() => undefined);
 
-  const api1 = await scrape(apiUrl);
+  const api1 = await scrape(apiMetricsUrl);
   assert.equal(n(api1, 'core_dict_rpc_duration_seconds_count', { rpc, code: 'OK' }) - n(api0, 'core_dict_rpc_duration_seconds_count', { rpc, code: 'OK' }), 1);
   assert.ok(n(api1, 'core_dict_rpc_duration_seconds_count', { rpc, code: 'InvalidArgument' }) >= 1);
   assert.ok(n(api1, 'core_dict_rpc_duration_seconds_bucket', { rpc, code: 'OK', le: '+Inf' }) >= 1);

@@ -37,6 +37,8 @@ function runShWith(extra: Record<string, string>, ...args: string[]) {
       API_PORT: '5',
       API_GRPC_PORT: '6',
       SIM_PORT: '7',
+      API_METRICS_PORT: '8',
+      RELAY_HTTP_PORT: '9',
       ...extra,
     },
   });
@@ -59,7 +61,9 @@ describe('scripts/run.sh', () => {
     assert.match(line('postgres'), /stopped\s+-\s+1\s+\S*postgres\/postmaster\.pid$/);
     assert.match(line('redis'), /stopped\s+-\s+2\s+\S*run\/redis\.pid$/);
     assert.match(line('simulator'), /stopped\s+-\s+7\s+\S*run\/simulator\.pid$/);
-    assert.match(line('api'), /stopped\s+-\s+5,6\s+\S*run\/api\.pid$/);
+    // HTTP/1.1, gRPC, then the metrics listener (API_METRICS_PORT); the relay's probe port.
+    assert.match(line('api'), /stopped\s+-\s+5,6,8\s+\S*run\/api\.pid$/);
+    assert.match(line('relay'), /stopped\s+-\s+9\s+\S*run\/relay\.pid$/);
     assert.match(line('worker'), /stopped\s+-\s+\S+\s+\S*run\/worker\.pid$/);
   });
 

@@ -1,5 +1,6 @@
 // The API's production surface through the real stack: request ids, the per-client rate limit
-// (Redis), the request size cap, gRPC server reflection (grpcurl when installed, else a Connect
+// (Redis), /metrics on its own listener with refused calls counted by code,
+// the request size cap, gRPC server reflection (grpcurl when installed, else a Connect
 // client of the reflection service), TLS with ALPN h2 + http/1.1, the API process's graceful
 // shutdown under load (no acknowledged CreateKey lost), and a page on another origin calling
 // CreateKey and LookupKey from headless Chromium over Connect and gRPC-web (CORS).
@@ -20,6 +21,7 @@ import { RetryInfoSchema } from '../../gen/google/rpc/error_details_pb.js';
 import { ServerReflection } from '../../gen/grpc/reflection/v1/reflection_pb.js';
 import { ServerReflection as ServerReflectionAlpha } from '../../gen/grpc/reflection/v1alpha/reflection_pb.js';
 import { CoreDictService } from '../../gen/dict/core/v1/service_pb.js';
+import { startApiMetricsServer, type ApiMetricsServer } from '../../api/metrics-server.js';
 import { rpcError } from '../support/errors.js';
 import { createKeyRequest, newEmail } from '../support/fixtures.js';
 import { freePort, Programs } from '../support/processes.js';
@@ -114,6 +116,45 @@ describe('per-client rate limit', () => {
     const { Health } = await import('../../gen/grpc/health/v1/health_pb.js');
     const health = createClient(Health, s.transports.grpc);
     for (let i = 0; i < RATE_POINTS + 2; i++) await health.check({ service: '' }, { headers: { authorization: `Bearer ${await s.token({ sub: 'probe-user' })}` } });
+  });
+});
+
+describe('metrics: an own listener; refused calls counted (logging and metrics sit outside the gates)', () => {
+  let metrics: ApiMetricsServer;
+  before(async () => {
+    metrics = await startApiMetricsServer({ host: '127.0.0.1', port: 0 });
+  });
+  after(() => metrics?.close());
+  /** core_dict_rpc_duration_seconds_count for one RPC and code, from the API's metrics listener. */
+  const counted = async (rpc: string, code: string): Promise<number> => {
+    const res = await fetch(`${metrics.url}/metrics`);
+    assert.equal(res.status, 200);
+    let n = 0;
+    for (const line of (await res.text()).split('\n')) {
+      const m = /^core_dict_rpc_duration_seconds_count\{([^}]*)\}\s+(\S+)/.exec(line);
+      if (m && m[1]!.includes(`rpc="${rpc}"`) && m[1]!.includes(`code="${code}"`)) n += Number(m[2]);
+    }
+    return n;
+  };
+
+  test('/metrics is on its own listener, not on the public API port', async () => {
+    assert.equal((await fetch(new URL('/metrics', s.urls.httpUrl))).status, 404);
+    assert.match(await (await fetch(`${metrics.url}/metrics`)).text(), /^# HELP core_dict_rpc_duration_seconds /m);
+  });
+
+  test('no token (Unauthenticated), a bad token, and over the rate limit (ResourceExhausted) each show under their RPC and code', async () => {
+    const rpc = 'dict.core.v1.CoreDictService/HealthCheck';
+    const [unauth0, exhausted0, ok0] = await Promise.all([counted(rpc, 'Unauthenticated'), counted(rpc, 'ResourceExhausted'), counted(rpc, 'OK')]);
+    const anonymous = createClient(CoreDictService, createConnectTransport({ baseUrl: s.urls.httpUrl, httpVersion: '1.1' }));
+    assert.equal((await rpcError(() => anonymous.healthCheck({}))).code, Code.Unauthenticated);
+    assert.equal((await rpcError(() => anonymous.healthCheck({}, { headers: { authorization: 'Bearer not-a-jwt' } }))).code, Code.Unauthenticated);
+    const asUser = { headers: { authorization: `Bearer ${await s.token({ sub: `rl-${randomUUID()}` })}` } };
+    for (let i = 0; i < RATE_POINTS; i++) await s.client.healthCheck({}, asUser);
+    assert.equal((await rpcError(() => s.client.healthCheck({}, asUser))).code, Code.ResourceExhausted);
+    assert.equal((await rpcError(() => s.client.healthCheck({}, asUser))).code, Code.ResourceExhausted);
+    assert.equal((await counted(rpc, 'Unauthenticated')) - unauth0, 2);
+    assert.equal((await counted(rpc, 'ResourceExhausted')) - exhausted0, 2);
+    assert.ok((await counted(rpc, 'OK')) - ok0 >= RATE_POINTS);
   });
 });
 

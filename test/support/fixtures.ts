@@ -2,6 +2,7 @@
 import { randomInt, randomUUID } from 'node:crypto';
 import { create, type MessageInitShape } from '@bufbuild/protobuf';
 import { timestampFromDate } from '@bufbuild/protobuf/wkt';
+import { newEndToEndId as endToEndId } from '../../domain/ids.js';
 import { cnpjCheckDigits, cpfCheckDigits } from '../../domain/taxid.js';
 import { AccountType, BrazilianAccountSchema, EntryOperationReason, KeyType, PersonSchema, PersonType } from '../../gen/dict/core/v1/types_pb.js';
 import { CreateKeyRequestSchema, type CreateKeyRequest } from '../../gen/dict/core/v1/service_pb.js';
@@ -57,10 +58,7 @@ export function createKeyRequest(over: MessageInitShape<typeof CreateKeyRequestS
   return create(CreateKeyRequestSchema, init);
 }
 
-/** BCB end-to-end id: E + payer's ISPB + yyyyMMddHHmm (UTC) + 11 alphanumerics. */
+/** BCB end-to-end id: E + payer's ISPB + yyyyMMddHHmm (UTC) + 11 alphanumerics (domain/ids.ts). */
 export function newEndToEndId(ispb = OUR_ISPB, at = new Date()): string {
-  const p = (n: number) => String(n).padStart(2, '0');
-  const stamp = `${at.getUTCFullYear()}${p(at.getUTCMonth() + 1)}${p(at.getUTCDate())}${p(at.getUTCHours())}${p(at.getUTCMinutes())}`;
-  const alnum = 'abcdefghijklmnopqrstuvwxyz0123456789';
-  return `E${ispb}${stamp}${Array.from({ length: 11 }, () => alnum[randomInt(alnum.length)]).join('')}`;
+  return endToEndId(ispb, at, randomInt);
 }

@@ -15,11 +15,12 @@ import http from 'node:http';
 import http2 from 'node:http2';
 import { create, toBinary, toJsonString, type DescField, type DescMessage, type DescMethod, type DescOneof } from '@bufbuild/protobuf';
 import { ScalarType } from '@bufbuild/protobuf';
-import { Code, ConnectError, createClient, type Interceptor, type Transport } from '@connectrpc/connect';
+import { Code, ConnectError, createClient, type Transport } from '@connectrpc/connect';
 import { createConnectTransport, createGrpcTransport, createGrpcWebTransport } from '@connectrpc/connect-node';
 import fc from 'fast-check';
 import { CoreDictService } from '../../gen/dict/core/v1/service_pb.js';
 import { keyWithType, type Known, NO_KNOWN, personTypeAndTaxId, stringFor, timestampInit } from './fuzz-values.js';
+import { bearer } from './bearer.js';
 
 export type Protocol = 'connect-json' | 'connect-proto' | 'grpc' | 'grpc-web';
 export const PROTOCOLS: readonly Protocol[] = ['connect-json', 'connect-proto', 'grpc', 'grpc-web'];
@@ -186,11 +187,7 @@ interface Transports {
 export function fuzzClients(t: FuzzTarget): Transports {
   const make = (tr: Transport) => createClient(CoreDictService, tr);
   const forToken = (token: string | undefined): Record<Protocol, Client> => {
-    const auth: Interceptor = (next) => (req) => {
-      if (token) req.header.set('authorization', `Bearer ${token}`);
-      return next(req);
-    };
-    const interceptors = [auth];
+    const interceptors = [bearer(token)];
     return {
       'connect-json': make(createConnectTransport({ baseUrl: t.httpUrl, httpVersion: '1.1', interceptors })),
       'connect-proto': make(createConnectTransport({ baseUrl: t.httpUrl, httpVersion: '1.1', useBinaryFormat: true, interceptors })),

@@ -43,10 +43,11 @@ export class Programs {
 
   /**
    * `script` relative to dist/ (e.g. 'worker/main.js'), with LOG_LEVEL=warn and `env` over ours;
-   * the worker's metrics listeners are off unless `env` gives them ports (fixed defaults would clash).
+   * the worker's and the API's metrics listeners and the relay's HTTP server are off unless `env` gives them
+   * ports (fixed defaults would clash).
    */
   start(script: string, env: Record<string, string>): ChildProcess {
-    const quiet = { LOG_LEVEL: 'warn', WORKER_METRICS_PORT: '0', TEMPORAL_METRICS_PORT: '0' };
+    const quiet = { LOG_LEVEL: 'warn', WORKER_METRICS_PORT: '0', TEMPORAL_METRICS_PORT: '0', RELAY_HTTP_PORT: '0', API_METRICS_PORT: '0' };
     const child = spawn(process.execPath, [join(dist, script)], { env: { ...process.env, ...quiet, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
     this.logs.set(child, '');
     const keep = (d: Buffer) => this.logs.set(child, (this.logs.get(child)! + d.toString()).slice(-4000));

@@ -4,7 +4,7 @@
 // (ISPB) it runs for; a second stack `beside` the first is another PSP's instance of our
 // service (own schema, Redis db, task queue, worker, API) on the same simulator and Temporal.
 import { randomUUID } from 'node:crypto';
-import { createClient, type Client as RpcClient, type Interceptor, type Transport } from '@connectrpc/connect';
+import { createClient, type Client as RpcClient, type Transport } from '@connectrpc/connect';
 import { createConnectTransport, createGrpcTransport, createGrpcWebTransport } from '@connectrpc/connect-node';
 import { Client, Connection } from '@temporalio/client';
 import { DefaultLogger, NativeConnection, Runtime, bundleWorkflowCode, makeTelemetryFilterString, type Worker } from '@temporalio/worker';
@@ -29,6 +29,9 @@ import { createLookupCache, type LookupCache } from '../../store/lookup-cache.js
 import { createWorker, ensureClaimPoller, workflowInterceptorModules, workflowsPath } from '../../worker/worker.js';
 import { OpenTelemetryWorkflowClientInterceptor } from '@temporalio/interceptors-opentelemetry';
 import { claimPollerWorkflowId } from '../../workflows/claim-poller.js';
+import { bearer } from './bearer.js';
+
+export { bearer };
 
 export const OUR_ISPB = '12345678';
 export const OTHER_ISPB = '87654321';
@@ -39,6 +42,7 @@ export const env = {
   simDatabaseUrl: process.env.SIM_DATABASE_URL ?? 'postgres://coredict@127.0.0.1:55432/dict_simulator_test',
   redisUrl: process.env.REDIS_URL ?? 'redis://127.0.0.1:56379/0',
   temporalAddress: process.env.TEMPORAL_ADDRESS ?? '127.0.0.1:57233',
+  natsUrl: process.env.NATS_URL ?? `nats://127.0.0.1:${process.env.TEST_NATS_PORT ?? '54222'}`,
   namespace: process.env.TEMPORAL_NAMESPACE ?? 'core-dict',
   pkiDir: process.env.PKI_DIR ?? '.data/test/pki',
 };
@@ -80,6 +84,8 @@ export interface Stack {
   sql: Sql;
   redis: Redis;
   cache: LookupCache;
+  /** The API's health checker (rounds(): how often its dependencies were actually probed). */
+  health: ReturnType<typeof healthChecker>;
   simulator: RunningSimulator;
   /** Our bridge (this stack's participant), as the worker uses it. */
   dict: DictClient;
@@ -138,12 +144,6 @@ export const testLogger = (): Logger =>
     : pino({ level: 'silent' });
 
 export type TestTokenOptions = Omit<MintOptions, 'keyPem'>;
-
-/** Sends `Authorization: Bearer <token>` on every call (unless the call names its own). */
-export const bearer = (token: string): Interceptor => (next) => (req) => {
-  if (!req.header.has('authorization')) req.header.set('authorization', `Bearer ${token}`);
-  return next(req);
-};
 
 /** A token from the dev identity provider of the test PKI (default: an operator of OUR_ISPB, valid 1 h). */
 export function testToken(pki: DevPki, o: Partial<TestTokenOptions> = {}): Promise<string> {
@@ -288,6 +288,7 @@ export async function startStack(o: StackOptions = {}): Promise<Stack> {
   }
 
   const verifyBearer = testVerifier(pki, participant);
+  const health = healthChecker({ temporal, sql, redis, dictBaseUrl: simulator.url });
   const api = build({
     participant,
     verifyBearer,
@@ -301,7 +302,7 @@ export async function startStack(o: StackOptions = {}): Promise<Stack> {
     dict,
     cache,
     lookupCacheTtlSeconds: o.lookupCacheTtlSeconds ?? 180,
-    health: healthChecker({ temporal, sql, redis, dictBaseUrl: simulator.url }),
+    health,
     rateLimiter: o.api?.rateLimit ? rateLimiter(redis, { keyPrefix: `core-dict:rl:${taskQueue}`, ...o.api.rateLimit }) : undefined,
     // The dev PKI's DICT server pair names localhost and 127.0.0.1: good for the API too.
     tls: o.api?.tls ? { certPem: pki.dict.certPem, keyPem: pki.dict.keyPem } : undefined,
@@ -332,6 +333,7 @@ export async function startStack(o: StackOptions = {}): Promise<Stack> {
     sql,
     redis,
     cache,
+    health,
     simulator,
     dict,
     otherPsp,
@@ -383,9 +385,9 @@ export async function startStack(o: StackOptions = {}): Promise<Stack> {
 /**
  * A second API of our participant on the stack's database, Temporal, DICT client and cache, with
  * `over` replacing any of its options (an admission gate, a limiter, another cache…), listening on
- * free ports; the caller closes `api`. `client` speaks gRPC as this PSP's operator.
+ * free ports; the caller closes `api`. `client` speaks gRPC as this PSP's operator; `urls` are its listeners.
  */
-export async function extraApi(s: Stack, over: Partial<BuildOptions>): Promise<{ api: ApiServer; client: RpcClient<typeof CoreDictService> }> {
+export async function extraApi(s: Stack, over: Partial<BuildOptions>): Promise<{ api: ApiServer; client: RpcClient<typeof CoreDictService>; urls: { httpUrl: string; grpcUrl: string } }> {
   const api = build({
     participant: OUR_ISPB,
     verifyBearer: testVerifier(s.pki, OUR_ISPB),
@@ -402,5 +404,5 @@ export async function extraApi(s: Stack, over: Partial<BuildOptions>): Promise<{
     ...over,
   });
   const urls = await api.listen({ host: '127.0.0.1', httpPort: 0, grpcPort: 0 });
-  return { api, client: createClient(CoreDictService, createGrpcTransport({ baseUrl: urls.grpcUrl, interceptors: [bearer(await s.token())] })) };
+  return { api, urls, client: createClient(CoreDictService, createGrpcTransport({ baseUrl: urls.grpcUrl, interceptors: [bearer(await s.token())] })) };
 }

@@ -1,6 +1,6 @@
 // The interceptor chain without servers (Connect's in-memory router transport): order, request
 // ids, recovery (no internals reach the client; one log line with the request id), the rate
-// limit's in-process insurance while Redis is down, and reflection's answers.
+// limit's in-process fallback while Redis is down, and reflection's answers.
 import assert from 'node:assert/strict';
 import { Writable } from 'node:stream';
 import { test } from 'node:test';
@@ -23,7 +23,7 @@ import { ServerReflection, ServerReflectionRequestSchema } from '../../gen/grpc/
 import { create } from '@bufbuild/protobuf';
 import { createContextValues } from '@connectrpc/connect';
 import { principalKey } from '../../api/principal.js';
-import { peerKey } from '../../api/request-context.js';
+import { peerAddress, peerKey } from '../../api/request-context.js';
 
 async function failure(p: Promise<unknown>): Promise<ConnectError> {
   try {
@@ -138,7 +138,7 @@ test('ConnectErrors pass recovery unchanged (code, message, details)', async () 
   assert.match(err.metadata.get('x-request-id') ?? '', /^[0-9a-f-]{36}$/);
 });
 
-test('rate limit: while Redis is down each process counts in memory (insurance), still RESOURCE_EXHAUSTED beyond the budget', async () => {
+test('rate limit: while Redis is down each process counts in memory (fallback), still RESOURCE_EXHAUSTED beyond the budget', async () => {
   // Nothing listens on port 1: ioredis never becomes ready.
   const redis = new Redis({ port: 1, host: '127.0.0.1', lazyConnect: true, enableOfflineQueue: false, maxRetriesPerRequest: 0, retryStrategy: () => null });
   redis.on('error', () => undefined);
@@ -160,6 +160,15 @@ test('rate limit: while Redis is down each process counts in memory (insurance),
   assert.equal(limited, 1);
   await client.healthCheck({}, { headers: await tokenFor('u2') });
   redis.disconnect();
+});
+
+test('peer address: the socket, or the X-Forwarded-For entry our outermost proxy appended', () => {
+  const req = (xff?: string | string[]) => ({ socket: { remoteAddress: '10.0.0.1' }, headers: xff === undefined ? {} : { 'x-forwarded-for': xff } }) as unknown as Parameters<typeof peerAddress>[0];
+  assert.equal(peerAddress(req('1.2.3.4')), '10.0.0.1', 'no proxy configured: the header is ignored');
+  assert.equal(peerAddress(req('6.6.6.6, 1.2.3.4'), 1), '1.2.3.4', 'the client wrote 6.6.6.6 itself');
+  assert.equal(peerAddress(req('6.6.6.6, 1.2.3.4, 10.0.0.9'), 2), '1.2.3.4');
+  assert.equal(peerAddress(req(['6.6.6.6', '1.2.3.4']), 1), '1.2.3.4');
+  assert.equal(peerAddress(req(), 1), '10.0.0.1', 'fewer entries than hops: the socket');
 });
 
 test('rate limit keys: participant and end user, else participant and peer', () => {

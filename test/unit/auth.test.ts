@@ -4,7 +4,7 @@ import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { test } from 'node:test';
 import { Code, ConnectError } from '@connectrpc/connect';
-import { exportJWK, generateKeyPair, SignJWT, UnsecuredJWT, type JWK, type KeyLike } from 'jose';
+import { createLocalJWKSet, exportJWK, generateKeyPair, SignJWT, UnsecuredJWT, type JWK, type KeyLike } from 'jose';
 import { authOptionsFromConfig, createVerifier, setVerifier, verifyBearer, type AuthOptions } from '../../api/auth.js';
 import { requireOperator } from '../../api/authorization.js';
 import { loadApiConfig } from '../../config/index.js';
@@ -157,4 +157,59 @@ test('verifyBearer uses the process verifier; requireOperator refuses customers'
   requireOperator(op, '/codec');
   const cust = await verifyBearer(`Bearer ${await sign({ role: 'customer', tax_id: '11144477735' })}`);
   assert.throws(() => requireOperator(cust, '/codec'), (err: unknown) => err instanceof ConnectError && err.code === Code.PermissionDenied);
+});
+
+test('a verified token is remembered until the earliest of the cache TTL and its own expiry; failures never are', async () => {
+  const { jwks } = await k;
+  let clock = Date.now();
+  let keyLookups = 0;
+  const local = createLocalJWKSet(jwks);
+  const v = createVerifier({
+    participant: ISPB,
+    issuer: ISS,
+    audience: AUD,
+    clockToleranceSeconds: 0,
+    jwks: { getKey: (h, t) => (keyLookups++, local(h, t)) },
+    tokenCache: { max: 100, ttlSeconds: 60 },
+    now: () => clock,
+  });
+  const now = Math.floor(clock / 1000);
+  const long = `Bearer ${await sign({}, { iat: now, nbf: now, exp: now + 3600 })}`;
+  const first = await v(long);
+  const again = await v(long);
+  assert.equal(keyLookups, 1, 'the second call is answered from the cache');
+  assert.equal(again, first);
+  assert.ok(Object.isFrozen(first), 'a shared principal cannot be changed by one call');
+  // Past the cache TTL the token is verified again (a withdrawn signing key counts from here).
+  clock += 61_000;
+  await v(long);
+  assert.equal(keyLookups, 2);
+
+  // A token expiring before the TTL is not accepted from the cache once expired.
+  const shortExp = Math.floor(clock / 1000) + 5;
+  const short = `Bearer ${await sign({}, { iat: shortExp - 5, nbf: shortExp - 5, exp: shortExp })}`;
+  await v(short);
+  await v(short);
+  assert.equal(keyLookups, 3);
+  clock += 6_000;
+  await refused(v(short), Code.Unauthenticated, /expired/);
+  assert.equal(keyLookups, 4, 'the expired token went back to jose, which refused it');
+
+  // Refusals are not remembered: each one is verified (and refused) again.
+  const { other } = await k;
+  const forged = `Bearer ${await sign({}, { key: other.privateKey, iat: Math.floor(clock / 1000), nbf: Math.floor(clock / 1000), exp: Math.floor(clock / 1000) + 600 })}`;
+  await refused(v(forged), Code.Unauthenticated, /signature/);
+  await refused(v(forged), Code.Unauthenticated, /signature/);
+  assert.equal(keyLookups, 6);
+});
+
+test('with the token cache off every call is verified', async () => {
+  const { jwks } = await k;
+  let keyLookups = 0;
+  const local = createLocalJWKSet(jwks);
+  const v = createVerifier({ participant: ISPB, issuer: ISS, audience: AUD, jwks: { getKey: (h, t) => (keyLookups++, local(h, t)) }, tokenCache: { max: 100, ttlSeconds: 0 } });
+  const token = `Bearer ${await sign({})}`;
+  await v(token);
+  await v(token);
+  assert.equal(keyLookups, 2);
 });

@@ -125,7 +125,7 @@ test('rate limits and business answers do not open the circuit', async () => {
   assert.equal(dict.calls.length, 20);
 });
 
-test("DICT's 429 is not retried and holds every lookup of the process until its Retry-After", async () => {
+test("DICT's 429 is not retried and holds that payer's lookups until its Retry-After", async () => {
   const clock = virtualClock();
   const dict = scripted([problem(429, 2), 'ok']);
   const l = resilientLookups(dict, options(clock, { budgetMs: 10_000 }));
@@ -139,6 +139,25 @@ test("DICT's 429 is not retried and holds every lookup of the process until its 
   await clock.sleep(500);
   assert.equal(await l.getEntry(input), answer, 'after Retry-After, lookups go through again');
   assert.equal(dict.calls.length, 2);
+});
+
+test("one payer's 429 does not hold other payers; a second payer's 429 meanwhile holds every lookup (our participant's bucket)", async () => {
+  const clock = virtualClock();
+  const dict = scripted([problem(429, 5), 'ok', problem(429, 5), 'ok']);
+  const l = resilientLookups(dict, options(clock, { budgetMs: 10_000 }));
+  const as = (payerId: string) => ({ ...input, payerId });
+  await assert.rejects(l.getEntry(as('11144477735')), (e: unknown) => e instanceof DictProblemError && e.status === 429);
+  await assert.rejects(l.getEntry(as('11144477735')), DictRateLimitHoldError);
+  // Another payer still reaches DICT.
+  assert.equal(await l.getEntry(as('52998224725')), answer);
+  // A third payer gets a 429 while the first is held: the participant's bucket is empty.
+  await assert.rejects(l.getEntry(as('39053344705')), (e: unknown) => e instanceof DictProblemError && e.status === 429);
+  const calls = dict.calls.length;
+  await assert.rejects(l.getEntry(as('52998224725')), DictRateLimitHoldError);
+  await assert.rejects(l.getEntry(as('86288366757')), DictRateLimitHoldError);
+  assert.equal(dict.calls.length, calls, 'nothing reaches DICT while the process is held');
+  await clock.sleep(5_000);
+  assert.equal(await l.getEntry(as('86288366757')), answer);
 });
 
 test('a 429 without Retry-After holds lookups for the default hold', async () => {

@@ -73,11 +73,13 @@ describe('docker-compose.yml', () => {
   it("points the Web UI's codec endpoint at the API's /codec", () => {
     assert.match(services['temporal-ui']!.environment?.TEMPORAL_CODEC_ENDPOINT ?? '', /^http:\/\/127\.0\.0\.1:8080\/codec$/);
   });
-  it('has Prometheus scrape the API and the worker, and Grafana provisioned', () => {
+  it('has Prometheus scrape the API (its metrics port), the worker and the relay, and Grafana provisioned', () => {
     const prom = parse(read('deploy', 'prometheus', 'prometheus.yml')) as { scrape_configs: { job_name: string; dns_sd_configs?: { names: string[]; port: number }[] }[] };
     const targets = prom.scrape_configs.flatMap((j) => (j.dns_sd_configs ?? []).map((d) => `${d.names[0]}:${d.port}`));
-    assert.ok(targets.includes('api:8080'), targets.join());
+    assert.ok(targets.includes('api:9465'), targets.join());
+    assert.ok(!targets.includes('api:8080'), 'the public API port serves no /metrics');
     assert.ok(targets.includes('worker:9464'), targets.join());
+    assert.ok(targets.includes('relay:9466'), targets.join());
     const ds = parse(read('deploy', 'grafana', 'provisioning', 'datasources', 'prometheus.yml')) as { datasources: { url: string; uid: string }[] };
     assert.equal(ds.datasources[0]!.url, 'http://prometheus:9090');
     const dash = parse(read('deploy', 'grafana', 'provisioning', 'dashboards', 'core-dict.yml')) as { providers: { options: { path: string } }[] };
@@ -120,7 +122,30 @@ describe('deploy/k8s', () => {
     const worker = byKind('Deployment').find((o) => o.metadata.name === 'core-dict-worker')!;
     assert.deepEqual(worker.spec.template.spec.containers[0].ports, [{ name: 'metrics', containerPort: 9464, protocol: 'TCP' }]);
     const relay = byKind('Deployment').find((o) => o.metadata.name === 'core-dict-relay')!;
-    assert.deepEqual(relay.spec.template.spec.containers[0].command.slice(-1), ['dist/relay/main.js']);
+    const rc = relay.spec.template.spec.containers[0];
+    assert.deepEqual(rc.command.slice(-1), ['dist/relay/main.js']);
+    assert.deepEqual(rc.ports, [{ name: 'http', containerPort: 9466, protocol: 'TCP' }]);
+    assert.deepEqual([rc.readinessProbe.httpGet, rc.livenessProbe.httpGet], [{ path: '/readyz', port: 'http' }, { path: '/healthz', port: 'http' }]);
+  });
+  it('serves /metrics on ports only the monitoring namespace reaches, never on the public API port', () => {
+    const cm = byKind('ConfigMap').find((o) => o.metadata.name === 'core-dict-config') as unknown as { data: Record<string, string> };
+    const metricsPorts: Record<string, number> = { 'core-dict-api': Number(cm.data.API_METRICS_PORT), 'core-dict-worker': Number(cm.data.WORKER_METRICS_PORT), 'core-dict-relay': Number(cm.data.RELAY_HTTP_PORT) };
+    const publicPorts = [Number(cm.data.API_PORT), Number(cm.data.API_GRPC_PORT)];
+    for (const [name, port] of Object.entries(metricsPorts)) {
+      assert.ok(port > 0 && !publicPorts.includes(port), `${name} metrics port ${port}`);
+      const d = byKind('Deployment').find((o) => o.metadata.name === name)!;
+      assert.equal(d.spec.template.metadata.annotations['prometheus.io/port'], String(port), name);
+      assert.ok(d.spec.template.spec.containers[0].ports.some((p: { containerPort: number }) => p.containerPort === port), `${name} declares ${port}`);
+      // Every ingress rule of a policy selecting this pod that opens the port comes from monitoring only.
+      const rules = byKind('NetworkPolicy')
+        .filter((n) => n.spec.podSelector.matchLabels?.['app.kubernetes.io/name'] === name)
+        .flatMap((n) => n.spec.ingress ?? [])
+        .filter((r: { ports?: { port: number }[] }) => r.ports?.some((p) => p.port === port));
+      assert.ok(rules.length > 0, `${name}: a rule opens ${port}`);
+      for (const r of rules) assert.deepEqual(r.from, [{ namespaceSelector: { matchLabels: { 'kubernetes.io/metadata.name': 'monitoring' } } }], name);
+    }
+    const api = byKind('Service').find((o) => o.metadata.name === 'core-dict-api');
+    assert.ok(api && !api.spec.ports.some((p: { port: number }) => p.port === metricsPorts['core-dict-api']), 'the API Service does not expose the metrics port');
   });
   it('runs every pod as non-root with resources, and pins every image (Temporal as in versions.env)', () => {
     const v = versions();
@@ -146,6 +171,17 @@ describe('deploy/k8s', () => {
         assert.match(val, /CHANGE-ME|PLACEHOLDER|REPLACE-WITH/, `Secret ${s.metadata.name}.${k} must be a placeholder`);
       }
     }
+  });
+  it('lets the Web UI call /codec: CODEC_CORS_ORIGINS holds exact origins and the UI points at the API\'s /codec', () => {
+    const cm = byKind('ConfigMap').find((o) => o.metadata.name === 'core-dict-config') as unknown as { data: Record<string, string> };
+    const origins = (cm.data.CODEC_CORS_ORIGINS ?? '').split(',').map((o) => o.trim()).filter(Boolean);
+    assert.ok(origins.length > 0, 'CODEC_CORS_ORIGINS is set');
+    for (const o of origins) assert.equal(new URL(o).origin, o, `${o} is an exact origin (scheme://host[:port], no path)`);
+    const ui = byKind('Deployment').find((o) => o.metadata.name === 'temporal-ui')!;
+    const env = ui.spec.template.spec.containers[0].env as { name: string; value?: string }[];
+    const endpoint = env.find((e) => e.name === 'TEMPORAL_CODEC_ENDPOINT')?.value ?? '';
+    assert.match(new URL(endpoint).pathname, /^\/codec\/?$/, endpoint);
+    assert.ok(!origins.includes(new URL(endpoint).origin), 'the UI is on its own origin, not the API\'s');
   });
   it("ships the same Temporal scripts as deploy/ (kustomize reads only files under deploy/k8s)", () => {
     for (const f of ['temporal-schema.sh', 'temporal-namespace.sh']) {

@@ -1,5 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
+import { randomInt } from 'node:crypto';
 import {
   KEY_MAX_LENGTH,
   inferKeyType,
@@ -11,6 +12,7 @@ import {
   keyViolation,
   normalizeKey,
   parseEndToEndId,
+  newEndToEndId,
   validateKey,
   maxKeysPerAccount,
   ENTRY_REASONS,
@@ -114,6 +116,25 @@ test('ids: ISPB, UUID, end-to-end id', () => {
   assert.equal(isValidEndToEndId('E1234567820240229235901234abc-EF'), false);
   // BCB's placeholder (DICT v2 TransactionId example) has day 34.
   assert.equal(isValidEndToEndId('E9999901012341234123412345678900'), false);
+});
+
+test('newEndToEndId: E + ISPB + yyyyMMddHHmm (UTC) + 11 alphanumerics, 32 chars, parseable', () => {
+  let i = 0;
+  const counting = (n: number): number => i++ % n;
+  const id = newEndToEndId('12345678', new Date(Date.UTC(2024, 1, 29, 23, 59, 30, 500)), counting);
+  assert.equal(id, 'E12345678202402292359abcdefghijk');
+  assert.equal(id.length, 32);
+  assert.deepEqual(parseEndToEndId(id), { ispb: '12345678', dateTime: '2024-02-29T23:59:00Z', sequence: 'abcdefghijk' });
+  // The stamp is UTC whatever offset the instant was written with; the last character is a digit.
+  assert.equal(newEndToEndId('87654321', new Date('2024-02-29T22:30:00-03:00'), (n) => n - 1), 'E8765432120240301013099999999999');
+  // Real randomness: every id valid, of the payer, and distinct.
+  const ids = new Set(Array.from({ length: 200 }, () => newEndToEndId('11223344', new Date(), randomInt)));
+  assert.equal(ids.size, 200);
+  for (const e of ids) {
+    assert.match(e, /^E11223344[0-9]{12}[a-z0-9]{11}$/);
+    assert.equal(isValidEndToEndId(e), true);
+  }
+  assert.throws(() => newEndToEndId('1234567', new Date(), randomInt), /ISPB/);
 });
 
 test('date-time: RFC 3339 with offset, real calendar dates', () => {

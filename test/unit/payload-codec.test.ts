@@ -94,7 +94,7 @@ test('remote codec JSON form round-trips; mapPayloads leaves search attributes a
   assert.equal(Buffer.from(event.searchAttributes.indexedFields.DictKeyType.metadata!.encoding!).toString(), 'json/plain');
 });
 
-test('codecAuthorizer: operators’ tokens; customers refused; loopback only when allowed and not proxied', async () => {
+test('codecAuthorizer: operators’ tokens; customers refused; loopback only when allowed, not proxied and named by a loopback Host', async () => {
   const verifyBearer = async (h: string | null | undefined): Promise<Principal> => {
     if (h === 'Bearer op') return { role: 'operator' } as Principal;
     if (h === 'Bearer cust') return { role: 'customer' } as Principal;
@@ -108,11 +108,16 @@ test('codecAuthorizer: operators’ tokens; customers refused; loopback only whe
   assert.equal(await status(strict, req({ authorization: 'Bearer cust' })), 403);
   assert.equal(await status(strict, req({ authorization: 'Bearer forged' })), 401);
   assert.equal(await status(strict, req({}, '127.0.0.1')), 401);
-  assert.equal(await status(dev, req({}, '127.0.0.1')), 200);
-  assert.equal(await status(dev, req({}, '::1')), 200);
-  assert.equal(await status(dev, req({}, '10.0.0.9')), 401);
-  assert.equal(await status(dev, req({ 'x-forwarded-for': '203.0.113.7' }, '127.0.0.1')), 401);
-  for (const h of ['forwarded', 'x-real-ip', 'via']) assert.equal(await status(dev, req({ [h]: '203.0.113.7' }, '127.0.0.1')), 401, h);
+  const local = { host: '127.0.0.1:8080' };
+  assert.equal(await status(dev, req(local, '127.0.0.1')), 200);
+  assert.equal(await status(dev, req({ host: 'localhost:8080' }, '127.0.0.1')), 200);
+  assert.equal(await status(dev, req({ host: '[::1]:8080' }, '::1')), 200);
+  assert.equal(await status(dev, req(local, '10.0.0.9')), 401);
+  // DNS rebinding: a page whose name now resolves to 127.0.0.1 calls with its own name as Host.
+  assert.equal(await status(dev, req({ host: 'evil.example:8080' }, '127.0.0.1')), 401);
+  assert.equal(await status(dev, req({}, '127.0.0.1')), 401);
+  assert.equal(await status(dev, req({ ...local, 'x-forwarded-for': '203.0.113.7' }, '127.0.0.1')), 401);
+  for (const h of ['forwarded', 'x-real-ip', 'via']) assert.equal(await status(dev, req({ ...local, [h]: '203.0.113.7' }, '127.0.0.1')), 401, h);
   // A token, when sent, is always checked (loopback does not excuse a customer's).
   assert.equal(await status(dev, req({ authorization: 'Bearer cust' }, '127.0.0.1')), 403);
 });
