@@ -9,7 +9,7 @@ import { test } from 'node:test';
 import { createLogger } from '../../config/logger.js';
 import { cnpjCheckDigits, cpfCheckDigits } from '../../domain/index.js';
 import { findLeaks, maskDeep, maskText } from '../../domain/mask.js';
-import { scanLogDir, scanLogFile } from '../support/log-scan.js';
+import { cnpjChecks, cpfChecks, leaksIn, scanLogDir, scanLogFile } from '../support/log-scan.js';
 
 const cpf = (base9: string) => base9 + cpfCheckDigits(base9);
 const cnpj = (base12: string) => base12 + cnpjCheckDigits(base12);
@@ -84,6 +84,44 @@ test('scanLogFile finds what masking would have removed, and two msg keys', () =
   writeFileSync(file, `{"msg":"a","x":{"msg":"b"}}\nkey ${CPF}\nok line\n+5561988880000 a@b.co ${CNPJ}\n`);
   const kinds = scanLogFile(file).findings.map((f) => f.problem.split(' ')[0] === 'unmasked' ? f.problem.split(' ')[1] : 'msg');
   assert.deepEqual(kinds.sort(), ['CNPJ', 'CPF', 'EMAIL', 'PHONE', 'msg']);
+});
+
+test('the scan\'s recognisers are its own: no import of the masker, check digits agree with domain/', () => {
+  const src = readFileSync(join(__dirname, '../../../test/support/log-scan.ts'), 'utf8');
+  assert.doesNotMatch(src, /from '[^']*domain\//, 'log-scan.ts imports nothing from domain/');
+  for (let i = 0; i < 300; i++) {
+    const b9 = String(100_000_000 + i * 2_999_999).slice(0, 9);
+    const b12 = String(100_000_000_000 + i * 2_999_999_997).slice(0, 12);
+    assert.equal(cpfChecks(cpf(b9)), true, cpf(b9));
+    assert.equal(cnpjChecks(cnpj(b12)), true, cnpj(b12));
+    const wrong = cpf(b9).slice(0, 10) + String((Number(cpf(b9)[10]) + 1) % 10);
+    assert.equal(cpfChecks(wrong), false, wrong);
+  }
+});
+
+test('the scan flags a planted unmasked line of each kind, and passes masked ones', () => {
+  const fmtCpf = `${CPF.slice(0, 3)}.${CPF.slice(3, 6)}.${CPF.slice(6, 9)}-${CPF.slice(9)}`;
+  const fmtCnpj = `${CNPJ.slice(0, 2)}.${CNPJ.slice(2, 5)}.${CNPJ.slice(5, 8)}/${CNPJ.slice(8, 12)}-${CNPJ.slice(12)}`;
+  const planted: [string, string][] = [
+    ['CPF', `{"level":20,"msg":"rpc failed","reason":"no entry for key ${CPF}"}`],
+    ['CPF', `{"msg":"owner ${fmtCpf} refused"}`],
+    ['CNPJ', `{"msg":"x","taxId":"${CNPJ}"}`],
+    ['CNPJ', `{"msg":"owner ${fmtCnpj}"}`],
+    ['PHONE', '{"msg":"key +5561988880000"}'],
+    ['PHONE', '{"msg":"key +55 (61) 98888-0000"}'],
+    ['EMAIL', '{"msg":"key maria.silva+pix@example.com.br"}'],
+  ];
+  const dir = mkdtempSync(join(tmpdir(), 'core-dict-log-'));
+  const file = join(dir, 'api.log');
+  writeFileSync(file, planted.map(([, l]) => l).join('\n') + '\n');
+  const found = scanLogFile(file).findings;
+  assert.deepEqual(found.map((f) => f.line), planted.map((_, i) => i + 1), JSON.stringify(found));
+  planted.forEach(([kind], i) => assert.match(found[i]!.problem, new RegExp(`^unmasked ${kind} `)));
+  assert.doesNotMatch(JSON.stringify(found), new RegExp(`${CPF}|${CNPJ}|988880000|maria`), 'a report of leaks is not itself a leak');
+  // What the masker writes, and numbers that are not documents, pass.
+  for (const [, l] of planted) assert.deepEqual(leaksIn(maskText(l)), [], maskText(l));
+  const clean = ['ispb 12345678 at 1733300000000', `ratio 0.${CPF}`, `9${CPF}9`, CPF.slice(0, 10) + String((Number(CPF[10]) + 1) % 10), 'WorkerID=temporal-system@127.0.0.1:7233', '+55*******0000 m***@example.com.br', '11111111111'];
+  for (const l of clean) assert.deepEqual(leaksIn(l), [], l);
 });
 
 test('every log line the suite wrote so far is masked', { skip: !process.env.LOG_DIR && 'no LOG_DIR (run by scripts/test.sh)' }, () => {
