@@ -5,8 +5,8 @@
 // is the process's registry, or, in a node:cluster primary (API_WORKERS > 1), every worker's
 // aggregated (config/metrics.ts clusterExposition); GET /healthz answers 200.
 import http from 'node:http';
-import type { AddressInfo } from 'node:net';
-import { exposition, register } from '../config/metrics.js';
+import { exposition } from '../config/metrics.js';
+import { listen, sendMetrics } from '../config/small-http.js';
 
 export interface ApiMetricsServer {
   url: string;
@@ -20,21 +20,10 @@ export async function startApiMetricsServer(o: { host: string; port: number; tex
     if (req.method !== 'GET') return void res.writeHead(405).end();
     if (path === '/healthz') return void res.writeHead(200, { 'content-type': 'application/json' }).end('{"status":"ok"}');
     if (path === '/metrics') {
-      text().then(
-        (body) => res.writeHead(200, { 'content-type': register.contentType }).end(body),
-        (err: unknown) => res.writeHead(500).end(String(err)),
-      );
+      sendMetrics(res, text());
       return;
     }
     res.writeHead(404).end();
   });
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(o.port, o.host, () => resolve());
-  });
-  const a = server.address() as AddressInfo;
-  return {
-    url: `http://${a.address.includes(':') ? `[${a.address}]` : a.address}:${a.port}`,
-    close: () => new Promise<void>((r) => server.close(() => r())),
-  };
+  return listen(server, o.port, o.host);
 }

@@ -4,8 +4,8 @@
 // with the failing components otherwise; GET /metrics is the process's registry
 // (config/metrics.ts: published and pruned rows, outbox lag and backlog, Node process metrics).
 import http from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { register } from '../config/metrics.js';
+import { listen, sendMetrics } from '../config/small-http.js';
 
 export interface RelayHttpServer {
   url: string;
@@ -34,21 +34,10 @@ export async function startRelayHttpServer(o: { host: string; port: number; prob
       return;
     }
     if (path === '/metrics') {
-      register.metrics().then(
-        (body) => res.writeHead(200, { 'content-type': register.contentType }).end(body),
-        (err: unknown) => res.writeHead(500).end(String(err)),
-      );
+      sendMetrics(res, register.metrics());
       return;
     }
     res.writeHead(404).end();
   });
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(o.port, o.host, () => resolve());
-  });
-  const a = server.address() as AddressInfo;
-  return {
-    url: `http://${a.address.includes(':') ? `[${a.address}]` : a.address}:${a.port}`,
-    close: () => new Promise<void>((r) => server.close(() => r())),
-  };
+  return listen(server, o.port, o.host);
 }

@@ -3,8 +3,8 @@
 // on TEMPORAL_METRICS_PORT (Runtime telemetry, Prometheus exporter) and we append so one scrape
 // target has both; GET /healthz answers 200 while the worker runs (Kubernetes liveness probe).
 import http from 'node:http';
-import type { AddressInfo } from 'node:net';
-import { exposition, register } from '../config/metrics.js';
+import { exposition } from '../config/metrics.js';
+import { listen, sendMetrics } from '../config/small-http.js';
 
 export interface WorkerMetricsServer {
   url: string;
@@ -31,21 +31,10 @@ export async function startWorkerMetricsServer(o: { host: string; port: number; 
     }
     if (path === '/metrics') {
       const core = o.temporalCoreMetricsUrl;
-      exposition(core ? () => coreMetrics(core) : undefined).then(
-        (body) => res.writeHead(200, { 'content-type': register.contentType }).end(body),
-        (err: unknown) => res.writeHead(500).end(String(err)),
-      );
+      sendMetrics(res, exposition(core ? () => coreMetrics(core) : undefined));
       return;
     }
     res.writeHead(404).end();
   });
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(o.port, o.host, () => resolve());
-  });
-  const a = server.address() as AddressInfo;
-  return {
-    url: `http://${a.address.includes(':') ? `[${a.address}]` : a.address}:${a.port}`,
-    close: () => new Promise<void>((r) => server.close(() => r())),
-  };
+  return listen(server, o.port, o.host);
 }
