@@ -41,10 +41,10 @@ export const describePrincipal = (p: Principal): string => (p.subject ? `${p.par
  */
 const ANONYMOUS_SERVICES = new Set(['grpc.health.v1.Health', 'grpc.reflection.v1.ServerReflection', 'grpc.reflection.v1alpha.ServerReflection']);
 
-/** Every call carries a Bearer JWT; the verified principal goes into the call's context. */
 /** Verifies an Authorization header (api/auth.ts makes one): the principal, or Unauthenticated/PermissionDenied. */
 export type VerifyBearer = (authorization: string | null | undefined) => Promise<Principal>;
 
+/** Every call carries a Bearer JWT; the verified principal goes into the call's context. */
 export function authInterceptor(verify: VerifyBearer): Interceptor {
   return (next) => async (req) => {
     if (ANONYMOUS_SERVICES.has(req.service.typeName)) return next(req);

@@ -25,11 +25,10 @@ export interface LeaseOptions {
   now?: () => number;
 }
 
-export function leasedLimiter(shared: Pick<SharedLimiter, 'points' | 'consume' | 'reward'> & Partial<Pick<ClientLimiter, 'stats' | 'state'>>, o: LeaseOptions): ClientLimiter {
+/** What the interceptor calls; the shared limiter's own stats() and state() tell where points were counted. */
+export function leasedLimiter(shared: Pick<SharedLimiter, 'points' | 'consume' | 'reward'>, o: LeaseOptions): Pick<ClientLimiter, 'consume'> {
   const lease = Math.max(1, Math.min(o.lease, shared.points));
-  const stats = () => shared.stats?.() ?? { redis: 0, fallback: 0 };
-  const state = () => shared.state?.() ?? 'closed';
-  if (lease === 1) return { consume: (key) => shared.consume(key), stats, state };
+  if (lease === 1) return { consume: (key) => shared.consume(key) };
   const now = o.now ?? Date.now;
   const leases = new LRUCache<string, Lease>({ max: o.maxClients ?? 100_000 });
   // One lease request per client in flight; concurrent callers wait for it and then take from it.
@@ -59,8 +58,6 @@ export function leasedLimiter(shared: Pick<SharedLimiter, 'points' | 'consume' |
   };
 
   return {
-    stats,
-    state,
     async consume(key: string): Promise<void> {
       // Each round either takes a point of the lease or waits for the one lease request in flight,
       // which ends with `lease` new points (handed to the waiters in turn) or the client's refusal

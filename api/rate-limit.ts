@@ -23,6 +23,7 @@ import { createHash } from 'node:crypto';
 import { Code, ConnectError, type ContextValues, type Interceptor } from '@connectrpc/connect';
 import { circuitBreaker, CircuitState, ConsecutiveBreaker, handleWhen, SamplingBreaker, type CircuitBreakerPolicy } from 'cockatiel';
 import type { Redis } from 'ioredis';
+import { LRUCache } from 'lru-cache';
 import type { Logger } from 'pino';
 import { RateLimiterMemory, RateLimiterRedis, RateLimiterRes } from 'rate-limiter-flexible';
 import { Health } from '../gen/grpc/health/v1/health_pb.js';
@@ -173,23 +174,11 @@ export const VERIFIED_TOKEN_TTL_MS = 3_600_000;
  */
 export function authFailureLimitInterceptor(o: AuthFailureLimitOptions): Interceptor {
   const failures = new RateLimiterMemory({ points: o.points, duration: o.durationSeconds, keyPrefix: 'auth-failures' });
-  const ttl = o.verifiedTtlMs ?? VERIFIED_TOKEN_TTL_MS;
-  const max = o.verifiedMax ?? 10_000;
-  // Insertion order = age: the first entries are the oldest.
-  const verified = new Map<string, number>();
+  // Tokens verified here, by hash: each kept `verifiedTtlMs` from its last success, the least recent dropped beyond `verifiedMax`.
+  const verified = new LRUCache<string, true>({ max: o.verifiedMax ?? 10_000, ttl: o.verifiedTtlMs ?? VERIFIED_TOKEN_TTL_MS });
   const digest = (authorization: string) => createHash('sha256').update(authorization).digest('base64url');
-  const known = (d: string) => {
-    const until = verified.get(d);
-    if (until === undefined) return false;
-    if (until > Date.now()) return true;
-    verified.delete(d);
-    return false;
-  };
-  const remember = (d: string) => {
-    verified.delete(d);
-    verified.set(d, Date.now() + ttl);
-    while (verified.size > max) verified.delete(verified.keys().next().value!);
-  };
+  const known = (d: string) => verified.has(d);
+  const remember = (d: string) => void verified.set(d, true);
   return (next) => async (req) => {
     if (EXEMPT.has(req.service.typeName)) return next(req);
     const peer = `peer:${req.contextValues.get(peerKey) || 'unknown'}`;

@@ -20,42 +20,40 @@ export interface ResponseMeta {
   responseTime?: string;
 }
 
-export interface CreateEntryInput {
+/** Any DICT call may be aborted: a DictTransportError follows. */
+export interface Abortable {
+  /** The worker's activity cancellation (e.g. at shutdown), or a lookup's timeout or caller. */
+  signal?: AbortSignal;
+}
+
+export interface CreateEntryInput extends Abortable {
   entry: Entry;
   /** USER_REQUESTED or RECONCILIATION. */
   reason: EntryOperationReason;
   /** BCB RequestId (UUID): fixed once per logical creation and reused on every retry. */
   requestId: string;
-  /** Aborts the HTTP request (the activity's cancellation, e.g. at worker shutdown); a DictTransportError follows. */
-  signal?: AbortSignal;
 }
 
-export interface UpdateEntryInput {
+export interface UpdateEntryInput extends Abortable {
   key: string;
   account: BrazilianAccount;
   owner: Person;
   reason: EntryOperationReason;
-  /** Aborts the HTTP request (the activity's cancellation, e.g. at worker shutdown); a DictTransportError follows. */
-  signal?: AbortSignal;
 }
 
-export interface DeleteEntryInput {
+export interface DeleteEntryInput extends Abortable {
   key: string;
   /** ISPB of the participant the key belongs to. */
   participant: string;
   reason: EntryOperationReason;
-  /** Aborts the HTTP request (the activity's cancellation, e.g. at worker shutdown); a DictTransportError follows. */
-  signal?: AbortSignal;
 }
 
-export interface GetEntryInput {
+export interface GetEntryInput extends Abortable {
   key: string;
   /** CPF/CNPJ of the payer (PI-PayerId). */
   payerId: string;
   /** Payment's end-to-end id (PI-EndToEndId). */
   endToEndId?: string;
-  /** Aborts the HTTP request (a timeout or the caller's own cancellation); a DictTransportError follows. */
-  signal?: AbortSignal;
 }
 
 export interface GetEntryResult extends ResponseMeta {
@@ -69,12 +67,10 @@ export interface CheckKeysResult extends ResponseMeta {
 }
 
 /** Claim operations that name a claim and the acting participant (acknowledge, confirm, cancel). */
-export interface ClaimActionInput {
+export interface ClaimActionInput extends Abortable {
   claimId: string;
   /** ISPB of the participant acting (donor for acknowledge/confirm; donor or claimer for cancel). */
   participant: string;
-  /** Aborts the HTTP request (the activity's cancellation, e.g. at worker shutdown); a DictTransportError follows. */
-  signal?: AbortSignal;
 }
 
 export interface ClaimDecisionInput extends ClaimActionInput {
@@ -129,7 +125,7 @@ export interface DictPoliciesApi {
 
 /** DICT's claim operations (createClaim … completeClaim, listClaims). */
 export interface DictClaimsApi {
-  createClaim(input: { claim: Claim; signal?: AbortSignal }): Promise<ClaimResult>;
+  createClaim(input: { claim: Claim } & Abortable): Promise<ClaimResult>;
   getClaim(claimId: string): Promise<ClaimResult>;
   listClaims(input: ListClaimsInput): Promise<ListClaimsResult>;
   acknowledgeClaim(input: ClaimActionInput): Promise<ClaimResult>;
