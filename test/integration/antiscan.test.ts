@@ -5,13 +5,11 @@
 // simulator enforces the same rules (429) and serves /policies, which our buckets reconcile
 // with; and the Redis limiter (Lua) never admits more than the reference model.
 import assert from 'node:assert/strict';
-import type { ChildProcess } from 'node:child_process';
-import { once } from 'node:events';
 import { randomInt } from 'node:crypto';
 import { after, afterEach, before, describe, test } from 'node:test';
 import { Code, ConnectError, type Client as RpcClient } from '@connectrpc/connect';
 import fc from 'fast-check';
-import { Redis } from 'ioredis';
+import type { Redis } from 'ioredis';
 import pino from 'pino';
 import { startAntiscanReconciler } from '../../api/antiscan.js';
 import type { ApiServer, BuildOptions } from '../../api/server.js';
@@ -20,11 +18,10 @@ import type { ParticipantCategory } from '../../domain/antiscan.js';
 import { CoreDictService } from '../../gen/dict/core/v1/service_pb.js';
 import { ErrorInfoSchema, RetryInfoSchema } from '../../gen/google/rpc/error_details_pb.js';
 import { createAntiscanLimiter, type AntiscanLimiter } from '../../store/antiscan.js';
-import { redisFailFastOptions } from '../../store/lookup-cache.js';
 import { runStream, streamArb } from '../support/antiscan-model.js';
 import { rpcError } from '../support/errors.js';
 import { legalPerson, naturalPerson, newCpf, newEmail, newEndToEndId, newPhone } from '../support/fixtures.js';
-import { freePort, spawnRedis } from '../support/processes.js';
+import { PrivateRedis } from '../support/processes.js';
 import { customer, extraApi, OUR_ISPB, startStack, type Stack } from '../support/stack.js';
 
 let s: Stack;
@@ -241,30 +238,17 @@ describe('LookupKey anti-scanning', () => {
 });
 
 describe('Redis killed', () => {
-  let redisProc: ChildProcess | undefined;
-  let redis: Redis | undefined;
-  after(async () => {
-    redis?.disconnect();
-    // (killed in the test: signalCode set, exitCode stays null)
-    if (redisProc && redisProc.exitCode === null && redisProc.signalCode === null) {
-      redisProc.kill('SIGKILL');
-      await once(redisProc, 'exit');
-    }
-  });
+  let r: PrivateRedis | undefined;
+  after(() => r?.stop());
 
   test('lookups answer at once and DICT calls stay within the in-process fallback (0.1 of category H: 5)', async () => {
-    const port = await freePort();
-    redisProc = spawnRedis(port);
-    redis = new Redis(`redis://127.0.0.1:${port}/0`, redisFailFastOptions(50));
-    redis.on('error', () => {});
-    for (let i = 0; i < 200 && redis.status !== 'ready'; i++) await once(redis, 'ready').catch(() => undefined);
-    const limiter = limiterOn(redis, 'H', 0.1);
+    r = await PrivateRedis.start(50);
+    const limiter = limiterOn(r.client, 'H', 0.1);
     const client = await apiWith({ antiscan: limiter });
     const key = await otherPspPhone();
     assert.deepEqual(await tryLookup(client, key, naturalPerson().taxIdNumber), { ok: true, source: 'DICT' });
 
-    redisProc.kill('SIGKILL');
-    await once(redisProc, 'exit');
+    await r.kill();
     const before = await getEntryCalls();
     const results: Try[] = [];
     let slowest = 0;

@@ -10,7 +10,7 @@ import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 import { KeyType } from '../../gen/dict/core/v1/types_pb.js';
 import { createKeyRequest, legalPerson, naturalPerson, newEmail, newEndToEndId } from '../support/fixtures.js';
-import { env, OUR_ISPB, startStack, type Stack } from '../support/stack.js';
+import { programEnv, startStack, type Stack } from '../support/stack.js';
 import { freePort, teeToLogDir } from '../support/processes.js';
 
 const dist = join(__dirname, '..', '..');
@@ -56,16 +56,7 @@ before(async () => {
       LOG_LEVEL: 'info',
       API_WORKERS: '2',
       RPC_STATS_INTERVAL_MS: '200',
-      PSP_ISPB: OUR_ISPB,
-      DATABASE_URL: env.databaseUrl,
-      REDIS_URL: env.redisUrl,
-      TEMPORAL_ADDRESS: env.temporalAddress,
-      TEMPORAL_NAMESPACE: env.namespace,
-      TEMPORAL_TASK_QUEUE: s.taskQueue,
-      DICT_BASE_URL: s.simulator.url,
-      DICT_SIGNING_KEY_FILE: pki.participants[OUR_ISPB]!.keyFile,
-      DICT_SIGNING_CERT_FILE: pki.participants[OUR_ISPB]!.certFile,
-      DICT_TRUSTED_CERT_FILE: pki.dict.certFile,
+      ...programEnv({ pki, taskQueue: s.taskQueue, dictBaseUrl: s.simulator.url }),
       AUTH_JWKS_FILE: pki.auth.jwksFile,
       API_HOST: '127.0.0.1',
       API_PORT: String(httpPort),

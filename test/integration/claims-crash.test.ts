@@ -11,7 +11,7 @@ import { ClaimOperationReason, ClaimStatus, EntryStatus, KeyType } from '../../g
 import { dictClaim, untilStatus, waitFor } from '../support/claims.js';
 import { account, createKeyRequest, naturalPerson, newPhone } from '../support/fixtures.js';
 import { teeToLogDir } from '../support/processes.js';
-import { env, OTHER_ISPB, OUR_ISPB, startStack, type Stack } from '../support/stack.js';
+import { OTHER_ISPB, OUR_ISPB, programEnv, startStack, type Stack } from '../support/stack.js';
 
 const PERIODS = { resolutionMs: 4_000, closingMs: 3_000, claimerDeadlineMs: 15_000 };
 // dist/test/integration -> dist
@@ -22,23 +22,13 @@ let worker: ChildProcess | undefined;
 let output = '';
 
 function startWorkerProcess(): ChildProcess {
-  const p = s.pki.participants[OUR_ISPB]!;
   const child = spawn(process.execPath, [join(dist, 'worker/main.js')], {
     env: {
       ...process.env,
       LOG_LEVEL: 'warn',
       WORKER_METRICS_PORT: '0',
       TEMPORAL_METRICS_PORT: '0',
-      PSP_ISPB: OUR_ISPB,
-      DATABASE_URL: env.databaseUrl,
-      REDIS_URL: env.redisUrl,
-      TEMPORAL_ADDRESS: env.temporalAddress,
-      TEMPORAL_NAMESPACE: env.namespace,
-      TEMPORAL_TASK_QUEUE: s.taskQueue,
-      DICT_BASE_URL: s.simulator.url,
-      DICT_SIGNING_KEY_FILE: p.keyFile,
-      DICT_SIGNING_CERT_FILE: p.certFile,
-      DICT_TRUSTED_CERT_FILE: s.pki.dict.certFile,
+      ...programEnv({ pki: s.pki, taskQueue: s.taskQueue, dictBaseUrl: s.simulator.url }),
       CLAIM_RESOLUTION_PERIOD_SECONDS: String(PERIODS.resolutionMs / 1000),
       CLAIM_CLOSING_PERIOD_SECONDS: String(PERIODS.closingMs / 1000),
       CLAIM_CLAIMER_DEADLINE_SECONDS: String(PERIODS.claimerDeadlineMs / 1000),

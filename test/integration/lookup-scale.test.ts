@@ -3,21 +3,18 @@
 // Postgres; with Redis stopped lookups answer without waiting on it (circuit breaker) and the
 // cache is used again once Redis is back.
 import assert from 'node:assert/strict';
-import type { ChildProcess } from 'node:child_process';
-import { once } from 'node:events';
 import { after, before, describe, test } from 'node:test';
 import { Code, type Client as RpcClient } from '@connectrpc/connect';
-import { Redis } from 'ioredis';
 import { gate } from '../../api/admission.js';
 import type { ApiServer, BuildOptions } from '../../api/server.js';
 import { CoreDictService } from '../../gen/dict/core/v1/service_pb.js';
 import { KeyType } from '../../gen/dict/core/v1/types_pb.js';
 import { RetryInfoSchema } from '../../gen/google/rpc/error_details_pb.js';
-import { createLookupCache, redisFailFastOptions, type LookupCache } from '../../store/lookup-cache.js';
+import { createLookupCache, type LookupCache } from '../../store/lookup-cache.js';
 import { rpcError } from '../support/errors.js';
 import { createKeyRequest, legalPerson, naturalPerson, newEmail, newEndToEndId } from '../support/fixtures.js';
 import { extraApi as extraApiOf, startStack, type Stack } from '../support/stack.js';
-import { freePort, spawnRedis } from '../support/processes.js';
+import { PrivateRedis } from '../support/processes.js';
 
 let s: Stack;
 const extra: ApiServer[] = [];
@@ -135,31 +132,19 @@ describe('hot path', () => {
 });
 
 describe('Redis down', () => {
-  let redisProc: ChildProcess | undefined;
-  let redis: Redis | undefined;
-  after(async () => {
-    redis?.disconnect();
-    if (redisProc && redisProc.exitCode === null) {
-      redisProc.kill('SIGKILL');
-      await once(redisProc, 'exit');
-    }
-  });
+  let r: PrivateRedis | undefined;
+  after(() => r?.stop());
 
   test('lookups never wait on a stopped Redis (breaker opens), and use the cache again once it is back', async () => {
-    const port = await freePort();
-    redisProc = spawnRedis(port);
-    redis = new Redis(`redis://127.0.0.1:${port}/0`, redisFailFastOptions(50));
-    redis.on('error', () => {});
-    await until('redis ready', () => redis!.status === 'ready');
+    r = await PrivateRedis.start(50);
     const states: string[] = [];
-    const cache: LookupCache = createLookupCache(redis, { breaker: { threshold: 0.5, windowMs: 1_000, minimumRps: 3, halfOpenAfterMs: 300, commandTimeoutMs: 50, onStateChange: (st) => states.push(st) } });
+    const cache: LookupCache = createLookupCache(r.client, { breaker: { threshold: 0.5, windowMs: 1_000, minimumRps: 3, halfOpenAfterMs: 300, commandTimeoutMs: 50, onStateChange: (st) => states.push(st) } });
     const { client } = await extraApi({ cache });
     const own = await ownKey();
     const other = await otherPspLegalKey();
     assert.deepEqual([(await lookup(client, other)).source, (await lookup(client, other)).source], ['DICT', 'CACHE']);
 
-    redisProc.kill('SIGKILL');
-    await once(redisProc, 'exit');
+    await r.kill();
     // Every cache call fails fast while Redis is down: none waits anywhere near 100 ms.
     const waits: number[] = [];
     for (let i = 0; i < 30; i++) {
@@ -184,7 +169,7 @@ describe('Redis down', () => {
     assert.ok(now.shortCircuited - during.shortCircuited >= 2, JSON.stringify({ during, now }));
 
     // Redis back on the same port: the client reconnects by itself, the breaker closes after a probe.
-    redisProc = spawnRedis(port);
+    await r.restart();
     await until('the cache to be used again', async () => (await lookup(client, other)).source === 'CACHE', 15_000);
     assert.equal(cache.state(), 'closed');
     assert.ok(states.includes('open') && states.at(-1) === 'closed', `breaker states: ${states.join(',')}`);

@@ -14,7 +14,7 @@ import { CoreDictService } from '../../gen/dict/core/v1/service_pb.js';
 import { EntryStatus, KeyType } from '../../gen/dict/core/v1/types_pb.js';
 import { ensureDevPki } from '../../scripts/pki.js';
 import { createKeyRequest, naturalPerson, newEmail, newEndToEndId } from '../support/fixtures.js';
-import { bearer, env, OTHER_ISPB, OUR_ISPB, testToken, THIRD_ISPB } from '../support/stack.js';
+import { bearer, env, OTHER_ISPB, OUR_ISPB, programEnv, testToken, THIRD_ISPB } from '../support/stack.js';
 import { freePort, Programs } from '../support/processes.js';
 
 const programs = new Programs();
@@ -62,16 +62,7 @@ before(async () => {
   const [simPort, httpPort, grpcPort] = [await freePort(), await freePort(), await freePort()];
   const taskQueue = `proc-${randomUUID()}`;
   shared = {
-    PSP_ISPB: OUR_ISPB,
-    DATABASE_URL: env.databaseUrl,
-    REDIS_URL: env.redisUrl,
-    TEMPORAL_ADDRESS: env.temporalAddress,
-    TEMPORAL_NAMESPACE: env.namespace,
-    TEMPORAL_TASK_QUEUE: taskQueue,
-    DICT_BASE_URL: `https://127.0.0.1:${simPort}/api/v2`,
-    DICT_SIGNING_KEY_FILE: pki.participants[OUR_ISPB]!.keyFile,
-    DICT_SIGNING_CERT_FILE: pki.participants[OUR_ISPB]!.certFile,
-    DICT_TRUSTED_CERT_FILE: pki.dict.certFile,
+    ...programEnv({ pki, taskQueue, dictBaseUrl: `https://127.0.0.1:${simPort}/api/v2` }),
     DICT_TLS_CA_FILE: join(pki.dir, 'ca.crt'),
     DICT_TLS_CERT_FILE: pki.participants[OUR_ISPB]!.certFile,
     DICT_TLS_KEY_FILE: pki.participants[OUR_ISPB]!.keyFile,

@@ -6,20 +6,16 @@
 // a token already verified from that peer keeps working and another peer is unaffected
 // (X-Forwarded-For counted only behind configured proxies).
 import assert from 'node:assert/strict';
-import type { ChildProcess } from 'node:child_process';
-import { once } from 'node:events';
 import { randomUUID } from 'node:crypto';
 import { after, before, describe, test } from 'node:test';
 import { Code, createClient, type Client as RpcClient } from '@connectrpc/connect';
 import { createConnectTransport } from '@connectrpc/connect-node';
-import { Redis } from 'ioredis';
 import type { ApiServer } from '../../api/server.js';
 import { rateLimiter } from '../../api/rate-limit.js';
 import { CoreDictService } from '../../gen/dict/core/v1/service_pb.js';
 import { RetryInfoSchema } from '../../gen/google/rpc/error_details_pb.js';
-import { redisFailFastOptions } from '../../store/lookup-cache.js';
 import { rpcError } from '../support/errors.js';
-import { freePort, spawnRedis } from '../support/processes.js';
+import { PrivateRedis } from '../support/processes.js';
 import { extraApi, OUR_ISPB, startStack, testVerifier, type Stack } from '../support/stack.js';
 
 let s: Stack;
@@ -43,28 +39,13 @@ const retrySeconds = (e: Awaited<ReturnType<typeof rpcError>>): number => Number
 
 describe('per-client rate limit with Redis killed and restarted', () => {
   const POINTS = 5;
-  let redisProc: ChildProcess | undefined;
-  let redis: Redis | undefined;
-  after(async () => {
-    redis?.disconnect();
-    if (redisProc && redisProc.exitCode === null && redisProc.signalCode === null) {
-      redisProc.kill('SIGKILL');
-      await once(redisProc, 'exit');
-    }
-  });
-
-  const untilReady = async (r: Redis) => {
-    for (let i = 0; i < 200 && r.status !== 'ready'; i++) await new Promise((res) => setTimeout(res, 50));
-    assert.equal(r.status, 'ready');
-  };
+  let r: PrivateRedis | undefined;
+  after(() => r?.stop());
 
   test('in memory while Redis is down (RESOURCE_EXHAUSTED with RetryInfo, no wait), in Redis again once it is back', async () => {
-    const port = await freePort();
-    redisProc = spawnRedis(port);
     // As api/main.ts builds it: fail fast (no offline queue, 100 ms command timeout).
-    redis = new Redis(`redis://127.0.0.1:${port}/0`, redisFailFastOptions(100));
-    redis.on('error', () => undefined);
-    await untilReady(redis);
+    r = await PrivateRedis.start(100);
+    const redis = r.client;
     const prefix = `test-rl-${randomUUID()}`;
     const limiter = rateLimiter(redis, { points: POINTS, durationSeconds: 60, keyPrefix: prefix, breaker: { threshold: 0.5, windowMs: 5_000, minimumRps: 2, halfOpenAfterMs: 300 } });
     const client = await api({ rateLimiter: limiter });
@@ -78,8 +59,7 @@ describe('per-client rate limit with Redis killed and restarted', () => {
     assert.equal(Number(await redis.get(redisKey('rl-a'))), POINTS + 1);
 
     // Redis killed: each call is counted in this process's memory, at once.
-    redisProc.kill('SIGKILL');
-    await once(redisProc, 'exit');
+    await r.kill();
     const before = limiter.stats();
     const b = await as('rl-b');
     let slowest = 0;
@@ -102,8 +82,7 @@ describe('per-client rate limit with Redis killed and restarted', () => {
 
     // Redis back (empty: no persistence) on the same port: once the client reconnects and the
     // breaker probes, calls are counted in Redis again.
-    redisProc = spawnRedis(port);
-    await untilReady(redis);
+    await r.restart();
     let probed = '';
     for (let i = 0; i < 100 && !probed; i++) {
       const sub = `rl-c-${i}`;
@@ -122,30 +101,18 @@ describe('per-client rate limit with Redis killed and restarted', () => {
 });
 
 describe('per-client rate limit with Redis frozen', () => {
-  let redisProc: ChildProcess | undefined;
-  let redis: Redis | undefined;
-  after(async () => {
-    redis?.disconnect();
-    if (redisProc && redisProc.exitCode === null && redisProc.signalCode === null) {
-      redisProc.kill('SIGKILL');
-      await once(redisProc, 'exit');
-    }
-  });
+  let r: PrivateRedis | undefined;
+  after(() => r?.stop());
 
   test('a Redis that accepts but never answers: each call waits at most the command timeout until the circuit opens, then none waits; it closes once Redis answers', async () => {
-    const port = await freePort();
-    redisProc = spawnRedis(port);
-    redis = new Redis(`redis://127.0.0.1:${port}/0`, redisFailFastOptions(100));
-    redis.on('error', () => undefined);
-    for (let i = 0; i < 200 && redis.status !== 'ready'; i++) await new Promise((res) => setTimeout(res, 50));
-    assert.equal(redis.status, 'ready');
-    const limiter = rateLimiter(redis, { points: 1_000, durationSeconds: 60, keyPrefix: `test-rl-${randomUUID()}`, breaker: { threshold: 0.5, windowMs: 2_000, minimumRps: 2, halfOpenAfterMs: 300 } });
+    r = await PrivateRedis.start(100);
+    const limiter = rateLimiter(r.client, { points: 1_000, durationSeconds: 60, keyPrefix: `test-rl-${randomUUID()}`, breaker: { threshold: 0.5, windowMs: 2_000, minimumRps: 2, halfOpenAfterMs: 300 } });
     const client = await api({ rateLimiter: limiter });
     const as = { headers: { authorization: `Bearer ${await s.token({ sub: 'rl-frozen' })}` } };
     await client.healthCheck({}, as);
 
     // SIGSTOP: the connection stays up (ioredis still 'ready'), commands time out.
-    redisProc.kill('SIGSTOP');
+    r.proc.kill('SIGSTOP');
     let n = 0;
     for (; n < 100 && limiter.state() !== 'open'; n++) await client.healthCheck({}, as);
     assert.equal(limiter.state(), 'open', `circuit still ${limiter.state()} after ${n} calls`);
@@ -153,7 +120,7 @@ describe('per-client rate limit with Redis frozen', () => {
     for (let i = 0; i < 10; i++) await client.healthCheck({}, as);
     assert.equal(limiter.stats().fallback - skipped, 10);
 
-    redisProc.kill('SIGCONT');
+    r.proc.kill('SIGCONT');
     for (let i = 0; i < 100 && limiter.state() !== 'closed'; i++) {
       await client.healthCheck({}, as);
       if (limiter.state() !== 'closed') await new Promise((res) => setTimeout(res, 100));

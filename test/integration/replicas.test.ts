@@ -16,7 +16,7 @@ import { EntryStatus, KeyType } from '../../gen/dict/core/v1/types_pb.js';
 import { ensureDevPki } from '../../scripts/pki.js';
 import { createSql, type Sql } from '../../store/db.js';
 import { createKeyRequest, newEmail } from '../support/fixtures.js';
-import { bearer, env, OTHER_ISPB, OUR_ISPB, testToken, THIRD_ISPB } from '../support/stack.js';
+import { bearer, env, OTHER_ISPB, OUR_ISPB, programEnv, testToken, THIRD_ISPB } from '../support/stack.js';
 import { freePort, Programs } from '../support/processes.js';
 
 const programs = new Programs();
@@ -49,16 +49,7 @@ before(async () => {
   const simPort = await freePort();
   taskQueue = `replicas-${randomUUID()}`;
   const shared = {
-    PSP_ISPB: OUR_ISPB,
-    DATABASE_URL: env.databaseUrl,
-    REDIS_URL: env.redisUrl,
-    TEMPORAL_ADDRESS: env.temporalAddress,
-    TEMPORAL_NAMESPACE: env.namespace,
-    TEMPORAL_TASK_QUEUE: taskQueue,
-    DICT_BASE_URL: `http://127.0.0.1:${simPort}/api/v2`,
-    DICT_SIGNING_KEY_FILE: pki.participants[OUR_ISPB]!.keyFile,
-    DICT_SIGNING_CERT_FILE: pki.participants[OUR_ISPB]!.certFile,
-    DICT_TRUSTED_CERT_FILE: pki.dict.certFile,
+    ...programEnv({ pki, taskQueue, dictBaseUrl: `http://127.0.0.1:${simPort}/api/v2` }),
     AUTH_JWKS_FILE: pki.auth.jwksFile,
   };
   const token = await testToken(pki);

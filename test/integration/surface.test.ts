@@ -25,7 +25,7 @@ import { startApiMetricsServer, type ApiMetricsServer } from '../../api/metrics-
 import { rpcError } from '../support/errors.js';
 import { createKeyRequest, newEmail } from '../support/fixtures.js';
 import { freePort, Programs } from '../support/processes.js';
-import { bearer, customer, env, OTHER_ISPB, OUR_ISPB, startStack, type Stack } from '../support/stack.js';
+import { bearer, customer, env, OTHER_ISPB, OUR_ISPB, programEnv, startStack, type Stack } from '../support/stack.js';
 import { KeyType } from '../../gen/dict/core/v1/types_pb.js';
 import { join } from 'node:path';
 import { toJson } from '@bufbuild/protobuf';
@@ -275,20 +275,10 @@ describe('graceful shutdown of the API process', () => {
 
   test('SIGTERM under load: /readyz turns 503, the process exits 0, and every acknowledged CreateKey is in Postgres and reaches ACTIVE', async () => {
     const [httpPort, grpcPort] = [await freePort(), await freePort()];
-    const ours = s.pki.participants[OUR_ISPB]!;
     // The API process shares the stack's Postgres schema and task queue, so the stack's worker
     // (in this process) runs what it accepts.
     const api = programs.start('api/main.js', {
-      PSP_ISPB: OUR_ISPB,
-      DATABASE_URL: env.databaseUrl,
-      REDIS_URL: env.redisUrl,
-      TEMPORAL_ADDRESS: env.temporalAddress,
-      TEMPORAL_NAMESPACE: env.namespace,
-      TEMPORAL_TASK_QUEUE: s.taskQueue,
-      DICT_BASE_URL: s.simulator.url,
-      DICT_SIGNING_KEY_FILE: ours.keyFile,
-      DICT_SIGNING_CERT_FILE: ours.certFile,
-      DICT_TRUSTED_CERT_FILE: s.pki.dict.certFile,
+      ...programEnv({ pki: s.pki, taskQueue: s.taskQueue, dictBaseUrl: s.simulator.url }),
       AUTH_JWKS_FILE: s.pki.auth.jwksFile,
       API_HOST: '127.0.0.1',
       API_PORT: String(httpPort),

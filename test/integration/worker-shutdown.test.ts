@@ -12,7 +12,7 @@ import { EntryStatus, KeyType } from '../../gen/dict/core/v1/types_pb.js';
 import { waitFor } from '../support/claims.js';
 import { createKeyRequest, newEmail } from '../support/fixtures.js';
 import { Programs } from '../support/processes.js';
-import { env, OUR_ISPB, startStack, type Stack } from '../support/stack.js';
+import { programEnv, startStack, type Stack } from '../support/stack.js';
 
 const GRACE_MS = 2_000;
 // Process exit after the grace time: closing pools and connections, and a loaded CI machine.
@@ -26,18 +26,8 @@ let s: Stack;
 const programs = new Programs();
 
 function startWorkerProcess(): ChildProcess {
-  const p = s.pki.participants[OUR_ISPB]!;
   return programs.start('worker/main.js', {
-    PSP_ISPB: OUR_ISPB,
-    DATABASE_URL: env.databaseUrl,
-    REDIS_URL: env.redisUrl,
-    TEMPORAL_ADDRESS: env.temporalAddress,
-    TEMPORAL_NAMESPACE: env.namespace,
-    TEMPORAL_TASK_QUEUE: s.taskQueue,
-    DICT_BASE_URL: s.simulator.url,
-    DICT_SIGNING_KEY_FILE: p.keyFile,
-    DICT_SIGNING_CERT_FILE: p.certFile,
-    DICT_TRUSTED_CERT_FILE: s.pki.dict.certFile,
+    ...programEnv({ pki: s.pki, taskQueue: s.taskQueue, dictBaseUrl: s.simulator.url }),
     CLAIM_POLLER_ENABLED: 'false',
     WORKER_SHUTDOWN_GRACE_MS: String(GRACE_MS),
     LOG_LEVEL: 'info',

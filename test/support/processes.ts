@@ -7,6 +7,8 @@ import { once } from 'node:events';
 import { createWriteStream, mkdirSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { basename, join } from 'node:path';
+import { Redis } from 'ioredis';
+import { redisFailFastOptions } from '../../store/lookup-cache.js';
 
 /** Appends `child`'s stdout and stderr to $LOG_DIR/<name>-<pid>.log (when LOG_DIR is set, as scripts/test.sh does). */
 export function teeToLogDir(child: ChildProcess, name: string): void {
@@ -31,12 +33,57 @@ export async function freePort(): Promise<number> {
   return port;
 }
 
-/** Programs started by one test file, with the last 4,000 characters of each one's output. */
 /** A throwaway Redis on loopback (no persistence) that a test may kill. */
 export function spawnRedis(port: number): ChildProcess {
   return spawn('redis-server', ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no'], { stdio: 'ignore' });
 }
 
+/**
+ * A Redis of one test's own on a free port, to kill, freeze (SIGSTOP) or restart, with a client
+ * on it built as the API builds its own (fail fast: store/lookup-cache.ts redisFailFastOptions).
+ */
+export class PrivateRedis {
+  private constructor(
+    readonly port: number,
+    public proc: ChildProcess,
+    readonly client: Redis,
+  ) {}
+
+  static async start(commandTimeoutMs: number): Promise<PrivateRedis> {
+    const port = await freePort();
+    const r = new PrivateRedis(port, spawnRedis(port), new Redis(`redis://127.0.0.1:${port}/0`, redisFailFastOptions(commandTimeoutMs)));
+    r.client.on('error', () => undefined);
+    await r.ready();
+    return r;
+  }
+
+  /** Until the client is connected (at most 10 s). */
+  async ready(): Promise<void> {
+    for (let i = 0; i < 200 && this.client.status !== 'ready'; i++) await new Promise((res) => setTimeout(res, 50));
+    if (this.client.status !== 'ready') throw new Error(`redis on :${this.port} not ready (client ${this.client.status})`);
+  }
+
+  /** SIGKILL, and wait for the exit. */
+  async kill(): Promise<void> {
+    if (this.proc.exitCode !== null || this.proc.signalCode !== null) return;
+    this.proc.kill('SIGKILL');
+    await once(this.proc, 'exit');
+  }
+
+  /** redis-server again on the same port (empty: no persistence), and the client reconnected. */
+  async restart(): Promise<void> {
+    this.proc = spawnRedis(this.port);
+    await this.ready();
+  }
+
+  /** For after(): the client closed, the server killed if it still runs (a frozen one too). */
+  async stop(): Promise<void> {
+    this.client.disconnect();
+    await this.kill();
+  }
+}
+
+/** Programs started by one test file, with the last 4,000 characters of each one's output. */
 export class Programs {
   readonly procs: ChildProcess[] = [];
   private readonly logs = new Map<ChildProcess, string>();

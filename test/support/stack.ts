@@ -74,6 +74,27 @@ export interface StackOptions {
 export const TEST_UI_ORIGIN = 'http://ui.core-dict.test';
 
 /** The payload codec of the test PKI's keys (PAYLOAD_KEYS_FILE from scripts/test.sh, else the PKI's file). */
+/**
+ * The environment our programs (api/main.js, worker/main.js) need to run as `participant` on the
+ * test databases and Temporal, on `taskQueue`, against DICT at `dictBaseUrl` (the simulator) with
+ * the participant's signing certificate and DICT's trusted one.
+ */
+export function programEnv(o: { pki: DevPki; taskQueue: string; dictBaseUrl: string; participant?: string }): Record<string, string> {
+  const p = o.pki.participants[o.participant ?? OUR_ISPB]!;
+  return {
+    PSP_ISPB: o.participant ?? OUR_ISPB,
+    DATABASE_URL: env.databaseUrl,
+    REDIS_URL: env.redisUrl,
+    TEMPORAL_ADDRESS: env.temporalAddress,
+    TEMPORAL_NAMESPACE: env.namespace,
+    TEMPORAL_TASK_QUEUE: o.taskQueue,
+    DICT_BASE_URL: o.dictBaseUrl,
+    DICT_SIGNING_KEY_FILE: p.keyFile,
+    DICT_SIGNING_CERT_FILE: p.certFile,
+    DICT_TRUSTED_CERT_FILE: o.pki.dict.certFile,
+  };
+}
+
 export const testPayloadCodec = (pki: DevPki = testPki()): AesGcmPayloadCodec =>
   new AesGcmPayloadCodec(readPayloadKeys(process.env.PAYLOAD_KEYS_FILE || pki.payloadKeysFile, process.env.PAYLOAD_KEY_ID || undefined));
 
