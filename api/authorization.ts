@@ -4,7 +4,10 @@
 // theirs: ownership is the tax id (CPF/CNPJ) — an entry is a customer's when its owner's tax id
 // equals the token's tax id claim; a claim is when the customer is its party at our PSP (as
 // claimer: the claimer's tax id; as donor: the owner of our entry for the key). Customers' claim
-// decisions also need a second factor (amr/acr).
+// decisions also need a second factor (amr/acr). An account a customer names (a key's account,
+// a claimer account) must be one of ours the customer holds, open (the account registry, fed by
+// core banking: store/accounts.ts); operators are not checked against it.
+import * as accounts from '../store/accounts.js';
 import type { ClaimRecord } from '../store/claims.js';
 import type { Db } from '../store/db.js';
 import * as entries from '../store/entries.js';
@@ -38,6 +41,23 @@ export async function requireOwnKey(db: Db, p: Principal, key: string): Promise<
   const rec = await entries.getLatestEntryByKey(db, key);
   if (!rec || rec.account.participant !== p.participant || rec.owner.taxIdNumber !== own) {
     throw permissionDenied('a customer can only change their own keys');
+  }
+}
+
+/** ACCOUNT_REGISTRY: enforce (default) checks customers' accounts against the registry; off does not. */
+export type AccountRegistryMode = 'enforce' | 'off';
+
+/**
+ * An account a customer names must be in our account registry, open, and held by the customer's
+ * tax id. One answer for an unknown, closed or another holder's account: nothing is revealed
+ * about whose it is or whether it exists. Operators act within their PSP and are not checked.
+ */
+export async function requireOwnAccount(db: Db, p: Principal, account: accounts.AccountId, what: string): Promise<void> {
+  const own = customerTaxId(p);
+  if (own === undefined) return;
+  const rec = account.participant === p.participant ? await accounts.getAccount(db, account) : undefined;
+  if (!rec || rec.closedAt !== undefined || rec.holder.taxIdNumber !== own) {
+    throw permissionDenied(`a customer can only name an open account of their own at this PSP: ${what} is not one`);
   }
 }
 

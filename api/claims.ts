@@ -9,7 +9,7 @@ import { timestampFromDate } from '@bufbuild/protobuf/wkt';
 import { Code, ConnectError, type HandlerContext, type ServiceImpl } from '@connectrpc/connect';
 import type { UpdateDefinition } from '@temporalio/common';
 import { BCB_CLAIM_PERIODS, type ClaimPeriods } from '../domain/claims.js';
-import type { Claim, ClaimOperationReason, ClaimRole, ClaimStatus, ClaimType, KeyType } from '../domain/types.js';
+import type { BrazilianAccount, Claim, ClaimOperationReason, ClaimRole, ClaimStatus, ClaimType, KeyType } from '../domain/types.js';
 import { validateClaimDecision, validateStartClaim, type FieldViolation } from '../domain/validation.js';
 import * as pb from '../gen/dict/core/v1/service_pb.js';
 import * as types from '../gen/dict/core/v1/types_pb.js';
@@ -22,7 +22,7 @@ import { openClaimWorkflow, type OpenClaimWorkflowInput } from '../workflows/ope
 import { claimSearchAttributes } from '../workflows/search-attributes.js';
 import { fromFailure, invalidArgument, notFound } from './errors.js';
 import { accountFromProto, accountToProto, enumName, enumValue, personFromProto, personToProto } from './mapping.js';
-import { customerTaxId, ownsClaim, requireSecondFactor, requireSelf } from './authorization.js';
+import { customerTaxId, ownsClaim, requireOwnAccount, requireSecondFactor, requireSelf, type AccountRegistryMode } from './authorization.js';
 import { permissionDenied } from './auth.js';
 import { describePrincipal, principalOf } from './principal.js';
 import { durationMs, WorkflowGateway, type GatewayDeps, type Outcome } from './gateway.js';
@@ -30,6 +30,8 @@ import { durationMs, WorkflowGateway, type GatewayDeps, type Outcome } from './g
 export interface ClaimServiceDeps extends GatewayDeps {
   /** BCB's periods, as our workflows assume them (default: BCB's 7/7/30 days). */
   claimPeriods?: ClaimPeriods;
+  /** Whether a customer's claimer account is checked against the account registry (ACCOUNT_REGISTRY; default enforce). */
+  accountRegistry?: AccountRegistryMode;
 }
 
 type ClaimRpcs = Pick<
@@ -122,6 +124,7 @@ export function claimService(d: ClaimServiceDeps): ClaimRpcs {
     const claimer = personFromProto(req.claimer);
     check(validateStartClaim({ requestId: req.requestId, type, keyType, key: req.key, claimerAccount, claimer }, { ourIspb: principal.participant }));
     requireSelf(principal, claimer?.taxIdNumber, 'the claimer');
+    if (d.accountRegistry !== 'off') await requireOwnAccount(d.sql, principal, claimerAccount as BrazilianAccount, 'the claimer account');
     const claim = { type, key: req.key, keyType: keyType!, claimerAccount, claimer } as Claim;
     const workflowId = openClaimWorkflowId(principal.participant, req.requestId);
     // Our id of the claim, the same for every attempt of this request.

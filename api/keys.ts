@@ -22,7 +22,7 @@ import { gate, type Gate } from './admission.js';
 import { admitLookup, type AntiscanDeps } from './antiscan.js';
 import { fromFailure, invalidArgument, notFound, unavailable } from './errors.js';
 import { accountFromProto, dictEntryToProto, entryToProto, enumName, personFromProto } from './mapping.js';
-import { customerTaxId, ownsEntry, requireOwnKey, requireSelf } from './authorization.js';
+import { customerTaxId, ownsEntry, requireOwnAccount, requireOwnKey, requireSelf, type AccountRegistryMode } from './authorization.js';
 import { permissionDenied } from './auth.js';
 import { describePrincipal, principalOf } from './principal.js';
 import { requestIdKey } from './request-context.js';
@@ -38,6 +38,8 @@ export interface KeyServiceDeps extends GatewayDeps, AntiscanDeps {
   lookupDbGate?: Gate;
   /** How many keys recently found to be ours each process remembers, to skip the cache read for them (0 = off; default 100,000). */
   ownKeyHintMax?: number;
+  /** Whether a customer's account is checked against the account registry (ACCOUNT_REGISTRY; default enforce). */
+  accountRegistry?: AccountRegistryMode;
 }
 
 type KeyRpcs = Pick<ServiceImpl<typeof pb.CoreDictService>, 'createKey' | 'updateKey' | 'deleteKey' | 'getKey' | 'listKeys' | 'lookupKey'>;
@@ -98,6 +100,7 @@ export function keyService(d: KeyServiceDeps): KeyRpcs {
       const owner = personFromProto(req.owner);
       check(validateCreateEntry({ requestId: req.requestId, keyType, key: req.key || undefined, account, owner, reason }, { ourIspb: principal.participant }));
       requireSelf(principal, owner?.taxIdNumber, 'the owner');
+      if (d.accountRegistry !== 'off') await requireOwnAccount(d.sql, principal, account as BrazilianAccount, 'the account');
       const entry: Entry = { keyType: keyType!, key: req.key || undefined, account: account as BrazilianAccount, owner: owner as Person };
       const input: Omit<CreateEntryWorkflowInput, 'entryId' | 'dictRequestId'> = {
         participant: principal.participant,
@@ -138,6 +141,7 @@ export function keyService(d: KeyServiceDeps): KeyRpcs {
       check(validateUpdateEntry({ requestId: req.requestId, key: req.key, account, owner, reason }, { ourIspb: principal.participant }));
       requireSelf(principal, owner?.taxIdNumber, 'the owner');
       await requireOwnKey(d.sql, principal, req.key);
+      if (d.accountRegistry !== 'off') await requireOwnAccount(d.sql, principal, account as BrazilianAccount, 'the account');
       const input: UpdateEntryWorkflowInput = {
         participant: principal.participant,
         requestId: req.requestId,

@@ -42,6 +42,9 @@ async function serve(config: ApiConfig): Promise<void> {
   const verifyBearer = createVerifier(authOptionsFromConfig(config));
   setVerifier(verifyBearer);
   const tls = readApiTls(config);
+  if (config.ACCOUNT_REGISTRY === 'off') {
+    log.warn({ ACCOUNT_REGISTRY: config.ACCOUNT_REGISTRY }, "ACCOUNT_REGISTRY=off: customers' accounts are not verified (any customer can name any account of this PSP in CreateKey, UpdateKey, StartClaim, StartPortability)");
+  }
   const sql = createSql(config.DATABASE_URL, { max: config.DATABASE_POOL_MAX });
   // The lookup path never waits on Redis: no offline queue, a short command timeout, and a
   // circuit breaker in the cache; ioredis reconnects in the background.
@@ -120,6 +123,7 @@ async function serve(config: ApiConfig): Promise<void> {
     ...(antiscan ? { antiscan } : {}),
     lookupCacheTtlSeconds: config.LOOKUP_CACHE_TTL_SECONDS,
     ownKeyHintMax: config.LOOKUP_OWN_KEY_HINT_MAX,
+    accountRegistry: config.ACCOUNT_REGISTRY,
     health: healthChecker({ temporal, sql, redis, dictBaseUrl: config.DICT_BASE_URL, dictTls: readDictMaterial(config).tls, maxAgeMs: config.HEALTH_MAX_AGE_MS, log }),
     admission: {
       maxInFlightRpcs: config.API_MAX_IN_FLIGHT_RPCS,

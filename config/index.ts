@@ -166,6 +166,10 @@ const apiSchema = z.object({
   CODEC_CORS_ORIGINS: z.string().optional(),
   CODEC_ALLOW_LOOPBACK: z.enum(['true', 'false']).default('false').transform((v) => v === 'true'),
   CODEC_MAX_BODY_BYTES: z.coerce.number().int().min(1_024).max(64 * 1024 * 1024).default(4 * 1024 * 1024),
+  // The account registry (table accounts, fed by core banking: scripts/accounts.sh): enforce = an
+  // account a customer names must be theirs and open there (operators are not checked); off = not
+  // checked (the API warns at start): only for a PSP whose registry is not fed yet.
+  ACCOUNT_REGISTRY: z.enum(['enforce', 'off']).default('enforce'),
 });
 
 const workerSchema = z.object({
@@ -218,6 +222,9 @@ const relaySchema = z.object({
   RELAY_FAULT: z.enum(['exit-before-publish', 'exit-after-publish']).optional(),
 });
 
+// Command-line tools on our database (scripts/accounts.ts): only what they use of common.
+const toolSchema = z.object({ PSP_ISPB: common.PSP_ISPB, DATABASE_URL: common.DATABASE_URL });
+
 /** Every process's schema, for tools that document the configuration (test/unit/config-readme.test.ts
  * checks the README's configuration table against them: every variable listed, defaults equal). */
 export const configSchemas = { api: apiSchema, worker: workerSchema, relay: relaySchema } as const;
@@ -244,6 +251,7 @@ function parse<T extends z.ZodTypeAny>(schema: T, env: NodeJS.ProcessEnv): z.inf
 
 export const loadApiConfig = (env: NodeJS.ProcessEnv = process.env): ApiConfig => parse(apiSchema, env);
 export const loadRelayConfig = (env: NodeJS.ProcessEnv = process.env): RelayConfig => parse(relaySchema, env);
+export const loadToolConfig = (env: NodeJS.ProcessEnv = process.env): z.infer<typeof toolSchema> => parse(toolSchema, env);
 export const loadWorkerConfig = (env: NodeJS.ProcessEnv = process.env): WorkerConfig => parse(workerSchema, env);
 
 /** Claim periods from configuration, in the workflows' units. */

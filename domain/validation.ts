@@ -162,16 +162,8 @@ function checkAccount(account: AccountInput | undefined, opts: EntryRuleOptions,
   }
 }
 
-function checkOwner(owner: PersonInput | undefined, checkTaxIdDigits: boolean, out: FieldViolation[], p = 'owner'): void {
-  if (!owner) {
-    out.push(REQ(p));
-    return;
-  }
-  const { type, taxIdNumber, name, tradeName } = owner;
-  const knownType = present(type) && (PERSON_TYPES as readonly string[]).includes(type) ? type : undefined;
-  if (!present(type)) out.push(REQ(`${p}.type`));
-  else if (!knownType) out.push(enumViolation(`${p}.type`, type, PERSON_TYPES));
-
+/** A person's tax id: required; a CPF (11 digits) for a natural person, a CNPJ (14) for a legal one, check digits right. */
+function checkTaxIdNumber(knownType: string | undefined, taxIdNumber: string | undefined, checkTaxIdDigits: boolean, out: FieldViolation[], p: string): void {
   if (!present(taxIdNumber)) out.push(REQ(`${p}.tax_id_number`));
   else if (knownType === 'NATURAL_PERSON') {
     if (!/^[0-9]{11}$/.test(taxIdNumber)) {
@@ -186,6 +178,19 @@ function checkOwner(owner: PersonInput | undefined, checkTaxIdDigits: boolean, o
       out.push({ field: `${p}.tax_id_number`, reason: 'INVALID_CNPJ', description: `${p}.tax_id_number is not a valid CNPJ` });
     }
   }
+}
+
+function checkOwner(owner: PersonInput | undefined, checkTaxIdDigits: boolean, out: FieldViolation[], p = 'owner'): void {
+  if (!owner) {
+    out.push(REQ(p));
+    return;
+  }
+  const { type, taxIdNumber, name, tradeName } = owner;
+  const knownType = present(type) && (PERSON_TYPES as readonly string[]).includes(type) ? type : undefined;
+  if (!present(type)) out.push(REQ(`${p}.type`));
+  else if (!knownType) out.push(enumViolation(`${p}.type`, type, PERSON_TYPES));
+
+  checkTaxIdNumber(knownType, taxIdNumber, checkTaxIdDigits, out, p);
 
   if (!present(name)) out.push(REQ(`${p}.name`));
   else if (knownType === 'NATURAL_PERSON') push(out, `${p}.name`, naturalNameViolation(name));
@@ -425,6 +430,37 @@ export function validateClaimDecision(input: ClaimDecisionInput): FieldViolation
   if (input.reasonRequired) {
     if (!present(input.reason)) out.push(REQ('reason'));
     else if (!(CLAIM_OPERATION_REASONS as readonly string[]).includes(input.reason)) out.push(enumViolation('reason', input.reason, CLAIM_OPERATION_REASONS));
+  }
+  return out;
+}
+
+/** One account of our PSP as core banking feeds it to the account registry (scripts/accounts.ts). */
+export interface RegistryAccountInput {
+  account?: AccountInput;
+  holder?: { type?: string; taxIdNumber?: string };
+  /** When the account closed (RFC 3339 date-time with offset); absent or empty while it is open. */
+  closedAt?: string;
+}
+
+/**
+ * An account for the registry: the account as an entry's would be checked (our ISPB, branch and
+ * number formats, BCB's account type, an opening date not in the future), its holder's person
+ * type and CPF/CNPJ (check digits included), and a closing date, when there is one, that is a
+ * date-time not before the opening.
+ */
+export function validateRegistryAccount(input: RegistryAccountInput, opts: EntryRuleOptions = {}): FieldViolation[] {
+  const out: FieldViolation[] = [];
+  checkAccount(input.account, opts, out);
+  const holder = input.holder ?? {};
+  const knownType = present(holder.type) && (PERSON_TYPES as readonly string[]).includes(holder.type) ? holder.type : undefined;
+  if (!present(holder.type)) out.push(REQ('holder.type'));
+  else if (!knownType) out.push(enumViolation('holder.type', holder.type, PERSON_TYPES));
+  checkTaxIdNumber(knownType, holder.taxIdNumber, true, out, 'holder');
+  if (present(input.closedAt)) {
+    const closed = parseDateTime(input.closedAt);
+    const opened = present(input.account?.openingDate) ? parseDateTime(input.account.openingDate) : undefined;
+    if (closed === undefined) out.push({ field: 'closed_at', reason: 'INVALID_DATE_TIME', description: 'closed_at must be an ISO-8601 date-time with offset' });
+    else if (opened !== undefined && closed < opened) out.push({ field: 'closed_at', reason: 'BEFORE_OPENING', description: 'closed_at cannot be before account.opening_date' });
   }
   return out;
 }

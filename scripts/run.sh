@@ -228,6 +228,17 @@ supervise() {
   done
 }
 
+# The dev accounts the README's customer examples use (scripts/dev-accounts.csv, PSP 12345678),
+# into the account registry: customers' keys and claims name accounts that must be there. Idempotent.
+load_dev_accounts() {
+  if [[ $PSP_ISPB != 12345678 ]]; then
+    warn "PSP_ISPB=$PSP_ISPB: scripts/dev-accounts.csv is for 12345678, not loaded (feed the registry: bash scripts/accounts.sh load FILE.csv)"
+    return 0
+  fi
+  say "loading the dev account registry (scripts/dev-accounts.csv)"
+  node "$ROOT/dist/scripts/accounts.js" load "$ROOT/scripts/dev-accounts.csv"
+}
+
 cmd_start() {
   local detach=$1
   take_start_lock
@@ -257,6 +268,7 @@ cmd_start() {
   start_redis
   start_nats
   prepare_databases
+  load_dev_accounts
   say "generating dev PKI in $PKI_DIR"
   generate_pki
   wait_temporal

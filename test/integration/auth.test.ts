@@ -11,6 +11,7 @@ import { CoreDictService } from '../../gen/dict/core/v1/service_pb.js';
 import { ClaimOperationReason, ClaimStatus, EntryOperationReason, EntryStatus, KeyType } from '../../gen/dict/core/v1/types_pb.js';
 import { mintToken } from '../../scripts/token.js';
 import { dictClaim, startClaimRequest, untilStatus, wait } from '../support/claims.js';
+import { accountOf } from '../support/accounts.js';
 import { rpcError } from '../support/errors.js';
 import { account, createKeyRequest, naturalPerson, newCpf, newEndToEndId, newPhone } from '../support/fixtures.js';
 import { bearer, customer, OTHER_ISPB, OUR_ISPB, startStack, type Stack } from '../support/stack.js';
@@ -35,7 +36,8 @@ before(async () => {
 
   // Alice registers her own key (a customer may, for herself).
   aliceKey = newPhone();
-  const created = await asAlice.createKey(createKeyRequest({ keyType: KeyType.PHONE, key: aliceKey, owner: alice }));
+  // (on an account of hers in our account registry, as core banking feeds it)
+  const created = await asAlice.createKey(createKeyRequest({ keyType: KeyType.PHONE, key: aliceKey, owner: alice, account: await accountOf(s, alice) }));
   assert.equal(created.entry?.status, EntryStatus.ACTIVE);
   // Another PSP's customer claims it.
   const opened = await s.otherPsp.createClaim({ claim: dictClaim('OWNERSHIP', aliceKey, 'PHONE', account(OTHER_ISPB), naturalPerson()) });
@@ -45,7 +47,7 @@ before(async () => {
   // Alice claims a phone key someone holds at the other PSP.
   const theirs = newPhone();
   await s.registerInDict(s.otherPsp, { key: theirs, keyType: 'PHONE', owner: { type: 'NATURAL_PERSON', taxIdNumber: newCpf(), name: 'Carla Dias' } });
-  const started = await asAlice.startClaim(startClaimRequest(theirs, account(OUR_ISPB), alice));
+  const started = await asAlice.startClaim(startClaimRequest(theirs, await accountOf(s, alice), alice));
   claimerClaimId = started.claim?.claimId ?? '';
   assert.ok(claimerClaimId, `claim opened: ${ClaimStatus[started.claim?.status ?? 0]} ${started.claim?.errorName}`);
 });

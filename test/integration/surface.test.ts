@@ -33,6 +33,7 @@ import * as esbuild from 'esbuild';
 import { chromium } from 'playwright-core';
 import { CreateKeyRequestSchema } from '../../gen/dict/core/v1/service_pb.js';
 import { naturalPerson, newEndToEndId } from '../support/fixtures.js';
+import { accountOf } from '../support/accounts.js';
 import type { PageCall, PageResult } from '../browser/page.js';
 
 const RATE_POINTS = 20;
@@ -372,7 +373,7 @@ describe('browsers on another origin (CORS, connect-web)', () => {
           apiUrl: s.urls.httpUrl,
           protocol,
           token: await s.token(customer(owner.taxIdNumber)),
-          createKey: toJson(CreateKeyRequestSchema, createKeyRequest({ keyType: KeyType.EMAIL, key: newEmail(), owner })),
+          createKey: toJson(CreateKeyRequestSchema, createKeyRequest({ keyType: KeyType.EMAIL, key: newEmail(), owner, account: await accountOf(s, owner) })),
           payerId: owner.taxIdNumber,
           endToEndId: newEndToEndId(),
         };
