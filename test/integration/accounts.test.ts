@@ -2,7 +2,8 @@
 // own at our PSP — CreateKey's account, UpdateKey's new account, StartClaim's and
 // StartPortability's claimer account — else PermissionDenied, with one message whatever the
 // reason and nothing written (no entry or claim row, no operation, no workflow); the PSP's
-// operator is not checked; ACCOUNT_REGISTRY=off does not check. And the loader
+// operator is not checked; ACCOUNT_REGISTRY=off does not check (and the API process warns at
+// start); the dev accounts make the README's customer example work. And the loader
 // (scripts/accounts.ts): a good file loads, loading it again changes nothing, a file with one bad
 // row loads nothing and names the line (the library function and the command both).
 import assert from 'node:assert/strict';
@@ -13,19 +14,24 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { after, before, describe, test } from 'node:test';
+import { create } from '@bufbuild/protobuf';
+import { timestampFromDate } from '@bufbuild/protobuf/wkt';
 import { createClient, type Client as RpcClient } from '@connectrpc/connect';
 import { createConnectTransport } from '@connectrpc/connect-node';
 import { CoreDictService } from '../../gen/dict/core/v1/service_pb.js';
-import { EntryOperationReason, EntryStatus, KeyType, type BrazilianAccount } from '../../gen/dict/core/v1/types_pb.js';
+import { AccountType, BrazilianAccountSchema, EntryOperationReason, EntryStatus, KeyType, type BrazilianAccount } from '../../gen/dict/core/v1/types_pb.js';
 import { openClaimWorkflowId } from '../../api/claims.js';
 import { loadAccountsFile } from '../../scripts/accounts.js';
 import { getAccount } from '../../store/accounts.js';
 import { entryCreateWorkflowId, entryUpdateWorkflowId } from '../../workflows/ids.js';
 import { accountOf, registerAccount } from '../support/accounts.js';
-import { startClaimRequest, startPortabilityRequest } from '../support/claims.js';
+import { startClaimRequest, startPortabilityRequest, waitFor } from '../support/claims.js';
+import { freePort, Programs } from '../support/processes.js';
 import { rpcError } from '../support/errors.js';
 import { account, createKeyRequest, legalPerson, naturalPerson, newCpf, newEmail, newPhone } from '../support/fixtures.js';
-import { bearer, customer, env, extraApi, OUR_ISPB, startStack, type Stack } from '../support/stack.js';
+import { bearer, customer, env, extraApi, OUR_ISPB, programEnv, startStack, type Stack } from '../support/stack.js';
+
+const ROOT = join(__dirname, '..', '..', '..');
 
 let s: Stack;
 const alice = naturalPerson(newCpf(), 'Alice Souza');
@@ -128,6 +134,36 @@ describe("a customer names only an open account of their own", () => {
     assert.equal(created.entry?.status, EntryStatus.ACTIVE);
     const moved = await s.client.updateKey({ requestId: randomUUID(), key: owner.taxIdNumber, account: bobAccount, owner, reason: EntryOperationReason.USER_REQUESTED, waitTimeout: { seconds: 15n, nanos: 0 } });
     assert.equal(moved.entry?.account?.accountNumber, bobAccount.accountNumber);
+  });
+
+  test("the README's customer example: the dev accounts (scripts/dev-accounts.csv) load, and CPF 11144477735 registers a key on 0001/123456", async () => {
+    const r = await loadAccountsFile(s.sql, join(ROOT, 'scripts', 'dev-accounts.csv'), { ourIspb: OUR_ISPB });
+    assert.ok(r.ok && r.rows > 0, JSON.stringify(r));
+    const maria = naturalPerson('11144477735', 'Maria da Silva');
+    const asMaria = s.clientAs(await s.token(customer(maria.taxIdNumber)));
+    const readme = create(BrazilianAccountSchema, { participant: OUR_ISPB, branch: '0001', accountNumber: '123456', accountType: AccountType.CACC, openingDate: timestampFromDate(new Date('2020-01-10T03:00:00Z')) });
+    const created = await asMaria.createKey(createKeyRequest({ keyType: KeyType.EVP, key: '', owner: maria, account: readme }));
+    assert.equal(created.entry?.status, EntryStatus.ACTIVE);
+    await refused('the dev stack\'s closed account', () => asMaria.createKey(createKeyRequest({ keyType: KeyType.EVP, key: '', owner: maria, account: { ...readme, accountNumber: '999999' } })));
+  });
+
+  test('ACCOUNT_REGISTRY=off: the API process warns at start', async () => {
+    const programs = new Programs();
+    try {
+      const api = programs.start('api/main.js', {
+        ...programEnv({ pki: s.pki, taskQueue: s.taskQueue, dictBaseUrl: s.simulator.url }),
+        AUTH_JWKS_FILE: s.pki.auth.jwksFile,
+        API_HOST: '127.0.0.1',
+        API_PORT: String(await freePort()),
+        API_GRPC_PORT: String(await freePort()),
+        API_WORKERS: '1',
+        ACCOUNT_REGISTRY: 'off',
+      });
+      await waitFor('the warning', async () => (/customers' accounts are not verified/.test(programs.log(api)) ? true : undefined), 20_000);
+      assert.match(programs.log(api), /"level":40/);
+    } finally {
+      programs.killAll();
+    }
   });
 
   test('ACCOUNT_REGISTRY=off: a customer\'s account is not checked', async () => {
