@@ -163,7 +163,9 @@ async function startApi(name: string, workers: number, extraEnv: Record<string, 
 }
 
 async function startBare(responseB64: string): Promise<Target> {
-  const proc = spawn(process.execPath, [join(dist, 'bench', 'bare-server.js'), '--port', '0', '--response', responseB64], { stdio: ['ignore', 'pipe', 'pipe'] });
+  // BENCH_BARE_NODE_ARGS: the same for the bare server (profile both to compare per-call costs).
+  const nodeArgs = (process.env.BENCH_BARE_NODE_ARGS ?? '').split(' ').filter(Boolean);
+  const proc = spawn(process.execPath, [...nodeArgs, join(dist, 'bench', 'bare-server.js'), '--port', '0', '--response', responseB64], { stdio: ['ignore', 'pipe', 'pipe'] });
   const lines = track(proc);
   await waitFor('bare server', () => lines.some((l) => typeof l.listening === 'number'));
   const port = lines.find((l) => typeof l.listening === 'number')!.listening as number;
