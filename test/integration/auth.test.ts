@@ -214,4 +214,35 @@ describe("a donor claim is the party's whose key it was, not the key's later own
     assert.equal((await asDora.getClaimStatus({ by: { case: 'claimId', value: claimId }, role: ClaimRole.DONOR })).claim?.status, ClaimStatus.COMPLETED);
     assert.deepEqual((await asDora.listIncomingClaims({})).claims.map((c) => c.claimId), [claimId]);
   });
+
+  test('an ownership claim between two of our customers: after completion the claimer is party only as claimer', async () => {
+    const fabio = naturalPerson(newCpf(), 'Fabio Teixeira');
+    const gil = naturalPerson(newCpf(), 'Gil Barros');
+    const asFabio = s.clientAs(await s.token(customer(fabio.taxIdNumber)));
+    const asGil = s.clientAs(await s.token(customer(gil.taxIdNumber)));
+    const key = newPhone();
+    assert.equal((await asFabio.createKey(createKeyRequest({ keyType: KeyType.PHONE, key, owner: fabio }))).entry?.status, EntryStatus.ACTIVE);
+
+    // Gil claims Fabio's key at our PSP: we are claimer and donor of the same claim.
+    const started = await asGil.startClaim(startClaimRequest(key, account(OUR_ISPB), gil));
+    const claimId = started.claim?.claimId ?? '';
+    assert.ok(claimId, `claim opened: ${ClaimStatus[started.claim?.status ?? 0]} ${started.claim?.errorName}`);
+    const asRole = (role: ClaimRole) => async () => (await s.client.getClaimStatus({ by: { case: 'claimId', value: claimId }, role }).catch(() => undefined))?.claim;
+    await untilStatus('donor row', asRole(ClaimRole.DONOR), ClaimStatus.WAITING_RESOLUTION);
+    const confirmed = await asFabio.respondToClaim({ requestId: randomUUID(), claimId, confirm: true, reason: ClaimOperationReason.USER_REQUESTED, waitTimeout: wait(10) });
+    assert.equal(confirmed.claim?.status, ClaimStatus.CONFIRMED);
+    await untilStatus('claimer row', asRole(ClaimRole.CLAIMER), ClaimStatus.CONFIRMED);
+    const done = await asGil.completeClaim({ requestId: randomUUID(), claimId, waitTimeout: wait(10) });
+    assert.equal(done.claim?.status, ClaimStatus.COMPLETED);
+    await untilStatus('donor row', asRole(ClaimRole.DONOR), ClaimStatus.COMPLETED);
+    assert.equal((await asGil.getKey({ by: { case: 'key', value: key } })).entry?.owner?.taxIdNumber, gil.taxIdNumber);
+
+    // Gil now holds the key here, yet the donor's side of the claim stays Fabio's.
+    const e = await rpcError(() => asGil.getClaimStatus({ by: { case: 'claimId', value: claimId }, role: ClaimRole.DONOR }));
+    assert.equal(e.codeName, 'NotFound', e.err.rawMessage);
+    assert.ok(!(await asGil.listIncomingClaims({})).claims.some((c) => c.claimId === claimId), 'not in Gil\'s incoming claims');
+    assert.deepEqual((await asGil.listOutgoingClaims({})).claims.map((c) => c.claimId), [claimId]);
+    assert.equal((await asFabio.getClaimStatus({ by: { case: 'claimId', value: claimId }, role: ClaimRole.DONOR })).claim?.role, ClaimRole.DONOR);
+    assert.deepEqual((await asFabio.listIncomingClaims({})).claims.map((c) => c.claimId), [claimId]);
+  });
 });
