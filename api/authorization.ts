@@ -3,10 +3,12 @@
 // that participant). Operators act on anything of their PSP. A customer acts only on what is
 // theirs: ownership is the tax id (CPF/CNPJ) — an entry is a customer's when its owner's tax id
 // equals the token's tax id claim; a claim is when the customer is its party at our PSP (as
-// claimer: the claimer's tax id; as donor: the owner of our entry for the key). Customers' claim
-// decisions also need a second factor (amr/acr). An account a customer names (a key's account,
-// a claimer account) must be one of ours the customer holds, open (the account registry, fed by
-// core banking: store/accounts.ts); operators are not checked against it.
+// claimer: the claimer's tax id; as donor: the owner of our entry the claim was about, recorded
+// on the claim when we first saw it — not whoever holds the key now, so a later owner of the
+// same key at our PSP never sees or acts on an earlier claim). Customers' claim decisions also
+// need a second factor (amr/acr). An account a customer names (a key's account, a claimer
+// account) must be one of ours the customer holds, open (the account registry, fed by core
+// banking: store/accounts.ts); operators are not checked against it.
 import * as accounts from '../store/accounts.js';
 import type { ClaimRecord } from '../store/claims.js';
 import type { Db } from '../store/db.js';
@@ -61,15 +63,17 @@ export async function requireOwnAccount(db: Db, p: Principal, account: accounts.
   }
 }
 
-/** The tax id of our customer who is party to a claim: the claimer, or (donor) the owner of our entry for the key. */
-export async function claimPartyTaxId(db: Db, c: ClaimRecord): Promise<string | undefined> {
-  if (c.role === 'CLAIMER') return c.claimer.taxIdNumber;
-  return (await entries.getLatestEntryByKey(db, c.key))?.owner.taxIdNumber;
+/**
+ * The tax id of our customer who is party to a claim: the claimer, or (donor) the owner of our
+ * entry the claim was about, as recorded on the claim (undefined: no customer is).
+ */
+export function claimPartyTaxId(c: ClaimRecord): string | undefined {
+  return c.role === 'CLAIMER' ? c.claimer.taxIdNumber : c.donorTaxIdNumber;
 }
 
-export async function ownsClaim(db: Db, p: Principal, c: ClaimRecord): Promise<boolean> {
+export function ownsClaim(p: Principal, c: ClaimRecord): boolean {
   const own = customerTaxId(p);
-  return own === undefined || (await claimPartyTaxId(db, c)) === own;
+  return own === undefined || claimPartyTaxId(c) === own;
 }
 
 /** A customer's decision on a claim needs a token showing a second factor. */

@@ -169,7 +169,7 @@ export function claimService(d: ClaimServiceDeps): ClaimRpcs {
     requireSecondFactor(principal, o.kind);
     const rec = await claims.getClaimByDictId(d.sql, principal.participant, req.claimId, o.role);
     if (!rec) throw notFound('claim');
-    if (!(await ownsClaim(d.sql, principal, rec))) throw permissionDenied('a customer can only decide on their own claims');
+    if (!ownsClaim(principal, rec)) throw permissionDenied('a customer can only decide on their own claims');
     if (o.type && rec.type !== o.type) {
       throw fromFailure({ bcbError: 'ClaimOperationInvalid', detail: `claim ${req.claimId} is ${rec.type}, not ${o.type}`, source: 'CORE' });
     }
@@ -237,7 +237,7 @@ export function claimService(d: ClaimServiceDeps): ClaimRpcs {
         default:
           throw invalidArgument([{ field: 'by', reason: 'REQUIRED', description: 'one of claim_id or request_id is required' }]);
       }
-      if (!rec || !(await ownsClaim(d.sql, principal, rec))) throw notFound('claim');
+      if (!rec || !ownsClaim(principal, rec)) throw notFound('claim');
       return create(pb.GetClaimStatusResponseSchema, { claim: claimToProto(rec) });
     },
 

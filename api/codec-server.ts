@@ -3,8 +3,10 @@
 // encrypted at rest (config/payload-codec.ts).
 //   POST /codec/encode   {"payloads": [...]} → {"payloads": [...]}   (proto3 JSON payloads)
 //   POST /codec/decode   same shape
-// X-Namespace must name our namespace. CORS for the Web UI's origin(s) (preflights answered,
-// credentials allowed); bodies over `maxBodyBytes` are refused with 413 before they are read.
+// X-Namespace, when sent, must name our namespace. CORS for the Web UI's origin(s) (preflights
+// answered, credentials allowed); bodies over `maxBodyBytes` are refused with 413 before they are
+// read; at most `maxInFlight` calls are read and decoded at once, `maxQueue` more wait, and the
+// rest are refused with 503 and Retry-After (so memory stays under (in flight + queued) × the cap).
 // Who may call is decided by `authorize`, a small injectable function: codecAuthorizer below
 // accepts an operator's Bearer JWT (the API's verifier + requireOperator), and, for the dev
 // stack only, callers on the loopback interface (the UI's browser on the same machine cannot
@@ -16,6 +18,7 @@ import type { PayloadCodec } from '@temporalio/common';
 import type { Logger } from 'pino';
 import { PayloadCodecError, payloadFromJson, payloadToJson, type JsonPayload } from '../config/payload-codec.js';
 import type { VerifyBearer } from './auth.js';
+import { gate } from './admission.js';
 import { requireOperator } from './authorization.js';
 
 type Req = IncomingMessage | Http2ServerRequest;
@@ -78,8 +81,14 @@ export interface CodecServerOptions {
   /** Origins of the Web UI allowed to call from a browser ("*" = any); empty = none. */
   corsOrigins?: string[];
   maxBodyBytes?: number;
+  /** Calls read and decoded at once (default 8) and waiting for a turn (default 32); beyond, 503. */
+  maxInFlight?: number;
+  maxQueue?: number;
   log?: Logger;
 }
+
+export const DEFAULT_CODEC_MAX_IN_FLIGHT = 8;
+export const DEFAULT_CODEC_MAX_QUEUE = 32;
 
 class HttpError extends Error {
   constructor(
@@ -124,6 +133,7 @@ export function codecHandler(o: CodecServerOptions): (req: Req, res: Res) => boo
   const anyOrigin = origins.includes('*');
   const allowed = new Set(origins);
   const max = o.maxBodyBytes ?? DEFAULT_CODEC_MAX_BODY_BYTES;
+  const turns = gate('codec', { maxInFlight: o.maxInFlight ?? DEFAULT_CODEC_MAX_IN_FLIGHT, maxQueue: o.maxQueue ?? DEFAULT_CODEC_MAX_QUEUE });
 
   const reply = (res: Res, status: number, body: unknown, extra: Record<string, string> = {}) => {
     if (res.headersSent) return;
@@ -137,33 +147,45 @@ export function codecHandler(o: CodecServerOptions): (req: Req, res: Res) => boo
       await o.authorize(req);
       const ns = req.headers['x-namespace'];
       if (ns !== undefined && ns !== o.namespace) throw new HttpError(403, `this codec serves namespace ${o.namespace}`);
-      const raw = await readBody(req, max);
-      let body: { payloads?: unknown };
-      try {
-        body = JSON.parse(raw.toString('utf8')) as { payloads?: unknown };
-      } catch {
-        throw new HttpError(400, 'body is not JSON');
-      }
-      // proto3 JSON omits an empty repeated field: the temporal CLI sends `{}` for a query without arguments.
-      if (!body || typeof body !== 'object' || Array.isArray(body) || Object.keys(body).some((k) => k !== 'payloads') || (body.payloads !== undefined && !Array.isArray(body.payloads))) {
-        throw new HttpError(400, 'body must be {"payloads": [...]}');
-      }
-      const payloads = ((body.payloads ?? []) as JsonPayload[]).map(payloadFromJson);
-      const out = op === 'encode' ? await o.codec.encode(payloads) : await o.codec.decode(payloads);
-      reply(res, 200, { payloads: out.map(payloadToJson) });
+      await turns.run(() => work(req, res, op)).catch((err: unknown) => {
+        if (err instanceof ConnectError && err.code === Code.ResourceExhausted) throw new HttpError(503, 'codec busy: retry later');
+        throw err;
+      });
     } catch (err) {
-      if (err instanceof CodecRefusal) {
-        o.log?.debug({ status: err.status, why: err.message, path: req.url }, 'codec call refused');
-        return reply(res, err.status, { error: err.message }, err.status === 401 ? { 'www-authenticate': 'Bearer' } : {});
-      }
-      if (err instanceof HttpError) {
-        // Over the cap: answer and close, without reading the rest.
-        return reply(res, err.status, { error: err.message }, err.status === 413 ? { connection: 'close' } : {});
-      }
-      if (err instanceof PayloadCodecError) return reply(res, 400, { error: err.message });
-      o.log?.error({ err: err instanceof Error ? err.message : String(err) }, 'codec call failed');
-      reply(res, 500, { error: 'internal error' });
+      fail(req, res, err);
     }
+  };
+
+  /** Reads, decodes or encodes, answers: inside a turn of the gate. */
+  const work = async (req: Req, res: Res, op: 'encode' | 'decode') => {
+    const raw = await readBody(req, max);
+    let body: { payloads?: unknown };
+    try {
+      body = JSON.parse(raw.toString('utf8')) as { payloads?: unknown };
+    } catch {
+      throw new HttpError(400, 'body is not JSON');
+    }
+    // proto3 JSON omits an empty repeated field: the temporal CLI sends `{}` for a query without arguments.
+    if (!body || typeof body !== 'object' || Array.isArray(body) || Object.keys(body).some((k) => k !== 'payloads') || (body.payloads !== undefined && !Array.isArray(body.payloads))) {
+      throw new HttpError(400, 'body must be {"payloads": [...]}');
+    }
+    const payloads = ((body.payloads ?? []) as JsonPayload[]).map(payloadFromJson);
+    const out = op === 'encode' ? await o.codec.encode(payloads) : await o.codec.decode(payloads);
+    reply(res, 200, { payloads: out.map(payloadToJson) });
+  };
+
+  const fail = (req: Req, res: Res, err: unknown) => {
+    if (err instanceof CodecRefusal) {
+      o.log?.debug({ status: err.status, why: err.message, path: req.url }, 'codec call refused');
+      return reply(res, err.status, { error: err.message }, err.status === 401 ? { 'www-authenticate': 'Bearer' } : {});
+    }
+    if (err instanceof HttpError) {
+      // Over the cap: answer and close, without reading the rest.
+      return reply(res, err.status, { error: err.message }, err.status === 413 ? { connection: 'close' } : err.status === 503 ? { 'retry-after': '1', connection: 'close' } : {});
+    }
+    if (err instanceof PayloadCodecError) return reply(res, 400, { error: err.message });
+    o.log?.error({ err: err instanceof Error ? err.message : String(err) }, 'codec call failed');
+    reply(res, 500, { error: 'internal error' });
   };
 
   return (req, res) => {

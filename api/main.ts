@@ -81,11 +81,16 @@ async function serve(config: ApiConfig): Promise<void> {
   });
 
   // BCB's anti-scanning buckets, in Redis behind the same kind of breaker, with an in-process
-  // fallback at ANTISCAN_FALLBACK_FRACTION of BCB's rates while Redis is away.
+  // fallback while Redis is away: ANTISCAN_FALLBACK_FRACTION of BCB's rates for this API
+  // instance, shared among its cluster workers (each allows its part, so together they stay
+  // within the fraction whatever API_WORKERS is).
+  const processes = cluster.isWorker ? config.API_WORKERS || availableParallelism() : 1;
+  const fallbackFraction = config.ANTISCAN_FALLBACK_FRACTION / processes;
+  if (config.ANTISCAN_ENABLED) log.info({ fallbackFraction, processes }, 'antiscan fallback share of this process');
   const antiscan = config.ANTISCAN_ENABLED
     ? createAntiscanLimiter(redis, {
         category: config.ANTISCAN_PARTICIPANT_CATEGORY,
-        fallbackFraction: config.ANTISCAN_FALLBACK_FRACTION,
+        fallbackFraction,
         breaker: redisBreaker,
       })
     : undefined;

@@ -17,11 +17,29 @@ const headerGetter: otel.TextMapGetter<Headers> = {
   get: (h, k) => h.get(k) ?? undefined,
 };
 
+/** One RPC's metric children, bound once (prom-client hashes a labels object on every unbound call). */
+interface RpcMetrics {
+  inFlight: ReturnType<typeof rpcInFlight.labels>;
+  byCode: Map<string, ReturnType<typeof rpcDuration.labels>>;
+}
+
 export function metricsInterceptor(): Interceptor {
+  const perRpc = new Map<string, RpcMetrics>();
+  const metricsOf = (rpc: string): RpcMetrics => {
+    let m = perRpc.get(rpc);
+    if (!m) perRpc.set(rpc, (m = { inFlight: rpcInFlight.labels({ rpc }), byCode: new Map() }));
+    return m;
+  };
   return (next) => async (req) => {
     const rpc = `${req.service.typeName}/${req.method.name}`;
-    const end = rpcDuration.startTimer({ rpc });
-    rpcInFlight.inc({ rpc });
+    const m = metricsOf(rpc);
+    const started = process.hrtime.bigint();
+    const end = ({ code }: { code: string }) => {
+      let h = m.byCode.get(code);
+      if (!h) m.byCode.set(code, (h = rpcDuration.labels({ rpc, code })));
+      h.observe(Number(process.hrtime.bigint() - started) / 1e9);
+    };
+    m.inFlight.inc();
     const parent = otel.propagation.extract(otel.context.active(), req.header, headerGetter);
     const span = tracer.startSpan(rpc, { kind: otel.SpanKind.SERVER, attributes: { 'rpc.system': 'connect_rpc', 'rpc.service': req.service.typeName, 'rpc.method': req.method.name } }, parent);
     try {
@@ -36,7 +54,7 @@ export function metricsInterceptor(): Interceptor {
       span.setStatus({ code: otel.SpanStatusCode.ERROR, message: code });
       throw err;
     } finally {
-      rpcInFlight.dec({ rpc });
+      m.inFlight.dec();
       span.end();
     }
   };

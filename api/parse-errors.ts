@@ -45,9 +45,33 @@ function fixGrpcWebChunk(chunk: Uint8Array): Uint8Array {
   return out;
 }
 
-async function* collect(body: AsyncIterable<Uint8Array>): AsyncGenerator<Uint8Array> {
-  for await (const c of body) yield c;
+/**
+ * The body's chunks passed through `map`, then `done` once it has ended: a plain async iterator
+ * (no generator layers: this sits on every call's response path).
+ */
+function mapBody(body: AsyncIterable<Uint8Array>, map: (c: Uint8Array) => Uint8Array, done?: () => void): AsyncIterable<Uint8Array> {
+  return {
+    [Symbol.asyncIterator]() {
+      const it = body[Symbol.asyncIterator]();
+      return {
+        async next() {
+          const r = await it.next();
+          if (r.done) done?.();
+          else r.value = map(r.value);
+          return r;
+        },
+        async return(value?: unknown) {
+          return (await it.return?.(value)) ?? { done: true, value: undefined };
+        },
+        async throw(err?: unknown) {
+          if (it.throw) return it.throw(err);
+          throw err;
+        },
+      };
+    },
+  };
 }
+const same = (c: Uint8Array) => c;
 
 function wrap(handler: UniversalHandler): UniversalHandler {
   const wrapped = (async (req) => {
@@ -55,24 +79,15 @@ function wrap(handler: UniversalHandler): UniversalHandler {
     const type = res.header?.get('content-type') ?? '';
     if (type.startsWith('application/grpc-web')) {
       fixGrpcHeaders(res.header);
-      if (res.body) {
-        const body = res.body;
-        res.body = (async function* () {
-          for await (const c of collect(body)) yield fixGrpcWebChunk(c);
-        })();
-      }
+      if (res.body) res.body = mapBody(res.body, fixGrpcWebChunk);
       return res;
     }
     if (type.startsWith('application/grpc')) {
       fixGrpcHeaders(res.header);
       // Trailers are filled in while the body is produced: fix them once it has been.
       if (res.body) {
-        const body = res.body;
         const trailer = res.trailer;
-        res.body = (async function* () {
-          yield* collect(body);
-          fixGrpcHeaders(trailer);
-        })();
+        res.body = mapBody(res.body, same, () => fixGrpcHeaders(trailer));
       } else fixGrpcHeaders(res.trailer);
       return res;
     }

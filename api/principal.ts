@@ -2,7 +2,8 @@
 // that sets it verifies the caller's Bearer JWT (api/auth.ts). A principal is always one PSP's
 // (this deployment's PSP_ISPB), one end user or operator (`sub`), a role, and how strongly the
 // user authenticated (amr/acr).
-import { Code, ConnectError, createContextKey, type HandlerContext, type Interceptor } from '@connectrpc/connect';
+import { createHash } from 'node:crypto';
+import { Code, ConnectError, createContextKey, type ContextValues, type HandlerContext, type Interceptor } from '@connectrpc/connect';
 
 /** customer: an end user acting on their own keys and claims; operator: the PSP's staff, on any of the PSP's. */
 export type Role = 'customer' | 'operator';
@@ -41,14 +42,31 @@ export const describePrincipal = (p: Principal): string => (p.subject ? `${p.par
  */
 const ANONYMOUS_SERVICES = new Set(['grpc.health.v1.Health', 'grpc.reflection.v1.ServerReflection', 'grpc.reflection.v1alpha.ServerReflection']);
 
-/** Verifies an Authorization header (api/auth.ts makes one): the principal, or Unauthenticated/PermissionDenied. */
-export type VerifyBearer = (authorization: string | null | undefined) => Promise<Principal>;
+/**
+ * Verifies an Authorization header (api/auth.ts makes one): the principal, or
+ * Unauthenticated/PermissionDenied. `digest`: the header's authorizationDigest, when the caller
+ * already has it (the verifier's cache is keyed by it).
+ */
+export type VerifyBearer = (authorization: string | null | undefined, digest?: string) => Promise<Principal>;
+
+const digestKey = createContextKey<string | undefined>(undefined, { description: 'authorization digest' });
+
+/** SHA-256 of an Authorization header: what caches of verified tokens keep instead of the token. */
+export const digestAuthorization = (authorization: string): string => createHash('sha256').update(authorization).digest('base64url');
+
+/** The call's authorizationDigest, computed once per call (the auth-failure limit and the verifier both need it). */
+export function authorizationDigest(values: ContextValues, authorization: string): string {
+  let d = values.get(digestKey);
+  if (d === undefined) values.set(digestKey, (d = digestAuthorization(authorization)));
+  return d;
+}
 
 /** Every call carries a Bearer JWT; the verified principal goes into the call's context. */
 export function authInterceptor(verify: VerifyBearer): Interceptor {
   return (next) => async (req) => {
     if (ANONYMOUS_SERVICES.has(req.service.typeName)) return next(req);
-    req.contextValues.set(principalKey, await verify(req.header.get('authorization')));
+    const authorization = req.header.get('authorization');
+    req.contextValues.set(principalKey, await verify(authorization, authorization ? authorizationDigest(req.contextValues, authorization) : undefined));
     return next(req);
   };
 }

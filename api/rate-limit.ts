@@ -19,7 +19,6 @@
 //
 // Beyond either budget a call answers RESOURCE_EXHAUSTED with ErrorInfo RateLimited (BCB's name)
 // and RetryInfo saying when the window reopens.
-import { createHash } from 'node:crypto';
 import { Code, ConnectError, type ContextValues, type Interceptor } from '@connectrpc/connect';
 import { circuitBreaker, CircuitState, ConsecutiveBreaker, handleWhen, SamplingBreaker, type CircuitBreakerPolicy } from 'cockatiel';
 import type { Redis } from 'ioredis';
@@ -28,7 +27,7 @@ import type { Logger } from 'pino';
 import { RateLimiterMemory, RateLimiterRedis, RateLimiterRes } from 'rate-limiter-flexible';
 import { Health } from '../gen/grpc/health/v1/health_pb.js';
 import { unavailable } from './errors.js';
-import { principalKey } from './principal.js';
+import { authorizationDigest, principalKey } from './principal.js';
 import { peerKey, requestIdKey } from './request-context.js';
 
 export interface RateLimitOptions {
@@ -176,7 +175,6 @@ export function authFailureLimitInterceptor(o: AuthFailureLimitOptions): Interce
   const failures = new RateLimiterMemory({ points: o.points, duration: o.durationSeconds, keyPrefix: 'auth-failures' });
   // Tokens verified here, by hash: each kept `verifiedTtlMs` from its last success, the least recent dropped beyond `verifiedMax`.
   const verified = new LRUCache<string, true>({ max: o.verifiedMax ?? 10_000, ttl: o.verifiedTtlMs ?? VERIFIED_TOKEN_TTL_MS });
-  const digest = (authorization: string) => createHash('sha256').update(authorization).digest('base64url');
   const known = (d: string) => verified.has(d);
   const remember = (d: string) => void verified.set(d, true);
   return (next) => async (req) => {
@@ -184,17 +182,17 @@ export function authFailureLimitInterceptor(o: AuthFailureLimitOptions): Interce
     const peer = `peer:${req.contextValues.get(peerKey) || 'unknown'}`;
     const authorization = req.header.get('authorization') ?? '';
     const blocked = await failures.get(peer);
-    if (blocked && blocked.remainingPoints <= 0 && !known(digest(authorization))) {
+    if (blocked && blocked.remainingPoints <= 0 && !known(authorizationDigest(req.contextValues, authorization))) {
       o.onLimited?.();
       o.log?.debug({ requestId: req.contextValues.get(requestIdKey), rpc: `${req.service.typeName}/${req.method.name}`, client: peer, retryAfterMs: blocked.msBeforeNext }, 'rate limited: failed authentications');
       throw refusal(blocked, 'too many failed authentications from this address');
     }
     try {
       const res = await next(req);
-      if (req.contextValues.get(principalKey)) remember(digest(authorization));
+      if (req.contextValues.get(principalKey)) remember(authorizationDigest(req.contextValues, authorization));
       return res;
     } catch (err) {
-      if (req.contextValues.get(principalKey)) remember(digest(authorization));
+      if (req.contextValues.get(principalKey)) remember(authorizationDigest(req.contextValues, authorization));
       else if (err instanceof ConnectError && (err.code === Code.Unauthenticated || err.code === Code.PermissionDenied)) {
         await failures.penalty(peer, 1);
       }

@@ -11,7 +11,7 @@
 // latency p50/p99/p99.9 at fixed offered rates 25/50/75 % of bare's measured capacity; api1 with
 // Redis unreachable at 50 %; api1 at saturation over --long-n lookups (throughput of the first vs
 // the last tenth); optionally own-key lookups at each --scales size of the entries table (keys
-// loaded by bench/gen-keys.ts with COPY). Prints a table, writes JSON and one SVG percentile
+// loaded by bench/gen-keys.ts with COPY; random keys among them, sent open loop from this process). Prints a table, writes JSON and one SVG percentile
 // plot per fixed rate to --out (default bench/results/<timestamp>/).
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { createHash, randomInt } from 'node:crypto';
@@ -163,7 +163,9 @@ async function startApi(name: string, workers: number, extraEnv: Record<string, 
 }
 
 async function startBare(responseB64: string): Promise<Target> {
-  const proc = spawn(process.execPath, [join(dist, 'bench', 'bare-server.js'), '--port', '0', '--response', responseB64], { stdio: ['ignore', 'pipe', 'pipe'] });
+  // BENCH_BARE_NODE_ARGS: the same for the bare server (profile both to compare per-call costs).
+  const nodeArgs = (process.env.BENCH_BARE_NODE_ARGS ?? '').split(' ').filter(Boolean);
+  const proc = spawn(process.execPath, [...nodeArgs, join(dist, 'bench', 'bare-server.js'), '--port', '0', '--response', responseB64], { stdio: ['ignore', 'pipe', 'pipe'] });
   const lines = track(proc);
   await waitFor('bare server', () => lines.some((l) => typeof l.listening === 'number'));
   const port = lines.find((l) => typeof l.listening === 'number')!.listening as number;
@@ -355,6 +357,87 @@ async function run(t: Target, phase: string, o: { n: number; rps?: number; laten
   return res;
 }
 
+/**
+ * Own-key lookups of random keys among the first `size` generated ones, open loop at `rps` for
+ * `seconds` from this process (h2load repeats one prebuilt message, so one key: always in cache).
+ * Latency counts from each request's due time, so a stalled server is not hidden by a waiting
+ * client. Connections: C HTTP/2 sessions, requests spread over them.
+ */
+async function runRandomKeys(t: Target, phase: string, o: { size: number; rps: number; seconds: number }): Promise<LoadResult> {
+  const before = t.codes();
+  const cacheBefore = t.cache();
+  const clients = Array.from({ length: C }, () =>
+    createClient(CoreDictService, createGrpcTransport({ baseUrl: `http://127.0.0.1:${t.port}`, interceptors: [bearer(benchToken)] })),
+  );
+  const h = hdr.build({ lowestDiscernibleValue: 1, highestTrackableValue: 600_000_000, numberOfSignificantValueDigits: 3 });
+  const n = Math.max(1, Math.round(o.rps * o.seconds));
+  const cpu0 = treeCpuMs(t.proc.pid);
+  const busy0 = machineBusyMs();
+  const t0 = performance.now();
+  const deadline = t0 + MAX_SECONDS * 1000;
+  let succeeded = 0;
+  let failed = 0;
+  let notLocal = 0;
+  let sent = 0;
+  const pending = new Set<Promise<void>>();
+  while (sent < n && performance.now() < deadline) {
+    const now = performance.now();
+    // Everything due by now goes out; then wait for the next due time.
+    while (sent < n && t0 + (sent * 1000) / o.rps <= now) {
+      const due = t0 + (sent * 1000) / o.rps;
+      const client = clients[sent % C]!;
+      const req = { ...current, key: benchKey(randomInt(0, o.size)) };
+      const p = client
+        .lookupKey(req)
+        .then(
+          (res) => {
+            if (res.source === 'LOCAL') succeeded++;
+            else notLocal++;
+          },
+          () => void failed++,
+        )
+        .finally(() => {
+          h.recordValue(Math.max(1, Math.round((performance.now() - due) * 1000)));
+          pending.delete(p);
+        });
+      pending.add(p);
+      sent++;
+    }
+    const next = t0 + (sent * 1000) / o.rps;
+    await new Promise((r) => setTimeout(r, Math.max(0, next - performance.now())));
+  }
+  await Promise.all(pending);
+  const seconds = (performance.now() - t0) / 1000;
+  const requests = sent;
+  const cpuUsPerReq = Math.round(((treeCpuMs(t.proc.pid) - cpu0) * 1000) / Math.max(1, requests));
+  const machineCpuUsPerReq = Math.round(((machineBusyMs() - busy0) * 1000) / Math.max(1, requests));
+  await new Promise((res) => setTimeout(res, 1_300));
+  const ms = (p: number) => Number((h.getValueAtPercentile(p) / 1000).toFixed(3));
+  const res: LoadResult = {
+    target: t.name,
+    phase,
+    offeredRps: Math.round(o.rps),
+    requests,
+    succeeded,
+    failed: failed + notLocal,
+    seconds,
+    rps: requests / seconds,
+    cut: sent < n || undefined,
+    cpuUsPerReq,
+    machineCpuUsPerReq,
+    p50Ms: ms(50),
+    p99Ms: ms(99),
+    p999Ms: ms(99.9),
+    maxMs: Number((h.maxValue / 1000).toFixed(3)),
+    percentiles: [0, 50, 75, 90, 95, 99, 99.5, 99.9, 99.95, 99.99].map((p) => [p, ms(p)]),
+    grpcCodes: diff(t.codes(), before),
+    cache: diff(t.cache(), cacheBefore),
+  };
+  log(`${t.name.padEnd(5)} ${phase.padEnd(14)} ${String(Math.round(res.rps)).padStart(7)} req/s  cpu ${cpuUsPerReq} µs/req (machine ${machineCpuUsPerReq})  (${succeeded}/${requests} LOCAL, random keys of ${o.size})  p50 ${res.p50Ms} ms  p99 ${res.p99Ms} ms  p99.9 ${res.p999Ms} ms`);
+  if (failed || notLocal) throw new Error(`${t.name} ${phase}: ${failed} failed, ${notLocal} not answered LOCAL`);
+  return res;
+}
+
 /** Untimed warm-up (JIT, connections, plan cache); waits out the API's stats interval so the next phase counts only its own calls. */
 async function warm(t: Target, n: number): Promise<void> {
   h2load(t.port, { n });
@@ -492,7 +575,8 @@ async function main(): Promise<void> {
       const api = await startApi('api1', 1);
       targets.push(api);
       await warm(api, Math.min(20_000, SAT_N));
-      const r = await run(api, `keys-${size}-50%api1`, { n: Math.round(scaleRate * RATE_SECONDS), rps: scaleRate, latency: true });
+      // Random keys across the loaded ones (not one repeated key): each lookup walks the index anew.
+      const r = await runRandomKeys(api, `keys-${size}-50%api1`, { size, rps: scaleRate, seconds: RATE_SECONDS });
       results.push({ ...r, entries: Number(n) });
       await api.stop();
       targets.splice(targets.indexOf(api), 1);

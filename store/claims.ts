@@ -5,7 +5,7 @@ import type { ClaimPlan } from '../domain/claim-plan.js';
 import type { BrazilianAccount, Claim, ClaimOperationReason, ClaimRole, ClaimStatus, ClaimType, ExtendedClaim, KeyType, Person } from '../domain/types.js';
 import type { Db, Sql, Tx } from './db.js';
 import { iso } from './db.js';
-import { clearEntryClaim, insertClaimedEntry, markEntryClaimed, removeEntryForClaim } from './entries.js';
+import { clearEntryClaim, insertClaimedEntry, liveEntryForDonorClaim, markEntryClaimed, removeEntryForClaim } from './entries.js';
 import { writeEvent } from './outbox.js';
 
 /** BCB's claim statuses plus ours: PENDING (accepted, not yet created in DICT) and FAILED (DICT refused it). */
@@ -28,6 +28,12 @@ export interface ClaimRecord {
   claimerAccount: BrazilianAccount;
   claimer: Person;
   donorParticipant?: string;
+  /**
+   * DONOR rows: the tax id (CPF/CNPJ) of the owner of our entry the claim is about, fixed when
+   * the row was first recorded (before the claim could remove that entry) and never changed: the
+   * customer of ours who is party to it as donor. Undefined when we held no live entry then.
+   */
+  donorTaxIdNumber?: string;
   resolutionPeriodEnd?: string;
   completionPeriodEnd?: string;
   claimerDeadline?: string;
@@ -57,6 +63,7 @@ interface ClaimRow {
   claimer_account: BrazilianAccount;
   claimer: Person;
   donor_participant: string | null;
+  donor_tax_id_number: string | null;
   resolution_period_end: Date | null;
   completion_period_end: Date | null;
   claimer_deadline: Date | null;
@@ -89,6 +96,7 @@ function toRecord(r: ClaimRow): ClaimRecord {
     claimerAccount: r.claimer_account,
     claimer: r.claimer,
     donorParticipant: opt(r.donor_participant),
+    donorTaxIdNumber: opt(r.donor_tax_id_number),
     resolutionPeriodEnd: iso(r.resolution_period_end),
     completionPeriodEnd: iso(r.completion_period_end),
     claimerDeadline: iso(r.claimer_deadline),
@@ -179,7 +187,7 @@ export interface RecordClaimInput {
   completedEntry?: { entryId: string; dictRequestId: string; creationDate: string; keyOwnershipDate: string };
   /** When DICT opened the claim (its OpenClaimCreationDate on the donor's entry). */
   openedAt?: string;
-  /** Donor: our entry that a completion on the claimer side (a claimer of ours too) created — never removed. */
+  /** Donor: our entry that a completion on the claimer side (a claimer of ours too) created — never removed, never taken as the donor's. */
   claimerEntryId?: string;
 }
 
@@ -193,17 +201,21 @@ export async function recordClaim(sql: Sql, input: RecordClaimInput): Promise<Cl
     const c = input.claim;
     const prior = await findForUpdate(tx, input);
     if (prior && prior.lastModified && Date.parse(prior.lastModified) > Date.parse(c.lastModified)) return prior;
+    // Donor, first recording: whose claim it is, read before applyEntryEffects can remove our entry.
+    const donorTaxId =
+      input.role === 'DONOR' && !prior ? (await liveEntryForDonorClaim(tx, input.participant, c.key, input.claimerEntryId))?.owner.taxIdNumber : undefined;
     const [row] = await tx<ClaimRow[]>`
       insert into claims (id, participant, role, claim_id, request_id, type, key, key_type, status, claimer_account, claimer,
-                          donor_participant, resolution_period_end, completion_period_end, claimer_deadline,
+                          donor_participant, donor_tax_id_number, resolution_period_end, completion_period_end, claimer_deadline,
                           next_deadline, next_action, last_modified, confirm_reason, cancel_reason, cancelled_by, workflow_id)
       values (${prior?.id ?? input.id}, ${input.participant}, ${input.role}, ${c.id}, ${input.requestId ?? prior?.requestId ?? null},
               ${c.type}, ${c.key}, ${c.keyType}, ${c.status}, ${tx.json(c.claimerAccount as never)}, ${tx.json(c.claimer as never)},
-              ${c.donorParticipant}, ${c.resolutionPeriodEnd}, ${c.completionPeriodEnd ?? null}, ${input.claimerDeadline ?? null},
+              ${c.donorParticipant}, ${donorTaxId ?? null}, ${c.resolutionPeriodEnd}, ${c.completionPeriodEnd ?? null}, ${input.claimerDeadline ?? null},
               ${input.nextDeadline ?? null}, ${input.nextAction ?? null}, ${c.lastModified}, ${c.confirmReason ?? null},
               ${c.cancelReason ?? null}, ${c.cancelledBy ?? null}, ${input.workflowId})
       on conflict (id) do update set
         claim_id = excluded.claim_id, status = excluded.status, donor_participant = excluded.donor_participant,
+        donor_tax_id_number = coalesce(claims.donor_tax_id_number, excluded.donor_tax_id_number),
         resolution_period_end = excluded.resolution_period_end, completion_period_end = excluded.completion_period_end,
         claimer_deadline = excluded.claimer_deadline, next_deadline = excluded.next_deadline, next_action = excluded.next_action,
         last_modified = excluded.last_modified, confirm_reason = excluded.confirm_reason, cancel_reason = excluded.cancel_reason,
@@ -332,7 +344,7 @@ export interface ClaimListFilter {
   role: ClaimRole;
   status?: ClaimRecordStatus;
   type?: ClaimType;
-  /** Only claims this person (CPF/CNPJ) is party to at our PSP: the claimer (CLAIMER), or the owner of our entry for the key (DONOR). */
+  /** Only claims this person (CPF/CNPJ) is party to at our PSP: the claimer (CLAIMER), or the owner of our entry the claim was about, as recorded (DONOR). */
   partyTaxId?: string;
 }
 
@@ -353,8 +365,7 @@ export async function listClaims(db: Db, f: ClaimListFilter, pageSize: number, a
          f.partyTaxId
            ? f.role === 'CLAIMER'
              ? db`and claimer->>'taxIdNumber' = ${f.partyTaxId}`
-             : db`and (select e.tax_id_number from entries e where e.key = claims.key
-                     order by (e.status in ('PENDING', 'ACTIVE', 'DELETING')) desc, e.created_at desc limit 1) = ${f.partyTaxId}`
+             : db`and donor_tax_id_number = ${f.partyTaxId}`
            : db``
        }
        ${after ? db`and (coalesce(next_deadline, 'infinity'::timestamptz), id) > (${after.deadline}::text::timestamptz, ${after.id}::uuid)` : db``}

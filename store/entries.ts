@@ -380,6 +380,20 @@ export async function markEntryClaimed(tx: Tx, participant: string, key: string,
   return row ? toEntryRecord(row) : undefined;
 }
 
+/**
+ * Our live entry for a key a claim is about (we are donor), never the claimer's entry
+ * (`excludingEntryId`: in an ownership claim between two of our users, the entry its completion
+ * created). Its owner is the donor's customer, recorded once on the claim (store/claims.ts).
+ */
+export async function liveEntryForDonorClaim(tx: Tx, participant: string, key: string, excludingEntryId?: string): Promise<EntryRecord | undefined> {
+  const [row] = await tx<EntryRow[]>`
+    select * from entries
+     where key = ${key} and participant = ${participant} and status in ('PENDING', 'ACTIVE', 'DELETING')
+       ${excludingEntryId ? tx`and entry_id <> ${excludingEntryId}` : tx``}
+     limit 1`;
+  return row ? toEntryRecord(row) : undefined;
+}
+
 /** The claim ended without taking the key from us: the mark goes. */
 export async function clearEntryClaim(tx: Tx, participant: string, key: string): Promise<void> {
   await tx`

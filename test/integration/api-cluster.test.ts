@@ -108,6 +108,16 @@ test('API_WORKERS=2: two worker processes serve lookups on one port', async () =
   for (const pid of by.keys()) assert.ok(pids.has(pid));
 });
 
+test('the anti-scanning fallback is shared: each of the two workers allows half of ANTISCAN_FALLBACK_FRACTION', () => {
+  const shares = lines().filter((l) => l.msg === 'antiscan fallback share of this process');
+  assert.equal(shares.length, 2, out);
+  const configured = Number(process.env.ANTISCAN_FALLBACK_FRACTION ?? 0.1);
+  for (const l of shares) {
+    assert.equal(l.processes, 2);
+    assert.equal(l.fallbackFraction, configured / 2);
+  }
+});
+
 test("the primary's metrics listener sums both workers; refused calls are counted with their code", async () => {
   const rpc = 'dict.core.v1.CoreDictService/LookupKey';
   const count = async (code: string) => {

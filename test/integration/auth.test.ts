@@ -1,14 +1,15 @@
 // Authentication and authorization end to end: every RPC refuses calls without a valid token
 // (Unauthenticated) and tokens of another PSP (PermissionDenied); a customer reaches only their
 // own keys and claims, and decides on a claim only with a second factor; the PSP's operator acts
-// on everything of the PSP.
+// on everything of the PSP. A claim where we are the donor stays with the customer whose key it
+// was, after the key has left them and another customer of ours registered it.
 import assert from 'node:assert/strict';
 import { generateKeyPairSync, randomUUID } from 'node:crypto';
 import { after, before, describe, test } from 'node:test';
 import { Code, createClient, type Client as RpcClient } from '@connectrpc/connect';
 import { createConnectTransport } from '@connectrpc/connect-node';
 import { CoreDictService } from '../../gen/dict/core/v1/service_pb.js';
-import { ClaimOperationReason, ClaimStatus, EntryOperationReason, EntryStatus, KeyType } from '../../gen/dict/core/v1/types_pb.js';
+import { ClaimOperationReason, ClaimRole, ClaimStatus, EntryOperationReason, EntryStatus, KeyType } from '../../gen/dict/core/v1/types_pb.js';
 import { mintToken } from '../../scripts/token.js';
 import { dictClaim, startClaimRequest, untilStatus, wait } from '../support/claims.js';
 import { accountOf } from '../support/accounts.js';
@@ -177,5 +178,73 @@ describe('second factor and operators', () => {
     // A token that is not a signed JWT is refused before anything else.
     const e = await rpcError(() => createClient(CoreDictService, createConnectTransport({ baseUrl: s.urls.httpUrl, httpVersion: '1.1', interceptors: [bearer('x.y.z')] })).listKeys({}));
     assert.equal(e.codeName, 'Unauthenticated');
+  });
+});
+
+describe("a donor claim is the party's whose key it was, not the key's later owner's", () => {
+  test('after the key left Dora by a claim and Eva registered it at our PSP, only Dora sees the old claim', async () => {
+    const dora = naturalPerson(newCpf(), 'Dora Ramos');
+    const eva = naturalPerson(newCpf(), 'Eva Nunes');
+    const asDora = s.clientAs(await s.token(customer(dora.taxIdNumber)));
+    const asEva = s.clientAs(await s.token(customer(eva.taxIdNumber)));
+    const key = newPhone();
+    assert.equal((await asDora.createKey(createKeyRequest({ keyType: KeyType.PHONE, key, owner: dora }))).entry?.status, EntryStatus.ACTIVE);
+
+    // Another PSP's user claims Dora's key; Dora gives it up; the claimer completes.
+    const opened = await s.otherPsp.createClaim({ claim: dictClaim('OWNERSHIP', key, 'PHONE', account(OTHER_ISPB), naturalPerson()) });
+    const claimId = opened.claim.id;
+    const byOperator = async () => (await s.client.getClaimStatus({ by: { case: 'claimId', value: claimId } }).catch(() => undefined))?.claim;
+    await untilStatus('donor claim', byOperator, ClaimStatus.WAITING_RESOLUTION);
+    const confirmed = await asDora.respondToClaim({ requestId: randomUUID(), claimId, confirm: true, reason: ClaimOperationReason.USER_REQUESTED, waitTimeout: wait(10) });
+    assert.equal(confirmed.claim?.status, ClaimStatus.CONFIRMED);
+    await s.otherPsp.completeClaim({ claimId, participant: OTHER_ISPB, requestId: randomUUID() });
+    await untilStatus('donor claim', byOperator, ClaimStatus.COMPLETED);
+
+    // The new owner lets the key go at the other PSP; Eva, another customer of ours, registers it here.
+    await s.otherPsp.deleteEntry({ key, participant: OTHER_ISPB, reason: 'USER_REQUESTED' });
+    assert.equal((await asEva.createKey(createKeyRequest({ keyType: KeyType.PHONE, key, owner: eva }))).entry?.status, EntryStatus.ACTIVE);
+
+    // Eva is no party to the old claim: not shown, not listed, not hers to decide on.
+    for (const role of [ClaimRole.UNSPECIFIED, ClaimRole.DONOR]) {
+      const e = await rpcError(() => asEva.getClaimStatus({ by: { case: 'claimId', value: claimId }, role }));
+      assert.equal(e.codeName, 'NotFound', e.err.rawMessage);
+    }
+    assert.ok(!(await asEva.listIncomingClaims({})).claims.some((c) => c.claimId === claimId), 'not in Eva\'s incoming claims');
+    const act = await rpcError(() => asEva.respondToClaim({ requestId: randomUUID(), claimId, confirm: false, waitTimeout: wait(5) }));
+    assert.equal(act.codeName, 'PermissionDenied', act.err.rawMessage);
+    // Dora still is.
+    assert.equal((await asDora.getClaimStatus({ by: { case: 'claimId', value: claimId }, role: ClaimRole.DONOR })).claim?.status, ClaimStatus.COMPLETED);
+    assert.deepEqual((await asDora.listIncomingClaims({})).claims.map((c) => c.claimId), [claimId]);
+  });
+
+  test('an ownership claim between two of our customers: after completion the claimer is party only as claimer', async () => {
+    const fabio = naturalPerson(newCpf(), 'Fabio Teixeira');
+    const gil = naturalPerson(newCpf(), 'Gil Barros');
+    const asFabio = s.clientAs(await s.token(customer(fabio.taxIdNumber)));
+    const asGil = s.clientAs(await s.token(customer(gil.taxIdNumber)));
+    const key = newPhone();
+    assert.equal((await asFabio.createKey(createKeyRequest({ keyType: KeyType.PHONE, key, owner: fabio }))).entry?.status, EntryStatus.ACTIVE);
+
+    // Gil claims Fabio's key at our PSP: we are claimer and donor of the same claim.
+    const started = await asGil.startClaim(startClaimRequest(key, account(OUR_ISPB), gil));
+    const claimId = started.claim?.claimId ?? '';
+    assert.ok(claimId, `claim opened: ${ClaimStatus[started.claim?.status ?? 0]} ${started.claim?.errorName}`);
+    const asRole = (role: ClaimRole) => async () => (await s.client.getClaimStatus({ by: { case: 'claimId', value: claimId }, role }).catch(() => undefined))?.claim;
+    await untilStatus('donor row', asRole(ClaimRole.DONOR), ClaimStatus.WAITING_RESOLUTION);
+    const confirmed = await asFabio.respondToClaim({ requestId: randomUUID(), claimId, confirm: true, reason: ClaimOperationReason.USER_REQUESTED, waitTimeout: wait(10) });
+    assert.equal(confirmed.claim?.status, ClaimStatus.CONFIRMED);
+    await untilStatus('claimer row', asRole(ClaimRole.CLAIMER), ClaimStatus.CONFIRMED);
+    const done = await asGil.completeClaim({ requestId: randomUUID(), claimId, waitTimeout: wait(10) });
+    assert.equal(done.claim?.status, ClaimStatus.COMPLETED);
+    await untilStatus('donor row', asRole(ClaimRole.DONOR), ClaimStatus.COMPLETED);
+    assert.equal((await asGil.getKey({ by: { case: 'key', value: key } })).entry?.owner?.taxIdNumber, gil.taxIdNumber);
+
+    // Gil now holds the key here, yet the donor's side of the claim stays Fabio's.
+    const e = await rpcError(() => asGil.getClaimStatus({ by: { case: 'claimId', value: claimId }, role: ClaimRole.DONOR }));
+    assert.equal(e.codeName, 'NotFound', e.err.rawMessage);
+    assert.ok(!(await asGil.listIncomingClaims({})).claims.some((c) => c.claimId === claimId), 'not in Gil\'s incoming claims');
+    assert.deepEqual((await asGil.listOutgoingClaims({})).claims.map((c) => c.claimId), [claimId]);
+    assert.equal((await asFabio.getClaimStatus({ by: { case: 'claimId', value: claimId }, role: ClaimRole.DONOR })).claim?.role, ClaimRole.DONOR);
+    assert.deepEqual((await asFabio.listIncomingClaims({})).claims.map((c) => c.claimId), [claimId]);
   });
 });
