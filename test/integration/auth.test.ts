@@ -188,7 +188,7 @@ describe("a donor claim is the party's whose key it was, not the key's later own
     const asDora = s.clientAs(await s.token(customer(dora.taxIdNumber)));
     const asEva = s.clientAs(await s.token(customer(eva.taxIdNumber)));
     const key = newPhone();
-    assert.equal((await asDora.createKey(createKeyRequest({ keyType: KeyType.PHONE, key, owner: dora }))).entry?.status, EntryStatus.ACTIVE);
+    assert.equal((await asDora.createKey(createKeyRequest({ keyType: KeyType.PHONE, key, owner: dora, account: await accountOf(s, dora) }))).entry?.status, EntryStatus.ACTIVE);
 
     // Another PSP's user claims Dora's key; Dora gives it up; the claimer completes.
     const opened = await s.otherPsp.createClaim({ claim: dictClaim('OWNERSHIP', key, 'PHONE', account(OTHER_ISPB), naturalPerson()) });
@@ -202,7 +202,7 @@ describe("a donor claim is the party's whose key it was, not the key's later own
 
     // The new owner lets the key go at the other PSP; Eva, another customer of ours, registers it here.
     await s.otherPsp.deleteEntry({ key, participant: OTHER_ISPB, reason: 'USER_REQUESTED' });
-    assert.equal((await asEva.createKey(createKeyRequest({ keyType: KeyType.PHONE, key, owner: eva }))).entry?.status, EntryStatus.ACTIVE);
+    assert.equal((await asEva.createKey(createKeyRequest({ keyType: KeyType.PHONE, key, owner: eva, account: await accountOf(s, eva) }))).entry?.status, EntryStatus.ACTIVE);
 
     // Eva is no party to the old claim: not shown, not listed, not hers to decide on.
     for (const role of [ClaimRole.UNSPECIFIED, ClaimRole.DONOR]) {
@@ -223,10 +223,10 @@ describe("a donor claim is the party's whose key it was, not the key's later own
     const asFabio = s.clientAs(await s.token(customer(fabio.taxIdNumber)));
     const asGil = s.clientAs(await s.token(customer(gil.taxIdNumber)));
     const key = newPhone();
-    assert.equal((await asFabio.createKey(createKeyRequest({ keyType: KeyType.PHONE, key, owner: fabio }))).entry?.status, EntryStatus.ACTIVE);
+    assert.equal((await asFabio.createKey(createKeyRequest({ keyType: KeyType.PHONE, key, owner: fabio, account: await accountOf(s, fabio) }))).entry?.status, EntryStatus.ACTIVE);
 
     // Gil claims Fabio's key at our PSP: we are claimer and donor of the same claim.
-    const started = await asGil.startClaim(startClaimRequest(key, account(OUR_ISPB), gil));
+    const started = await asGil.startClaim(startClaimRequest(key, await accountOf(s, gil), gil));
     const claimId = started.claim?.claimId ?? '';
     assert.ok(claimId, `claim opened: ${ClaimStatus[started.claim?.status ?? 0]} ${started.claim?.errorName}`);
     const asRole = (role: ClaimRole) => async () => (await s.client.getClaimStatus({ by: { case: 'claimId', value: claimId }, role }).catch(() => undefined))?.claim;
