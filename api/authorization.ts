@@ -13,6 +13,7 @@ import * as accounts from '../store/accounts.js';
 import type { ClaimRecord } from '../store/claims.js';
 import type { Db } from '../store/db.js';
 import * as entries from '../store/entries.js';
+import * as operations from '../store/operations.js';
 import { permissionDenied } from './auth.js';
 import type { Principal } from './principal.js';
 
@@ -54,9 +55,12 @@ export type AccountRegistryMode = 'enforce' | 'off';
  * tax id. One answer for an unknown, closed or another holder's account: nothing is revealed
  * about whose it is or whether it exists. Operators act within their PSP and are not checked.
  */
-export async function requireOwnAccount(db: Db, p: Principal, account: accounts.AccountId, what: string): Promise<void> {
+export async function requireOwnAccount(db: Db, p: Principal, account: accounts.AccountId, what: string, requestId?: string): Promise<void> {
   const own = customerTaxId(p);
   if (own === undefined) return;
+  // A retry of a request already accepted gets its first answer (the gateway compares the
+  // bodies), even if the account has closed since: the check was made when it was accepted.
+  if (requestId && (await operations.getOperation(db, p.participant, requestId))) return;
   const rec = account.participant === p.participant ? await accounts.getAccount(db, account) : undefined;
   if (!rec || rec.closedAt !== undefined || rec.holder.taxIdNumber !== own) {
     throw permissionDenied(`a customer can only name an open account of their own at this PSP: ${what} is not one`);

@@ -100,7 +100,7 @@ export function keyService(d: KeyServiceDeps): KeyRpcs {
       const owner = personFromProto(req.owner);
       check(validateCreateEntry({ requestId: req.requestId, keyType, key: req.key || undefined, account, owner, reason }, { ourIspb: principal.participant }));
       requireSelf(principal, owner?.taxIdNumber, 'the owner');
-      if (d.accountRegistry !== 'off') await requireOwnAccount(d.sql, principal, account as BrazilianAccount, 'the account');
+      if (d.accountRegistry !== 'off') await requireOwnAccount(d.sql, principal, account as BrazilianAccount, 'the account', req.requestId);
       const entry: Entry = { keyType: keyType!, key: req.key || undefined, account: account as BrazilianAccount, owner: owner as Person };
       const input: Omit<CreateEntryWorkflowInput, 'entryId' | 'dictRequestId'> = {
         participant: principal.participant,
@@ -141,7 +141,7 @@ export function keyService(d: KeyServiceDeps): KeyRpcs {
       check(validateUpdateEntry({ requestId: req.requestId, key: req.key, account, owner, reason }, { ourIspb: principal.participant }));
       requireSelf(principal, owner?.taxIdNumber, 'the owner');
       await requireOwnKey(d.sql, principal, req.key);
-      if (d.accountRegistry !== 'off') await requireOwnAccount(d.sql, principal, account as BrazilianAccount, 'the account');
+      if (d.accountRegistry !== 'off') await requireOwnAccount(d.sql, principal, account as BrazilianAccount, 'the account', req.requestId);
       const input: UpdateEntryWorkflowInput = {
         participant: principal.participant,
         requestId: req.requestId,

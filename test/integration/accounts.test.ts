@@ -93,6 +93,18 @@ describe("a customer names only an open account of their own", () => {
     assert.equal(messages.size, 1, 'one answer whatever the reason');
   });
 
+  test('a retry of an accepted CreateKey gets its first answer even after the account has closed', async () => {
+    const acc = await accountOf(s, alice);
+    const req = createKeyRequest({ keyType: KeyType.EMAIL, key: newEmail(), owner: alice, account: acc });
+    const first = await asAlice.createKey(req);
+    assert.equal(first.entry?.status, EntryStatus.ACTIVE);
+    await registerAccount(s, acc, alice, { closedAt: new Date().toISOString() });
+    const again = await asAlice.createKey(req);
+    assert.equal(again.entry?.entryId, first.entry?.entryId);
+    // A new request on the closed account is refused.
+    await refused('CreateKey on her closed account', () => asAlice.createKey(createKeyRequest({ keyType: KeyType.EMAIL, key: newEmail(), owner: alice, account: acc })));
+  });
+
   test("UpdateKey: her key moves to her other account; not to another customer's, an unknown or a closed one", async () => {
     const key = newPhone();
     assert.equal((await asAlice.createKey(createKeyRequest({ keyType: KeyType.PHONE, key, owner: alice, account: aliceAccount }))).entry?.status, EntryStatus.ACTIVE);
