@@ -4,6 +4,8 @@
 #
 #   bash scripts/bench.sh lookup [--quick] [--scales 100000,10000000] [--long-n 1000000] …
 #                                   LookupKey: bare server vs API (1 and N processes), h2load
+#   bash scripts/bench.sh lookup-profile [--sat-n 60000]
+#                                   both servers at saturation under --cpu-prof: CPU per lookup by code
 #   bash scripts/bench.sh gen-keys --total 10000000 | --drop
 #                                   load (or remove) generated keys with COPY
 #   bash scripts/bench.sh pg-queue [--in-flight 128] [--gate 10] [--n 200000]
@@ -28,11 +30,14 @@ case "$cmd" in
   lookup)
     command -v h2load >/dev/null || { echo "h2load not found: apt-get install nghttp2-client" >&2; exit 1; }
     script=lookup ;;
+  lookup-profile)
+    command -v h2load >/dev/null || { echo "h2load not found: apt-get install nghttp2-client" >&2; exit 1; }
+    script=lookup-profile ;;
   gen-keys) script=gen-keys ;;
   pg-queue) script=pg-queue-repro ;;
   create-key) script=create-key; export API_URL="${API_URL:-http://$API_HOST:$API_PORT}" ;;
   fuzz) script=fuzz; export API_URL="${API_URL:-http://$API_HOST:$API_PORT}" API_GRPC_URL="${API_GRPC_URL:-http://$API_HOST:$API_GRPC_PORT}" ;;
-  *) sed -n '2,17p' "$0" >&2; exit 2 ;;
+  *) sed -n '2,19p' "$0" >&2; exit 2 ;;
 esac
 [[ -f dist/bench/$script.js ]] || node_modules/.bin/tsc -p tsconfig.json
 exec node dist/bench/$script.js "$@"
