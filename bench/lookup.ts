@@ -193,6 +193,21 @@ function processTree(pid: number): number[] {
   return out;
 }
 
+/** Peak resident memory so far (VmHWM) of a process tree's largest process, MiB. */
+function treePeakRssMiB(pid: number | undefined): number {
+  if (!pid) return 0;
+  let kb = 0;
+  for (const p of processTree(pid)) {
+    try {
+      const m = /VmHWM:\s+(\d+) kB/.exec(readFileSync(`/proc/${p}/status`, 'utf8'));
+      if (m) kb = Math.max(kb, Number(m[1]));
+    } catch {
+      // gone
+    }
+  }
+  return Math.round(kb / 1024);
+}
+
 /** CPU milliseconds (user + system) used so far by a process tree. */
 function treeCpuMs(pid: number | undefined): number {
   if (!pid) return 0;
@@ -240,6 +255,8 @@ interface LoadResult {
   /** CPU per answered request: the target's process tree, and the whole machine (load generator, databases, all). */
   cpuUsPerReq?: number;
   machineCpuUsPerReq?: number;
+  /** Peak RSS of the target's largest process so far (VmHWM), MiB. */
+  peakRssMiB?: number;
   /** Rows in the entries table during the run (scale points). */
   entries?: number;
   /** Throughput per tenth of the run (long runs). */
@@ -345,13 +362,13 @@ async function run(t: Target, phase: string, o: { n: number; rps?: number; laten
   const machineCpuUsPerReq = Math.round(((machineBusyMs() - busy0) * 1000) / Math.max(1, r.requests));
   // Let the API's 1-second stats line cover the whole phase.
   if (t.name !== 'bare') await new Promise((res) => setTimeout(res, 1_300));
-  const res: LoadResult = { target: t.name, phase, offeredRps: o.rps ? Math.round(o.rps) : undefined, ...r, cpuUsPerReq, machineCpuUsPerReq, ...(o.latency || o.tenths || r.cut ? fromLog(logFile, o.tenths) : {}) };
+  const res: LoadResult = { target: t.name, phase, offeredRps: o.rps ? Math.round(o.rps) : undefined, ...r, cpuUsPerReq, machineCpuUsPerReq, peakRssMiB: treePeakRssMiB(t.proc.pid), ...(o.latency || o.tenths || r.cut ? fromLog(logFile, o.tenths) : {}) };
   if (t.name !== 'bare') {
     res.grpcCodes = diff(t.codes(), before);
     res.cache = diff(t.cache(), cacheBefore);
   }
   const lat = res.p99Ms !== undefined ? `  p50 ${res.p50Ms} ms  p99 ${res.p99Ms} ms  p99.9 ${res.p999Ms} ms` : '';
-  log(`${t.name.padEnd(5)} ${phase.padEnd(14)} ${String(Math.round(res.rps)).padStart(7)} req/s  cpu ${cpuUsPerReq} µs/req (machine ${machineCpuUsPerReq})  (${res.succeeded}/${res.requests} ok${res.grpcCodes ? `, grpc ${JSON.stringify(res.grpcCodes)}, cache ${JSON.stringify(res.cache)}` : ''})${lat}`);
+  log(`${t.name.padEnd(5)} ${phase.padEnd(14)} ${String(Math.round(res.rps)).padStart(7)} req/s  cpu ${cpuUsPerReq} µs/req (machine ${machineCpuUsPerReq})  peak RSS ${res.peakRssMiB} MiB  (${res.succeeded}/${res.requests} ok${res.grpcCodes ? `, grpc ${JSON.stringify(res.grpcCodes)}, cache ${JSON.stringify(res.cache)}` : ''})${lat}`);
   if (res.cut) log(`${t.name} ${phase}: cut at ${MAX_SECONDS} s after ${res.requests} of ${o.n} requests`);
   if (res.failed || (!res.cut && res.succeeded !== res.requests)) throw new Error(`${t.name} ${phase}: ${res.requests - res.succeeded} requests failed at the HTTP level`);
   return res;
@@ -425,6 +442,7 @@ async function runRandomKeys(t: Target, phase: string, o: { size: number; rps: n
     cut: sent < n || undefined,
     cpuUsPerReq,
     machineCpuUsPerReq,
+    peakRssMiB: treePeakRssMiB(t.proc.pid),
     p50Ms: ms(50),
     p99Ms: ms(99),
     p999Ms: ms(99.9),
@@ -608,10 +626,10 @@ async function main(): Promise<void> {
     ...(scales.length >= 2 ? { 'largest/smallest scale p99 ≤ 1.2': Number(((scales.at(-1)!.p99Ms ?? 0) / (scales[0]!.p99Ms ?? 1)).toFixed(3)) } : {}),
   };
 
-  const rows = results.map((r) => `| ${r.target} | ${r.phase}${r.cut ? " (cut at --max-seconds)" : ""} | ${r.offeredRps ?? 'max'} | ${Math.round(r.rps)} | ${r.cpuUsPerReq ?? ''} / ${r.machineCpuUsPerReq ?? ''} | ${r.p50Ms ?? ''} | ${r.p99Ms ?? ''} | ${r.p999Ms ?? ''} | ${r.maxMs ?? ''} | ${r.grpcCodes ? Object.entries(r.grpcCodes).map(([k, v]) => `${k} ${v}`).join(', ') : 'OK (bare)'} | ${r.cache ? `${r.cache.failures ?? 0} / ${r.cache.over100ms ?? 0}` : ''} |`);
+  const rows = results.map((r) => `| ${r.target} | ${r.phase}${r.cut ? " (cut at --max-seconds)" : ""} | ${r.offeredRps ?? 'max'} | ${Math.round(r.rps)} | ${r.cpuUsPerReq ?? ''} / ${r.machineCpuUsPerReq ?? ''} | ${r.p50Ms ?? ''} | ${r.p99Ms ?? ''} | ${r.p999Ms ?? ''} | ${r.maxMs ?? ''} | ${r.grpcCodes ? Object.entries(r.grpcCodes).map(([k, v]) => `${k} ${v}`).join(', ') : 'OK (bare)'} | ${r.cache ? `${r.cache.failures ?? 0} / ${r.cache.over100ms ?? 0}` : ''} | ${r.peakRssMiB ?? ''} |`);
   const table = [
-    '| target | phase | offered req/s | served req/s | CPU µs per lookup: target / machine | p50 ms | p99 ms | p99.9 ms | max ms | gRPC outcomes | Redis failed / waited > 100 ms |',
-    '| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |',
+    '| target | phase | offered req/s | served req/s | CPU µs per lookup: target / machine | p50 ms | p99 ms | p99.9 ms | max ms | gRPC outcomes | Redis failed / waited > 100 ms | peak RSS MiB |',
+    '| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |',
     ...rows,
   ].join('\n');
   console.log(`\n${table}\n`);
