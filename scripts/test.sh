@@ -56,6 +56,22 @@ check_compose() {
   fi
 }
 
+# The container image's runtime stage (deploy/Dockerfile: dist/, `npm prune --omit=dev`) holds every
+# module the programs it starts need: that tree built here, without a Docker engine, and each
+# entry point that docker-compose.yml and deploy/k8s start walked from it (scripts/check-runtime-deps.ts).
+check_runtime_tree() {
+  step "image runtime stage: production dependencies are enough"
+  local tree entries
+  tree=$(mktemp -d)
+  cp package.json package-lock.json "$tree/"
+  (cd "$tree" && npm ci --omit=dev --no-audit --no-fund --prefer-offline --loglevel=error >/dev/null) || { rm -rf "$tree"; die "npm ci --omit=dev failed"; }
+  cp -r dist migrations "$tree/"
+  mapfile -t entries < <(grep -ho 'dist/[A-Za-z0-9/_-]*\.js' docker-compose.yml deploy/k8s/*.yaml deploy/Dockerfile | sort -u)
+  ((${#entries[@]})) || { rm -rf "$tree"; die "no entry points found in docker-compose.yml / deploy/k8s / deploy/Dockerfile"; }
+  node dist/scripts/check-runtime-deps.js "$tree" "${entries[@]}" || { rm -rf "$tree"; die "the image's runtime stage would lack modules"; }
+  rm -rf "$tree"
+}
+
 # The Prometheus alert rules parse and type-check (promtool, Debian's prometheus package).
 # The dashboard's structure and metric names are checked by test/unit/dashboard.test.ts.
 check_alert_rules() {
@@ -147,6 +163,7 @@ main() {
   check_compose
   check_k8s
   check_alert_rules
+  check_runtime_tree
 
   # Whatever ends us (error, Ctrl-C, TERM): the test services must not outlive this script.
   trap 'on_exit' EXIT
