@@ -14,7 +14,7 @@ import { readFileSync } from 'node:fs';
 import { LRUCache } from 'lru-cache';
 import { Code, ConnectError } from '@connectrpc/connect';
 import { createLocalJWKSet, createRemoteJWKSet, errors as joseErrors, jwtVerify, type JSONWebKeySet, type JWTPayload, type JWTVerifyGetKey } from 'jose';
-import { digestAuthorization, type Principal, type Role, type VerifyBearer } from './principal.js';
+import { authorizationDigest, digestAuthorization, type Principal, type Role, type VerifyBearer } from './principal.js';
 
 /** Algorithms accepted unless configured otherwise: asymmetric only (never `none`, never HS*). */
 export const DEFAULT_ALGORITHMS = ['ES256', 'RS256', 'EdDSA'] as const;
@@ -100,11 +100,11 @@ export function createVerifier(o: AuthOptions): VerifyBearer {
   const cacheTtlMs = (o.tokenCache?.ttlSeconds ?? 0) * 1000;
   const cache = cacheTtlMs > 0 && (o.tokenCache?.max ?? 0) > 0 ? new LRUCache<string, { principal: Principal; until: number }>({ max: o.tokenCache!.max }) : undefined;
 
-  return async (authorization, digest) => {
+  return async (authorization, values) => {
     if (!authorization) throw unauthenticated('missing Authorization: Bearer token');
     const m = /^Bearer[ ]+([A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]*)[ ]*$/i.exec(authorization);
     if (!m) throw unauthenticated('Authorization must be "Bearer <JWT>"');
-    const id = cache && (digest ?? digestAuthorization(authorization));
+    const id = cache && (values ? authorizationDigest(values, authorization) : digestAuthorization(authorization));
     if (id) {
       const hit = cache!.get(id);
       if (hit && now() < hit.until) return hit.principal;

@@ -44,29 +44,31 @@ const ANONYMOUS_SERVICES = new Set(['grpc.health.v1.Health', 'grpc.reflection.v1
 
 /**
  * Verifies an Authorization header (api/auth.ts makes one): the principal, or
- * Unauthenticated/PermissionDenied. `digest`: the header's authorizationDigest, when the caller
- * already has it (the verifier's cache is keyed by it).
+ * Unauthenticated/PermissionDenied. `values`: the call's context, where the header's digest (the
+ * key of the verifier's cache) may already have been computed this call (authorizationDigest).
  */
-export type VerifyBearer = (authorization: string | null | undefined, digest?: string) => Promise<Principal>;
+export type VerifyBearer = (authorization: string | null | undefined, values?: ContextValues) => Promise<Principal>;
 
-const digestKey = createContextKey<string | undefined>(undefined, { description: 'authorization digest' });
+const digestKey = createContextKey<{ header: string; digest: string } | undefined>(undefined, { description: 'authorization digest' });
 
 /** SHA-256 of an Authorization header: what caches of verified tokens keep instead of the token. */
 export const digestAuthorization = (authorization: string): string => createHash('sha256').update(authorization).digest('base64url');
 
 /** The call's authorizationDigest, computed once per call (the auth-failure limit and the verifier both need it). */
 export function authorizationDigest(values: ContextValues, authorization: string): string {
-  let d = values.get(digestKey);
-  if (d === undefined) values.set(digestKey, (d = digestAuthorization(authorization)));
-  return d;
+  const memo = values.get(digestKey);
+  // Only ever the digest of this very header value (a rewritten header gets its own).
+  if (memo && memo.header === authorization) return memo.digest;
+  const digest = digestAuthorization(authorization);
+  values.set(digestKey, { header: authorization, digest });
+  return digest;
 }
 
 /** Every call carries a Bearer JWT; the verified principal goes into the call's context. */
 export function authInterceptor(verify: VerifyBearer): Interceptor {
   return (next) => async (req) => {
     if (ANONYMOUS_SERVICES.has(req.service.typeName)) return next(req);
-    const authorization = req.header.get('authorization');
-    req.contextValues.set(principalKey, await verify(authorization, authorization ? authorizationDigest(req.contextValues, authorization) : undefined));
+    req.contextValues.set(principalKey, await verify(req.header.get('authorization'), req.contextValues));
     return next(req);
   };
 }
