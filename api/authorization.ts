@@ -15,7 +15,7 @@ import type { Db } from '../store/db.js';
 import * as entries from '../store/entries.js';
 import * as operations from '../store/operations.js';
 import { permissionDenied } from './auth.js';
-import type { Principal } from './principal.js';
+import { describePrincipal, type Principal } from './principal.js';
 
 /** The tax id a customer acts for, or undefined for an operator (who is not limited to one owner). */
 export function customerTaxId(p: Principal): string | undefined {
@@ -60,7 +60,9 @@ export async function requireOwnAccount(db: Db, p: Principal, account: accounts.
   if (own === undefined) return;
   // A retry of a request already accepted gets its first answer (the gateway compares the
   // bodies), even if the account has closed since: the check was made when it was accepted.
-  if (requestId && (await operations.getOperation(db, p.participant, requestId))) return;
+  // Only this same user's own request: anyone else's id goes on to the check (and the gateway
+  // refuses a reused id with another body anyway).
+  if (requestId && (await operations.getOperation(db, p.participant, requestId))?.requestedBy === describePrincipal(p)) return;
   const rec = account.participant === p.participant ? await accounts.getAccount(db, account) : undefined;
   if (!rec || rec.closedAt !== undefined || rec.holder.taxIdNumber !== own) {
     throw permissionDenied(`a customer can only name an open account of their own at this PSP: ${what} is not one`);

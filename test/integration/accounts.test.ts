@@ -103,6 +103,17 @@ describe("a customer names only an open account of their own", () => {
     assert.equal(again.entry?.entryId, first.entry?.entryId);
     // A new request on the closed account is refused.
     await refused('CreateKey on her closed account', () => asAlice.createKey(createKeyRequest({ keyType: KeyType.EMAIL, key: newEmail(), owner: alice, account: acc })));
+    // Her accepted request id does not carry another account through: a different body is refused, nothing is written for it.
+    const foreign = { ...req, account: bobAccount };
+    const e = await rpcError(() => asAlice.createKey(foreign));
+    assert.ok(['PermissionDenied', 'AlreadyExists'].includes(e.codeName), `${e.codeName}: ${e.err.rawMessage}`);
+    const rows = await s.sql<{ account_number: string }[]>`select account_number from entries where participant = ${OUR_ISPB} and request_id = ${req.requestId}`;
+    assert.deepEqual(rows.map((r) => r.account_number), [acc.accountNumber]);
+    // Nor does somebody else's: Bob's accepted request id, with Bob's account, from Alice is refused by the account check.
+    const asBob = s.clientAs(await s.token(customer(bob.taxIdNumber)));
+    const bobReq = createKeyRequest({ keyType: KeyType.EMAIL, key: newEmail(), owner: bob, account: bobAccount });
+    assert.equal((await asBob.createKey(bobReq)).entry?.status, EntryStatus.ACTIVE);
+    await refused("Alice with Bob's request id and account", () => asAlice.createKey({ ...bobReq, owner: alice }));
   });
 
   test("UpdateKey: her key moves to her other account; not to another customer's, an unknown or a closed one", async () => {
