@@ -201,9 +201,11 @@ export async function recordClaim(sql: Sql, input: RecordClaimInput): Promise<Cl
     const c = input.claim;
     const prior = await findForUpdate(tx, input);
     if (prior && prior.lastModified && Date.parse(prior.lastModified) > Date.parse(c.lastModified)) return prior;
-    // Donor, first recording: whose claim it is, read before applyEntryEffects can remove our entry.
-    const donorTaxId =
-      input.role === 'DONOR' && !prior ? (await liveEntryForDonorClaim(tx, input.participant, c.key, input.claimerEntryId))?.owner.taxIdNumber : undefined;
+    // Donor: whose claim it is, read before applyEntryEffects can remove our entry — at the first
+    // recording, or later while our entry is still there if a row lacks it (written by a worker
+    // of the version before the column, during a rolling deploy).
+    const needsDonor = input.role === 'DONOR' && (!prior || (prior.donorTaxIdNumber === undefined && (prior.status === 'OPEN' || prior.status === 'WAITING_RESOLUTION')));
+    const donorTaxId = needsDonor ? (await liveEntryForDonorClaim(tx, input.participant, c.key, input.claimerEntryId))?.owner.taxIdNumber : undefined;
     const [row] = await tx<ClaimRow[]>`
       insert into claims (id, participant, role, claim_id, request_id, type, key, key_type, status, claimer_account, claimer,
                           donor_participant, donor_tax_id_number, resolution_period_end, completion_period_end, claimer_deadline,

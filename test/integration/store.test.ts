@@ -127,3 +127,15 @@ test("a donor claim first seen after its completion never takes the claimer's en
   assert.equal(rec.donorTaxIdNumber, undefined);
   assert.equal((await entries.getEntryById(sql, claimerEntry.entryId))!.status, 'ACTIVE');
 });
+
+test('a donor claim row without its owner (written before the column, during a rolling deploy) gets it at its next recording while our entry is there', async () => {
+  const { rec: entry } = await activeEntry();
+  const claimId = randomUUID();
+  const record = (status: ExtendedClaim['status'], minute: number) =>
+    claims.recordClaim(sql, { id: randomUUID(), participant: OUR_ISPB, role: 'DONOR', claim: donorClaim(entry, claimId, status, minute), workflowId: `claim/${OUR_ISPB}/${claimId}/DONOR`, claimerEntryId: randomUUID() });
+  const opened = await record('OPEN', 0);
+  // As an older worker would have left it.
+  await sql`update claims set donor_tax_id_number = null where id = ${opened.id}`;
+  assert.equal((await claims.getClaimById(sql, opened.id))!.donorTaxIdNumber, undefined);
+  assert.equal((await record('WAITING_RESOLUTION', 1)).donorTaxIdNumber, entry.owner.taxIdNumber);
+});
