@@ -99,14 +99,25 @@ class HttpError extends Error {
   }
 }
 
-/** Reads the body up to `max` bytes; over it, 413 (the rest is not read). */
-function readBody(req: Req, max: number): Promise<Buffer> {
+/** A body not received within this long frees its turn (408): slow senders cannot hold the gate. */
+export const CODEC_READ_TIMEOUT_MS = 10_000;
+
+/** Reads the body up to `max` bytes within `timeoutMs`; over it, 413 (the rest is not read); too slow, 408. */
+function readBody(req: Req, max: number, timeoutMs = CODEC_READ_TIMEOUT_MS): Promise<Buffer> {
   const declared = Number(req.headers['content-length']);
   if (Number.isFinite(declared) && declared > max) return Promise.reject(new HttpError(413, `body over ${max} bytes`));
   return new Promise((resolve, reject) => {
     const chunks: Buffer[] = [];
     let size = 0;
     let done = false;
+    const timer = setTimeout(() => {
+      if (done) return;
+      done = true;
+      req.pause();
+      reject(new HttpError(408, `body not received within ${timeoutMs} ms`));
+    }, timeoutMs);
+    timer.unref();
+    req.once('close', () => clearTimeout(timer));
     req.on('data', (c: Buffer) => {
       if (done) return;
       size += c.length;
@@ -119,6 +130,7 @@ function readBody(req: Req, max: number): Promise<Buffer> {
       chunks.push(c);
     });
     req.on('end', () => {
+      clearTimeout(timer);
       if (!done) resolve(Buffer.concat(chunks));
     });
     req.on('error', (err: Error) => {
@@ -181,7 +193,7 @@ export function codecHandler(o: CodecServerOptions): (req: Req, res: Res) => boo
     }
     if (err instanceof HttpError) {
       // Over the cap: answer and close, without reading the rest.
-      return reply(res, err.status, { error: err.message }, err.status === 413 ? { connection: 'close' } : err.status === 503 ? { 'retry-after': '1', connection: 'close' } : {});
+      return reply(res, err.status, { error: err.message }, err.status === 413 || err.status === 408 ? { connection: 'close' } : err.status === 503 ? { 'retry-after': '1', connection: 'close' } : {});
     }
     if (err instanceof PayloadCodecError) return reply(res, 400, { error: err.message });
     o.log?.error({ err: err instanceof Error ? err.message : String(err) }, 'codec call failed');
