@@ -405,7 +405,7 @@ async function runRandomKeys(t: Target, phase: string, o: { size: number; rps: n
       const client = clients[sent % C]!;
       const req = { ...current, key: benchKey(randomInt(0, o.size)) };
       const p = client
-        .lookupKey(req)
+        .lookupKey(req, { timeoutMs: 30_000 })
         .then(
           (res) => {
             if (res.source === 'LOCAL') succeeded++;

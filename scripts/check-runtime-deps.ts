@@ -14,7 +14,8 @@ import { builtinModules, createRequire } from 'node:module';
 import { join, resolve } from 'node:path';
 
 const BUILTINS = new Set(builtinModules.flatMap((m) => [m, `node:${m}`]));
-const REQUIRE = /\brequire\(\s*["']([^"']+)["']\s*\)/g;
+// require("x"), require.resolve("x") (e.g. the worker's workflowsPath, bundled at runtime) and import("x").
+const REQUIRE = /\b(?:require(?:\.resolve)?|import)\(\s*["']([^"']+)["']\s*[,)]/g;
 
 /** Bare specifiers our compiled modules reachable from `entries` require, and the files that do. */
 export function walk(root: string, entries: string[]): { missing: { spec: string; from: string }[]; files: number; packages: Set<string> } {

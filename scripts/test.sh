@@ -61,15 +61,19 @@ check_compose() {
 # entry point that docker-compose.yml and deploy/k8s start walked from it (scripts/check-runtime-deps.ts).
 check_runtime_tree() {
   step "image runtime stage: production dependencies are enough"
-  local tree entries
-  tree=$(mktemp -d)
-  cp package.json package-lock.json "$tree/"
-  (cd "$tree" && npm ci --omit=dev --no-audit --no-fund --prefer-offline --loglevel=error >/dev/null) || { rm -rf "$tree"; die "npm ci --omit=dev failed"; }
-  cp -r dist migrations "$tree/"
+  local entries
+  RUNTIME_TREE=$(mktemp -d)
+  # Removed however this function ends (error, die, Ctrl-C).
+  trap 'rm -rf "$RUNTIME_TREE"; trap - RETURN' RETURN
+  trap 'rm -rf "$RUNTIME_TREE"; exit 130' INT
+  trap 'rm -rf "$RUNTIME_TREE"; exit 143' TERM
+  cp package.json package-lock.json "$RUNTIME_TREE/"
+  (cd "$RUNTIME_TREE" && npm ci --omit=dev --no-audit --no-fund --prefer-offline --loglevel=error >/dev/null) || { rm -rf "$RUNTIME_TREE"; die "npm ci --omit=dev failed"; }
+  cp -r dist migrations "$RUNTIME_TREE/" || { rm -rf "$RUNTIME_TREE"; die "copying dist/ and migrations/ failed"; }
   mapfile -t entries < <(grep -ho 'dist/[A-Za-z0-9/_-]*\.js' docker-compose.yml deploy/k8s/*.yaml deploy/Dockerfile | sort -u)
-  ((${#entries[@]})) || { rm -rf "$tree"; die "no entry points found in docker-compose.yml / deploy/k8s / deploy/Dockerfile"; }
-  node dist/scripts/check-runtime-deps.js "$tree" "${entries[@]}" || { rm -rf "$tree"; die "the image's runtime stage would lack modules"; }
-  rm -rf "$tree"
+  ((${#entries[@]})) || { rm -rf "$RUNTIME_TREE"; die "no entry points found in docker-compose.yml / deploy/k8s / deploy/Dockerfile"; }
+  node dist/scripts/check-runtime-deps.js "$RUNTIME_TREE" "${entries[@]}" || { rm -rf "$RUNTIME_TREE"; die "the image's runtime stage would lack modules"; }
+  trap - INT TERM
 }
 
 # The Prometheus alert rules parse and type-check (promtool, Debian's prometheus package).
