@@ -15,6 +15,7 @@ import type { Db } from '../store/db.js';
 import * as entries from '../store/entries.js';
 import * as operations from '../store/operations.js';
 import { permissionDenied } from './auth.js';
+import { invalidArgument } from './errors.js';
 import { describePrincipal, type Principal } from './principal.js';
 
 /** The tax id a customer acts for, or undefined for an operator (who is not limited to one owner). */
@@ -55,7 +56,7 @@ export type AccountRegistryMode = 'enforce' | 'off';
  * tax id. One answer for an unknown, closed or another holder's account: nothing is revealed
  * about whose it is or whether it exists. Operators act within their PSP and are not checked.
  */
-export async function requireOwnAccount(db: Db, p: Principal, account: accounts.AccountId, what: string, requestId?: string): Promise<void> {
+export async function requireOwnAccount(db: Db, p: Principal, account: accounts.AccountId & { openingDate?: string }, what: string, requestId?: string, field = 'account'): Promise<void> {
   const own = customerTaxId(p);
   if (own === undefined) return;
   // A retry of a request already accepted gets its first answer (the gateway compares the
@@ -66,6 +67,10 @@ export async function requireOwnAccount(db: Db, p: Principal, account: accounts.
   const rec = account.participant === p.participant ? await accounts.getAccount(db, account) : undefined;
   if (!rec || rec.closedAt !== undefined || rec.holder.taxIdNumber !== own) {
     throw permissionDenied(`a customer can only name an open account of their own at this PSP: ${what} is not one`);
+  }
+  // Their own account: what goes to DICT about it is what core banking says (BCB's openingDate).
+  if (account.openingDate !== undefined && Date.parse(account.openingDate) !== Date.parse(rec.openingDate)) {
+    throw invalidArgument([{ field: `${field}.opening_date`, reason: 'OPENING_DATE_MISMATCH', description: `is not ${what}'s opening date (${rec.openingDate.slice(0, 10)})` }]);
   }
 }
 

@@ -124,7 +124,7 @@ export function claimService(d: ClaimServiceDeps): ClaimRpcs {
     const claimer = personFromProto(req.claimer);
     check(validateStartClaim({ requestId: req.requestId, type, keyType, key: req.key, claimerAccount, claimer }, { ourIspb: principal.participant }));
     requireSelf(principal, claimer?.taxIdNumber, 'the claimer');
-    if (d.accountRegistry !== 'off') await requireOwnAccount(d.sql, principal, claimerAccount as BrazilianAccount, 'the claimer account', req.requestId);
+    if (d.accountRegistry !== 'off') await requireOwnAccount(d.sql, principal, claimerAccount as BrazilianAccount, 'the claimer account', req.requestId, 'claimer_account');
     const claim = { type, key: req.key, keyType: keyType!, claimerAccount, claimer } as Claim;
     const workflowId = openClaimWorkflowId(principal.participant, req.requestId);
     // Our id of the claim, the same for every attempt of this request.

@@ -116,6 +116,15 @@ describe("a customer names only an open account of their own", () => {
     await refused("Alice with Bob's request id and account", () => asAlice.createKey({ ...bobReq, owner: alice }));
   });
 
+  test("her own account with another opening date than core banking's is InvalidArgument on account.opening_date", async () => {
+    const wrongDate = { ...aliceAccount, openingDate: timestampFromDate(new Date('2001-01-01T00:00:00Z')) };
+    const req = createKeyRequest({ keyType: KeyType.EMAIL, key: newEmail(), owner: alice, account: wrongDate });
+    const e = await rpcError(() => asAlice.createKey(req));
+    assert.equal(e.codeName, 'InvalidArgument', e.err.rawMessage);
+    assert.match(e.err.rawMessage, /account\.opening_date/);
+    await nothingWritten('CreateKey with a wrong opening date', req.requestId, entryCreateWorkflowId(OUR_ISPB, req.requestId));
+  });
+
   test("UpdateKey: her key moves to her other account; not to another customer's, an unknown or a closed one", async () => {
     const key = newPhone();
     assert.equal((await asAlice.createKey(createKeyRequest({ keyType: KeyType.PHONE, key, owner: alice, account: aliceAccount }))).entry?.status, EntryStatus.ACTIVE);
