@@ -9,7 +9,7 @@
 //   participant,branch,account_number,account_type,tax_id_number,person_type,opening_date,closed_at
 //   12345678,0001,123456,CACC,11144477735,NATURAL_PERSON,2020-01-10T03:00:00Z,
 // branch empty = an account without a branch; closed_at empty = open; dates RFC 3339 with offset.
-import { readFileSync, statSync } from 'node:fs';
+import { closeSync, openSync, readSync, statSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { CsvError, parse } from 'csv-parse/sync';
 import { loadToolConfig } from '../config/index.js';
@@ -59,6 +59,8 @@ export function parseAccountsCsv(text: string, o: { ourIspb: string; now?: numbe
     if (err instanceof CsvError) return { accounts: [], errors: [{ line: Number((err as CsvError & { lines?: number }).lines ?? 0), message: err.message }] };
     throw err;
   }
+  const repeated = header.filter((c, i) => header.indexOf(c) !== i);
+  if (repeated.length) return { accounts: [], errors: [{ line: 1, message: `header: column ${[...new Set(repeated)].join(', ')} more than once` }] };
   const missing = ACCOUNT_COLUMNS.filter((c) => !header.includes(c));
   const unknown = header.filter((c) => !(ACCOUNT_COLUMNS as readonly string[]).includes(c));
   if (missing.length || unknown.length) {
@@ -105,9 +107,20 @@ export type LoadResult = ({ ok: true } & UpsertCounts & { rows: number }) | { ok
 /** Load a CSV file into the registry: all of it in one transaction, or (any bad row) nothing. */
 export async function loadAccountsFile(sql: Sql, file: string, o: { ourIspb: string; maxBytes?: number; now?: number }): Promise<LoadResult> {
   const maxBytes = o.maxBytes ?? DEFAULT_MAX_BYTES;
+  const over = (size: string): LoadResult => ({ ok: false, errors: [{ line: 0, message: `${file} is ${size}, over the ${maxBytes}-byte bound (--max-bytes)` }] });
   const size = statSync(file).size;
-  if (size > maxBytes) return { ok: false, errors: [{ line: 0, message: `${file} is ${size} bytes, over the ${maxBytes}-byte bound (--max-bytes)` }] };
-  const parsed = parseAccountsCsv(readFileSync(file, 'utf8'), o);
+  if (size > maxBytes) return over(`${size} bytes`);
+  // Read at most one byte past the bound whatever the size said (a pipe or /dev/stdin says 0).
+  const fd = openSync(file, 'r');
+  const buf = Buffer.alloc(maxBytes + 1);
+  let read = 0;
+  try {
+    for (let n = 1; n > 0 && read < buf.length; read += n) n = readSync(fd, buf, read, buf.length - read, null);
+  } finally {
+    closeSync(fd);
+  }
+  if (read > maxBytes) return over('longer than it said');
+  const parsed = parseAccountsCsv(buf.subarray(0, read).toString('utf8'), o);
   if (parsed.errors.length) return { ok: false, errors: parsed.errors };
   const counts = await sql.begin((tx) => upsertAccounts(tx, parsed.accounts));
   return { ok: true, rows: parsed.accounts.length, ...counts };

@@ -2,9 +2,13 @@
 // (columns, comments, BOM and CRLF, line numbers, duplicates) and domain/validation.ts
 // validateRegistryAccount (our ISPB, formats, BCB's account types, CPF/CNPJ check digits, dates).
 import assert from 'node:assert/strict';
+import { execFileSync, spawn } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { describe, test } from 'node:test';
 import { validateRegistryAccount } from '../../domain/validation.js';
-import { ACCOUNT_COLUMNS, parseAccountsCsv } from '../../scripts/accounts.js';
+import { ACCOUNT_COLUMNS, loadAccountsFile, parseAccountsCsv } from '../../scripts/accounts.js';
 
 const OUR = '12345678';
 const CPF = '11144477735';
@@ -83,5 +87,30 @@ describe('validateRegistryAccount', () => {
     assert.deepEqual(fields({ holder: {} }), ['holder.type:REQUIRED', 'holder.tax_id_number:REQUIRED']);
     assert.deepEqual(fields({ closedAt: 'yesterday' }), ['closed_at:INVALID_DATE_TIME']);
     assert.deepEqual(fields({ closedAt: '2019-01-01T00:00:00Z' }), ['closed_at:BEFORE_OPENING']);
+  });
+});
+
+describe('accounts loader bounds', () => {
+  test('a header naming a column twice is refused on line 1', () => {
+    const r = parseAccountsCsv(`${ACCOUNT_COLUMNS.join(',')},branch\n`, { ourIspb: '12345678' });
+    assert.equal(r.accounts.length, 0);
+    assert.deepEqual(r.errors.map((e) => e.line), [1]);
+    assert.match(r.errors[0]!.message, /branch more than once/);
+  });
+
+  test('a pipe (whose size says 0) longer than --max-bytes is refused before anything is parsed or loaded', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'accounts-fifo-'));
+    const fifo = join(dir, 'accounts.csv');
+    try {
+      execFileSync('mkfifo', [fifo]);
+      const writer = spawn('sh', ['-c', `head -c 5000 /dev/zero | tr '\\0' 'x' > "${fifo}"`]);
+      // No database is touched on this path: a refusal comes first.
+      const r = await loadAccountsFile(undefined as never, fifo, { ourIspb: '12345678', maxBytes: 1000 });
+      assert.equal(r.ok, false);
+      assert.match(r.ok ? '' : r.errors[0]!.message, /over the 1000-byte bound/);
+      writer.kill();
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 });
