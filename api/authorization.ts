@@ -64,8 +64,9 @@ export async function requireOwnAccount(db: Db, p: Principal, account: accounts.
   // Only this same user's own request: anyone else's id goes on to the check (and the gateway
   // refuses a reused id with another body anyway).
   if (requestId && (await operations.getOperation(db, p.participant, requestId))?.requestedBy === describePrincipal(p)) return;
-  const rec = account.participant === p.participant ? await accounts.getAccount(db, account) : undefined;
-  if (!rec || rec.closedAt !== undefined || rec.holder.taxIdNumber !== own) {
+  // The customer's own row of the account (a joint account has one per holder).
+  const rec = account.participant === p.participant ? await accounts.getAccount(db, account, own) : undefined;
+  if (!rec || rec.closedAt !== undefined) {
     throw permissionDenied(`a customer can only name an open account of their own at this PSP: ${what} is not one`);
   }
   // Their own account: what goes to DICT about it is what core banking says (BCB's openingDate).

@@ -83,12 +83,12 @@ export function parseAccountsCsv(text: string, o: { ourIspb: string; now?: numbe
       continue;
     }
     const id = [r.participant, r.branch, r.account_number, r.account_type].join('/');
-    const first = seen.get(id);
+    const first = seen.get(`${id} ${r.tax_id_number}`);
     if (first !== undefined) {
-      errors.push({ line, message: `account ${id} is already on line ${first}` });
+      errors.push({ line, message: `account ${id} with this holder is already on line ${first}` });
       continue;
     }
-    seen.set(id, line);
+    seen.set(`${id} ${r.tax_id_number}`, line);
     accounts.push({
       participant: r.participant!,
       branch: r.branch || undefined,

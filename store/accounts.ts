@@ -1,7 +1,7 @@
-// The account registry (table `accounts`): our PSP's accounts as core banking knows them, with
-// each account's holder and whether it is open. Core banking feeds it (scripts/accounts.ts
-// upserts a file); the API reads it to check that an account a customer names is theirs
-// (api/authorization.ts requireOwnAccount).
+// The account registry (table `accounts`): our PSP's accounts as core banking knows them, one
+// row per account and holder (joint accounts have several), each open or closed. Core banking
+// feeds it (scripts/accounts.ts upserts a file); the API reads it to check that an account a
+// customer names is theirs (api/authorization.ts requireOwnAccount).
 import type { AccountType, PersonType } from '../domain/types.js';
 import type { Db } from './db.js';
 import { iso } from './db.js';
@@ -55,13 +55,24 @@ function toRecord(r: AccountRow): RegistryAccountRecord {
   };
 }
 
-/** The registry's account with this identity, open or closed, or undefined. */
-export async function getAccount(db: Db, id: AccountId): Promise<RegistryAccountRecord | undefined> {
+/** The registry's row for this account and holder (open or closed), or undefined. */
+export async function getAccount(db: Db, id: AccountId, holderTaxId: string): Promise<RegistryAccountRecord | undefined> {
   const [row] = await db<AccountRow[]>`
     select * from accounts
      where participant = ${id.participant} and branch = ${branchColumn(id.branch)}
-       and account_number = ${id.accountNumber} and account_type = ${id.accountType}`;
+       and account_number = ${id.accountNumber} and account_type = ${id.accountType}
+       and tax_id_number = ${holderTaxId}`;
   return row ? toRecord(row) : undefined;
+}
+
+/** Every holder's row of this account (a joint account has several), open or closed. */
+export async function getAccountHolders(db: Db, id: AccountId): Promise<RegistryAccountRecord[]> {
+  const rows = await db<AccountRow[]>`
+    select * from accounts
+     where participant = ${id.participant} and branch = ${branchColumn(id.branch)}
+       and account_number = ${id.accountNumber} and account_type = ${id.accountType}
+     order by tax_id_number`;
+  return rows.map(toRecord);
 }
 
 export interface UpsertCounts {
@@ -76,10 +87,10 @@ const COLUMNS = ['participant', 'branch', 'account_number', 'account_type', 'tax
 const BATCH = 1_000;
 
 /**
- * Insert or update accounts by primary key, in batches, on the caller's connection or transaction
+ * Insert or update accounts by primary key (account and holder), in batches, on the caller's connection or transaction
  * (a file is loaded in one transaction: all of it or nothing). A row equal to the stored one is
  * left alone (updated_at unchanged), so loading the same file again changes nothing. The same
- * account twice in one call is the caller's error (Postgres refuses it within a batch).
+ * account and holder twice in one call is the caller's error (Postgres refuses it within a batch).
  */
 export async function upsertAccounts(db: Db, accounts: readonly RegistryAccount[]): Promise<UpsertCounts> {
   const counts: UpsertCounts = { inserted: 0, updated: 0, unchanged: 0 };
@@ -96,11 +107,10 @@ export async function upsertAccounts(db: Db, accounts: readonly RegistryAccount[
     }));
     const changed = await db<{ inserted: boolean }[]>`
       insert into accounts ${db(rows, [...COLUMNS])}
-      on conflict (participant, branch, account_number, account_type) do update
-         set tax_id_number = excluded.tax_id_number, person_type = excluded.person_type,
-             opening_date = excluded.opening_date, closed_at = excluded.closed_at, updated_at = now()
-       where (accounts.tax_id_number, accounts.person_type, accounts.opening_date, accounts.closed_at)
-             is distinct from (excluded.tax_id_number, excluded.person_type, excluded.opening_date, excluded.closed_at)
+      on conflict (participant, branch, account_number, account_type, tax_id_number) do update
+         set person_type = excluded.person_type, opening_date = excluded.opening_date, closed_at = excluded.closed_at, updated_at = now()
+       where (accounts.person_type, accounts.opening_date, accounts.closed_at)
+             is distinct from (excluded.person_type, excluded.opening_date, excluded.closed_at)
       returning (xmax = 0) as inserted`;
     const inserted = changed.filter((r) => r.inserted).length;
     counts.inserted += inserted;

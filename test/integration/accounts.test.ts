@@ -22,7 +22,7 @@ import { CoreDictService } from '../../gen/dict/core/v1/service_pb.js';
 import { AccountType, BrazilianAccountSchema, EntryOperationReason, EntryStatus, KeyType, type BrazilianAccount } from '../../gen/dict/core/v1/types_pb.js';
 import { openClaimWorkflowId } from '../../api/claims.js';
 import { loadAccountsFile } from '../../scripts/accounts.js';
-import { getAccount } from '../../store/accounts.js';
+import { getAccountHolders } from '../../store/accounts.js';
 import { entryCreateWorkflowId, entryUpdateWorkflowId } from '../../workflows/ids.js';
 import { accountOf, registerAccount } from '../support/accounts.js';
 import { startClaimRequest, startPortabilityRequest, waitFor } from '../support/claims.js';
@@ -114,6 +114,21 @@ describe("a customer names only an open account of their own", () => {
     const bobReq = createKeyRequest({ keyType: KeyType.EMAIL, key: newEmail(), owner: bob, account: bobAccount });
     assert.equal((await asBob.createKey(bobReq)).entry?.status, EntryStatus.ACTIVE);
     await refused("Alice with Bob's request id and account", () => asAlice.createKey({ ...bobReq, owner: alice }));
+  });
+
+  test('a joint account: each open holder registers keys on it; a holder whose row is closed cannot; nobody else can', async () => {
+    const joint = await accountOf(s, alice);
+    await registerAccount(s, joint, bob);
+    const asBob = s.clientAs(await s.token(customer(bob.taxIdNumber)));
+    assert.equal((await asAlice.createKey(createKeyRequest({ keyType: KeyType.EMAIL, key: newEmail(), owner: alice, account: joint }))).entry?.status, EntryStatus.ACTIVE);
+    assert.equal((await asBob.createKey(createKeyRequest({ keyType: KeyType.EMAIL, key: newEmail(), owner: bob, account: joint }))).entry?.status, EntryStatus.ACTIVE);
+    const carol = naturalPerson(newCpf(), 'Carolina Dias');
+    const asCarol = s.clientAs(await s.token(customer(carol.taxIdNumber)));
+    await refused('a third person on the joint account', () => asCarol.createKey(createKeyRequest({ keyType: KeyType.EMAIL, key: newEmail(), owner: carol, account: joint })));
+    // Bob leaves the account: his row closes, Alice's stays open.
+    await registerAccount(s, joint, bob, { closedAt: new Date().toISOString() });
+    await refused('a holder who left the joint account', () => asBob.createKey(createKeyRequest({ keyType: KeyType.EMAIL, key: newEmail(), owner: bob, account: joint })));
+    assert.equal((await asAlice.createKey(createKeyRequest({ keyType: KeyType.EMAIL, key: newEmail(), owner: alice, account: joint }))).entry?.status, EntryStatus.ACTIVE);
   });
 
   test("her own account with another opening date than core banking's is InvalidArgument on account.opening_date", async () => {
@@ -229,19 +244,25 @@ describe('the loader (scripts/accounts.ts)', () => {
     `${OUR_ISPB},,${a2},TRAN,${carla.taxIdNumber},NATURAL_PERSON,2021-02-01T00:00:00-03:00,`,
     `${OUR_ISPB},0002,${a3},CACC,${shop.taxIdNumber},LEGAL_PERSON,2019-06-03T03:00:00Z,2023-01-31T18:00:00Z`,
   ];
-  const id = (accountNumber: string, branch: string | undefined = '0001', accountType: 'CACC' | 'TRAN' = 'CACC') => ({ participant: OUR_ISPB, branch, accountNumber, accountType });
+  const id = (accountNumber: string, branch: string | undefined = '0001', accountType: 'CACC' | 'TRAN' = 'CACC') => ({ participant: OUR_ISPB, branch, accountNumber, accountType } as const);
+  /** The account's one holder row (these accounts are not joint), or undefined. */
+  const onlyHolder = async (a: ReturnType<typeof id>) => {
+    const rows = await getAccountHolders(s.sql, a);
+    assert.ok(rows.length <= 1, `one holder: ${rows.length}`);
+    return rows[0];
+  };
 
   test('a good file loads; loading it again changes nothing; a changed row is updated', async () => {
     const path = file('good.csv', good);
     assert.deepEqual(await loadAccountsFile(s.sql, path, { ourIspb: OUR_ISPB }), { ok: true, rows: 3, inserted: 3, updated: 0, unchanged: 0 });
-    const first = await getAccount(s.sql, id(a1));
+    const first = await onlyHolder(id(a1));
     assert.deepEqual(first?.holder, { type: 'NATURAL_PERSON', taxIdNumber: carla.taxIdNumber });
     assert.equal(first?.closedAt, undefined);
-    assert.equal((await getAccount(s.sql, id(a2, undefined, 'TRAN')))?.branch, undefined, 'an account without a branch');
-    assert.equal((await getAccount(s.sql, { ...id(a3), branch: '0002' }))?.closedAt, '2023-01-31T18:00:00.000Z');
+    assert.equal((await onlyHolder(id(a2, undefined, 'TRAN')))?.branch, undefined, 'an account without a branch');
+    assert.equal((await onlyHolder({ ...id(a3), branch: '0002' }))?.closedAt, '2023-01-31T18:00:00.000Z');
 
     assert.deepEqual(await loadAccountsFile(s.sql, path, { ourIspb: OUR_ISPB }), { ok: true, rows: 3, inserted: 0, updated: 0, unchanged: 3 });
-    assert.equal((await getAccount(s.sql, id(a1)))?.updatedAt, first?.updatedAt, 'an unchanged row is not touched');
+    assert.equal((await onlyHolder(id(a1)))?.updatedAt, first?.updatedAt, 'an unchanged row is not touched');
 
     // Core banking closes a1: the next export says so, and Carla can no longer name it.
     const closing = file('closing.csv', [header, good[2]!.replace(/,$/, ',2024-06-01T12:00:00Z')]);
@@ -262,7 +283,7 @@ describe('the loader (scripts/accounts.ts)', () => {
     const r = await loadAccountsFile(s.sql, path, { ourIspb: OUR_ISPB });
     assert.equal(r.ok, false);
     assert.deepEqual(!r.ok && r.errors, [{ line: 3, message: 'tax_id_number is not a valid CPF' }]);
-    assert.equal(await getAccount(s.sql, id(fresh)), undefined, 'the good row was not loaded either');
+    assert.equal(await onlyHolder(id(fresh)), undefined, 'the good row was not loaded either');
 
     // Other refusals: another PSP's account, a bad branch and type, a closing before the opening, the same account twice, a missing column, an oversize file.
     const more = file('more.csv', [
@@ -275,7 +296,7 @@ describe('the loader (scripts/accounts.ts)', () => {
     ]);
     const m = await loadAccountsFile(s.sql, more, { ourIspb: OUR_ISPB });
     const got = !m.ok ? m.errors.map((e) => `${e.line}: ${e.message}`) : [];
-    const want = [/^2: participant must be our ISPB/, /^3: branch must be 1 to 4 digits/, /^3: account_type 'XXXX' is not one of/, /^4: closed_at cannot be before/, new RegExp(`^6: account ${OUR_ISPB}/0001/${fresh}/CACC is already on line 5$`)];
+    const want = [/^2: participant must be our ISPB/, /^3: branch must be 1 to 4 digits/, /^3: account_type 'XXXX' is not one of/, /^4: closed_at cannot be before/, new RegExp(`^6: account ${OUR_ISPB}/0001/${fresh}/CACC with this holder is already on line 5$`)];
     assert.equal(got.length, want.length, got.join('\n'));
     want.forEach((re, i) => assert.match(got[i]!, re));
     const noColumn = await loadAccountsFile(s.sql, file('columns.csv', [header.replace(',closed_at', ''), `${OUR_ISPB},0001,${n()},CACC,${carla.taxIdNumber},NATURAL_PERSON,2020-01-10T03:00:00Z`]), { ourIspb: OUR_ISPB });
@@ -294,10 +315,10 @@ describe('the loader (scripts/accounts.ts)', () => {
     assert.equal(bad.code, 1);
     assert.match(bad.stderr, /bad\.csv:3: tax_id_number is not a valid CPF/);
     assert.match(bad.stderr, /nothing loaded \(1 error\)/);
-    assert.equal(await getAccount(s.sql, id(fresh)), undefined);
+    assert.equal(await onlyHolder(id(fresh)), undefined);
     const ok = await run(file('ok.csv', lines.slice(0, 2)));
     assert.equal(ok.code, 0, ok.stderr);
     assert.match(ok.stdout, /1 accounts: 1 inserted, 0 updated, 0 unchanged/);
-    assert.ok(await getAccount(s.sql, id(fresh)));
+    assert.ok(await onlyHolder(id(fresh)));
   });
 });

@@ -52,7 +52,7 @@ describe('parseAccountsCsv', () => {
       [
         [5, 'tax_id_number is not a valid CPF'],
         [6, 'tax_id_number of a legal person must be a CNPJ: 14 digits'],
-        [7, `account ${OUR}/0001/1/CACC is already on line 3`],
+        [7, `account ${OUR}/0001/1/CACC with this holder is already on line 3`],
       ],
     );
   });
