@@ -9,6 +9,7 @@
 // need a second factor (amr/acr). An account a customer names (a key's account, a claimer
 // account) must be one of ours the customer holds, open (the account registry, fed by core
 // banking: store/accounts.ts); operators are not checked against it.
+import type { ConnectError } from '@connectrpc/connect';
 import * as accounts from '../store/accounts.js';
 import type { ClaimRecord } from '../store/claims.js';
 import type { Db } from '../store/db.js';
@@ -59,20 +60,21 @@ export type AccountRegistryMode = 'enforce' | 'off';
 export async function requireOwnAccount(db: Db, p: Principal, account: accounts.AccountId & { openingDate?: string }, what: string, requestId?: string, field = 'account'): Promise<void> {
   const own = customerTaxId(p);
   if (own === undefined) return;
-  // A retry of a request already accepted gets its first answer (the gateway compares the
-  // bodies), even if the account has closed since: the check was made when it was accepted.
-  // Only this same user's own request: anyone else's id goes on to the check (and the gateway
-  // refuses a reused id with another body anyway).
-  if (requestId && (await operations.getOperation(db, p.participant, requestId))?.requestedBy === describePrincipal(p)) return;
   // The customer's own row of the account (a joint account has one per holder).
   const rec = account.participant === p.participant ? await accounts.getAccount(db, account, own) : undefined;
+  let refusal: ConnectError | undefined;
   if (!rec || rec.closedAt !== undefined) {
-    throw permissionDenied(`a customer can only name an open account of their own at this PSP: ${what} is not one`);
+    refusal = permissionDenied(`a customer can only name an open account of their own at this PSP: ${what} is not one`);
+  } else if (account.openingDate !== undefined && Date.parse(account.openingDate) !== Date.parse(rec.openingDate)) {
+    // Their own account: what goes to DICT about it is what core banking says (BCB's openingDate).
+    refusal = invalidArgument([{ field: `${field}.opening_date`, reason: 'OPENING_DATE_MISMATCH', description: `is not ${what}'s opening date (${rec.openingDate.slice(0, 10)})` }]);
   }
-  // Their own account: what goes to DICT about it is what core banking says (BCB's openingDate).
-  if (account.openingDate !== undefined && Date.parse(account.openingDate) !== Date.parse(rec.openingDate)) {
-    throw invalidArgument([{ field: `${field}.opening_date`, reason: 'OPENING_DATE_MISMATCH', description: `is not ${what}'s opening date (${rec.openingDate.slice(0, 10)})` }]);
-  }
+  if (!refusal) return;
+  // A retry of this same user's accepted request gets its first answer (the gateway compares the
+  // bodies), even if the account has closed since: the check was made when it was accepted.
+  // Looked up only when the check fails, so an ordinary write costs one query here.
+  if (requestId && (await operations.getOperation(db, p.participant, requestId))?.requestedBy === describePrincipal(p)) return;
+  throw refusal;
 }
 
 /**
