@@ -312,9 +312,24 @@ function partialFromLog(file: string): { seconds: number; rps: number; succeeded
   return { seconds, rps: requests / seconds, requests, succeeded, failed };
 }
 
+/** A latency histogram in microseconds, as every phase records it. */
+const latencyHistogram = () => hdr.build({ lowestDiscernibleValue: 1, highestTrackableValue: 600_000_000, numberOfSignificantValueDigits: 3 });
+
+/** A phase's latency fields (ms) from its histogram (µs). */
+function latencyOf(h: hdr.Histogram): Pick<LoadResult, 'p50Ms' | 'p99Ms' | 'p999Ms' | 'maxMs' | 'percentiles'> {
+  const ms = (p: number) => Number((h.getValueAtPercentile(p) / 1000).toFixed(3));
+  return {
+    p50Ms: ms(50),
+    p99Ms: ms(99),
+    p999Ms: ms(99.9),
+    maxMs: Number((h.maxValue / 1000).toFixed(3)),
+    percentiles: [0, 50, 75, 90, 95, 99, 99.5, 99.9, 99.95, 99.99].map((p) => [p, ms(p)]),
+  };
+}
+
 /** Latency percentiles (and throughput by tenths of the completions) from h2load's --log-file. */
 function fromLog(file: string, tenths = false) {
-  const h = hdr.build({ lowestDiscernibleValue: 1, highestTrackableValue: 600_000_000, numberOfSignificantValueDigits: 3 });
+  const h = latencyHistogram();
   const ends: number[] = [];
   for (const line of readFileSync(file, 'utf8').split('\n')) {
     if (!line) continue;
@@ -324,14 +339,7 @@ function fromLog(file: string, tenths = false) {
     h.recordValue(Math.max(1, d));
     if (tenths) ends.push(Number(start) + d);
   }
-  const ms = (p: number) => Number((h.getValueAtPercentile(p) / 1000).toFixed(3));
-  const out: Pick<LoadResult, 'p50Ms' | 'p99Ms' | 'p999Ms' | 'maxMs' | 'percentiles' | 'tenthsRps'> = {
-    p50Ms: ms(50),
-    p99Ms: ms(99),
-    p999Ms: ms(99.9),
-    maxMs: Number((h.maxValue / 1000).toFixed(3)),
-    percentiles: [0, 50, 75, 90, 95, 99, 99.5, 99.9, 99.95, 99.99].map((p) => [p, ms(p)]),
-  };
+  const out: Pick<LoadResult, 'p50Ms' | 'p99Ms' | 'p999Ms' | 'maxMs' | 'percentiles' | 'tenthsRps'> = latencyOf(h);
   if (tenths && ends.length >= 10) {
     ends.sort((a, b) => a - b);
     const step = Math.floor(ends.length / 10);
@@ -386,7 +394,7 @@ async function runRandomKeys(t: Target, phase: string, o: { size: number; rps: n
   const clients = Array.from({ length: C }, () =>
     createClient(CoreDictService, createGrpcTransport({ baseUrl: `http://127.0.0.1:${t.port}`, interceptors: [bearer(benchToken)] })),
   );
-  const h = hdr.build({ lowestDiscernibleValue: 1, highestTrackableValue: 600_000_000, numberOfSignificantValueDigits: 3 });
+  const h = latencyHistogram();
   const n = Math.max(1, Math.round(o.rps * o.seconds));
   const cpu0 = treeCpuMs(t.proc.pid);
   const busy0 = machineBusyMs();
@@ -429,7 +437,6 @@ async function runRandomKeys(t: Target, phase: string, o: { size: number; rps: n
   const cpuUsPerReq = Math.round(((treeCpuMs(t.proc.pid) - cpu0) * 1000) / Math.max(1, requests));
   const machineCpuUsPerReq = Math.round(((machineBusyMs() - busy0) * 1000) / Math.max(1, requests));
   await new Promise((res) => setTimeout(res, 1_300));
-  const ms = (p: number) => Number((h.getValueAtPercentile(p) / 1000).toFixed(3));
   const res: LoadResult = {
     target: t.name,
     phase,
@@ -443,11 +450,7 @@ async function runRandomKeys(t: Target, phase: string, o: { size: number; rps: n
     cpuUsPerReq,
     machineCpuUsPerReq,
     peakRssMiB: treePeakRssMiB(t.proc.pid),
-    p50Ms: ms(50),
-    p99Ms: ms(99),
-    p999Ms: ms(99.9),
-    maxMs: Number((h.maxValue / 1000).toFixed(3)),
-    percentiles: [0, 50, 75, 90, 95, 99, 99.5, 99.9, 99.95, 99.99].map((p) => [p, ms(p)]),
+    ...latencyOf(h),
     grpcCodes: diff(t.codes(), before),
     cache: diff(t.cache(), cacheBefore),
   };
