@@ -182,13 +182,22 @@ describe('second factor and operators', () => {
 });
 
 describe("a donor claim is the party's whose key it was, not the key's later owner's", () => {
-  test('after the key left Dora by a claim and Eva registered it at our PSP, only Dora sees the old claim', async () => {
-    const dora = naturalPerson(newCpf(), 'Dora Ramos');
-    const eva = naturalPerson(newCpf(), 'Eva Nunes');
-    const asDora = s.clientAs(await s.token(customer(dora.taxIdNumber)));
-    const asEva = s.clientAs(await s.token(customer(eva.taxIdNumber)));
+  /** A new natural person of ours and a client acting as them. */
+  const newCustomer = async (name: string) => {
+    const person = naturalPerson(newCpf(), name);
+    return [person, s.clientAs(await s.token(customer(person.taxIdNumber)))] as const;
+  };
+  /** A phone key the customer registers on an account of theirs; ACTIVE. */
+  const phoneKeyOf = async (owner: ReturnType<typeof naturalPerson>, client: ReturnType<typeof s.clientAs>) => {
     const key = newPhone();
-    assert.equal((await asDora.createKey(createKeyRequest({ keyType: KeyType.PHONE, key, owner: dora, account: await accountOf(s, dora) }))).entry?.status, EntryStatus.ACTIVE);
+    assert.equal((await client.createKey(createKeyRequest({ keyType: KeyType.PHONE, key, owner, account: await accountOf(s, owner) }))).entry?.status, EntryStatus.ACTIVE);
+    return key;
+  };
+
+  test('after the key left Dora by a claim and Eva registered it at our PSP, only Dora sees the old claim', async () => {
+    const [dora, asDora] = await newCustomer('Dora Ramos');
+    const [eva, asEva] = await newCustomer('Eva Nunes');
+    const key = await phoneKeyOf(dora, asDora);
 
     // Another PSP's user claims Dora's key; Dora gives it up; the claimer completes.
     const opened = await s.otherPsp.createClaim({ claim: dictClaim('OWNERSHIP', key, 'PHONE', account(OTHER_ISPB), naturalPerson()) });
@@ -218,12 +227,9 @@ describe("a donor claim is the party's whose key it was, not the key's later own
   });
 
   test('an ownership claim between two of our customers: after completion the claimer is party only as claimer', async () => {
-    const fabio = naturalPerson(newCpf(), 'Fabio Teixeira');
-    const gil = naturalPerson(newCpf(), 'Gil Barros');
-    const asFabio = s.clientAs(await s.token(customer(fabio.taxIdNumber)));
-    const asGil = s.clientAs(await s.token(customer(gil.taxIdNumber)));
-    const key = newPhone();
-    assert.equal((await asFabio.createKey(createKeyRequest({ keyType: KeyType.PHONE, key, owner: fabio, account: await accountOf(s, fabio) }))).entry?.status, EntryStatus.ACTIVE);
+    const [fabio, asFabio] = await newCustomer('Fabio Teixeira');
+    const [gil, asGil] = await newCustomer('Gil Barros');
+    const key = await phoneKeyOf(fabio, asFabio);
 
     // Gil claims Fabio's key at our PSP: we are claimer and donor of the same claim.
     const started = await asGil.startClaim(startClaimRequest(key, await accountOf(s, gil), gil));
