@@ -24,6 +24,7 @@ import type { Sql, Tx } from '../store/db.js';
 import { BusinessRuleError } from '../store/errors.js';
 import { acceptOperation, finishOperation, type AcceptResult, type OperationKind, type OperationRecord } from '../store/operations.js';
 import { findBusinessFailure } from '../workflows/failures.js';
+import { callContextOf, type CallContextGovernor } from './call-context.js';
 import { fromFailure, notFound } from './errors.js';
 import { describePrincipal, type Principal } from './principal.js';
 
@@ -105,7 +106,12 @@ function storedFailure(op: OperationRecord): FailureDetail {
 const coreFailure = (err: BusinessRuleError): FailureDetail => ({ bcbError: err.bcbError, detail: err.message, source: 'CORE' });
 
 export class WorkflowGateway {
-  constructor(private readonly d: GatewayDeps) {}
+  /** Temporal's call context is on only while one of our calls needs it (api/call-context.ts). */
+  private readonly calls: CallContextGovernor;
+
+  constructor(private readonly d: GatewayDeps) {
+    this.calls = callContextOf(d.temporal);
+  }
 
   private cap(waitMs: number): number {
     return Math.min(Math.max(0, waitMs), this.d.maxWaitMs);
@@ -156,14 +162,16 @@ export class WorkflowGateway {
     if (op.status === 'ACCEPTED') {
       // Also on a replay: an earlier attempt may have stopped between recording and starting.
       try {
-        await this.d.temporal.workflow.start(o.workflow, {
-          taskQueue: this.d.taskQueue,
-          workflowId: o.workflowId,
-          args: o.args(op),
-          workflowIdReusePolicy: WorkflowIdReusePolicy.REJECT_DUPLICATE,
-          workflowIdConflictPolicy: WorkflowIdConflictPolicy.USE_EXISTING,
-          typedSearchAttributes: o.searchAttributes,
-        } as unknown as WorkflowStartOptions<W>);
+        await this.calls.run(() =>
+          this.d.temporal.workflow.start(o.workflow, {
+            taskQueue: this.d.taskQueue,
+            workflowId: o.workflowId,
+            args: o.args(op),
+            workflowIdReusePolicy: WorkflowIdReusePolicy.REJECT_DUPLICATE,
+            workflowIdConflictPolicy: WorkflowIdConflictPolicy.USE_EXISTING,
+            typedSearchAttributes: o.searchAttributes,
+          } as unknown as WorkflowStartOptions<W>),
+        );
       } catch (err) {
         if (!(err instanceof WorkflowExecutionAlreadyStartedError)) throw err;
       }
@@ -241,7 +249,7 @@ export class WorkflowGateway {
   private async waitFor<T>(fn: () => Promise<T>, waitMs: number, onFailure?: (f: FailureDetail) => Promise<void>): Promise<{ kind: 'done'; value: T } | { kind: 'timeout' }> {
     const signal = AbortSignal.timeout(Math.max(1, waitMs));
     try {
-      return { kind: 'done', value: await this.d.temporal.withAbortSignal(signal, fn) };
+      return { kind: 'done', value: await this.calls.run(() => this.d.temporal.withAbortSignal(signal, fn)) };
     } catch (err) {
       if (signal.aborted) return { kind: 'timeout' };
       if (err instanceof WorkflowNotFoundError) throw notFound('workflow');

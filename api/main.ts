@@ -25,6 +25,7 @@ import { startAntiscanReconciler } from './antiscan.js';
 import { AesGcmPayloadCodec, dataConverter, readPayloadKeys } from '../config/payload-codec.js';
 import { leasedLimiter } from './rate-limit-lease.js';
 import { authOptionsFromConfig, createVerifier, setVerifier } from './auth.js';
+import { callContextOf } from './call-context.js';
 import { codecAuthorizer } from './codec-server.js';
 import { healthChecker } from './health.js';
 import { parseOrigins } from './cors.js';
@@ -112,6 +113,8 @@ async function serve(config: ApiConfig): Promise<void> {
   const connection = await Connection.connect({ address: config.TEMPORAL_ADDRESS });
   // StartWorkflow spans, and the trace context handed to the workflow in its headers.
   const temporal = new Client({ connection, namespace: config.TEMPORAL_NAMESPACE, dataConverter: dataConverter(codec), interceptors: { workflow: [new OpenTelemetryWorkflowClientInterceptor()] } });
+  // Connecting switched the client's call context (and Node's promise hooks) on: off until a write needs it.
+  callContextOf(temporal).settle();
 
   const server = build({
     participant: config.PSP_ISPB,

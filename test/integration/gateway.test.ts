@@ -1,7 +1,8 @@
 // The workflow gateway's Update paths (api/gateway.ts) against the real Temporal dev server and
 // Postgres, with a workflow shaped like a claim's (test/support/gateway-workflows.ts): update-
 // with-start, Update on a running workflow, a validator's refusal answered synchronously and
-// replayed from the operations row, request-id reuse with another body refused.
+// replayed from the operations row, request-id reuse with another body refused; between the
+// gateway's calls the client's call context is switched off (api/call-context.ts).
 import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
 import { after, before, test } from 'node:test';
@@ -43,6 +44,8 @@ after(async () => {
 });
 
 const principal: Principal = { participant: OUR_ISPB } as Principal;
+/** Whether the Temporal client's AsyncLocalStorage is on (Node 20's `enabled`; api/call-context.ts). */
+const callContextOn = (): boolean => (s.temporal.connection as unknown as { callContextStorage: { enabled: boolean } }).callContextStorage.enabled;
 
 test('update-with-start, Update, validator refusal and replays, all by request id', async () => {
   const workflowId = `gateway-test/${randomUUID()}`;
@@ -68,6 +71,8 @@ test('update-with-start, Update, validator refusal and replays, all by request i
   assert.deepEqual(started.result, { decision: 'CONFIRM', count: 1 });
   assert.equal(started.done, true);
   assert.equal(started.replayed, false);
+  // Between calls the client's call context (and Node's promise hooks with it) is off again.
+  assert.equal(callContextOn(), false);
   // Same request again: the same Update to Temporal (update id from the request), same answer.
   const again = await withStart();
   assert.deepEqual(again.result, { decision: 'CONFIRM', count: 1 });
@@ -110,4 +115,6 @@ test('update-with-start, Update, validator refusal and replays, all by request i
   );
   assert.equal(missing.code, Code.NotFound);
   assert.equal((await getOperation(s.sql, OUR_ISPB, nowhere))?.status, 'ACCEPTED');
+  // The ungoverned describe() above switched it on; the gateway's calls since switched it off.
+  assert.equal(callContextOn(), false);
 });
