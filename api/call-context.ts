@@ -4,7 +4,8 @@
 // (Connection.callContextStorage). On Node 20 an enabled AsyncLocalStorage turns on promise
 // hooks for every promise in the process, and the client enables it on its first call (the
 // connect probe) and never turns it off, so every LookupKey — which never touches Temporal —
-// paid for it: about a tenth of a lookup's CPU (bench/RESULTS.md, 2026-12-05). The governor
+// paid for it: about 7 % of a lookup's CPU against the bare server (bench/RESULTS.md,
+// 2026-12-05; with tracing on, OpenTelemetry's own context storage keeps the hooks on). The governor
 // counts the calls that need the storage across awaits (the gateway's bounded waits) and turns
 // it off whenever none is in flight; the client's next call turns it on again by itself. Calls
 // outside a governed section only read the storage synchronously as they are sent (the

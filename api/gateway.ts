@@ -15,6 +15,7 @@ import {
   WorkflowExecutionAlreadyStartedError,
   WorkflowNotFoundError,
   WorkflowUpdateFailedError,
+  isGrpcServiceError,
   type WorkflowHandle,
   type WorkflowStartOptions,
 } from '@temporalio/client';
@@ -25,7 +26,7 @@ import { BusinessRuleError } from '../store/errors.js';
 import { acceptOperation, finishOperation, type AcceptResult, type OperationKind, type OperationRecord } from '../store/operations.js';
 import { findBusinessFailure } from '../workflows/failures.js';
 import { callContextOf, type CallContextGovernor } from './call-context.js';
-import { fromFailure, notFound } from './errors.js';
+import { fromFailure, notFound, unavailable } from './errors.js';
 import { describePrincipal, type Principal } from './principal.js';
 
 export interface GatewayDeps {
@@ -105,6 +106,19 @@ function storedFailure(op: OperationRecord): FailureDetail {
 
 const coreFailure = (err: BusinessRuleError): FailureDetail => ({ bcbError: err.bcbError, detail: err.message, source: 'CORE' });
 
+/** gRPC codes from Temporal that mean "not now" (UNAVAILABLE, DEADLINE_EXCEEDED, RESOURCE_EXHAUSTED). */
+const TEMPORAL_TRANSIENT = new Set([14, 4, 8]);
+
+/**
+ * Temporal unreachable, overloaded or too slow (the gRPC error, or the client's error wrapping
+ * it): UNAVAILABLE with a fixed text, so the client retries with the same request id (the
+ * operation stays accepted and the retry starts or joins the same workflow). Anything else: undefined.
+ */
+export function temporalUnavailable(err: unknown): ConnectError | undefined {
+  const grpc = [err, (err as { cause?: unknown } | undefined)?.cause].find(isGrpcServiceError);
+  return grpc && TEMPORAL_TRANSIENT.has(grpc.code) ? unavailable('workflow service unavailable: retry later with the same request_id', 1) : undefined;
+}
+
 export class WorkflowGateway {
   /** Temporal's call context is on only while one of our calls needs it (api/call-context.ts). */
   private readonly calls: CallContextGovernor;
@@ -162,18 +176,19 @@ export class WorkflowGateway {
     if (op.status === 'ACCEPTED') {
       // Also on a replay: an earlier attempt may have stopped between recording and starting.
       try {
+        // Bounded: a stuck frontend must not hold the RPC (and its admission slot) for ever.
         await this.calls.run(() =>
-          this.d.temporal.workflow.start(o.workflow, {
+          this.d.temporal.withDeadline(Date.now() + this.d.maxWaitMs, () => this.d.temporal.workflow.start(o.workflow, {
             taskQueue: this.d.taskQueue,
             workflowId: o.workflowId,
             args: o.args(op),
             workflowIdReusePolicy: WorkflowIdReusePolicy.REJECT_DUPLICATE,
             workflowIdConflictPolicy: WorkflowIdConflictPolicy.USE_EXISTING,
             typedSearchAttributes: o.searchAttributes,
-          } as unknown as WorkflowStartOptions<W>),
+          } as unknown as WorkflowStartOptions<W>)),
         );
       } catch (err) {
-        if (!(err instanceof WorkflowExecutionAlreadyStartedError)) throw err;
+        if (!(err instanceof WorkflowExecutionAlreadyStartedError)) throw temporalUnavailable(err) ?? err;
       }
     }
     const handle = this.d.temporal.workflow.getHandle<W>(o.workflowId);
@@ -258,8 +273,9 @@ export class WorkflowGateway {
         await onFailure?.(f);
         throw fromFailure(f);
       }
-      // Not a business failure: the recovery interceptor logs it and answers Internal with the request id only.
-      throw err;
+      // Not a business failure: Temporal unavailable is UNAVAILABLE (retry); the rest the
+      // recovery interceptor logs and answers Internal with the request id only.
+      throw temporalUnavailable(err) ?? err;
     }
   }
 }

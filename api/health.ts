@@ -8,6 +8,7 @@ import { connect as tlsConnect } from 'node:tls';
 import type { Client } from '@temporalio/client';
 import type { Redis } from 'ioredis';
 import type { Sql } from '../store/db.js';
+import { callContextOf } from './call-context.js';
 
 export interface ComponentHealth {
   name: string;
@@ -77,7 +78,9 @@ export function healthChecker(o: {
   const timeoutMs = o.timeoutMs ?? 2000;
   const probes: Record<string, Probe> = {
     temporal: async () => {
-      const info = await o.temporal.workflowService.getSystemInfo({});
+      // A deadline on the call itself (the race below only stops waiting); governed, so the
+      // client's call context goes off again afterwards (api/call-context.ts).
+      const info = await callContextOf(o.temporal).run(() => o.temporal.withDeadline(Date.now() + timeoutMs, () => o.temporal.workflowService.getSystemInfo({})));
       return `server ${info.serverVersion ?? 'up'}`;
     },
     postgres: async () => {

@@ -2,7 +2,8 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { Code } from '@connectrpc/connect';
 import { codeForBcbError, fromFailure, invalidArgument } from '../../api/errors.js';
-import { durationMs, requestHash } from '../../api/gateway.js';
+import { ServiceError } from '@temporalio/client';
+import { durationMs, requestHash, temporalUnavailable } from '../../api/gateway.js';
 import { nulStringField } from '../../api/interceptors.js';
 import type { ExtendedEntry } from '../../domain/types.js';
 import { BadRequestSchema, ErrorInfoSchema } from '../../gen/google/rpc/error_details_pb.js';
@@ -94,4 +95,19 @@ test('a negative or non-finite wait is no wait', () => {
   assert.equal(durationMs({ seconds: -5n, nanos: 0 }), 0);
   assert.equal(durationMs({ seconds: 2n, nanos: 500_000_000 }), 2500);
   assert.equal(durationMs(undefined), 0);
+});
+
+test('temporalUnavailable: Temporal unreachable, overloaded or too slow is UNAVAILABLE with a fixed text; anything else is left alone', () => {
+  const grpcError = (code: number, details: string) => Object.assign(new Error(`${code} ${details}`), { code, details, metadata: {} });
+  for (const code of [14, 4, 8]) {
+    const direct = temporalUnavailable(grpcError(code, 'connect ECONNREFUSED 10.0.0.7:7233'));
+    assert.equal(direct?.code, Code.Unavailable, `code ${code}`);
+    assert.doesNotMatch(direct!.rawMessage, /10\.0\.0\.7|ECONNREFUSED/);
+    // As the client throws it from workflow.start: its ServiceError wrapping the gRPC error.
+    assert.equal(temporalUnavailable(new ServiceError('Failed to start Workflow', { cause: grpcError(code, 'x') }))?.code, Code.Unavailable);
+  }
+  assert.equal(temporalUnavailable(grpcError(3, 'invalid argument')), undefined); // a bug of ours: Internal, logged
+  assert.equal(temporalUnavailable(grpcError(7, 'permission denied')), undefined);
+  assert.equal(temporalUnavailable(new Error('boom')), undefined);
+  assert.equal(temporalUnavailable(undefined), undefined);
 });
