@@ -303,7 +303,8 @@ export function keyService(d: KeyServiceDeps): KeyRpcs {
         if (err instanceof DictCircuitOpenError) throw unavailable(err.message, err.retryAfterSeconds, 'DictUnreachable');
         // Socket and driver texts (addresses, host names) stay in our log, never in the answer.
         if (err instanceof DictTransportError) {
-          d.log.warn({ requestId: ctx.values.get(requestIdKey), err }, 'lookup: DICT unreachable');
+          // A caller's cancel also ends here (its signal aborted the DICT call): not DICT's fault.
+          if (!ctx.signal.aborted) d.log.warn({ requestId: ctx.values.get(requestIdKey), err }, 'lookup: DICT unreachable');
           throw unavailable('DICT unreachable: retry later', undefined, 'DictUnreachable');
         }
         // Anything else: the recovery interceptor logs it and answers Internal with the request id only.

@@ -167,7 +167,7 @@ export const VERIFIED_TOKEN_TTL_MS = 3_600_000;
 
 /**
  * Before auth: refuses, without verifying its token, a call from a peer that failed
- * authentication more than `points` times in the window — unless the call's token is one this
+ * authentication `points` times in the window — unless the call's token is one this
  * process verified successfully before. Counts each failed authentication (the call ended
  * Unauthenticated/PermissionDenied with no principal set) against the peer.
  */

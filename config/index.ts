@@ -112,7 +112,7 @@ const apiSchema = z.object({
   // one Redis round trip per lease instead of per call; 0 = 1 % of API_RATE_LIMIT_POINTS; 1 = exact.
   API_RATE_LIMIT_LEASE: z.coerce.number().int().min(0).max(100_000).default(0),
   // Before auth, per peer address and in each process's memory: a peer whose calls failed
-  // authentication more than API_AUTH_FAILURE_LIMIT_POINTS times per
+  // authentication API_AUTH_FAILURE_LIMIT_POINTS times per
   // API_AUTH_FAILURE_LIMIT_DURATION_SECONDS is refused without verifying its tokens (tokens this
   // process verified before still pass). 0 points = no limit.
   API_AUTH_FAILURE_LIMIT_POINTS: z.coerce.number().int().min(0).max(1_000_000).default(50),
