@@ -106,8 +106,8 @@ function storedFailure(op: OperationRecord): FailureDetail {
 
 const coreFailure = (err: BusinessRuleError): FailureDetail => ({ bcbError: err.bcbError, detail: err.message, source: 'CORE' });
 
-/** gRPC codes from Temporal that mean "not now" (UNAVAILABLE, DEADLINE_EXCEEDED, RESOURCE_EXHAUSTED). */
-const TEMPORAL_TRANSIENT = new Set([14, 4, 8]);
+/** Temporal's gRPC codes that mean "not now" (Connect's Code numbers them as gRPC does). */
+const TEMPORAL_TRANSIENT = new Set<number>([Code.Unavailable, Code.DeadlineExceeded, Code.ResourceExhausted]);
 
 /**
  * Temporal unreachable, overloaded or too slow (the gRPC error, or the client's error wrapping

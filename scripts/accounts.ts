@@ -1,9 +1,10 @@
 // The account registry's loader: core banking's (or the PSP's integration's) export of our
 // accounts, a CSV file, upserted into table `accounts` by primary key (participant, branch,
-// account number, type, holder's tax id: a joint account has a row per holder). Every row is checked with domain/validation.ts's rules (our ISPB,
-// branch and number formats, BCB's account types, CPF/CNPJ check digits, dates); one bad row and
-// nothing of the file is loaded (one transaction), each bad row reported with its line. Loading
-// the same file again changes nothing. scripts/accounts.sh runs it on the dev stack:
+// account number, type, holder's tax id: a joint account has a row per holder). Every row is
+// checked with domain/validation.ts's rules (our ISPB, branch and number formats, BCB's account
+// types, CPF/CNPJ check digits, dates); one bad row and nothing of the file is loaded (one
+// transaction), each bad row reported with its line. Loading the same file again changes
+// nothing. scripts/accounts.sh runs it on the dev stack:
 //   node dist/scripts/accounts.js load FILE.csv [--max-bytes N]     (DATABASE_URL, PSP_ISPB)
 // File: a header naming the columns (any order), then one account a line (lines starting with # are comments):
 //   participant,branch,account_number,account_type,tax_id_number,person_type,opening_date,closed_at

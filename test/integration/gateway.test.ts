@@ -44,8 +44,7 @@ after(async () => {
 });
 
 const principal: Principal = { participant: OUR_ISPB } as Principal;
-/** Whether the Temporal client's AsyncLocalStorage is on (Node 20's `enabled`; api/call-context.ts). */
-/** On Node versions without that field (no promise hooks to switch off), reads as off. */
+/** Whether the Temporal client's AsyncLocalStorage is on (Node 20's `enabled`; api/call-context.ts); off where Node has no such field. */
 const callContextOn = (): boolean => (s.temporal.connection as unknown as { callContextStorage: { enabled?: boolean } }).callContextStorage.enabled ?? false;
 
 test('update-with-start, Update, validator refusal and replays, all by request id', async () => {
