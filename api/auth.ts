@@ -10,10 +10,18 @@
 // so a client reusing one token pays the signature check once instead of on every call (it was
 // ~10 % of a LookupKey's CPU). Only successes are remembered. What the TTL bounds: a signing key
 // withdrawn from the JWKS still admits tokens verified before, for at most that TTL.
+//
+// The identity provider's keys not reachable (a JWKS URL that times out, refuses, answers
+// non-200 or not a JWKS) is not the caller's fault: UNAVAILABLE with a fixed text (nothing of
+// the network error reaches the caller), reported to `onKeySourceError`, and not an
+// authentication failure (api/rate-limit.ts counts only Unauthenticated / PermissionDenied
+// against a peer, so an IdP outage locks nobody out). jose fetches the set once at a time per
+// process, so callers during an outage cost the IdP at most one request in flight.
 import { readFileSync } from 'node:fs';
 import { LRUCache } from 'lru-cache';
 import { Code, ConnectError } from '@connectrpc/connect';
 import { createLocalJWKSet, createRemoteJWKSet, errors as joseErrors, jwtVerify, type JSONWebKeySet, type JWTPayload, type JWTVerifyGetKey } from 'jose';
+import { unavailable } from './errors.js';
 import { authorizationDigest, digestAuthorization, type Principal, type Role, type VerifyBearer } from './principal.js';
 
 /** Algorithms accepted unless configured otherwise: asymmetric only (never `none`, never HS*). */
@@ -42,6 +50,8 @@ export interface AuthOptions {
   tokenCache?: { max: number; ttlSeconds: number };
   /** Clock for the cache (tests). */
   now?: () => number;
+  /** The key source failed (JWKS URL down, bad answer): the call answered UNAVAILABLE; for the operator's log. */
+  onKeySourceError?: (err: unknown) => void;
 }
 
 export type { VerifyBearer };
@@ -69,15 +79,41 @@ function keyResolver(j: AuthOptions['jwks']): JWTVerifyGetKey {
   return createRemoteJWKSet(new URL(j.url), { timeoutDuration: j.timeoutMs ?? 2_000, cooldownDuration: j.cooldownMs ?? 30_000, cacheMaxAge: j.cacheMaxAgeMs ?? 600_000 });
 }
 
+/** The key source itself failed, whatever the token: set by keySource, read by verify. */
+class KeySourceError extends Error {
+  constructor(override readonly cause: unknown) {
+    super('identity provider keys unavailable');
+  }
+}
+
+/**
+ * Errors of `getKey` that say nothing about the token: the set could not be fetched (timeout,
+ * connection, non-200, not JSON: jose's JWKSTimeout, its generic JOSEError, any non-jose error)
+ * or is not a JWKS (JWKSInvalid). What a token can cause (an unknown kid, several matching keys,
+ * an unsupported key) stays the token's failure.
+ */
+const keySourceFailed = (err: unknown): boolean =>
+  !(err instanceof joseErrors.JOSEError) || err instanceof joseErrors.JWKSTimeout || err instanceof joseErrors.JWKSInvalid || err.code === joseErrors.JOSEError.code;
+
+function keySource(getKey: JWTVerifyGetKey): JWTVerifyGetKey {
+  return async (header, token) => {
+    try {
+      return await getKey(header, token);
+    } catch (err) {
+      throw keySourceFailed(err) ? new KeySourceError(err) : err;
+    }
+  };
+}
+
 function why(err: unknown): string {
   if (err instanceof joseErrors.JWTExpired) return 'token expired';
   if (err instanceof joseErrors.JWTClaimValidationFailed) return `token claim "${err.claim}" invalid: ${err.reason}`;
   if (err instanceof joseErrors.JOSEAlgNotAllowed) return 'token algorithm not allowed';
   if (err instanceof joseErrors.JWSSignatureVerificationFailed) return 'token signature invalid';
   if (err instanceof joseErrors.JWKSNoMatchingKey) return 'token signed by an unknown key';
-  if (err instanceof joseErrors.JWKSTimeout) return 'identity provider keys unavailable (timeout)';
+  // jose's own texts name what is wrong with the token; anything else is not echoed.
   if (err instanceof joseErrors.JOSEError) return `token invalid: ${err.message}`;
-  return `token invalid: ${(err as Error).message ?? String(err)}`;
+  return 'token invalid';
 }
 
 const stringList = (v: unknown): string[] => (Array.isArray(v) ? v.filter((x): x is string => typeof x === 'string') : typeof v === 'string' ? v.split(' ').filter(Boolean) : []);
@@ -90,7 +126,7 @@ export function createVerifier(o: AuthOptions): VerifyBearer {
     if (SYMMETRIC.test(a) && !o.allowSymmetric) throw new Error(`auth: symmetric algorithm ${a} needs allowSymmetric (AUTH_ALLOW_HS=true)`);
   }
   if (!o.issuer || !o.audience) throw new Error('auth: issuer and audience are required');
-  const getKey = keyResolver(o.jwks);
+  const getKey = keySource(keyResolver(o.jwks));
   const names = { ispb: o.claims?.ispb ?? 'ispb', taxId: o.claims?.taxId ?? 'tax_id', role: o.claims?.role ?? 'role' };
   const amrFactors = new Set(o.secondFactor?.amr ?? DEFAULT_SECOND_FACTOR_AMR);
   const acrValues = new Set(o.secondFactor?.acrValues ?? []);
@@ -130,6 +166,10 @@ export function createVerifier(o: AuthOptions): VerifyBearer {
         ...(maxAge ? { maxTokenAge: maxAge } : {}),
       }));
     } catch (err) {
+      if (err instanceof KeySourceError) {
+        o.onKeySourceError?.(err.cause);
+        throw unavailable('identity provider keys unavailable; retry later');
+      }
       throw unauthenticated(why(err));
     }
     const sub = payload.sub!;

@@ -40,7 +40,17 @@ async function serve(config: ApiConfig): Promise<void> {
   const log = createLogger('core-dict-api', config.LOG_LEVEL);
   setupTracing({ serviceName: 'core-dict-api', endpoint: config.OTEL_EXPORTER_OTLP_ENDPOINT });
   // Refuse to start without a usable verifier (bad JWKS, `none`/HS algorithms): never serve unauthenticated.
-  const verifyBearer = createVerifier(authOptionsFromConfig(config));
+  // The IdP's keys unreachable: calls answer UNAVAILABLE; one warning per 10 s says how many.
+  let keyFailures = 0;
+  let keyFailureLoggedAt = 0;
+  const onKeySourceError = (err: unknown): void => {
+    keyFailures++;
+    if (Date.now() - keyFailureLoggedAt < 10_000) return;
+    log.warn({ err: err instanceof Error ? err.message : String(err), calls: keyFailures }, 'auth: identity provider keys unavailable (calls answered UNAVAILABLE)');
+    keyFailureLoggedAt = Date.now();
+    keyFailures = 0;
+  };
+  const verifyBearer = createVerifier({ ...authOptionsFromConfig(config), onKeySourceError });
   setVerifier(verifyBearer);
   const tls = readApiTls(config);
   if (config.ACCOUNT_REGISTRY === 'off') {

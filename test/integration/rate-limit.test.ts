@@ -4,13 +4,15 @@
 // the limiter's circuit) and in Redis again once it is back; and
 // the pre-auth limit per peer address refuses a flood of bad tokens without verifying them, while
 // a token already verified from that peer keeps working and another peer is unaffected
-// (X-Forwarded-For counted only behind configured proxies).
+// (X-Forwarded-For counted only behind configured proxies), and an identity provider outage
+// (UNAVAILABLE) counts as no peer's failure.
 import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
 import { after, before, describe, test } from 'node:test';
 import { Code, createClient, type Client as RpcClient } from '@connectrpc/connect';
 import { createConnectTransport } from '@connectrpc/connect-node';
 import type { ApiServer } from '../../api/server.js';
+import { unavailable } from '../../api/errors.js';
 import { rateLimiter } from '../../api/rate-limit.js';
 import { CoreDictService } from '../../gen/dict/core/v1/service_pb.js';
 import { RetryInfoSchema } from '../../gen/google/rpc/error_details_pb.js';
@@ -169,6 +171,20 @@ describe('failed authentications per peer, before auth', () => {
     // Another address behind the same proxy is not affected.
     await client.healthCheck({}, xff('198.51.100.8', await s.token({ sub: 'new-operator' })));
     assert.equal((await rpcError(async () => client.healthCheck({}, xff('198.51.100.8', await badToken())))).code, Code.Unauthenticated);
+  });
+
+  test('the identity provider down is UNAVAILABLE and no authentication failure: nobody is locked out by the outage', async () => {
+    let idpDown = true;
+    const verify = testVerifier(s.pki, OUR_ISPB);
+    const client = await api({
+      verifyBearer: (h) => (idpDown ? Promise.reject(unavailable('identity provider keys unavailable; retry later')) : verify(h)),
+      authFailureLimit: { points: POINTS, durationSeconds: 60 },
+    });
+    for (let i = 0; i < POINTS * 3; i++) assert.equal((await rpcError(async () => client.healthCheck({}, xff('198.51.100.20', await badToken())))).code, Code.Unavailable);
+    idpDown = false;
+    // Back up: a new token verifies, and a bad one is judged (UNAUTHENTICATED, not refused unverified).
+    await client.healthCheck({}, xff('198.51.100.20', await s.token({ sub: 'after-outage' })));
+    assert.equal((await rpcError(async () => client.healthCheck({}, xff('198.51.100.20', await badToken())))).code, Code.Unauthenticated);
   });
 
   test('without a configured proxy, X-Forwarded-For is ignored: a client cannot escape by writing it', async () => {

@@ -142,6 +142,51 @@ test('keys from a JWKS URL (jose remote set)', async () => {
   }
 });
 
+test('the JWKS URL failing is UNAVAILABLE with a fixed text (not the caller\'s fault), reported, and recovers by itself', async () => {
+  const { jwks } = await k;
+  let mode: 'error' | 'not-json' | 'hang' | 'ok' = 'error';
+  const server = createServer((_req, res) => {
+    if (mode === 'hang') return; // never answers: jose's timeout
+    if (mode === 'error') return void res.writeHead(503).end('upstream 10.9.8.7 down');
+    res.writeHead(200, { 'content-type': 'application/json' });
+    res.end(mode === 'ok' ? JSON.stringify(jwks) : '<html>');
+  });
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+  const reported: unknown[] = [];
+  const port = (server.address() as AddressInfo).port;
+  try {
+    const url = `http://127.0.0.1:${port}/jwks`;
+    const v = createVerifier({ participant: ISPB, issuer: ISS, audience: AUD, jwks: { url, timeoutMs: 200 }, onKeySourceError: (e) => reported.push(e) });
+    const token = `Bearer ${await sign({})}`;
+    for (const m of ['error', 'not-json', 'hang'] as const) {
+      mode = m;
+      await assert.rejects(v(token), (err: unknown) => {
+        assert.ok(err instanceof ConnectError, String(err));
+        assert.equal(err.code, Code.Unavailable, `${m}: ${err.rawMessage}`);
+        assert.equal(err.rawMessage, 'identity provider keys unavailable; retry later', m);
+        return true;
+      });
+    }
+    assert.equal(reported.length, 3, 'each failure reported to the operator hook');
+    mode = 'ok';
+    assert.equal((await v(token)).subject, 'ana', 'the next call after the IdP is back verifies');
+    // A token-level failure of the remote set stays the token's: an unknown kid is UNAUTHENTICATED.
+    await refused(v(`Bearer ${await sign({}, { kid: 'nobody' })}`), Code.Unauthenticated, /unknown key/);
+    assert.equal(reported.length, 3);
+  } finally {
+    server.closeAllConnections();
+    await new Promise((r) => server.close(r));
+  }
+  // Nothing listening now (connection refused): no address or errno reaches the caller.
+  const v2 = createVerifier({ participant: ISPB, issuer: ISS, audience: AUD, jwks: { url: `http://127.0.0.1:${port}/jwks`, timeoutMs: 200 } });
+  await refused(v2(`Bearer ${await sign({})}`), Code.Unavailable, /^identity provider keys unavailable; retry later$/);
+});
+
+test('an error of a key resolver that is not jose\'s is not echoed to the caller', async () => {
+  const v = await verifier({ jwks: { getKey: () => Promise.reject(new Error('ECONNREFUSED 10.1.2.3:8443')) } });
+  await refused(v(`Bearer ${await sign({})}`), Code.Unavailable, /^identity provider keys unavailable; retry later$/);
+});
+
 test('configuration: exactly one of AUTH_JWKS_FILE and AUTH_JWKS_URL', () => {
   assert.throws(() => authOptionsFromConfig(loadApiConfig({})), /exactly one/);
   assert.throws(() => authOptionsFromConfig(loadApiConfig({ AUTH_JWKS_FILE: '/x', AUTH_JWKS_URL: 'http://x/jwks' })), /exactly one/);
