@@ -123,9 +123,19 @@ export function resilientLookups(dict: Pick<DictApi, 'getEntry'>, o: LookupResil
   let holdUntil = 0;
   // Until when each payer's lookups are held after DICT's 429 to one of them.
   const payerHolds = new LRUCache<string, number>({ max: 100_000 });
-  const anotherPayerHeld = (payer: string, now: number): boolean => {
-    for (const [p, until] of payerHolds.entries()) if (p !== payer && until > now) return true;
-    return false;
+  // The two distinct payers whose holds end last: enough to tell in O(1) whether any payer other
+  // than a given one is held (the later of the two unless it is that payer, else the other).
+  let last: { payer?: string; until: number } = { until: 0 };
+  let runnerUp: { payer?: string; until: number } = { until: 0 };
+  const anotherPayerHeld = (payer: string, now: number): boolean => (last.payer !== payer ? last.until : runnerUp.until) > now;
+  const hold = (payer: string, until: number): void => {
+    payerHolds.set(payer, Math.max(payerHolds.get(payer) ?? 0, until));
+    if (payer === last.payer) last = { payer, until: Math.max(last.until, until) };
+    else if (payer === runnerUp.payer) {
+      runnerUp = { payer, until: Math.max(runnerUp.until, until) };
+      if (runnerUp.until > last.until) [last, runnerUp] = [runnerUp, last];
+    } else if (until > last.until) [last, runnerUp] = [{ payer, until }, last];
+    else if (until > runnerUp.until) runnerUp = { payer, until };
   };
 
   return {
@@ -145,7 +155,7 @@ export function resilientLookups(dict: Pick<DictApi, 'getEntry'>, o: LookupResil
             const until = clock.now() + holdMs;
             // Another payer is held already: not one payer's bucket, ours (the participant's).
             if (anotherPayerHeld(input.payerId, clock.now())) holdUntil = Math.max(holdUntil, until);
-            payerHolds.set(input.payerId, Math.max(payerHolds.get(input.payerId) ?? 0, until));
+            hold(input.payerId, until);
           }
           if (!retryable(err) || n >= o.maxAttempts || input.signal?.aborted) throw err;
           backoff = backoff ? backoff.next(undefined) : backoffFactory.next();

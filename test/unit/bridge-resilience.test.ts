@@ -6,6 +6,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { ApplicationFailure } from '@temporalio/common';
+import fc from 'fast-check';
 import { asActivityFailure } from '../../activities/errors.js';
 import { DictCircuitOpenError, DictRateLimitHoldError, RATE_LIMIT_HOLD_DEFAULT_MS, resilientLookups, type LookupResilienceOptions } from '../../bridge/resilience.js';
 import { DictProblemError, DictTransportError, type GetEntryInput, type GetEntryResult } from '../../bridge/types.js';
@@ -158,6 +159,65 @@ test("one payer's 429 does not hold other payers; a second payer's 429 meanwhile
   assert.equal(dict.calls.length, calls, 'nothing reaches DICT while the process is held');
   await clock.sleep(5_000);
   assert.equal(await l.getEntry(as('86288366757')), answer);
+});
+
+test('the 429 holds match a reference model over random streams of payers, answers, time and lookups in flight', async () => {
+  // The model: every payer's hold kept in a Map and scanned, as the rule reads. Lookups overlap:
+  // DICT's answer to each comes when the stream says, so one payer can get two 429s in a row.
+  type Op = { kind: 'start'; payer: number } | { kind: 'finish'; index: number; answer: 'ok' | number } | { kind: 'advance'; ms: number };
+  const op: fc.Arbitrary<Op> = fc.oneof(
+    { weight: 3, arbitrary: fc.record({ kind: fc.constant('start' as const), payer: fc.integer({ min: 0, max: 3 }) }) },
+    { weight: 3, arbitrary: fc.record({ kind: fc.constant('finish' as const), index: fc.nat(), answer: fc.oneof(fc.constant('ok' as const), fc.integer({ min: 1, max: 6 })) }) },
+    { weight: 1, arbitrary: fc.record({ kind: fc.constant('advance' as const), ms: fc.integer({ min: 0, max: 3_000 }) }) },
+  );
+  const settle = () => new Promise((r) => setImmediate(r));
+  await fc.assert(
+    fc.asyncProperty(fc.array(op, { minLength: 10, maxLength: 80, size: 'max' }), async (ops: Op[]) => {
+      const clock = virtualClock();
+      const answers: ((a: 'ok' | number) => void)[] = [];
+      const dict = {
+        getEntry: () => new Promise<GetEntryResult>((resolve, reject) => answers.push((a) => (a === 'ok' ? resolve(answer) : reject(problem(429, a))))),
+      };
+      const l = resilientLookups(dict, options(clock, { maxAttempts: 1, attemptTimeoutMs: 60_000, budgetMs: 60_000 }));
+      const outcomeOf = (p: Promise<unknown>) => p.then(() => 'ok', (e: unknown) => (e instanceof DictRateLimitHoldError ? 'held' : e instanceof DictProblemError && e.status === 429 ? '429' : String(e)));
+      const holds = new Map<number, number>();
+      let all = 0;
+      const inFlight: { payer: number; outcome: Promise<string>; answer: (a: 'ok' | number) => void }[] = [];
+      try {
+        for (const o of ops) {
+          if (o.kind === 'advance') await clock.sleep(o.ms);
+          else if (o.kind === 'start') {
+            const held = Math.max(all, holds.get(o.payer) ?? 0) > clock.now();
+            const before = answers.length;
+            const outcome = outcomeOf(l.getEntry({ ...input, payerId: `payer-${o.payer}` }));
+            await settle();
+            if (held) {
+              assert.equal(answers.length, before, 'a held lookup never reaches DICT');
+              assert.equal(await outcome, 'held');
+            } else {
+              assert.equal(answers.length, before + 1, 'a lookup not held reaches DICT');
+              inFlight.push({ payer: o.payer, outcome, answer: answers[before]! });
+            }
+          } else if (inFlight.length > 0) {
+            const [f] = inFlight.splice(o.index % inFlight.length, 1);
+            f!.answer(o.answer);
+            assert.equal(await f!.outcome, o.answer === 'ok' ? 'ok' : '429');
+            if (o.answer !== 'ok') {
+              const now = clock.now();
+              const until = now + o.answer * 1000;
+              if ([...holds].some(([p, u]) => p !== f!.payer && u > now)) all = Math.max(all, until);
+              holds.set(f!.payer, Math.max(holds.get(f!.payer) ?? 0, until));
+            }
+          }
+        }
+      } finally {
+        // Whatever happened, no lookup is left waiting on DICT (answering one twice does nothing).
+        for (const a of answers) a('ok');
+        await Promise.all(inFlight.map((f) => f.outcome));
+      }
+    }),
+    { numRuns: 600 },
+  );
 });
 
 test('a 429 without Retry-After holds lookups for the default hold', async () => {
