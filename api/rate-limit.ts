@@ -20,12 +20,13 @@
 // Beyond either budget a call answers RESOURCE_EXHAUSTED with ErrorInfo RateLimited (BCB's name)
 // and RetryInfo saying when the window reopens.
 import { Code, ConnectError, type ContextValues, type Interceptor } from '@connectrpc/connect';
-import { circuitBreaker, CircuitState, ConsecutiveBreaker, handleWhen, SamplingBreaker, type CircuitBreakerPolicy } from 'cockatiel';
+import { circuitBreaker, ConsecutiveBreaker, handleWhen, type CircuitBreakerPolicy } from 'cockatiel';
 import type { Redis } from 'ioredis';
 import { LRUCache } from 'lru-cache';
 import type { Logger } from 'pino';
 import { RateLimiterMemory, RateLimiterRedis, RateLimiterRes } from 'rate-limiter-flexible';
 import { Health } from '../gen/grpc/health/v1/health_pb.js';
+import { breakerState, samplingCircuit, type BreakerState, type SamplingBreakerOptions } from '../store/breaker.js';
 import { unavailable } from './errors.js';
 import { authorizationDigest, principalKey } from './principal.js';
 import { peerKey, requestIdKey } from './request-context.js';
@@ -40,9 +41,9 @@ export interface RateLimitOptions {
    * The circuit breaker in front of Redis (as the lookup cache's; main.ts passes the REDIS_BREAKER_*
    * settings). Absent: opens after 5 consecutive failures, probes again after 1 s.
    */
-  breaker?: { threshold: number; windowMs: number; minimumRps: number; halfOpenAfterMs: number };
+  breaker?: SamplingBreakerOptions;
   /** Every state change of that breaker. */
-  onStateChange?: (state: 'closed' | 'open' | 'half-open') => void;
+  onStateChange?: (state: BreakerState) => void;
 }
 
 /** What the interceptor needs of a limiter: consume one point of `key`, or reject with a RateLimiterRes. */
@@ -64,8 +65,6 @@ export interface SharedLimiter extends ClientLimiter {
 /** Services never limited: probes must see the server as it is. */
 const EXEMPT = new Set([Health.typeName, 'grpc.reflection.v1.ServerReflection', 'grpc.reflection.v1alpha.ServerReflection']);
 
-const stateName = (s: CircuitState): 'closed' | 'open' | 'half-open' => (s === CircuitState.Closed ? 'closed' : s === CircuitState.HalfOpen ? 'half-open' : 'open');
-
 /**
  * The per-client limiter: Redis (shared by every process) behind a breaker, memory while Redis
  * is away. `redis` should be a fail-fast client (store/lookup-cache.ts redisFailFastOptions).
@@ -86,11 +85,11 @@ export function rateLimiter(redis: Redis | undefined, o: RateLimitOptions): Shar
   // rejectIfRedisNotReady: while ioredis reconnects the call fails at once (a breaker failure).
   const store = new RateLimiterRedis({ ...common, storeClient: redis, rejectIfRedisNotReady: true });
   // A refusal (RateLimiterRes) is Redis working, not failing.
-  const policy: CircuitBreakerPolicy = circuitBreaker(handleWhen((err) => !(err instanceof RateLimiterRes)), {
-    halfOpenAfter: o.breaker?.halfOpenAfterMs ?? 1_000,
-    breaker: o.breaker ? new SamplingBreaker({ threshold: o.breaker.threshold, duration: o.breaker.windowMs, minimumRps: o.breaker.minimumRps }) : new ConsecutiveBreaker(5),
-  });
-  if (o.onStateChange) policy.onStateChange((s) => o.onStateChange!(stateName(s)));
+  const handled = handleWhen((err) => !(err instanceof RateLimiterRes));
+  const policy: CircuitBreakerPolicy = o.breaker
+    ? samplingCircuit(handled, o.breaker, o.onStateChange)
+    : circuitBreaker(handled, { halfOpenAfter: 1_000, breaker: new ConsecutiveBreaker(5) });
+  if (!o.breaker && o.onStateChange) policy.onStateChange((s) => o.onStateChange!(breakerState(s)));
   return {
     points: o.points,
     async consume(key, n = 1) {
@@ -117,7 +116,7 @@ export function rateLimiter(redis: Redis | undefined, o: RateLimitOptions): Shar
       }
     },
     stats: () => ({ ...st }),
-    state: () => stateName(policy.state),
+    state: () => breakerState(policy.state),
   };
 }
 

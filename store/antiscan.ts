@@ -10,7 +10,7 @@
 // DICT traffic stays bounded (per process) while Redis is away. Lookups it admitted are settled
 // and credited there; nothing moves between the two when Redis comes back (the fallback only
 // errs on the side of fewer lookups).
-import { circuitBreaker, handleAll, SamplingBreaker, type CircuitBreakerPolicy } from 'cockatiel';
+import { handleAll } from 'cockatiel';
 import type { Redis } from 'ioredis';
 import {
   adjust,
@@ -36,6 +36,7 @@ import {
   type UserAntiscanPolicy,
 } from '../domain/antiscan.js';
 import type { KeyType, PersonType } from '../domain/types.js';
+import { samplingCircuit } from './breaker.js';
 import type { CacheBreakerOptions } from './lookup-cache.js';
 
 const prefix = 'antiscan:';
@@ -286,13 +287,7 @@ export function createAntiscanLimiter(redis: Redis, o: AntiscanOptions): Antisca
   const r = defineScripts(redis);
   const clock = o.now ?? Date.now;
   let category = o.category;
-  let policy: CircuitBreakerPolicy | undefined;
-  if (o.breaker) {
-    policy = circuitBreaker(handleAll, {
-      halfOpenAfter: o.breaker.halfOpenAfterMs,
-      breaker: new SamplingBreaker({ threshold: o.breaker.threshold, duration: o.breaker.windowMs, minimumRps: o.breaker.minimumRps }),
-    });
-  }
+  const policy = o.breaker && samplingCircuit(handleAll, o.breaker);
   const call = <T>(fn: () => Promise<T>): Promise<T> => (policy ? policy.execute(fn) : fn());
   // Shares the category with us: reconcile() updates both.
   const fallback = createInProcessAntiscanLimiter({ category, fraction: o.fallbackFraction, now: clock });

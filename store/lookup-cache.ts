@@ -8,10 +8,11 @@
 // probes Redis and a success closes it again. The Redis client itself must fail fast too
 // (`redisFailFastOptions`): no offline queue, a short command timeout, reconnection in the
 // background. Without `breaker` (the worker's invalidations) calls go straight to Redis.
-import { BrokenCircuitError, circuitBreaker, SamplingBreaker, handleWhen, CircuitState, type CircuitBreakerPolicy } from 'cockatiel';
+import { BrokenCircuitError, handleWhen } from 'cockatiel';
 import type { Redis, RedisOptions } from 'ioredis';
 import type { ExtendedEntry } from '../domain/types.js';
 import { cacheRequests } from '../config/metrics.js';
+import { breakerState, samplingCircuit, type BreakerState, type SamplingBreakerOptions } from './breaker.js';
 
 export const MAX_LOOKUP_CACHE_SECONDS = 180;
 const prefix = 'dict:entry:';
@@ -38,18 +39,8 @@ export interface CacheStats {
   maxMs: number;
 }
 
-export interface CacheBreakerOptions {
-  /**
-   * The circuit opens when more than `threshold` (0–1) of the calls in the last `windowMs` failed,
-   * once at least `minimumRps` calls per second were seen. A rate rather than a run of failures:
-   * under CPU saturation a few commands time out although Redis is fine, and skipping the cache
-   * then would only add load (DICT calls).
-   */
-  threshold: number;
-  windowMs: number;
-  minimumRps: number;
-  /** How long the circuit stays open before one call probes Redis again. */
-  halfOpenAfterMs: number;
+/** The breaker in front of Redis (store/breaker.ts): skipping the cache on a few slow commands would only add DICT calls. */
+export interface CacheBreakerOptions extends SamplingBreakerOptions {
   /**
    * The Redis client's command timeout. A timeout whose timer fired much later than this (the
    * event loop was busy, e.g. under CPU saturation) says nothing about Redis: it is a miss for
@@ -57,7 +48,7 @@ export interface CacheBreakerOptions {
    */
   commandTimeoutMs?: number;
   /** Every state change; when it opens, with the error that opened it. */
-  onStateChange?: (state: 'closed' | 'open' | 'half-open', cause?: unknown) => void;
+  onStateChange?: (state: BreakerState, cause?: unknown) => void;
 }
 
 /** ioredis options for a client on a request path: never queue while disconnected, time out fast, reconnect in the background. */
@@ -85,23 +76,8 @@ export function cacheTtl(entry: ExtendedEntry, ttlSeconds: number, dictMaxAgeSec
   return Math.max(0, Math.floor(Math.min(...bounds)));
 }
 
-const stateName = (s: CircuitState): 'closed' | 'open' | 'half-open' =>
-  s === CircuitState.Closed ? 'closed' : s === CircuitState.HalfOpen ? 'half-open' : 'open';
-
 export function createLookupCache(redis: Redis, o: { breaker?: CacheBreakerOptions } = {}): LookupCache {
-  let policy: CircuitBreakerPolicy | undefined;
-  if (o.breaker) {
-    policy = circuitBreaker(
-      handleWhen((err) => !(err instanceof LateTimeoutError)),
-      { halfOpenAfter: o.breaker.halfOpenAfterMs, breaker: new SamplingBreaker({ threshold: o.breaker.threshold, duration: o.breaker.windowMs, minimumRps: o.breaker.minimumRps }) },
-    );
-    const notify = o.breaker.onStateChange;
-    if (notify) {
-      let cause: unknown;
-      policy.onBreak((reason) => (cause = 'error' in reason ? reason.error : reason));
-      policy.onStateChange((s) => notify(stateName(s), s === CircuitState.Open ? cause : undefined));
-    }
-  }
+  const policy = o.breaker && samplingCircuit(handleWhen((err) => !(err instanceof LateTimeoutError)), o.breaker, o.breaker.onStateChange);
   const st: CacheStats = { calls: 0, failures: 0, shortCircuited: 0, over100ms: 0, maxMs: 0 };
   const lateAfterMs = o.breaker?.commandTimeoutMs ? o.breaker.commandTimeoutMs * 1.5 : Infinity;
   const classify = <T>(fn: () => Promise<T>) => async (): Promise<T> => {
@@ -148,7 +124,7 @@ export function createLookupCache(redis: Redis, o: { breaker?: CacheBreakerOptio
     async invalidate(key) {
       await call(() => redis.del(prefix + key));
     },
-    state: () => (policy ? stateName(policy.state) : 'closed'),
+    state: () => (policy ? breakerState(policy.state) : 'closed'),
     stats: () => ({ ...st }),
   };
 }
