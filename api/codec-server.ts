@@ -84,6 +84,8 @@ export interface CodecServerOptions {
   /** Calls read and decoded at once (default 8) and waiting for a turn (default 32); beyond, 503. */
   maxInFlight?: number;
   maxQueue?: number;
+  /** A body not received within this long is answered 408 and frees its turn (default CODEC_READ_TIMEOUT_MS). */
+  readTimeoutMs?: number;
   log?: Logger;
 }
 
@@ -170,7 +172,7 @@ export function codecHandler(o: CodecServerOptions): (req: Req, res: Res) => boo
 
   /** Reads, decodes or encodes, answers: inside a turn of the gate. */
   const work = async (req: Req, res: Res, op: 'encode' | 'decode') => {
-    const raw = await readBody(req, max);
+    const raw = await readBody(req, max, o.readTimeoutMs);
     let body: { payloads?: unknown };
     try {
       body = JSON.parse(raw.toString('utf8')) as { payloads?: unknown };
