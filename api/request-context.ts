@@ -34,11 +34,22 @@ export function peerAddress(req: IncomingMessage | Http2ServerRequest, trustProx
   return hops.length >= trustProxyHops ? hops[hops.length - trustProxyHops]! : socket;
 }
 
-/** connectNodeAdapter's contextValues: the peer address (see peerAddress). */
-export function nodeContextValues(o: { trustProxyHops?: number } = {}): (req: IncomingMessage | Http2ServerRequest) => ContextValues {
+/**
+ * connectNodeAdapter's contextValues: the peer address (see peerAddress). With no proxy
+ * configured, the first call that carries X-Forwarded-For is reported once (`onIgnoredForwardedFor`):
+ * behind an ingress left at API_TRUST_PROXY_HOPS=0 every caller is the ingress, and the per-peer
+ * limits would count them all as one.
+ */
+export function nodeContextValues(o: { trustProxyHops?: number; onIgnoredForwardedFor?: (socketPeer: string) => void } = {}): (req: IncomingMessage | Http2ServerRequest) => ContextValues {
+  let reported = !o.onIgnoredForwardedFor || (o.trustProxyHops ?? 0) > 0;
   return (req) => {
     const values = createContextValues();
-    values.set(peerKey, peerAddress(req, o.trustProxyHops));
+    const peer = peerAddress(req, o.trustProxyHops);
+    values.set(peerKey, peer);
+    if (!reported && req.headers['x-forwarded-for'] !== undefined) {
+      reported = true;
+      o.onIgnoredForwardedFor!(peer);
+    }
     return values;
   };
 }

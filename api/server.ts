@@ -102,7 +102,11 @@ export function build(o: BuildOptions): ApiServer {
     },
     interceptors: interceptors({ verifyBearer: o.verifyBearer, log: o.log, rpcGate: gates.rpc, rateLimiter: o.rateLimiter, authFailureLimit: o.authFailureLimit, onRateLimited: () => rateLimited.inc(), statsIntervalMs: o.statsIntervalMs }),
     readMaxBytes: o.readMaxBytes ?? DEFAULT_READ_MAX_BYTES,
-    contextValues: nodeContextValues({ trustProxyHops: o.trustProxyHops }),
+    contextValues: nodeContextValues({
+      trustProxyHops: o.trustProxyHops,
+      onIgnoredForwardedFor: (peer) =>
+        o.log.warn({ peer }, 'a call carries X-Forwarded-For but API_TRUST_PROXY_HOPS is 0: callers are told apart by the socket address; behind an ingress or load balancer every caller is then that proxy, sharing one rate-limit and failed-authentication budget (set API_TRUST_PROXY_HOPS to the number of proxies; reported once)'),
+    }),
     fallback: (req, res) => void probes(req as http.IncomingMessage, res as http.ServerResponse),
   });
 

@@ -23,7 +23,7 @@ import { ServerReflection, ServerReflectionRequestSchema } from '../../gen/grpc/
 import { create } from '@bufbuild/protobuf';
 import { createContextValues } from '@connectrpc/connect';
 import { principalKey } from '../../api/principal.js';
-import { peerAddress, peerKey } from '../../api/request-context.js';
+import { nodeContextValues, peerAddress, peerKey } from '../../api/request-context.js';
 
 async function failure(p: Promise<unknown>): Promise<ConnectError> {
   try {
@@ -169,6 +169,18 @@ test('peer address: the socket, or the X-Forwarded-For entry our outermost proxy
   assert.equal(peerAddress(req('6.6.6.6, 1.2.3.4, 10.0.0.9'), 2), '1.2.3.4');
   assert.equal(peerAddress(req(['6.6.6.6', '1.2.3.4']), 1), '1.2.3.4');
   assert.equal(peerAddress(req(), 1), '10.0.0.1', 'fewer entries than hops: the socket');
+
+  // X-Forwarded-For with no proxy configured is reported once (a proxy in front left unconfigured).
+  const reported: string[] = [];
+  const values = nodeContextValues({ onIgnoredForwardedFor: (p) => reported.push(p) });
+  values(req());
+  assert.equal(reported.length, 0, 'no header, nothing to report');
+  assert.equal(values(req('1.2.3.4')).get(peerKey), '10.0.0.1');
+  values(req('5.6.7.8'));
+  assert.deepEqual(reported, ['10.0.0.1'], 'once per process');
+  const behindProxy = nodeContextValues({ trustProxyHops: 1, onIgnoredForwardedFor: (p) => reported.push(p) });
+  assert.equal(behindProxy(req('1.2.3.4')).get(peerKey), '1.2.3.4');
+  assert.equal(reported.length, 1, 'with a proxy configured the header is expected');
 });
 
 test('rate limit keys: participant and end user, else participant and peer', () => {
