@@ -26,7 +26,7 @@ import { LRUCache } from 'lru-cache';
 import type { Logger } from 'pino';
 import { RateLimiterMemory, RateLimiterRedis, RateLimiterRes } from 'rate-limiter-flexible';
 import { Health } from '../gen/grpc/health/v1/health_pb.js';
-import { breakerState, samplingCircuit, type BreakerState, type SamplingBreakerOptions } from '../store/breaker.js';
+import { breakerState, samplingCircuit, watched, type BreakerState, type SamplingBreakerOptions } from '../store/breaker.js';
 import { unavailable } from './errors.js';
 import { authorizationDigest, principalKey } from './principal.js';
 import { peerKey, requestIdKey } from './request-context.js';
@@ -88,8 +88,7 @@ export function rateLimiter(redis: Redis | undefined, o: RateLimitOptions): Shar
   const handled = handleWhen((err) => !(err instanceof RateLimiterRes));
   const policy: CircuitBreakerPolicy = o.breaker
     ? samplingCircuit(handled, o.breaker, o.onStateChange)
-    : circuitBreaker(handled, { halfOpenAfter: 1_000, breaker: new ConsecutiveBreaker(5) });
-  if (!o.breaker && o.onStateChange) policy.onStateChange((s) => o.onStateChange!(breakerState(s)));
+    : watched(circuitBreaker(handled, { halfOpenAfter: 1_000, breaker: new ConsecutiveBreaker(5) }), o.onStateChange);
   return {
     points: o.points,
     async consume(key, n = 1) {

@@ -2,8 +2,9 @@
 // anti-scanning buckets, the per-client rate limit): cockatiel's SamplingBreaker, which opens on a
 // failure rate over a window once calls arrive fast enough, and probes again after a pause. A
 // rate rather than a run of failures, because under CPU saturation a few commands time out while
-// Redis is fine. One construction and one vocabulary of states ('closed' | 'open' | 'half-open'),
-// as metrics and logs name them.
+// Redis is fine. (The rate limit built without breaker options, as some tests do, keeps
+// cockatiel's ConsecutiveBreaker: it is watched the same way.) One construction and one
+// vocabulary of states ('closed' | 'open' | 'half-open'), as metrics and logs name them.
 import { circuitBreaker, CircuitState, SamplingBreaker, type CircuitBreakerPolicy, type Policy } from 'cockatiel';
 
 export type BreakerState = 'closed' | 'open' | 'half-open';
@@ -29,6 +30,11 @@ export function samplingCircuit(handled: Policy, o: SamplingBreakerOptions, onSt
     halfOpenAfter: o.halfOpenAfterMs,
     breaker: new SamplingBreaker({ threshold: o.threshold, duration: o.windowMs, minimumRps: o.minimumRps }),
   });
+  return watched(policy, onStateChange);
+}
+
+/** `policy` with `onStateChange` told every change in our state names (and, on opening, the error). */
+export function watched(policy: CircuitBreakerPolicy, onStateChange?: (state: BreakerState, cause?: unknown) => void): CircuitBreakerPolicy {
   if (onStateChange) {
     let cause: unknown;
     policy.onBreak((reason) => (cause = 'error' in reason ? reason.error : reason));
