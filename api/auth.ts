@@ -16,7 +16,10 @@
 // the network error reaches the caller), reported to `onKeySourceError`, and not an
 // authentication failure (api/rate-limit.ts counts only Unauthenticated / PermissionDenied
 // against a peer, so an IdP outage locks nobody out). jose fetches the set once at a time per
-// process, so callers during an outage cost the IdP at most one request in flight.
+// process, so callers during an outage cost the IdP at most one request in flight. One exception
+// keeps forged tokens counted: while the set we hold is fresh, a refetch that fails for a `kid`
+// it lacks is the token's failure (an unknown key), not the IdP's — otherwise made-up kids
+// would pass the per-peer limit unverified for as long as the IdP is down.
 import { readFileSync } from 'node:fs';
 import { LRUCache } from 'lru-cache';
 import { Code, ConnectError } from '@connectrpc/connect';
@@ -79,9 +82,12 @@ function keyResolver(j: AuthOptions['jwks']): JWTVerifyGetKey {
   return createRemoteJWKSet(new URL(j.url), { timeoutDuration: j.timeoutMs ?? 2_000, cooldownDuration: j.cooldownMs ?? 30_000, cacheMaxAge: j.cacheMaxAgeMs ?? 600_000 });
 }
 
-/** The key source itself failed, whatever the token: set by keySource, read by verify. */
+/** The key source failed: set by keySource, read by verify. `unknownKey`: our fresh set lacks the token's key. */
 class KeySourceError extends Error {
-  constructor(override readonly cause: unknown) {
+  constructor(
+    override readonly cause: unknown,
+    readonly unknownKey: boolean,
+  ) {
     super('identity provider keys unavailable');
   }
 }
@@ -95,12 +101,14 @@ class KeySourceError extends Error {
 const keySourceFailed = (err: unknown): boolean =>
   !(err instanceof joseErrors.JOSEError) || err instanceof joseErrors.JWKSTimeout || err instanceof joseErrors.JWKSInvalid || err.code === joseErrors.JOSEError.code;
 
-function keySource(getKey: JWTVerifyGetKey): JWTVerifyGetKey {
+function keySource(getKey: JWTVerifyGetKey & { fresh?: boolean }): JWTVerifyGetKey {
   return async (header, token) => {
+    // jose's remote set: fresh = it holds a set younger than its max age and fetches only for a kid it lacks.
+    const fresh = getKey.fresh === true;
     try {
       return await getKey(header, token);
     } catch (err) {
-      throw keySourceFailed(err) ? new KeySourceError(err) : err;
+      throw keySourceFailed(err) ? new KeySourceError(err, fresh) : err;
     }
   };
 }
@@ -118,7 +126,7 @@ function why(err: unknown): string {
 
 const stringList = (v: unknown): string[] => (Array.isArray(v) ? v.filter((x): x is string => typeof x === 'string') : typeof v === 'string' ? v.split(' ').filter(Boolean) : []);
 
-/** A verifier for `Authorization` header values; throws ConnectErrors (Unauthenticated / PermissionDenied). */
+/** A verifier for `Authorization` header values; throws ConnectErrors (Unauthenticated / PermissionDenied; Unavailable when the IdP's keys cannot be had). */
 export function createVerifier(o: AuthOptions): VerifyBearer {
   const algorithms = o.algorithms ?? [...DEFAULT_ALGORITHMS];
   for (const a of algorithms) {
@@ -168,6 +176,7 @@ export function createVerifier(o: AuthOptions): VerifyBearer {
     } catch (err) {
       if (err instanceof KeySourceError) {
         o.onKeySourceError?.(err.cause);
+        if (err.unknownKey) throw unauthenticated(why(new joseErrors.JWKSNoMatchingKey()));
         throw unavailable('identity provider keys unavailable; retry later');
       }
       throw unauthenticated(why(err));
@@ -248,7 +257,7 @@ export function setVerifier(v: VerifyBearer): void {
 
 /**
  * Verify an `Authorization` header value with this process's verifier: the Principal, or a
- * ConnectError (Unauthenticated / PermissionDenied). For endpoints outside the RPC handler.
+ * ConnectError (Unauthenticated / PermissionDenied / Unavailable). For endpoints outside the RPC handler.
  */
 export function verifyBearer(authorization: string | null | undefined): Promise<Principal> {
   if (!configured) return Promise.reject(unauthenticated('authentication is not configured in this process'));

@@ -182,6 +182,47 @@ test('the JWKS URL failing is UNAVAILABLE with a fixed text (not the caller\'s f
   await refused(v2(`Bearer ${await sign({})}`), Code.Unavailable, /^identity provider keys unavailable; retry later$/);
 });
 
+test('during an IdP outage a token naming a key our fresh set lacks is still UNAUTHENTICATED (counted), and known keys keep working', async () => {
+  const { jwks } = await k;
+  let up = true;
+  const server = createServer((_req, res) => {
+    if (!up) return void res.writeHead(503).end();
+    res.writeHead(200, { 'content-type': 'application/json' });
+    res.end(JSON.stringify(jwks));
+  });
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+  const reported: unknown[] = [];
+  try {
+    const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}/jwks`;
+    // No cooldown: every unknown kid makes jose refetch.
+    const v = createVerifier({ participant: ISPB, issuer: ISS, audience: AUD, jwks: { url, timeoutMs: 200, cooldownMs: 0 }, onKeySourceError: (e) => reported.push(e) });
+    assert.equal((await v(`Bearer ${await sign({})}`)).subject, 'ana');
+    up = false;
+    await refused(v(`Bearer ${await sign({ sub: 'mallory' }, { kid: 'made-up' })}`), Code.Unauthenticated, /unknown key/);
+    assert.equal(reported.length, 1, 'the failed refetch is still reported to the operator');
+    assert.equal((await v(`Bearer ${await sign({ sub: 'bea' })}`)).subject, 'bea', 'a token of a key we hold verifies while the IdP is down');
+  } finally {
+    server.closeAllConnections();
+    server.close();
+  }
+});
+
+test('a JWKS URL answering JSON that is not a key set is UNAVAILABLE', async () => {
+  const server = createServer((_req, res) => {
+    res.writeHead(200, { 'content-type': 'application/json' });
+    res.end('{}');
+  });
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+  try {
+    const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}/jwks`;
+    const v = createVerifier({ participant: ISPB, issuer: ISS, audience: AUD, jwks: { url, timeoutMs: 200 } });
+    await refused(v(`Bearer ${await sign({})}`), Code.Unavailable, /^identity provider keys unavailable; retry later$/);
+  } finally {
+    server.closeAllConnections();
+    server.close();
+  }
+});
+
 test('an error of a key resolver that is not jose\'s is not echoed to the caller', async () => {
   const v = await verifier({ jwks: { getKey: () => Promise.reject(new Error('ECONNREFUSED 10.1.2.3:8443')) } });
   await refused(v(`Bearer ${await sign({})}`), Code.Unavailable, /^identity provider keys unavailable; retry later$/);
