@@ -32,7 +32,7 @@ export const DEFAULT_CODEC_MAX_BODY_BYTES = 4 * 1024 * 1024;
 export class CodecRefusal extends Error {
   override readonly name = 'CodecRefusal';
   constructor(
-    readonly status: 401 | 403,
+    readonly status: 401 | 403 | 503,
     message: string,
   ) {
     super(message);
@@ -67,7 +67,8 @@ export function codecAuthorizer(o: { verifyBearer: VerifyBearer; allowLoopback?:
     try {
       requireOperator(await o.verifyBearer(authorization), 'the codec endpoint');
     } catch (err) {
-      if (err instanceof ConnectError) throw new CodecRefusal(err.code === Code.PermissionDenied ? 403 : 401, err.rawMessage);
+      // The IdP's keys unreachable is no bad token: 503, retry (api/auth.ts).
+      if (err instanceof ConnectError) throw new CodecRefusal(err.code === Code.PermissionDenied ? 403 : err.code === Code.Unavailable ? 503 : 401, err.rawMessage);
       throw err;
     }
   };
@@ -191,7 +192,7 @@ export function codecHandler(o: CodecServerOptions): (req: Req, res: Res) => boo
   const fail = (req: Req, res: Res, err: unknown) => {
     if (err instanceof CodecRefusal) {
       o.log?.debug({ status: err.status, why: err.message, path: req.url }, 'codec call refused');
-      return reply(res, err.status, { error: err.message }, err.status === 401 ? { 'www-authenticate': 'Bearer' } : {});
+      return reply(res, err.status, { error: err.message }, err.status === 401 ? { 'www-authenticate': 'Bearer' } : err.status === 503 ? { 'retry-after': '1' } : {});
     }
     if (err instanceof HttpError) {
       // Over the cap: answer and close, without reading the rest.

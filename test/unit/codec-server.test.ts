@@ -2,14 +2,17 @@
 // refused at once with 503 and Retry-After (never read nor decoded), and the two admitted calls
 // both complete once the codec answers. The codec here is a controllable PayloadCodec that holds
 // its answer until the test releases it, so the calls overlap for certain. A sender that stalls
-// mid-body is answered 408 and closed at the read timeout, and its turn serves the next call.
+// mid-body is answered 408 and closed at the read timeout, and its turn serves the next call. The
+// identity provider down is 503 with Retry-After, a bad token 401.
 import assert from 'node:assert/strict';
 import { once } from 'node:events';
 import http from 'node:http';
 import net from 'node:net';
 import { test } from 'node:test';
 import type { Payload, PayloadCodec } from '@temporalio/common';
-import { codecHandler } from '../../api/codec-server.js';
+import { unavailable } from '../../api/errors.js';
+import { unauthenticated } from '../../api/auth.js';
+import { codecAuthorizer, codecHandler } from '../../api/codec-server.js';
 
 test('codec: beyond maxInFlight + maxQueue calls are refused with 503 and Retry-After, the admitted ones complete', { timeout: 15_000 }, async () => {
   let release!: () => void;
@@ -87,6 +90,30 @@ test('codec: a body that stops arriving is answered 408 and closed at the read t
     const next = await fetch(`http://127.0.0.1:${port}/codec/decode`, { method: 'POST', headers: { 'content-type': 'application/json', 'x-namespace': 'ns' }, body: JSON.stringify({ payloads: [] }) });
     assert.equal(next.status, 200);
     assert.deepEqual(await next.json(), { payloads: [] });
+  } finally {
+    server.closeAllConnections();
+    server.close();
+  }
+});
+
+test('codec: the identity provider down is 503 with Retry-After (retry), a bad token 401', async () => {
+  let verify: () => Promise<never> = () => Promise.reject(unavailable('identity provider keys unavailable; retry later'));
+  const handle = codecHandler({ codec: { encode: async (p: Payload[]) => p, decode: async (p: Payload[]) => p }, namespace: 'ns', authorize: codecAuthorizer({ verifyBearer: () => verify() }) });
+  const server = http.createServer((req, res) => {
+    if (!handle(req, res)) res.writeHead(404).end();
+  });
+  server.listen(0, '127.0.0.1');
+  await once(server, 'listening');
+  const post = () => fetch(`http://127.0.0.1:${(server.address() as { port: number }).port}/codec/decode`, { method: 'POST', headers: { authorization: 'Bearer a.b.c' }, body: '{"payloads":[]}' });
+  try {
+    const down = await post();
+    assert.equal(down.status, 503);
+    assert.equal(down.headers.get('retry-after'), '1');
+    assert.equal(down.headers.get('www-authenticate'), null);
+    verify = () => Promise.reject(unauthenticated('token signature invalid'));
+    const bad = await post();
+    assert.equal(bad.status, 401);
+    assert.equal(bad.headers.get('www-authenticate'), 'Bearer');
   } finally {
     server.closeAllConnections();
     server.close();
