@@ -13,6 +13,7 @@ import * as pb from '../gen/dict/core/v1/service_pb.js';
 import * as types from '../gen/dict/core/v1/types_pb.js';
 import * as entries from '../store/entries.js';
 import type { LookupCache } from '../store/lookup-cache.js';
+import type { OwnEntryCache } from '../store/own-entries.js';
 import { entryCreateWorkflowId, entryDeleteWorkflowId, entryUpdateWorkflowId } from '../workflows/ids.js';
 import { createEntryWorkflow, type CreateEntryWorkflowInput } from '../workflows/create-entry.js';
 import { deleteEntryWorkflow, type DeleteEntryWorkflowInput } from '../workflows/delete-entry.js';
@@ -36,6 +37,8 @@ export interface KeyServiceDeps extends GatewayDeps, AntiscanDeps {
   log: Logger;
   /** Admission of LookupKey's Postgres read (at most the pool size in flight); a default gate of 10 when absent. */
   lookupDbGate?: Gate;
+  /** A short in-memory copy of our live entries, dropped as Postgres announces changes (store/own-entries.ts); absent = every own-key lookup reads Postgres. */
+  ownEntries?: OwnEntryCache;
   /** How many keys recently found to be ours each process remembers, to skip the cache read for them (0 = off; default 100,000). */
   ownKeyHintMax?: number;
   /** Whether a customer's account is checked against the account registry (ACCOUNT_REGISTRY; default enforce). */
@@ -268,9 +271,12 @@ export function keyService(d: KeyServiceDeps): KeyRpcs {
         const hit = await fromCache();
         if (hit) return hit;
       }
-      // BCB: no DICT lookups for keys of our own participant (book transfers). The read passes
-      // admission control so the driver's queue stays bounded; the excess is RESOURCE_EXHAUSTED.
-      const own = await lookupDbGate.run(() => entries.getLiveEntryByKey(d.sql, req.key), ctx.signal);
+      // BCB: no DICT lookups for keys of our own participant (book transfers). A fresh in-memory
+      // copy answers when there is one (dropped the moment Postgres announces a change to the key);
+      // else the read passes admission control so the driver's queue stays bounded (the excess is
+      // RESOURCE_EXHAUSTED).
+      const readOwn = () => lookupDbGate.run(() => entries.getLiveEntryByKey(d.sql, req.key), ctx.signal);
+      const own = d.ownEntries ? await d.ownEntries.read(req.key, readOwn) : await readOwn();
       if (own && own.account.participant === participant) {
         ownKeyHint?.set(req.key, true);
         // Being registered: not payable yet (and DICT would refuse a book-transfer lookup).

@@ -19,6 +19,7 @@ import { OpenTelemetryWorkflowClientInterceptor } from '@temporalio/interceptors
 import { clusterExposition, collectProcessMetrics, joinClusterMetrics, watchCircuit, watchDatabase, watchDependency } from '../config/metrics.js';
 import { startApiMetricsServer, type ApiMetricsServer } from './metrics-server.js';
 import { createSql } from '../store/db.js';
+import { createOwnEntryCache } from '../store/own-entries.js';
 import { createAntiscanLimiter } from '../store/antiscan.js';
 import { createLookupCache, redisFailFastOptions } from '../store/lookup-cache.js';
 import { startAntiscanReconciler } from './antiscan.js';
@@ -57,6 +58,10 @@ async function serve(config: ApiConfig): Promise<void> {
     log.warn({ ACCOUNT_REGISTRY: config.ACCOUNT_REGISTRY }, "ACCOUNT_REGISTRY=off: customers' accounts are not verified (any customer can name any account of this PSP in CreateKey, UpdateKey, StartClaim, StartPortability)");
   }
   const sql = createSql(config.DATABASE_URL, { max: config.DATABASE_POOL_MAX });
+  // LookupKey of our own keys: a short in-memory copy, dropped as Postgres announces changes (one more connection).
+  const ownEntries = config.LOOKUP_OWN_ENTRY_TTL_MS
+    ? createOwnEntryCache(config.DATABASE_URL, { ttlMs: config.LOOKUP_OWN_ENTRY_TTL_MS, max: config.LOOKUP_OWN_ENTRY_MAX, log })
+    : undefined;
   // The lookup path never waits on Redis: no offline queue, a short command timeout, and a
   // circuit breaker in the cache; ioredis reconnects in the background.
   const redis = new Redis(config.REDIS_URL, redisFailFastOptions(config.REDIS_COMMAND_TIMEOUT_MS));
@@ -141,6 +146,7 @@ async function serve(config: ApiConfig): Promise<void> {
     ...(antiscan ? { antiscan } : {}),
     lookupCacheTtlSeconds: config.LOOKUP_CACHE_TTL_SECONDS,
     ownKeyHintMax: config.LOOKUP_OWN_KEY_HINT_MAX,
+    ...(ownEntries ? { ownEntries } : {}),
     accountRegistry: config.ACCOUNT_REGISTRY,
     health: healthChecker({ temporal, sql, redis, dictBaseUrl: config.DICT_BASE_URL, dictTls: readDictMaterial(config).tls, maxAgeMs: config.HEALTH_MAX_AGE_MS, log }),
     admission: {
@@ -176,6 +182,16 @@ async function serve(config: ApiConfig): Promise<void> {
       log.info({ calls: now.calls - last.calls, failures: now.failures - last.failures, shortCircuited: now.shortCircuited - last.shortCircuited, over100ms: now.over100ms - last.over100ms, maxMsEver: Number(now.maxMs.toFixed(2)), circuit: cache.state() }, 'lookup cache stats');
       last = now;
     }, config.RPC_STATS_INTERVAL_MS).unref();
+    // And how own-key lookups were answered: the in-memory copy (hits) or Postgres (misses).
+    if (ownEntries) {
+      let lastOwn = ownEntries.stats();
+      setInterval(() => {
+        const now = ownEntries.stats();
+        if (now.hits + now.misses === lastOwn.hits + lastOwn.misses) return;
+        log.info({ hits: now.hits - lastOwn.hits, misses: now.misses - lastOwn.misses, announcements: now.announcements - lastOwn.announcements, discarded: now.discarded - lastOwn.discarded, listening: now.listening }, 'own entry stats');
+        lastOwn = now;
+      }, config.RPC_STATS_INTERVAL_MS).unref();
+    }
   }
   collectProcessMetrics();
   if (cluster.isWorker) joinClusterMetrics();
@@ -203,6 +219,7 @@ async function serve(config: ApiConfig): Promise<void> {
     await connection.close();
     dictClient.close();
     redis.disconnect();
+    await ownEntries?.close();
     await sql.end({ timeout: 5 });
     await tracing()?.shutdown(); // flushes spans not yet exported
     log.info('api stopped');

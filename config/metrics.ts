@@ -31,6 +31,10 @@ export const bridgeDuration = once('core_dict_bridge_request_duration_seconds', 
 export const cacheRequests = once('core_dict_lookup_cache_requests_total', () =>
   new client.Counter({ name: 'core_dict_lookup_cache_requests_total', help: 'Lookup cache reads, by result (hit, miss, error)', labelNames: ['result'] as const }));
 
+/** LookupKey's reads of our own entries (store/own-entries.ts): from the in-memory copy (hit), Postgres (miss), or Postgres because the change channel is down (off). */
+export const ownEntryReads = once('core_dict_lookup_own_entry_reads_total', () =>
+  new client.Counter({ name: 'core_dict_lookup_own_entry_reads_total', help: "LookupKey's reads of our own entries, by where they were answered from (hit: the in-memory copy; miss, off: Postgres)", labelNames: ['result'] as const }));
+
 const CIRCUIT_VALUE = { closed: 0, 'half-open': 1, open: 2 } as const;
 const circuits = new Map<string, () => keyof typeof CIRCUIT_VALUE>();
 export const circuitState = once('core_dict_circuit_state', () =>
@@ -237,7 +241,7 @@ export function collectProcessMetrics(): void {
 
 /** Every metric name our code registers (histograms with their _bucket/_sum/_count series). */
 export const METRIC_NAMES: readonly string[] = [
-  rpcDuration, rpcInFlight, bridgeDuration, cacheRequests, circuitState, admissionInFlight, admissionQueued, admissionShed, rateLimited, dependencyUp,
+  rpcDuration, rpcInFlight, bridgeDuration, cacheRequests, ownEntryReads, circuitState, admissionInFlight, admissionQueued, admissionShed, rateLimited, dependencyUp,
   keysGauge, claimsGauge, nextClaimDeadline, outboxLag, outboxUnpublished,
 ].map((m) => (m as unknown as { name: string }).name);
 

@@ -8,7 +8,7 @@ import { Code } from '@connectrpc/connect';
 import { CoreDictService, HealthCheckResponse_Status } from '../../gen/dict/core/v1/service_pb.js';
 import { Health, HealthCheckResponse_ServingStatus } from '../../gen/grpc/health/v1/health_pb.js';
 import { EntryOperationReason, EntryStatus, KeyType } from '../../gen/dict/core/v1/types_pb.js';
-import { cacheRequests } from '../../config/metrics.js';
+import { cacheRequests, ownEntryReads } from '../../config/metrics.js';
 import { rpcError } from '../support/errors.js';
 import { createKeyRequest, legalPerson, naturalPerson, newCnpj, newEmail, newEndToEndId, newPhone } from '../support/fixtures.js';
 import { OTHER_ISPB, startStack, type Stack } from '../support/stack.js';
@@ -111,6 +111,37 @@ describe('LookupKey', () => {
     await s.temporal.workflow.getHandle(res.operation!.workflowId).result();
     const active = await s.client.lookupKey({ key: req.key, payerId: payer(), endToEndId: newEndToEndId() });
     assert.equal(active.source, 'LOCAL');
+  });
+
+  test("our own key answered from memory shows a change made behind the API (an operator's SQL) once Postgres announces it, well within the copy's lifetime", async () => {
+    const memoryHits = async () => (await ownEntryReads.get()).values.find((v) => v.labels.result === 'hit')?.value ?? 0;
+    const created = await s.client.createKey(createKeyRequest({ keyType: KeyType.EMAIL, key: newEmail() }));
+    const key = created.entry!.key;
+    await s.client.lookupKey({ key, payerId: payer(), endToEndId: newEndToEndId() });
+    const hits = await memoryHits();
+    const again = await s.client.lookupKey({ key, payerId: payer(), endToEndId: newEndToEndId() });
+    assert.equal(again.source, 'LOCAL');
+    assert.equal(await memoryHits(), hits + 1, 'the second lookup was answered from memory');
+    await s.sql`update entries set owner_name = 'Renamed Behind The Api' where key = ${key}`;
+    // The copy lives 1 s in the stack; the announcement arrives in milliseconds.
+    const deadline = Date.now() + 300;
+    let name = again.entry?.owner?.name;
+    while (name !== 'Renamed Behind The Api' && Date.now() < deadline) {
+      name = (await s.client.lookupKey({ key, payerId: payer(), endToEndId: newEndToEndId() })).entry?.owner?.name;
+    }
+    assert.equal(name, 'Renamed Behind The Api');
+    // No longer live in Postgres (deleted behind the API): no LOCAL answer from memory either
+    // (what DICT says of it then is another test's business).
+    await s.sql`update entries set status = 'DELETED' where key = ${key}`;
+    const gone = Date.now() + 300;
+    let source: string | undefined = 'LOCAL';
+    while (source === 'LOCAL' && Date.now() < gone) {
+      source = await s.client.lookupKey({ key, payerId: payer(), endToEndId: newEndToEndId() }).then(
+        (r) => r.source,
+        () => undefined,
+      );
+    }
+    assert.notEqual(source, 'LOCAL');
   });
 
   test('an unknown key is NotFound', async () => {

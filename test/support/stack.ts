@@ -25,6 +25,7 @@ import { DEV_AUDIENCE, DEV_ISSUER, mintToken, type MintOptions } from '../../scr
 import { startSimulator, type RunningSimulator, type SimulatorOptions } from '../../simulator/server.js';
 import { BCB_CLAIM_PERIODS, type ClaimPeriods } from '../../domain/claims.js';
 import { createSql, type Sql } from '../../store/db.js';
+import { createOwnEntryCache } from '../../store/own-entries.js';
 import { createLookupCache, type LookupCache } from '../../store/lookup-cache.js';
 import { createWorker, ensureClaimPoller, workflowInterceptorModules, workflowsPath } from '../../worker/worker.js';
 import { OpenTelemetryWorkflowClientInterceptor } from '@temporalio/interceptors-opentelemetry';
@@ -217,13 +218,17 @@ async function ourTables(sql: Sql): Promise<string[]> {
 
 /**
  * A fresh schema for a second PSP's instance: every migrated table of public copied with its
- * columns, defaults, checks and indexes (foreign keys are not copied by LIKE).
+ * columns, defaults, checks and indexes (foreign keys are not copied by LIKE), and its triggers
+ * (the entries' change announcements, store/own-entries.ts) calling the same functions.
  */
 async function freshSchema(admin: Sql, schema: string): Promise<void> {
   await admin.unsafe(`drop schema if exists ${schema} cascade`);
   await admin.unsafe(`create schema ${schema}`);
   for (const t of await ourTables(admin)) {
     await admin.unsafe(`create table ${schema}.${t} (like public.${t} including all)`);
+    const triggers = await admin<{ def: string }[]>`
+      select pg_get_triggerdef(oid) as def from pg_trigger where tgrelid = ${`public.${t}`}::regclass and not tgisinternal`;
+    for (const { def } of triggers) await admin.unsafe(def.replace(` ON public.${t} `, ` ON ${schema}.${t} `));
   }
 }
 
@@ -257,6 +262,9 @@ export async function startStack(o: StackOptions = {}): Promise<Stack> {
   const redis = new Redis(redisUrl);
   await redis.flushdb();
   const cache = createLookupCache(redis);
+  // As in the running API (LOOKUP_OWN_ENTRY_TTL_MS): own-key lookups answered from a copy that
+  // Postgres' change announcements drop, so every test that changes a key and looks it up shows it.
+  const ownEntries = createOwnEntryCache(env.databaseUrl, { ttlMs: 1_000, max: 10_000, log });
 
   const simulator = o.beside ? o.beside.simulator : await startTestSimulator(pki, log, o.simulator);
   const simAdmin = (path: string, method = 'GET', body?: unknown) =>
@@ -323,6 +331,7 @@ export async function startStack(o: StackOptions = {}): Promise<Stack> {
     dict,
     cache,
     lookupCacheTtlSeconds: o.lookupCacheTtlSeconds ?? 180,
+    ownEntries,
     health,
     rateLimiter: o.api?.rateLimit ? rateLimiter(redis, { keyPrefix: `core-dict:rl:${taskQueue}`, ...o.api.rateLimit }) : undefined,
     // The dev PKI's DICT server pair names localhost and 127.0.0.1: good for the API too.
@@ -398,6 +407,7 @@ export async function startStack(o: StackOptions = {}): Promise<Stack> {
       otherPsp.close();
       if (!o.beside) await simulator.close();
       redis.disconnect();
+      await ownEntries.close();
       await sql.end({ timeout: 5 });
     },
   };

@@ -1,0 +1,215 @@
+// The in-memory copy of our own entries (store/own-entries.ts) against a real Postgres and the
+// migrated triggers: a fresh copy answers without a read; any committed change to the key, a
+// bulk statement or TRUNCATE drops it; a read that overlapped a change is not kept; copies
+// expire; while the change channel is down every read goes to Postgres, and the copy is used
+// again once it listens. LookupKey's use of it is in lookup-health.test.ts.
+import assert from 'node:assert/strict';
+import { randomUUID } from 'node:crypto';
+import { after, before, describe, test } from 'node:test';
+import pino from 'pino';
+import { createSql, type Sql } from '../../store/db.js';
+import * as entries from '../../store/entries.js';
+import { createOwnEntryCache, type OwnEntryCache, type OwnEntryCacheOptions } from '../../store/own-entries.js';
+import { newCpf, newEmail } from '../support/fixtures.js';
+import { env, OUR_ISPB } from '../support/stack.js';
+
+let sql: Sql;
+const made: OwnEntryCache[] = [];
+before(async () => {
+  sql = createSql(env.databaseUrl, { max: 4 });
+});
+after(async () => {
+  for (const c of made) await c.close();
+  await sql?.end({ timeout: 5 });
+});
+
+function make(o: Partial<OwnEntryCacheOptions> = {}, url = env.databaseUrl): { cache: OwnEntryCache; name: string } {
+  const name = `own-entries-test-${randomUUID().slice(0, 8)}`;
+  const cache = createOwnEntryCache(url, { ttlMs: 60_000, max: 1_000, log: pino({ level: 'silent' }), applicationName: name, relistenMs: 100, ...o });
+  made.push(cache);
+  return { cache, name };
+}
+
+async function until(what: string, cond: () => boolean | Promise<boolean>, ms = 5_000): Promise<void> {
+  const deadline = Date.now() + ms;
+  while (!(await cond())) {
+    if (Date.now() > deadline) assert.fail(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 10));
+  }
+}
+
+/** Waits until `cache` has received more announcements than `before` (the change reached it). */
+const announced = (cache: OwnEntryCache, before: number) => until('the announcement', () => cache.stats().announcements > before);
+
+/**
+ * One ACTIVE entry of ours, written as any other writer would (plain SQL); returns its key once
+ * `cache` (when given) has received the insert's own announcement, so a read that follows is
+ * not overlapped by it.
+ */
+async function insertEntry(cache?: OwnEntryCache, ownerName = 'Ana Lima'): Promise<string> {
+  const seen = cache?.stats().announcements ?? 0;
+  const key = newEmail();
+  await sql`
+    insert into entries (entry_id, key, key_type, status, participant, branch, account_number, account_type, opening_date,
+                         owner_type, tax_id_number, owner_name, request_id, dict_request_id)
+    values (${randomUUID()}, ${key}, 'EMAIL', 'ACTIVE', ${OUR_ISPB}, '0001', ${String(Date.now())}, 'CACC', '2020-01-10T03:00:00Z',
+            'NATURAL_PERSON', ${newCpf()}, ${ownerName}, ${randomUUID()}, ${randomUUID()})`;
+  if (cache) await announced(cache, seen);
+  return key;
+}
+
+/** A loader that reads Postgres and counts its calls. */
+function loader(key: string) {
+  let calls = 0;
+  return {
+    load: async () => {
+      calls++;
+      return entries.getLiveEntryByKey(sql, key);
+    },
+    calls: () => calls,
+  };
+}
+
+
+describe('own entries in memory', () => {
+  test('a fresh copy answers without reading Postgres; a committed change to the key drops it', async () => {
+    const { cache } = make();
+    await until('listening', () => cache.listening());
+    const key = await insertEntry(cache);
+    const l = loader(key);
+    const first = await cache.read(key, l.load);
+    const second = await cache.read(key, l.load);
+    assert.equal(l.calls(), 1);
+    assert.deepEqual(second, first);
+    assert.equal(first?.owner.name, 'Ana Lima');
+
+    const seen = cache.stats().announcements;
+    await sql`update entries set owner_name = 'Ana Lima Souza' where key = ${key}`;
+    await announced(cache, seen);
+    assert.equal((await cache.read(key, l.load))?.owner.name, 'Ana Lima Souza');
+    assert.equal(l.calls(), 2);
+
+    // Deleted (status): the next read finds no live entry, and nothing is kept.
+    const seen2 = cache.stats().announcements;
+    await sql`update entries set status = 'DELETED' where key = ${key}`;
+    await announced(cache, seen2);
+    assert.equal(await cache.read(key, l.load), undefined);
+    assert.equal(await cache.read(key, l.load), undefined);
+    assert.equal(l.calls(), 4);
+  });
+
+  test('a rolled-back change announces nothing; another key changing leaves the copy alone', async () => {
+    const { cache } = make();
+    await until('listening', () => cache.listening());
+    const key = await insertEntry(cache);
+    const l = loader(key);
+    await cache.read(key, l.load);
+    await sql
+      .begin(async (tx) => {
+        await tx`update entries set owner_name = 'Never Committed' where key = ${key}`;
+        throw new Error('roll back');
+      })
+      .catch(() => undefined);
+    const seen = cache.stats().announcements;
+    const other = await insertEntry(cache);
+    await announced(cache, seen);
+    assert.equal((await cache.read(key, l.load))?.owner.name, 'Ana Lima');
+    assert.equal(l.calls(), 1, 'still the copy');
+    assert.ok(other);
+  });
+
+  test('a read that overlapped a change to the key is answered but not kept', async () => {
+    const { cache } = make();
+    await until('listening', () => cache.listening());
+    const key = await insertEntry(cache);
+    // The read sees the row from before the change; the change commits and is announced before the read returns.
+    const stale = await cache.read(key, async () => {
+      const before = await entries.getLiveEntryByKey(sql, key);
+      const seen = cache.stats().announcements;
+      await sql`update entries set owner_name = 'Changed Meanwhile' where key = ${key}`;
+      await announced(cache, seen);
+      return before;
+    });
+    assert.equal(stale?.owner.name, 'Ana Lima');
+    assert.equal(cache.stats().discarded, 1);
+    const l = loader(key);
+    assert.equal((await cache.read(key, l.load))?.owner.name, 'Changed Meanwhile');
+    assert.equal(l.calls(), 1, 'the overlapping read was not kept');
+  });
+
+  test('a statement over more than 1,000 rows, and TRUNCATE, drop every copy', async () => {
+    const { cache } = make();
+    await until('listening', () => cache.listening());
+    const key = await insertEntry(cache);
+    const l = loader(key);
+    await cache.read(key, l.load);
+    const seen = cache.stats().announcements;
+    const tag = randomUUID().slice(0, 8);
+    await sql`
+      insert into entries (entry_id, key, key_type, status, participant, branch, account_number, account_type, opening_date,
+                           owner_type, tax_id_number, owner_name, request_id, dict_request_id)
+      select gen_random_uuid(), ${tag} || '-' || i || '@bulk.example', 'EMAIL', 'ACTIVE', ${OUR_ISPB}, '0001', ${tag} || i, 'CACC', '2020-01-10T03:00:00Z',
+             'NATURAL_PERSON', '52998224725', 'Bulk', ${tag} || '-' || i, gen_random_uuid()
+        from generate_series(1, 1001) i`;
+    await announced(cache, seen);
+    assert.equal(cache.stats().announcements, seen + 1, 'one announcement for the whole statement');
+    await cache.read(key, l.load);
+    assert.equal(l.calls(), 2, 'dropped by the bulk insert (the key was not among its rows)');
+    const seenDelete = cache.stats().announcements;
+    await sql`delete from entries where request_id like ${tag + '-%'}`;
+    await announced(cache, seenDelete);
+
+    await cache.read(key, l.load);
+    assert.equal(l.calls(), 3, 'dropped by the bulk delete');
+    const seen2 = cache.stats().announcements;
+    await sql`truncate entries`;
+    await announced(cache, seen2);
+    assert.equal(await cache.read(key, l.load), undefined);
+    assert.equal(l.calls(), 4);
+  });
+
+  test('a copy answers for ttlMs at most', async () => {
+    const { cache } = make({ ttlMs: 150 });
+    await until('listening', () => cache.listening());
+    const key = await insertEntry(cache);
+    const l = loader(key);
+    await cache.read(key, l.load);
+    await cache.read(key, l.load);
+    assert.equal(l.calls(), 1);
+    await new Promise((r) => setTimeout(r, 250));
+    await cache.read(key, l.load);
+    assert.equal(l.calls(), 2);
+  });
+
+  test('its connection lost, every read goes to Postgres until it listens again; then changes are seen again', async () => {
+    const { cache, name } = make({ relistenMs: 300 });
+    await until('listening', () => cache.listening());
+    const key = await insertEntry(cache);
+    const l = loader(key);
+    await cache.read(key, l.load);
+    const [killed] = await sql<{ ok: boolean }[]>`select pg_terminate_backend(pid) as ok from pg_stat_activity where application_name = ${name}`;
+    assert.equal(killed?.ok, true);
+    await until('not listening', () => !cache.listening());
+    await cache.read(key, l.load);
+    await cache.read(key, l.load);
+    assert.equal(l.calls(), 3, 'no copy is used or kept while not listening');
+    await until('listening again', () => cache.listening());
+    await cache.read(key, l.load);
+    await cache.read(key, l.load);
+    assert.equal(l.calls(), 4);
+    const seen = cache.stats().announcements;
+    await sql`update entries set owner_name = 'After Reconnect' where key = ${key}`;
+    await announced(cache, seen);
+    assert.equal((await cache.read(key, l.load))?.owner.name, 'After Reconnect');
+  });
+
+  test('Postgres unreachable for it: reads go to the loader, never to a copy', async () => {
+    const { cache } = make({}, 'postgres://coredict@127.0.0.1:1/nowhere');
+    const key = await insertEntry();
+    const l = loader(key);
+    for (let i = 0; i < 3; i++) assert.equal((await cache.read(key, l.load))?.key, key);
+    assert.equal(l.calls(), 3);
+    assert.equal(cache.listening(), false);
+    assert.equal(cache.stats().listening, false);
+  });
+});
