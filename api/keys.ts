@@ -87,6 +87,9 @@ export function keyService(d: KeyServiceDeps): KeyRpcs {
   // Postgres says a hinted key is no longer ours the hint is dropped and the cache is read after all.
   const hintMax = d.ownKeyHintMax ?? 100_000;
   const ownKeyHint = hintMax > 0 ? new LRUCache<string, true>({ max: hintMax }) : undefined;
+  // LookupKey's LOCAL answer for each record still in use (no message built per lookup of a
+  // record the in-memory copy holds; only read by Connect's serializer, never changed).
+  const localAnswers = new WeakMap<entries.EntryRecord, pb.LookupKeyResponse>();
   /** Our current record of a key, if it belongs to the caller (our PSP's; a customer's own). */
   async function ownEntry(ctx: HandlerContext, key: string): Promise<entries.EntryRecord | undefined> {
     const rec = await entries.getLatestEntryByKey(d.sql, key);
@@ -128,6 +131,8 @@ export function keyService(d: KeyServiceDeps): KeyRpcs {
         waitMs: durationMs(req.waitTimeout),
       });
       const rec = outcome.result ?? outcome.recorded ?? (await entries.getEntryByRequestId(d.sql, principal.participant, req.requestId));
+      // What this process answers for the key from now on does not wait for Postgres' announcement.
+      if (rec?.key) d.ownEntries?.drop(rec.key);
       // No row only for a request an older API accepted (before it recorded the PENDING entry)
       // whose workflow has not reserved it yet: report the request itself as PENDING.
       const shown = rec
@@ -165,6 +170,7 @@ export function keyService(d: KeyServiceDeps): KeyRpcs {
         searchAttributes: entrySearchAttributes(inferKeyType(req.key) ?? 'UNKNOWN', 'UPDATE_ENTRY'),
         waitMs: durationMs(req.waitTimeout),
       });
+      d.ownEntries?.drop(req.key);
       const rec = outcome.result ?? (await ownEntry(ctx, req.key));
       return create(pb.UpdateKeyResponseSchema, { entry: rec ? entryToProto(rec) : undefined, operation: operationProto(outcome) });
     },
@@ -192,6 +198,7 @@ export function keyService(d: KeyServiceDeps): KeyRpcs {
         searchAttributes: entrySearchAttributes(inferKeyType(req.key) ?? 'UNKNOWN', 'DELETE_ENTRY'),
         waitMs: durationMs(req.waitTimeout),
       });
+      d.ownEntries?.drop(req.key);
       const rec = outcome.result ?? (await ownEntry(ctx, req.key));
       return create(pb.DeleteKeyResponseSchema, { entry: rec ? entryToProto(rec) : undefined, operation: operationProto(outcome) });
     },
@@ -278,11 +285,14 @@ export function keyService(d: KeyServiceDeps): KeyRpcs {
       const readOwn = () => lookupDbGate.run(() => entries.getLiveEntryByKey(d.sql, req.key), ctx.signal);
       const own = d.ownEntries ? await d.ownEntries.read(req.key, readOwn) : await readOwn();
       if (own && own.account.participant === participant) {
-        ownKeyHint?.set(req.key, true);
+        if (!hinted) ownKeyHint?.set(req.key, true);
         // Being registered: not payable yet (and DICT would refuse a book-transfer lookup).
         if (own.status === 'PENDING') throw notFound('key');
-        // ACTIVE, or DELETING: still in DICT until the removal is confirmed.
-        return create(pb.LookupKeyResponseSchema, { entry: entryToProto(own), source: 'LOCAL' });
+        // ACTIVE, or DELETING: still in DICT until the removal is confirmed. One answer per record:
+        // a record from the in-memory copy is answered by the message built the first time.
+        let res = localAnswers.get(own);
+        if (!res) localAnswers.set(own, (res = create(pb.LookupKeyResponseSchema, { entry: entryToProto(own), source: 'LOCAL' })));
+        return res;
       }
       if (hinted) {
         // Ours no more (deleted, or moved to another PSP by a claim): the cache may know it now.

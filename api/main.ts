@@ -182,13 +182,13 @@ async function serve(config: ApiConfig): Promise<void> {
       log.info({ calls: now.calls - last.calls, failures: now.failures - last.failures, shortCircuited: now.shortCircuited - last.shortCircuited, over100ms: now.over100ms - last.over100ms, maxMsEver: Number(now.maxMs.toFixed(2)), circuit: cache.state() }, 'lookup cache stats');
       last = now;
     }, config.RPC_STATS_INTERVAL_MS).unref();
-    // And how own-key lookups were answered: the in-memory copy (hits) or Postgres (misses).
+    // And how own-key lookups were answered: the in-memory copy (hits), another lookup's read (shared) or Postgres (misses).
     if (ownEntries) {
       let lastOwn = ownEntries.stats();
       setInterval(() => {
         const now = ownEntries.stats();
-        if (now.hits + now.misses === lastOwn.hits + lastOwn.misses) return;
-        log.info({ hits: now.hits - lastOwn.hits, misses: now.misses - lastOwn.misses, announcements: now.announcements - lastOwn.announcements, discarded: now.discarded - lastOwn.discarded, listening: now.listening }, 'own entry stats');
+        if (now.hits + now.shared + now.misses === lastOwn.hits + lastOwn.shared + lastOwn.misses) return;
+        log.info({ hits: now.hits - lastOwn.hits, shared: now.shared - lastOwn.shared, misses: now.misses - lastOwn.misses, announcements: now.announcements - lastOwn.announcements, discarded: now.discarded - lastOwn.discarded, listening: now.listening }, 'own entry stats');
         lastOwn = now;
       }, config.RPC_STATS_INTERVAL_MS).unref();
     }

@@ -86,7 +86,7 @@ interface Target {
   proc: ChildProcess;
   /** LookupKey outcomes summed from the API's `rpc stats` lines (empty for bare). */
   codes: () => Record<string, number>;
-  /** Lookup-cache counters summed from the API's `lookup cache stats` lines. */
+  /** Lookup-cache counters summed from the API's `lookup cache stats` lines, and its `own entry stats` (ownHits, ownShared, ownMisses). */
   cache: () => Record<string, number>;
   stop(): Promise<void>;
 }
@@ -154,8 +154,9 @@ async function startApi(name: string, workers: number, extraEnv: Record<string, 
   const cache = () => {
     const sum: Record<string, number> = {};
     for (const l of lines) {
-      if (l.msg !== 'lookup cache stats') continue;
-      for (const k of ['calls', 'failures', 'shortCircuited', 'over100ms']) sum[k] = (sum[k] ?? 0) + (l[k] as number);
+      if (l.msg === 'lookup cache stats') for (const k of ['calls', 'failures', 'shortCircuited', 'over100ms']) sum[k] = (sum[k] ?? 0) + (l[k] as number);
+      // Own-key lookups answered from the in-memory copy (ownHits), another lookup's read (ownShared) or Postgres (ownMisses).
+      if (l.msg === 'own entry stats') for (const [k, as] of [['hits', 'ownHits'], ['shared', 'ownShared'], ['misses', 'ownMisses']] as const) sum[as] = (sum[as] ?? 0) + (l[k] as number);
     }
     return sum;
   };

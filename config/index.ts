@@ -77,7 +77,7 @@ const apiSchema = z.object({
   // Postgres announces a change to the key (LISTEN, one more connection per process); 0 = off.
   LOOKUP_OWN_ENTRY_TTL_MS: z.coerce.number().int().min(0).max(60_000).default(1_000),
   // Own entries held in that copy per API process (least recently used dropped first).
-  LOOKUP_OWN_ENTRY_MAX: z.coerce.number().int().min(1).max(1_000_000).default(50_000),
+  LOOKUP_OWN_ENTRY_MAX: z.coerce.number().int().min(1).max(1_000_000).default(10_000),
   // API processes on the same ports (node:cluster); 0 = one per core. 1 = no cluster.
   API_WORKERS: z.coerce.number().int().min(0).max(64).default(0),
   // Health answers (/readyz, grpc.health.v1, HealthCheck) younger than this are shared: dependencies

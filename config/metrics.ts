@@ -31,9 +31,9 @@ export const bridgeDuration = once('core_dict_bridge_request_duration_seconds', 
 export const cacheRequests = once('core_dict_lookup_cache_requests_total', () =>
   new client.Counter({ name: 'core_dict_lookup_cache_requests_total', help: 'Lookup cache reads, by result (hit, miss, error)', labelNames: ['result'] as const }));
 
-/** LookupKey's reads of our own entries (store/own-entries.ts): from the in-memory copy (hit), Postgres (miss), or Postgres because the change channel is down (off). */
+/** LookupKey's reads of our own entries (store/own-entries.ts): from the in-memory copy (hit), another lookup's read in flight (shared), Postgres (miss), or Postgres because the change channel is down (off). */
 export const ownEntryReads = once('core_dict_lookup_own_entry_reads_total', () =>
-  new client.Counter({ name: 'core_dict_lookup_own_entry_reads_total', help: "LookupKey's reads of our own entries, by where they were answered from (hit: the in-memory copy; miss, off: Postgres)", labelNames: ['result'] as const }));
+  new client.Counter({ name: 'core_dict_lookup_own_entry_reads_total', help: "LookupKey's reads of our own entries, by where they were answered from (hit: the in-memory copy; shared: another lookup's read in flight; miss, off: Postgres)", labelNames: ['result'] as const }));
 
 const CIRCUIT_VALUE = { closed: 0, 'half-open': 1, open: 2 } as const;
 const circuits = new Map<string, () => keyof typeof CIRCUIT_VALUE>();

@@ -1,10 +1,12 @@
 // The in-memory copy of our own entries (store/own-entries.ts) against a real Postgres and the
 // migrated triggers: a fresh copy answers without a read; any committed change to the key, a
-// bulk statement or TRUNCATE drops it; a read that overlapped a change is not kept; copies
-// expire; while the change channel is down every read goes to Postgres, and the copy is used
-// again once it listens. LookupKey's use of it is in lookup-health.test.ts.
+// bulk statement or TRUNCATE drops it; a read that overlapped a change is not kept; lookups in
+// flight together share one read; copies expire; while the change channel is down (closed,
+// half-open, triggers disabled) every read goes to Postgres, and the copy is used again once it
+// listens. LookupKey's use of it is in lookup-health.test.ts.
 import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
+import { createServer, connect, type AddressInfo, type Socket } from 'node:net';
 import { after, before, describe, test } from 'node:test';
 import pino from 'pino';
 import { createSql, type Sql } from '../../store/db.js';
@@ -70,6 +72,36 @@ function loader(key: string) {
   };
 }
 
+
+/** A TCP proxy to Postgres whose open connections can be frozen (nothing passes, nothing closes), like a half-open connection. */
+async function freezableProxy(target: URL): Promise<{ port: number; freeze(): void; close(): Promise<void> }> {
+  const open = new Set<{ frozen: boolean; sockets: Socket[] }>();
+  const server = createServer((client) => {
+    const upstream = connect(Number(target.port || 5432), target.hostname);
+    const link = { frozen: false, sockets: [client, upstream] };
+    open.add(link);
+    client.on('data', (d) => link.frozen || upstream.write(d));
+    upstream.on('data', (d) => link.frozen || client.write(d));
+    for (const sock of link.sockets) {
+      sock.on('error', () => undefined);
+      sock.on('close', () => {
+        open.delete(link);
+        for (const other of link.sockets) other.destroy();
+      });
+    }
+  });
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+  return {
+    port: (server.address() as AddressInfo).port,
+    freeze: () => {
+      for (const link of open) link.frozen = true;
+    },
+    close: async () => {
+      for (const link of open) for (const sock of link.sockets) sock.destroy();
+      await new Promise((r) => server.close(r));
+    },
+  };
+}
 
 describe('own entries in memory', () => {
   test('a fresh copy answers without reading Postgres; a committed change to the key drops it', async () => {
@@ -137,6 +169,84 @@ describe('own entries in memory', () => {
     assert.equal(l.calls(), 1, 'the overlapping read was not kept');
   });
 
+  test('lookups of one key in flight together share one Postgres read, unless an announcement came after it started', async () => {
+    const { cache } = make();
+    await until('listening', () => cache.listening());
+    const key = await insertEntry(cache);
+    let release!: () => void;
+    const held = new Promise<void>((r) => (release = r));
+    let calls = 0;
+    const slow = async () => {
+      calls++;
+      await held;
+      return entries.getLiveEntryByKey(sql, key);
+    };
+    const first = [cache.read(key, slow), cache.read(key, slow), cache.read(key, slow)];
+    const seen = cache.stats().announcements;
+    await sql`update entries set owner_name = 'Renamed While Reading' where key = ${key}`;
+    await announced(cache, seen);
+    // Started after the announcement: it must not take the answer of a read that started before it.
+    const later = cache.read(key, slow);
+    release();
+    await Promise.all(first);
+    assert.equal((await later)?.owner.name, 'Renamed While Reading');
+    assert.equal(calls, 2, 'one read for the three, one for the later lookup');
+    assert.equal(cache.stats().shared, 2);
+    // The first read (from before the announcement) was not kept; the later one was.
+    const l = loader(key);
+    assert.equal((await cache.read(key, l.load))?.owner.name, 'Renamed While Reading');
+    assert.equal(l.calls(), 0);
+  });
+
+  test("the shared read's failure (its caller's cancel) is not the others': they read for themselves", async () => {
+    const { cache } = make();
+    await until('listening', () => cache.listening());
+    const key = await insertEntry(cache);
+    let release!: () => void;
+    const held = new Promise<void>((r) => (release = r));
+    const cancelled = cache.read(key, async () => {
+      await held;
+      throw new Error('the first caller cancelled');
+    });
+    const l = loader(key);
+    const other = cache.read(key, l.load);
+    release();
+    await assert.rejects(cancelled, /cancelled/);
+    assert.equal((await other)?.key, key);
+    assert.equal(l.calls(), 1);
+  });
+
+  test('a statement over a few rows announces each of their keys (others keep their copies); a one-row DELETE drops its key', async () => {
+    const { cache } = make();
+    await until('listening', () => cache.listening());
+    const [a, b, c] = [await insertEntry(cache), await insertEntry(cache), await insertEntry(cache)];
+    const la = loader(a);
+    const lb = loader(b);
+    const lc = loader(c);
+    for (const [k, l] of [[a, la], [b, lb], [c, lc]] as const) await cache.read(k, l.load);
+    const seen = cache.stats().announcements;
+    await sql`update entries set owner_name = 'Two At Once' where key in (${a}, ${b})`;
+    await until('both announcements', () => cache.stats().announcements >= seen + 2);
+    for (const [k, l] of [[a, la], [b, lb], [c, lc]] as const) await cache.read(k, l.load);
+    assert.deepEqual([la.calls(), lb.calls(), lc.calls()], [2, 2, 1]);
+    const seen2 = cache.stats().announcements;
+    await sql`delete from entries where key = ${c}`;
+    await announced(cache, seen2);
+    assert.equal(await cache.read(c, lc.load), undefined);
+    assert.equal(lc.calls(), 2);
+  });
+
+  test('drop() forgets a key at once (a write this process waited for)', async () => {
+    const { cache } = make();
+    await until('listening', () => cache.listening());
+    const key = await insertEntry(cache);
+    const l = loader(key);
+    await cache.read(key, l.load);
+    cache.drop(key);
+    await cache.read(key, l.load);
+    assert.equal(l.calls(), 2);
+  });
+
   test('a statement over more than 1,000 rows, and TRUNCATE, drop every copy', async () => {
     const { cache } = make();
     await until('listening', () => cache.listening());
@@ -155,17 +265,23 @@ describe('own entries in memory', () => {
     assert.equal(cache.stats().announcements, seen + 1, 'one announcement for the whole statement');
     await cache.read(key, l.load);
     assert.equal(l.calls(), 2, 'dropped by the bulk insert (the key was not among its rows)');
+    const seenUpdate = cache.stats().announcements;
+    await sql`update entries set owner_name = 'Bulk Renamed' where request_id like ${tag + '-%'}`;
+    await announced(cache, seenUpdate);
+    assert.equal(cache.stats().announcements, seenUpdate + 1, 'one announcement for the whole update');
+    await cache.read(key, l.load);
+    assert.equal(l.calls(), 3, 'dropped by the bulk update');
     const seenDelete = cache.stats().announcements;
     await sql`delete from entries where request_id like ${tag + '-%'}`;
     await announced(cache, seenDelete);
 
     await cache.read(key, l.load);
-    assert.equal(l.calls(), 3, 'dropped by the bulk delete');
+    assert.equal(l.calls(), 4, 'dropped by the bulk delete');
     const seen2 = cache.stats().announcements;
     await sql`truncate entries`;
     await announced(cache, seen2);
     assert.equal(await cache.read(key, l.load), undefined);
-    assert.equal(l.calls(), 4);
+    assert.equal(l.calls(), 5);
   });
 
   test('a copy answers for ttlMs at most', async () => {
@@ -201,6 +317,54 @@ describe('own entries in memory', () => {
     await sql`update entries set owner_name = 'After Reconnect' where key = ${key}`;
     await announced(cache, seen);
     assert.equal((await cache.read(key, l.load))?.owner.name, 'After Reconnect');
+  });
+
+  test('with a trigger that announces changes disabled, copies stay off until it is enabled again', async () => {
+    await sql`alter table entries disable trigger entries_key_updated`;
+    let enabled = false;
+    try {
+      const { cache } = make({ relistenMs: 100 });
+      const key = await insertEntry();
+      const l = loader(key);
+      await new Promise((r) => setTimeout(r, 400));
+      assert.equal(cache.listening(), false);
+      await cache.read(key, l.load);
+      await cache.read(key, l.load);
+      assert.equal(l.calls(), 2);
+      await sql`alter table entries enable trigger entries_key_updated`;
+      enabled = true;
+      await until('listening', () => cache.listening());
+    } finally {
+      if (!enabled) await sql`alter table entries enable trigger entries_key_updated`;
+    }
+  });
+
+  test('a connection that stays open but delivers nothing (half-open) turns the copies off within three heartbeats; a new one turns them on', async () => {
+    const proxy = await freezableProxy(new URL(env.databaseUrl));
+    try {
+      const url = new URL(env.databaseUrl);
+      url.host = `127.0.0.1:${proxy.port}`;
+      const { cache } = make({ heartbeatMs: 100, relistenMs: 100 }, url.toString());
+      await until('listening', () => cache.listening());
+      const key = await insertEntry(cache);
+      const l = loader(key);
+      await cache.read(key, l.load);
+      await cache.read(key, l.load);
+      assert.equal(l.calls(), 1);
+      proxy.freeze(); // the open connections pass nothing either way; new ones do
+      const frozenAt = Date.now();
+      await until('not listening', () => !cache.listening(), 3_000);
+      assert.ok(Date.now() - frozenAt < 1_500, `turned off after ${Date.now() - frozenAt} ms`);
+      await cache.read(key, l.load);
+      assert.equal(l.calls(), 2, 'no copy answers while off');
+      await until('listening again', () => cache.listening(), 5_000);
+      const seen = cache.stats().announcements;
+      await sql`update entries set owner_name = 'Through The New Connection' where key = ${key}`;
+      await announced(cache, seen);
+      assert.equal((await cache.read(key, l.load))?.owner.name, 'Through The New Connection');
+    } finally {
+      await proxy.close();
+    }
   });
 
   test('Postgres unreachable for it: reads go to the loader, never to a copy', async () => {

@@ -25,7 +25,7 @@ import { DEV_AUDIENCE, DEV_ISSUER, mintToken, type MintOptions } from '../../scr
 import { startSimulator, type RunningSimulator, type SimulatorOptions } from '../../simulator/server.js';
 import { BCB_CLAIM_PERIODS, type ClaimPeriods } from '../../domain/claims.js';
 import { createSql, type Sql } from '../../store/db.js';
-import { createOwnEntryCache } from '../../store/own-entries.js';
+import { createOwnEntryCache, type OwnEntryCache } from '../../store/own-entries.js';
 import { createLookupCache, type LookupCache } from '../../store/lookup-cache.js';
 import { createWorker, ensureClaimPoller, workflowInterceptorModules, workflowsPath } from '../../worker/worker.js';
 import { OpenTelemetryWorkflowClientInterceptor } from '@temporalio/interceptors-opentelemetry';
@@ -100,6 +100,8 @@ export const testPayloadCodec = (pki: DevPki = testPki()): AesGcmPayloadCodec =>
   new AesGcmPayloadCodec(readPayloadKeys(process.env.PAYLOAD_KEYS_FILE || pki.payloadKeysFile, process.env.PAYLOAD_KEY_ID || undefined));
 
 export interface Stack {
+  /** The API's in-memory copy of our own entries (its TTL is long here: only announcements drop copies). */
+  ownEntries: OwnEntryCache;
   /** ISPB of the PSP this stack is. */
   participant: string;
   pki: DevPki;
@@ -263,8 +265,9 @@ export async function startStack(o: StackOptions = {}): Promise<Stack> {
   await redis.flushdb();
   const cache = createLookupCache(redis);
   // As in the running API (LOOKUP_OWN_ENTRY_TTL_MS): own-key lookups answered from a copy that
-  // Postgres' change announcements drop, so every test that changes a key and looks it up shows it.
-  const ownEntries = createOwnEntryCache(env.databaseUrl, { ttlMs: 1_000, max: 10_000, log });
+  // Postgres' change announcements drop. Its lifetime is a minute here, not a second, so every
+  // test that changes a key and then looks it up shows the announcement (not the expiry) at work.
+  const ownEntries = createOwnEntryCache(env.databaseUrl, { ttlMs: 60_000, max: 10_000, log });
 
   const simulator = o.beside ? o.beside.simulator : await startTestSimulator(pki, log, o.simulator);
   const simAdmin = (path: string, method = 'GET', body?: unknown) =>
@@ -358,6 +361,7 @@ export async function startStack(o: StackOptions = {}): Promise<Stack> {
   };
 
   return {
+    ownEntries,
     participant,
     pki,
     sql,
