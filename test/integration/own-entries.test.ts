@@ -73,6 +73,21 @@ function loader(key: string) {
 }
 
 
+/** A cache (as make()) once it listens. */
+async function listeningCache(o: Partial<OwnEntryCacheOptions> = {}, url = env.databaseUrl): Promise<{ cache: OwnEntryCache; name: string }> {
+  const made = make(o, url);
+  await until('listening', () => made.cache.listening());
+  return made;
+}
+
+/** A fresh entry whose copy `cache` holds: its key, and the loader that read it once. */
+async function heldEntry(cache: OwnEntryCache): Promise<{ key: string; l: ReturnType<typeof loader> }> {
+  const key = await insertEntry(cache);
+  const l = loader(key);
+  await cache.read(key, l.load);
+  return { key, l };
+}
+
 /** A TCP proxy to Postgres whose open connections can be frozen (nothing passes, nothing closes), like a half-open connection. */
 async function freezableProxy(target: URL): Promise<{ port: number; freeze(): void; close(): Promise<void> }> {
   const open = new Set<{ frozen: boolean; sockets: Socket[] }>();
@@ -105,8 +120,7 @@ async function freezableProxy(target: URL): Promise<{ port: number; freeze(): vo
 
 describe('own entries in memory', () => {
   test('a fresh copy answers without reading Postgres; a committed change to the key drops it', async () => {
-    const { cache } = make();
-    await until('listening', () => cache.listening());
+    const { cache } = await listeningCache();
     const key = await insertEntry(cache);
     const l = loader(key);
     const first = await cache.read(key, l.load);
@@ -131,11 +145,8 @@ describe('own entries in memory', () => {
   });
 
   test('a rolled-back change announces nothing; another key changing leaves the copy alone', async () => {
-    const { cache } = make();
-    await until('listening', () => cache.listening());
-    const key = await insertEntry(cache);
-    const l = loader(key);
-    await cache.read(key, l.load);
+    const { cache } = await listeningCache();
+    const { key, l } = await heldEntry(cache);
     await sql
       .begin(async (tx) => {
         await tx`update entries set owner_name = 'Never Committed' where key = ${key}`;
@@ -151,8 +162,7 @@ describe('own entries in memory', () => {
   });
 
   test('a read that overlapped a change to the key is answered but not kept', async () => {
-    const { cache } = make();
-    await until('listening', () => cache.listening());
+    const { cache } = await listeningCache();
     const key = await insertEntry(cache);
     // The read sees the row from before the change; the change commits and is announced before the read returns.
     const stale = await cache.read(key, async () => {
@@ -170,8 +180,7 @@ describe('own entries in memory', () => {
   });
 
   test('lookups of one key in flight together share one Postgres read, unless an announcement came after it started', async () => {
-    const { cache } = make();
-    await until('listening', () => cache.listening());
+    const { cache } = await listeningCache();
     const key = await insertEntry(cache);
     let release!: () => void;
     const held = new Promise<void>((r) => (release = r));
@@ -199,8 +208,7 @@ describe('own entries in memory', () => {
   });
 
   test("the shared read's failure (its caller's cancel) is not the others': they read for themselves", async () => {
-    const { cache } = make();
-    await until('listening', () => cache.listening());
+    const { cache } = await listeningCache();
     const key = await insertEntry(cache);
     let release!: () => void;
     const held = new Promise<void>((r) => (release = r));
@@ -217,8 +225,7 @@ describe('own entries in memory', () => {
   });
 
   test('a statement over a few rows announces each of their keys (others keep their copies); a one-row DELETE drops its key', async () => {
-    const { cache } = make();
-    await until('listening', () => cache.listening());
+    const { cache } = await listeningCache();
     const [a, b, c] = [await insertEntry(cache), await insertEntry(cache), await insertEntry(cache)];
     const la = loader(a);
     const lb = loader(b);
@@ -237,22 +244,16 @@ describe('own entries in memory', () => {
   });
 
   test('drop() forgets a key at once (a write this process waited for)', async () => {
-    const { cache } = make();
-    await until('listening', () => cache.listening());
-    const key = await insertEntry(cache);
-    const l = loader(key);
-    await cache.read(key, l.load);
+    const { cache } = await listeningCache();
+    const { key, l } = await heldEntry(cache);
     cache.drop(key);
     await cache.read(key, l.load);
     assert.equal(l.calls(), 2);
   });
 
   test('a statement over more than 1,000 rows, and TRUNCATE, drop every copy', async () => {
-    const { cache } = make();
-    await until('listening', () => cache.listening());
-    const key = await insertEntry(cache);
-    const l = loader(key);
-    await cache.read(key, l.load);
+    const { cache } = await listeningCache();
+    const { key, l } = await heldEntry(cache);
     const seen = cache.stats().announcements;
     const tag = randomUUID().slice(0, 8);
     await sql`
@@ -285,11 +286,8 @@ describe('own entries in memory', () => {
   });
 
   test('a copy answers for ttlMs at most', async () => {
-    const { cache } = make({ ttlMs: 150 });
-    await until('listening', () => cache.listening());
-    const key = await insertEntry(cache);
-    const l = loader(key);
-    await cache.read(key, l.load);
+    const { cache } = await listeningCache({ ttlMs: 150 });
+    const { key, l } = await heldEntry(cache);
     await cache.read(key, l.load);
     assert.equal(l.calls(), 1);
     await new Promise((r) => setTimeout(r, 250));
@@ -298,11 +296,8 @@ describe('own entries in memory', () => {
   });
 
   test('its connection lost, every read goes to Postgres until it listens again; then changes are seen again', async () => {
-    const { cache, name } = make({ relistenMs: 300 });
-    await until('listening', () => cache.listening());
-    const key = await insertEntry(cache);
-    const l = loader(key);
-    await cache.read(key, l.load);
+    const { cache, name } = await listeningCache({ relistenMs: 300 });
+    const { key, l } = await heldEntry(cache);
     const [killed] = await sql<{ ok: boolean }[]>`select pg_terminate_backend(pid) as ok from pg_stat_activity where application_name = ${name}`;
     assert.equal(killed?.ok, true);
     await until('not listening', () => !cache.listening());
@@ -344,11 +339,8 @@ describe('own entries in memory', () => {
     try {
       const url = new URL(env.databaseUrl);
       url.host = `127.0.0.1:${proxy.port}`;
-      const { cache } = make({ heartbeatMs: 100, relistenMs: 100 }, url.toString());
-      await until('listening', () => cache.listening());
-      const key = await insertEntry(cache);
-      const l = loader(key);
-      await cache.read(key, l.load);
+      const { cache } = await listeningCache({ heartbeatMs: 100, relistenMs: 100 }, url.toString());
+      const { key, l } = await heldEntry(cache);
       await cache.read(key, l.load);
       assert.equal(l.calls(), 1);
       proxy.freeze(); // the open connections pass nothing either way; new ones do
