@@ -10,6 +10,7 @@ import { Health, HealthCheckResponse_ServingStatus } from '../../gen/grpc/health
 import { EntryOperationReason, EntryStatus, KeyType } from '../../gen/dict/core/v1/types_pb.js';
 import { cacheRequests, ownEntryReads } from '../../config/metrics.js';
 import { rpcError } from '../support/errors.js';
+import { until } from '../support/poll.js';
 import { createKeyRequest, legalPerson, naturalPerson, newCnpj, newEmail, newEndToEndId, newPhone } from '../support/fixtures.js';
 import { OTHER_ISPB, startStack, type Stack } from '../support/stack.js';
 
@@ -23,13 +24,6 @@ after(async () => {
 
 const payer = () => naturalPerson().taxIdNumber;
 
-async function until(what: string, cond: () => boolean | Promise<boolean>, ms = 10_000): Promise<void> {
-  const deadline = Date.now() + ms;
-  while (!(await cond())) {
-    if (Date.now() > deadline) assert.fail(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 10));
-  }
-}
 const getEntryCalls = async () => (await s.simStats()).requests.getEntry ?? 0;
 
 const otherPspKey = (owner: { type: 'NATURAL_PERSON' | 'LEGAL_PERSON'; taxIdNumber: string; name: string }, keyType: 'EMAIL' | 'PHONE' | 'CNPJ', key: string) =>

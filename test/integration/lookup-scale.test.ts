@@ -12,6 +12,7 @@ import { KeyType } from '../../gen/dict/core/v1/types_pb.js';
 import { RetryInfoSchema } from '../../gen/google/rpc/error_details_pb.js';
 import { createLookupCache, type LookupCache } from '../../store/lookup-cache.js';
 import { rpcError } from '../support/errors.js';
+import { until } from '../support/poll.js';
 import { createKeyRequest, legalPerson, naturalPerson, newEmail, newEndToEndId } from '../support/fixtures.js';
 import { extraApi as extraApiOf, startStack, type Stack } from '../support/stack.js';
 import { PrivateRedis } from '../support/processes.js';
@@ -52,14 +53,6 @@ async function lockEntries(): Promise<() => Promise<void>> {
     release();
     await tx;
   };
-}
-
-async function until(what: string, cond: () => boolean | Promise<boolean>, ms = 10_000): Promise<void> {
-  const deadline = Date.now() + ms;
-  while (!(await cond())) {
-    if (Date.now() > deadline) assert.fail(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 20));
-  }
 }
 
 async function ownKey(): Promise<string> {

@@ -13,6 +13,7 @@ import { createSql, type Sql } from '../../store/db.js';
 import * as entries from '../../store/entries.js';
 import { createOwnEntryCache, type OwnEntryCache, type OwnEntryCacheOptions } from '../../store/own-entries.js';
 import { newCpf, newEmail } from '../support/fixtures.js';
+import { until } from '../support/poll.js';
 import { env, OUR_ISPB } from '../support/stack.js';
 
 let sql: Sql;
@@ -30,14 +31,6 @@ function make(o: Partial<OwnEntryCacheOptions> = {}, url = env.databaseUrl): { c
   const cache = createOwnEntryCache(url, { ttlMs: 60_000, max: 1_000, log: pino({ level: 'silent' }), applicationName: name, relistenMs: 100, ...o });
   made.push(cache);
   return { cache, name };
-}
-
-async function until(what: string, cond: () => boolean | Promise<boolean>, ms = 5_000): Promise<void> {
-  const deadline = Date.now() + ms;
-  while (!(await cond())) {
-    if (Date.now() > deadline) assert.fail(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 10));
-  }
 }
 
 /** Waits until `cache` has received more announcements than `before` (the change reached it). */
@@ -71,7 +64,6 @@ function loader(key: string) {
     calls: () => calls,
   };
 }
-
 
 /** A cache (as make()) once it listens. */
 async function listeningCache(o: Partial<OwnEntryCacheOptions> = {}, url = env.databaseUrl): Promise<{ cache: OwnEntryCache; name: string }> {
