@@ -13,6 +13,7 @@ import { Redis } from 'ioredis';
 import { claimPeriodsFromConfig, loadApiConfig, readApiTls, readDictMaterial, type ApiConfig } from '../config/index.js';
 import { dictClientFromConfig } from '../config/dict-client.js';
 import { resilientLookups } from '../bridge/resilience.js';
+import type { Logger } from 'pino';
 import { createLogger } from '../config/logger.js';
 import { setupTracing, tracing } from '../config/tracing.js';
 import { OpenTelemetryWorkflowClientInterceptor } from '@temporalio/interceptors-opentelemetry';
@@ -174,23 +175,14 @@ async function serve(config: ApiConfig): Promise<void> {
     },
   });
   if (config.RPC_STATS_INTERVAL_MS) {
-    // Alongside the rpc stats: how lookups fared with Redis (calls, failures, waits over 100 ms).
-    let last = cache.stats();
-    setInterval(() => {
-      const now = cache.stats();
-      if (now.calls === last.calls) return;
-      log.info({ calls: now.calls - last.calls, failures: now.failures - last.failures, shortCircuited: now.shortCircuited - last.shortCircuited, over100ms: now.over100ms - last.over100ms, maxMsEver: Number(now.maxMs.toFixed(2)), circuit: cache.state() }, 'lookup cache stats');
-      last = now;
-    }, config.RPC_STATS_INTERVAL_MS).unref();
-    // And how own-key lookups were answered: the in-memory copy (hits), another lookup's read (shared) or Postgres (misses).
+    // Alongside the rpc stats: how lookups fared with Redis (calls, failures, waits over 100 ms)…
+    logGrowth(log, 'lookup cache stats', config.RPC_STATS_INTERVAL_MS, () => cache.stats(), ['calls', 'failures', 'shortCircuited', 'over100ms'], ['calls'], (now) => ({
+      maxMsEver: Number(now.maxMs.toFixed(2)),
+      circuit: cache.state(),
+    }));
+    // …and how own-key lookups were answered: the in-memory copy (hits), another lookup's read (shared) or Postgres (misses).
     if (ownEntries) {
-      let lastOwn = ownEntries.stats();
-      setInterval(() => {
-        const now = ownEntries.stats();
-        if (now.hits + now.shared + now.misses === lastOwn.hits + lastOwn.shared + lastOwn.misses) return;
-        log.info({ hits: now.hits - lastOwn.hits, shared: now.shared - lastOwn.shared, misses: now.misses - lastOwn.misses, announcements: now.announcements - lastOwn.announcements, discarded: now.discarded - lastOwn.discarded, listening: now.listening }, 'own entry stats');
-        lastOwn = now;
-      }, config.RPC_STATS_INTERVAL_MS).unref();
+      logGrowth(log, 'own entry stats', config.RPC_STATS_INTERVAL_MS, () => ownEntries.stats(), ['hits', 'shared', 'misses', 'announcements', 'discarded'], ['hits', 'shared', 'misses'], (now) => ({ listening: now.listening }));
     }
   }
   collectProcessMetrics();
@@ -227,6 +219,21 @@ async function serve(config: ApiConfig): Promise<void> {
   };
   process.once('SIGINT', () => void stop('SIGINT'));
   process.once('SIGTERM', () => void stop('SIGTERM'));
+}
+
+/**
+ * Every `intervalMs`, one info line `msg` with how much each of `counters` grew since the last
+ * line (and `extra` of the current stats), when one of `active` grew.
+ */
+function logGrowth<K extends string, S extends Record<K, number>>(log: Logger, msg: string, intervalMs: number, read: () => S, counters: K[], active: K[], extra: (now: S) => object): void {
+  let last = read();
+  setInterval(() => {
+    const now = read();
+    const grown = (k: K) => now[k] - last[k];
+    if (active.every((k) => grown(k) === 0)) return;
+    log.info({ ...Object.fromEntries(counters.map((k) => [k, grown(k)])), ...extra(now) }, msg);
+    last = now;
+  }, intervalMs).unref();
 }
 
 function primary(config: ApiConfig, n: number): void {
