@@ -57,7 +57,7 @@ function main(): void {
   const profBare = join(out, 'prof-bare');
   mkdirSync(profApi, { recursive: true });
   mkdirSync(profBare, { recursive: true });
-  const r = spawnSync(process.execPath, [join(__dirname, 'lookup.js'), '--sat-n', values['sat-n']!, '--phases', 'none', '--out', out], {
+  const r = spawnSync(process.execPath, [join(__dirname, 'lookup.js'), '--sat-n', values['sat-n']!, '--phases', 'none', '--rounds', '1', '--out', out], {
     stdio: 'inherit',
     env: { ...process.env, BENCH_API_NODE_ARGS: `--cpu-prof --cpu-prof-dir=${profApi}`, BENCH_BARE_NODE_ARGS: `--cpu-prof --cpu-prof-dir=${profBare}` },
   });

@@ -7,10 +7,11 @@
 //
 //   bash scripts/bench.sh lookup [--quick] [--scales 100000,10000000] [--long-n 1000000] …
 //
-// Phases: CPU calibration; saturation throughput of each target (ratios api1/bare, apiN/api1);
-// latency p50/p99/p99.9 at fixed offered rates 25/50/75 % of bare's measured capacity; api1 with
-// Redis unreachable at 50 %; api1 at saturation over --long-n lookups (throughput of the first vs
-// the last tenth); optionally own-key lookups at each --scales size of the entries table (keys
+// Phases: CPU calibration; saturation throughput of each target in --rounds rounds of alternating
+// order (ratios api1/bare, apiN/api1 per round and their median); latency p50/p99/p99.9 at fixed
+// offered rates 25/50/75 % of bare's measured capacity (apiN at 50 %); api1 with Redis
+// unreachable at 50 %; api1 at saturation over --long-n lookups (throughput of the first vs the
+// last tenth, with the bare server run just before and after as the machine's own drift); optionally own-key lookups at each --scales size of the entries table (keys
 // loaded by bench/gen-keys.ts with COPY; random keys among them, sent open loop from this process). Prints a table, writes JSON and one SVG percentile
 // plot per fixed rate to --out (default bench/results/<timestamp>/).
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
@@ -45,6 +46,11 @@ const { values } = parseArgs({
     workers: { type: 'string', default: String(availableParallelism()) },
     scales: { type: 'string', default: '' },
     'max-seconds': { type: 'string', default: '900' },
+    // Saturation is measured in this many rounds, the targets' order alternating from round to
+    // round (bare, api1, apiN; then apiN, api1, bare; …) so that a machine whose speed drifts
+    // over minutes weighs on each target alike; ratios are taken within a round and reported
+    // per round and as their median.
+    rounds: { type: 'string' },
     // Which phases to run (comma list): sat (bare and api1 at saturation) is always run;
     // rates, apiN, redis, long, scales are optional (default: all).
     phases: { type: 'string', default: 'rates,apiN,redis,long,scales' },
@@ -57,6 +63,7 @@ const M = Math.max(1, Math.min(256, Number(values.streams)));
 const SAT_N = Math.min(2_000_000, Number(values['sat-n'] ?? (QUICK ? 20_000 : 200_000)));
 const RATE_SECONDS = Math.min(120, Number(values['rate-seconds'] ?? (QUICK ? 4 : 15)));
 const LONG_N = Math.min(5_000_000, Number(values['long-n'] ?? (QUICK ? 50_000 : 1_000_000)));
+const ROUNDS = Math.max(1, Math.min(9, Number(values.rounds ?? (QUICK ? 1 : 3))));
 const WORKERS = Math.max(2, Math.min(64, Number(values.workers)));
 // Every h2load run is cut after this many seconds, whatever its count.
 const MAX_SECONDS = Math.max(10, Number(values['max-seconds']));
@@ -225,14 +232,46 @@ function treeCpuMs(pid: number | undefined): number {
   return (ticks * 1000) / CLK_TCK;
 }
 
-/** CPU milliseconds the whole machine spent busy (all cores, everything but idle and iowait). */
-function machineBusyMs(): number {
-  const f = readFileSync('/proc/stat', 'utf8').split('\n')[0]!.trim().split(/\s+/).slice(1).map(Number);
-  const busy = f.reduce((a, b) => a + b, 0) - (f[3] ?? 0) - (f[4] ?? 0);
-  return (busy * 1000) / CLK_TCK;
+/**
+ * The whole machine's CPU milliseconds so far (all cores): busy (everything but idle, iowait and
+ * steal), steal (time a virtual machine's cores were runnable but the hypervisor ran something
+ * else: on a shared host it swings throughput by tens of per cent), and all.
+ */
+function machineMs(): { busy: number; steal: number; total: number } {
+  // user nice system idle iowait irq softirq steal (guest time is already inside user)
+  const f = readFileSync('/proc/stat', 'utf8').split('\n')[0]!.trim().split(/\s+/).slice(1, 9).map(Number);
+  const total = f.reduce((a, b) => a + b, 0);
+  const [idle, iowait, steal] = [f[3] ?? 0, f[4] ?? 0, f[7] ?? 0];
+  const ms = (ticks: number) => (ticks * 1000) / CLK_TCK;
+  return { busy: ms(total - idle - iowait - steal), steal: ms(steal), total: ms(total) };
 }
 
+/** Steal as a per cent of all the machine's CPU time between two readings. */
+const stealPct = (a: ReturnType<typeof machineMs>, b: ReturnType<typeof machineMs>) => Number(((100 * (b.steal - a.steal)) / Math.max(1, b.total - a.total)).toFixed(1));
+
 // ---------- load ----------
+
+/** The middle value (the mean of the two middle ones for an even count). */
+function median(xs: number[]): number {
+  if (!xs.length) return NaN;
+  const s = [...xs].sort((a, b) => a - b);
+  const m = s.length >> 1;
+  return s.length % 2 ? s[m]! : (s[m - 1]! + s[m]!) / 2;
+}
+
+/** A target's saturation runs, round by round. */
+function saturation(results: LoadResult[], target: string): LoadResult[] {
+  return results.filter((r) => r.target === target && (r.phase === 'saturation' || r.phase.startsWith('saturation r')));
+}
+
+/** a/b within each round (the runs of one round were adjacent in time), rounded to 3 places. */
+function roundRatios(a: LoadResult[], b: LoadResult[], of: (r: LoadResult) => number | undefined = (r) => r.rps): number[] {
+  return a.flatMap((x, i) => {
+    const y = b[i];
+    const [u, v] = [of(x), y && of(y)];
+    return u === undefined || v === undefined || !v ? [] : [Number((u / v).toFixed(3))];
+  });
+}
 
 interface LoadResult {
   target: string;
@@ -256,6 +295,8 @@ interface LoadResult {
   /** CPU per answered request: the target's process tree, and the whole machine (load generator, databases, all). */
   cpuUsPerReq?: number;
   machineCpuUsPerReq?: number;
+  /** The hypervisor's steal over the phase, per cent of the machine's CPU time (see machineMs). */
+  stealPct?: number;
   /** Peak RSS of the target's largest process so far (VmHWM), MiB. */
   peakRssMiB?: number;
   /** Rows in the entries table during the run (scale points). */
@@ -365,19 +406,20 @@ async function run(t: Target, phase: string, o: { n: number; rps?: number; laten
   // Always logged: a run cut by --max-seconds is reported from its log (marked cut).
   const logFile = join(OUT, `${t.name}-${phase}.tsv`);
   const cpu0 = treeCpuMs(t.proc.pid);
-  const busy0 = machineBusyMs();
+  const m0 = machineMs();
   const r = h2load(t.port, { n: o.n, rps: o.rps, logFile });
   const cpuUsPerReq = Math.round(((treeCpuMs(t.proc.pid) - cpu0) * 1000) / Math.max(1, r.requests));
-  const machineCpuUsPerReq = Math.round(((machineBusyMs() - busy0) * 1000) / Math.max(1, r.requests));
+  const m1 = machineMs();
+  const machineCpuUsPerReq = Math.round(((m1.busy - m0.busy) * 1000) / Math.max(1, r.requests));
   // Let the API's 1-second stats line cover the whole phase.
   if (t.name !== 'bare') await new Promise((res) => setTimeout(res, 1_300));
-  const res: LoadResult = { target: t.name, phase, offeredRps: o.rps ? Math.round(o.rps) : undefined, ...r, cpuUsPerReq, machineCpuUsPerReq, peakRssMiB: treePeakRssMiB(t.proc.pid), ...(o.latency || o.tenths || r.cut ? fromLog(logFile, o.tenths) : {}) };
+  const res: LoadResult = { target: t.name, phase, offeredRps: o.rps ? Math.round(o.rps) : undefined, ...r, cpuUsPerReq, machineCpuUsPerReq, stealPct: stealPct(m0, m1), peakRssMiB: treePeakRssMiB(t.proc.pid), ...(o.latency || o.tenths || r.cut ? fromLog(logFile, o.tenths) : {}) };
   if (t.name !== 'bare') {
     res.grpcCodes = diff(t.codes(), before);
     res.cache = diff(t.cache(), cacheBefore);
   }
   const lat = res.p99Ms !== undefined ? `  p50 ${res.p50Ms} ms  p99 ${res.p99Ms} ms  p99.9 ${res.p999Ms} ms` : '';
-  log(`${t.name.padEnd(5)} ${phase.padEnd(14)} ${String(Math.round(res.rps)).padStart(7)} req/s  cpu ${cpuUsPerReq} µs/req (machine ${machineCpuUsPerReq})  peak RSS ${res.peakRssMiB} MiB  (${res.succeeded}/${res.requests} ok${res.grpcCodes ? `, grpc ${JSON.stringify(res.grpcCodes)}, cache ${JSON.stringify(res.cache)}` : ''})${lat}`);
+  log(`${t.name.padEnd(5)} ${phase.padEnd(14)} ${String(Math.round(res.rps)).padStart(7)} req/s  cpu ${cpuUsPerReq} µs/req (machine ${machineCpuUsPerReq}, steal ${res.stealPct} %)  peak RSS ${res.peakRssMiB} MiB  (${res.succeeded}/${res.requests} ok${res.grpcCodes ? `, grpc ${JSON.stringify(res.grpcCodes)}, cache ${JSON.stringify(res.cache)}` : ''})${lat}`);
   if (res.cut) log(`${t.name} ${phase}: cut at ${MAX_SECONDS} s after ${res.requests} of ${o.n} requests`);
   if (res.failed || (!res.cut && res.succeeded !== res.requests)) throw new Error(`${t.name} ${phase}: ${res.requests - res.succeeded} requests failed at the HTTP level`);
   return res;
@@ -398,7 +440,7 @@ async function runRandomKeys(t: Target, phase: string, o: { size: number; rps: n
   const h = latencyHistogram();
   const n = Math.max(1, Math.round(o.rps * o.seconds));
   const cpu0 = treeCpuMs(t.proc.pid);
-  const busy0 = machineBusyMs();
+  const m0 = machineMs();
   const t0 = performance.now();
   const deadline = t0 + MAX_SECONDS * 1000;
   let succeeded = 0;
@@ -436,7 +478,8 @@ async function runRandomKeys(t: Target, phase: string, o: { size: number; rps: n
   const seconds = (performance.now() - t0) / 1000;
   const requests = sent;
   const cpuUsPerReq = Math.round(((treeCpuMs(t.proc.pid) - cpu0) * 1000) / Math.max(1, requests));
-  const machineCpuUsPerReq = Math.round(((machineBusyMs() - busy0) * 1000) / Math.max(1, requests));
+  const m1 = machineMs();
+  const machineCpuUsPerReq = Math.round(((m1.busy - m0.busy) * 1000) / Math.max(1, requests));
   await new Promise((res) => setTimeout(res, 1_300));
   const res: LoadResult = {
     target: t.name,
@@ -450,12 +493,13 @@ async function runRandomKeys(t: Target, phase: string, o: { size: number; rps: n
     cut: sent < n || undefined,
     cpuUsPerReq,
     machineCpuUsPerReq,
+    stealPct: stealPct(m0, m1),
     peakRssMiB: treePeakRssMiB(t.proc.pid),
     ...latencyOf(h),
     grpcCodes: diff(t.codes(), before),
     cache: diff(t.cache(), cacheBefore),
   };
-  log(`${t.name.padEnd(5)} ${phase.padEnd(14)} ${String(Math.round(res.rps)).padStart(7)} req/s  cpu ${cpuUsPerReq} µs/req (machine ${machineCpuUsPerReq})  (${succeeded}/${requests} LOCAL, random keys of ${o.size})  p50 ${res.p50Ms} ms  p99 ${res.p99Ms} ms  p99.9 ${res.p999Ms} ms`);
+  log(`${t.name.padEnd(5)} ${phase.padEnd(14)} ${String(Math.round(res.rps)).padStart(7)} req/s  cpu ${cpuUsPerReq} µs/req (machine ${machineCpuUsPerReq}, steal ${res.stealPct} %)  (${succeeded}/${requests} LOCAL, random keys of ${o.size})  p50 ${res.p50Ms} ms  p99 ${res.p99Ms} ms  p99.9 ${res.p999Ms} ms`);
   if (failed || notLocal) throw new Error(`${t.name} ${phase}: ${failed} failed, ${notLocal} not answered LOCAL`);
   return res;
 }
@@ -534,28 +578,24 @@ async function main(): Promise<void> {
     const answer = Buffer.from(await lookupOnce(api1.port)).toString('base64');
     const bare = await startBare(answer);
     targets.push(bare);
+    const apiN = PHASES.has('apiN') ? await startApi(`api${WORKERS}`, WORKERS) : undefined;
+    if (apiN) targets.push(apiN);
+    const sat = [bare, api1, ...(apiN ? [apiN] : [])];
 
-    // Warm both up (JIT, connections, Postgres plan cache), then saturate.
-    for (const t of [bare, api1]) await warm(t, Math.min(20_000, SAT_N));
-    const satBare = await run(bare, 'saturation', { n: SAT_N });
-    const satApi1 = await run(api1, 'saturation', { n: SAT_N });
-    results.push(satBare, satApi1);
-    const cap = satBare.rps;
+    // Warm each up (JIT, connections, Postgres plan cache), then saturate, round by round.
+    for (const t of sat) await warm(t, Math.min(20_000, SAT_N));
+    for (let r = 1; r <= ROUNDS; r++) {
+      for (const t of r % 2 ? sat : [...sat].reverse()) results.push(await run(t, ROUNDS > 1 ? `saturation r${r}` : 'saturation', { n: SAT_N }));
+    }
+    const cap = median(results.filter((x) => x.target === 'bare' && x.phase.startsWith('saturation')).map((x) => x.rps));
 
     for (const pct of PHASES.has('rates') ? [25, 50, 75] : []) {
       for (const t of [bare, api1]) results.push(await run(t, `rate-${pct}%`, { n: Math.round(cap * (pct / 100) * RATE_SECONDS), rps: cap * (pct / 100), latency: true }));
     }
-    await api1.stop();
-    targets.splice(targets.indexOf(api1), 1);
-
-    if (PHASES.has('apiN')) {
-      const apiN = await startApi(`api${WORKERS}`, WORKERS);
-      targets.push(apiN);
-      await warm(apiN, Math.min(20_000, SAT_N));
-      results.push(await run(apiN, 'saturation', { n: SAT_N }));
-      if (PHASES.has('rates')) results.push(await run(apiN, 'rate-50%', { n: Math.round(cap * 0.5 * RATE_SECONDS), rps: cap * 0.5, latency: true }));
-      await apiN.stop();
-      targets.splice(targets.indexOf(apiN), 1);
+    if (apiN && PHASES.has('rates')) results.push(await run(apiN, 'rate-50%', { n: Math.round(cap * 0.5 * RATE_SECONDS), rps: cap * 0.5, latency: true }));
+    for (const t of [api1, ...(apiN ? [apiN] : [])]) {
+      await t.stop();
+      targets.splice(targets.indexOf(t), 1);
     }
 
     // Redis unreachable (a closed port): lookups must not wait on it.
@@ -569,12 +609,17 @@ async function main(): Promise<void> {
       targets.splice(targets.indexOf(noRedis), 1);
     }
 
-    // Sustained saturation on a fresh process: throughput of the first tenth vs the last.
+    // Sustained saturation on a fresh process: throughput of the first tenth vs the last. The
+    // bare server runs a tenth's worth just before and just after: how much the machine itself
+    // sped up or slowed down in between (reported next to the raw ratio, never instead of it).
     if (PHASES.has('long')) {
       const long = await startApi('api1', 1);
       targets.push(long);
       await warm(long, Math.min(20_000, SAT_N));
+      const control = Math.max(1_000, Math.round(LONG_N / 10));
+      results.push(await run(bare, 'long-control-before', { n: control }));
       results.push(await run(long, `long-${LONG_N}`, { n: LONG_N, tenths: true }));
+      results.push(await run(bare, 'long-control-after', { n: control }));
       await long.stop();
       targets.splice(targets.indexOf(long), 1);
     }
@@ -582,7 +627,7 @@ async function main(): Promise<void> {
     // Own-key lookups at each size of the entries table.
     // At half of api1's own capacity (so the point measures the lookup, not an overloaded process),
     // after the load has been vacuumed, analysed and checkpointed.
-    const scaleRate = satApi1.rps * 0.5;
+    const scaleRate = median(saturation(results, 'api1').map((x) => x.rps)) * 0.5;
     for (const size of PHASES.has('scales') ? SCALES : []) {
       if ((await countGenerated(sql)) < size) {
         log(`loading generated keys up to ${size} (COPY)`);
@@ -611,33 +656,40 @@ async function main(): Promise<void> {
   // ---------- report ----------
   const find = (target: string, phase: string) => results.find((r) => r.target === target && r.phase === phase);
   const apiNName = `api${WORKERS}`;
-  const bareSat = find('bare', 'saturation')!.rps;
-  const api1Sat = find('api1', 'saturation')!.rps;
-  const apiNSat = find(apiNName, 'saturation')?.rps;
+  const [bareRuns, api1Runs, apiNRuns] = [saturation(results, 'bare'), saturation(results, 'api1'), saturation(results, apiNName)];
+  const bareSat = median(bareRuns.map((r) => r.rps));
+  const api1Bare = roundRatios(api1Runs, bareRuns);
+  const apiNApi1 = roundRatios(apiNRuns, api1Runs);
+  const cpuApi1Bare = roundRatios(api1Runs, bareRuns, (r) => r.cpuUsPerReq);
   const long = results.find((r) => r.phase.startsWith('long-'));
   const t = long?.tenthsRps ?? [];
   const scales = SCALES.map((s) => find('api1', `keys-${s}-50%api1`)).filter((r): r is LoadResult => !!r);
   const ratio = (a: number | undefined, b: number | undefined) => (a === undefined || b === undefined ? null : Number((a / Math.max(1e-9, b)).toFixed(3)));
   const redisDown = find('api1', 'redis-down-50%');
   const targetsMet = {
-    'api1/bare ≥ 0.8': ratio(api1Sat, bareSat),
-    [`${apiNName}/api1 ≥ 1.5`]: ratio(apiNSat, api1Sat),
-    'api1 CPU per lookup / bare CPU per lookup': ratio(find('api1', 'saturation')!.cpuUsPerReq, find('bare', 'saturation')!.cpuUsPerReq),
+    // Median over the rounds (each round's own ratio under `rounds`).
+    'api1/bare ≥ 0.8': api1Bare.length ? Number(median(api1Bare).toFixed(3)) : null,
+    [`${apiNName}/api1 ≥ 1.5`]: apiNApi1.length ? Number(median(apiNApi1).toFixed(3)) : null,
+    'api1 CPU per lookup / bare CPU per lookup': cpuApi1Bare.length ? Number(median(cpuApi1Bare).toFixed(3)) : null,
     'api1 p99 / bare p99 at 50 % ≤ 1.5': ratio(find('api1', 'rate-50%')?.p99Ms, find('bare', 'rate-50%')?.p99Ms),
+    [`${apiNName} p99 / bare p99 at 50 % ≤ 1.5`]: ratio(find(apiNName, 'rate-50%')?.p99Ms, find('bare', 'rate-50%')?.p99Ms),
     'long: last/first tenth ≥ 0.95': t.length ? ratio(t[9], t[0]) : null,
+    // The same over the bare server's own after/before ratio (the machine's drift over the run).
+    'long: last/first tenth over bare after/before': t.length ? ratio(ratio(t[9], t[0]) ?? undefined, ratio(find('bare', 'long-control-after')?.rps, find('bare', 'long-control-before')?.rps) ?? undefined) : null,
     'redis down: lookups that waited > 100 ms on Redis (0)': redisDown ? (redisDown.cache?.over100ms ?? 0) : null,
     'redis down: p99 / api1 p99 at 50 %': ratio(redisDown?.p99Ms, find('api1', 'rate-50%')?.p99Ms),
     ...(scales.length >= 2 ? { 'largest/smallest scale p99 ≤ 1.2': Number(((scales.at(-1)!.p99Ms ?? 0) / (scales[0]!.p99Ms ?? 1)).toFixed(3)) } : {}),
   };
 
-  const rows = results.map((r) => `| ${r.target} | ${r.phase}${r.cut ? " (cut at --max-seconds)" : ""} | ${r.offeredRps ?? 'max'} | ${Math.round(r.rps)} | ${r.cpuUsPerReq ?? ''} / ${r.machineCpuUsPerReq ?? ''} | ${r.p50Ms ?? ''} | ${r.p99Ms ?? ''} | ${r.p999Ms ?? ''} | ${r.maxMs ?? ''} | ${r.grpcCodes ? Object.entries(r.grpcCodes).map(([k, v]) => `${k} ${v}`).join(', ') : 'OK (bare)'} | ${r.cache ? `${r.cache.failures ?? 0} / ${r.cache.over100ms ?? 0}` : ''} | ${r.peakRssMiB ?? ''} |`);
+  const rows = results.map((r) => `| ${r.target} | ${r.phase}${r.cut ? " (cut at --max-seconds)" : ""} | ${r.offeredRps ?? 'max'} | ${Math.round(r.rps)} | ${r.cpuUsPerReq ?? ''} / ${r.machineCpuUsPerReq ?? ''} | ${r.p50Ms ?? ''} | ${r.p99Ms ?? ''} | ${r.p999Ms ?? ''} | ${r.maxMs ?? ''} | ${r.grpcCodes ? Object.entries(r.grpcCodes).map(([k, v]) => `${k} ${v}`).join(', ') : 'OK (bare)'} | ${r.cache ? `${r.cache.failures ?? 0} / ${r.cache.over100ms ?? 0}` : ''} | ${r.stealPct ?? ''} | ${r.peakRssMiB ?? ''} |`);
   const table = [
-    '| target | phase | offered req/s | served req/s | CPU µs per lookup: target / machine | p50 ms | p99 ms | p99.9 ms | max ms | gRPC outcomes | Redis failed / waited > 100 ms | peak RSS MiB |',
-    '| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |',
+    '| target | phase | offered req/s | served req/s | CPU µs per lookup: target / machine | p50 ms | p99 ms | p99.9 ms | max ms | gRPC outcomes | Redis failed / waited > 100 ms | steal % | peak RSS MiB |',
+    '| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |',
     ...rows,
   ].join('\n');
   console.log(`\n${table}\n`);
   if (t.length) console.log(`long run, req/s per tenth: ${t.join(', ')}`);
+  if (bareRuns.length > 1) console.log(`saturation by round: api1/bare ${api1Bare.join(', ')}${apiNApi1.length ? `; ${apiNName}/api1 ${apiNApi1.join(', ')}` : ''}; CPU per lookup api1/bare ${cpuApi1Bare.join(', ')}`);
   console.log(`ratios: ${JSON.stringify(targetsMet, null, 1)}`);
 
   for (const pct of [25, 50, 75]) {
@@ -652,8 +704,9 @@ async function main(): Promise<void> {
     node: process.version,
     cpu,
     entries: Number(totalEntries),
-    config: { phases: [...PHASES], connections: C, streamsPerConnection: M, satN: SAT_N, rateSeconds: RATE_SECONDS, longN: LONG_N, workers: WORKERS, scales: SCALES },
+    config: { phases: [...PHASES], connections: C, streamsPerConnection: M, satN: SAT_N, rounds: ROUNDS, rateSeconds: RATE_SECONDS, longN: LONG_N, workers: WORKERS, scales: SCALES },
     ratios: targetsMet,
+    rounds: { api1Bare, [`${apiNName}Api1`]: apiNApi1, cpuApi1Bare },
     results: results.map(({ percentiles, ...r }) => ({ ...r, percentiles })),
   };
   writeFileSync(join(OUT, 'results.json'), JSON.stringify(json, null, 2));
