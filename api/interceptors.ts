@@ -34,7 +34,7 @@ import type { VerifyBearer } from './auth.js';
 import { authInterceptor, principalKey } from './principal.js';
 import { metricsInterceptor } from './metrics.js';
 import { authFailureLimitInterceptor, rateLimitInterceptor, type AuthFailureLimitOptions, type ClientLimiter } from './rate-limit.js';
-import { recoveryInterceptor, requestIdInterceptor, requestIdKey } from './request-context.js';
+import { recoveryInterceptor, requestIdInterceptor, requestIdKey, rpcName } from './request-context.js';
 import { invalidArgument } from './errors.js';
 
 interface RpcStats {
@@ -42,6 +42,12 @@ interface RpcStats {
   codes: Record<string, number>;
   /** Latency in microseconds. */
   latency: hdr.Histogram;
+}
+
+/** One log line's context: the call, who made it (PSP and end user) and its request id if any. */
+function who(req: Parameters<Parameters<Interceptor>[0]>[0]) {
+  const p = req.contextValues.get(principalKey);
+  return { requestId: req.contextValues.get(requestIdKey), rpc: rpcName(req), psp: p?.participant, user: p?.subject };
 }
 
 export function loggingInterceptor(log: Logger, o: { statsIntervalMs?: number } = {}): Interceptor {
@@ -74,17 +80,12 @@ export function loggingInterceptor(log: Logger, o: { statsIntervalMs?: number } 
   }
   return (next) => async (req) => {
     const started = performance.now();
-    const rpc = `${req.service.typeName}/${req.method.name}`;
-    // One line's context: the call, who made it (PSP and end user) and its request id if any.
-    const who = () => {
-      const p = req.contextValues.get(principalKey);
-      return { requestId: req.contextValues.get(requestIdKey), rpc, psp: p?.participant, user: p?.subject };
-    };
+    const rpc = rpcName(req);
     try {
       const res = await next(req);
       const ms = performance.now() - started;
       record(rpc, 'OK', ms);
-      if (log.isLevelEnabled('debug')) log.debug({ ...who(), code: 'OK', durationMs: Math.round(ms) }, 'rpc ok');
+      if (log.isLevelEnabled('debug')) log.debug({ ...who(req), code: 'OK', durationMs: Math.round(ms) }, 'rpc ok');
       return res;
     } catch (err) {
       const ms = performance.now() - started;
@@ -95,8 +96,8 @@ export function loggingInterceptor(log: Logger, o: { statsIntervalMs?: number } 
       }
       record(rpc, Code[err.code], ms);
       // The error text goes under `reason` (pino owns `msg`: two would make JSON parsers keep one).
-      if (err.code === Code.Internal || err.code === Code.Unknown) log.error({ ...who(), code: Code[err.code], durationMs: Math.round(ms), reason: err.rawMessage, err }, 'rpc failed');
-      else if (log.isLevelEnabled('debug')) log.debug({ ...who(), code: Code[err.code], durationMs: Math.round(ms), reason: err.rawMessage }, 'rpc failed');
+      if (err.code === Code.Internal || err.code === Code.Unknown) log.error({ ...who(req), code: Code[err.code], durationMs: Math.round(ms), reason: err.rawMessage, err }, 'rpc failed');
+      else if (log.isLevelEnabled('debug')) log.debug({ ...who(req), code: Code[err.code], durationMs: Math.round(ms), reason: err.rawMessage }, 'rpc failed');
       throw err;
     }
   };

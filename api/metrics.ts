@@ -6,6 +6,8 @@
 import { Code, ConnectError, type Interceptor } from '@connectrpc/connect';
 import * as otel from '@opentelemetry/api';
 import { rpcDuration, rpcInFlight } from '../config/metrics.js';
+import { tracing } from '../config/tracing.js';
+import { rpcName } from './request-context.js';
 
 const tracer = otel.trace.getTracer('core-dict-api');
 const headerGetter: otel.TextMapGetter<Headers> = {
@@ -17,39 +19,60 @@ const headerGetter: otel.TextMapGetter<Headers> = {
   get: (h, k) => h.get(k) ?? undefined,
 };
 
-/** One RPC's metric children, looked up once per rpc and code (no labels object or timer closure built per call). */
+/** One RPC's metric children, looked up once per method (no labels object, name or timer closure built per call). */
 interface RpcMetrics {
+  rpc: string;
   inFlight: ReturnType<typeof rpcInFlight.labels>;
   byCode: Map<string, ReturnType<typeof rpcDuration.labels>>;
 }
 
+/**
+ * The call's span only while this process exports spans (config/tracing.ts set up, asked per
+ * call): without an exporter it would be a no-op span, so its context, propagation and attributes
+ * are not built at all (every lookup passes here).
+ */
 export function metricsInterceptor(): Interceptor {
-  const perRpc = new Map<string, RpcMetrics>();
-  const metricsOf = (rpc: string): RpcMetrics => {
-    let m = perRpc.get(rpc);
-    if (!m) perRpc.set(rpc, (m = { inFlight: rpcInFlight.labels({ rpc }), byCode: new Map() }));
+  const perMethod = new WeakMap<object, RpcMetrics>();
+  const metricsOf = (req: Parameters<typeof rpcName>[0]): RpcMetrics => {
+    let m = perMethod.get(req.method);
+    if (!m) {
+      const rpc = rpcName(req);
+      perMethod.set(req.method, (m = { rpc, inFlight: rpcInFlight.labels({ rpc }), byCode: new Map() }));
+    }
     return m;
   };
+  const observe = (m: RpcMetrics, code: string, started: bigint) => {
+    let h = m.byCode.get(code);
+    if (!h) m.byCode.set(code, (h = rpcDuration.labels({ rpc: m.rpc, code })));
+    h.observe(Number(process.hrtime.bigint() - started) / 1e9);
+  };
+  // Not a ConnectError: recovery (outside) makes it Internal, so count it as that.
+  const codeOf = (err: unknown) => Code[err instanceof ConnectError ? err.code : Code.Internal];
   return (next) => async (req) => {
-    const rpc = `${req.service.typeName}/${req.method.name}`;
-    const m = metricsOf(rpc);
+    const m = metricsOf(req);
     const started = process.hrtime.bigint();
-    const end = ({ code }: { code: string }) => {
-      let h = m.byCode.get(code);
-      if (!h) m.byCode.set(code, (h = rpcDuration.labels({ rpc, code })));
-      h.observe(Number(process.hrtime.bigint() - started) / 1e9);
-    };
     m.inFlight.inc();
+    if (!tracing()) {
+      try {
+        const res = await next(req);
+        observe(m, 'OK', started);
+        return res;
+      } catch (err) {
+        observe(m, codeOf(err), started);
+        throw err;
+      } finally {
+        m.inFlight.dec();
+      }
+    }
     const parent = otel.propagation.extract(otel.context.active(), req.header, headerGetter);
-    const span = tracer.startSpan(rpc, { kind: otel.SpanKind.SERVER, attributes: { 'rpc.system': 'connect_rpc', 'rpc.service': req.service.typeName, 'rpc.method': req.method.name } }, parent);
+    const span = tracer.startSpan(m.rpc, { kind: otel.SpanKind.SERVER, attributes: { 'rpc.system': 'connect_rpc', 'rpc.service': req.service.typeName, 'rpc.method': req.method.name } }, parent);
     try {
       const res = await otel.context.with(otel.trace.setSpan(parent, span), () => next(req));
-      end({ code: 'OK' });
+      observe(m, 'OK', started);
       return res;
     } catch (err) {
-      // Not a ConnectError: recovery (outside) makes it Internal, so count it as that.
-      const code = Code[err instanceof ConnectError ? err.code : Code.Internal];
-      end({ code });
+      const code = codeOf(err);
+      observe(m, code, started);
       span.setAttribute('rpc.connect_rpc.error_code', code);
       span.setStatus({ code: otel.SpanStatusCode.ERROR, message: code });
       throw err;

@@ -54,11 +54,12 @@ function mapBody(body: AsyncIterable<Uint8Array>, map: (c: Uint8Array) => Uint8A
     [Symbol.asyncIterator]() {
       const it = body[Symbol.asyncIterator]();
       return {
-        async next() {
-          const r = await it.next();
-          if (r.done) done?.();
-          else r.value = map(r.value);
-          return r;
+        next() {
+          return it.next().then((r) => {
+            if (r.done) done?.();
+            else r.value = map(r.value);
+            return r;
+          });
         },
         async return(value?: unknown) {
           return (await it.return?.(value)) ?? { done: true, value: undefined };

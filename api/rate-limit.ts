@@ -29,7 +29,7 @@ import { Health } from '../gen/grpc/health/v1/health_pb.js';
 import { breakerState, samplingCircuit, watched, type BreakerState, type SamplingBreakerOptions } from '../store/breaker.js';
 import { unavailable } from './errors.js';
 import { authorizationDigest, principalKey } from './principal.js';
-import { peerKey, requestIdKey } from './request-context.js';
+import { peerKey, requestIdKey, rpcName } from './request-context.js';
 
 export interface RateLimitOptions {
   /** Calls per client per window; 0 = no limit. */
@@ -140,7 +140,7 @@ export function rateLimitInterceptor(limiter: Pick<ClientLimiter, 'consume'>, o:
     } catch (err) {
       if (err instanceof RateLimiterRes) {
         o.onLimited?.();
-        o.log?.debug({ requestId: req.contextValues.get(requestIdKey), rpc: `${req.service.typeName}/${req.method.name}`, client, retryAfterMs: err.msBeforeNext }, 'rate limited');
+        o.log?.debug({ requestId: req.contextValues.get(requestIdKey), rpc: rpcName(req), client, retryAfterMs: err.msBeforeNext }, 'rate limited');
         throw refusal(err, 'rate limit exceeded for this client');
       }
       throw err;
@@ -175,14 +175,19 @@ export function authFailureLimitInterceptor(o: AuthFailureLimitOptions): Interce
   const verified = new LRUCache<string, true>({ max: o.verifiedMax ?? 10_000, ttl: o.verifiedTtlMs ?? VERIFIED_TOKEN_TTL_MS });
   const known = (d: string) => verified.has(d);
   const remember = (d: string) => void verified.set(d, true);
+  // Peers with a failure in the window (kept a window from their latest): only these are looked
+  // up in `failures`, so a peer that never failed costs no lookup on its calls. Beyond 100,000
+  // failing peers the least recent is forgotten here (not in `failures`): its next call is
+  // verified, and its next failure brings it back, refused again.
+  const failing = new LRUCache<string, true>({ max: 100_000, ttl: o.durationSeconds * 1000 });
   return (next) => async (req) => {
     if (EXEMPT.has(req.service.typeName)) return next(req);
     const peer = `peer:${req.contextValues.get(peerKey) || 'unknown'}`;
     const authorization = req.header.get('authorization') ?? '';
-    const blocked = await failures.get(peer);
+    const blocked = failing.has(peer) ? await failures.get(peer) : null;
     if (blocked && blocked.remainingPoints <= 0 && !known(authorizationDigest(req.contextValues, authorization))) {
       o.onLimited?.();
-      o.log?.debug({ requestId: req.contextValues.get(requestIdKey), rpc: `${req.service.typeName}/${req.method.name}`, client: peer, retryAfterMs: blocked.msBeforeNext }, 'rate limited: failed authentications');
+      o.log?.debug({ requestId: req.contextValues.get(requestIdKey), rpc: rpcName(req), client: peer, retryAfterMs: blocked.msBeforeNext }, 'rate limited: failed authentications');
       throw refusal(blocked, 'too many failed authentications from this address');
     }
     try {
@@ -192,6 +197,7 @@ export function authFailureLimitInterceptor(o: AuthFailureLimitOptions): Interce
     } catch (err) {
       if (req.contextValues.get(principalKey)) remember(authorizationDigest(req.contextValues, authorization));
       else if (err instanceof ConnectError && (err.code === Code.Unauthenticated || err.code === Code.PermissionDenied)) {
+        failing.set(peer, true);
         await failures.penalty(peer, 1);
       }
       throw err;

@@ -54,6 +54,14 @@ export function nodeContextValues(o: { trustProxyHops?: number; onIgnoredForward
   };
 }
 
+const rpcNames = new WeakMap<object, string>();
+/** "package.Service/Method", as logs and metrics name a call: built once per method. */
+export function rpcName(req: { service: { typeName: string }; method: { name: string } }): string {
+  let name = rpcNames.get(req.method);
+  if (name === undefined) rpcNames.set(req.method, (name = `${req.service.typeName}/${req.method.name}`));
+  return name;
+}
+
 /** Outermost: every later interceptor, handler and log line sees the request id. */
 export function requestIdInterceptor(): Interceptor {
   return (next) => async (req) => {
@@ -84,7 +92,7 @@ export function recoveryInterceptor(log: Logger): Interceptor {
       // A call the client abandoned is theirs to know about, not a failure of ours.
       if (req.signal.aborted) return ConnectError.from(err, Code.Canceled);
       const requestId = req.contextValues.get(requestIdKey);
-      log.error({ requestId, rpc: `${req.service.typeName}/${req.method.name}`, err }, 'rpc failed unexpectedly');
+      log.error({ requestId, rpc: rpcName(req), err }, 'rpc failed unexpectedly');
       return new ConnectError(`internal error; request id ${requestId}`, Code.Internal);
     };
     try {
