@@ -2,7 +2,7 @@
 // that sets it verifies the caller's Bearer JWT (api/auth.ts). A principal is always one PSP's
 // (this deployment's PSP_ISPB), one end user or operator (`sub`), a role, and how strongly the
 // user authenticated (amr/acr).
-import { createHash } from 'node:crypto';
+import { hash } from 'node:crypto';
 import { Code, ConnectError, createContextKey, type ContextValues, type HandlerContext, type Interceptor } from '@connectrpc/connect';
 
 /** customer: an end user acting on their own keys and claims; operator: the PSP's staff, on any of the PSP's. */
@@ -51,8 +51,8 @@ export type VerifyBearer = (authorization: string | null | undefined, values?: C
 
 const digestKey = createContextKey<{ header: string; digest: string } | undefined>(undefined, { description: 'authorization digest' });
 
-/** SHA-256 of an Authorization header: what caches of verified tokens keep instead of the token. */
-export const digestAuthorization = (authorization: string): string => createHash('sha256').update(authorization).digest('base64url');
+/** SHA-256 of an Authorization header: what caches of verified tokens keep instead of the token (one-shot hash: every call computes it). */
+export const digestAuthorization = (authorization: string): string => hash('sha256', authorization, 'base64url');
 
 /** The call's authorizationDigest, computed once per call (the auth-failure limit and the verifier both need it). */
 export function authorizationDigest(values: ContextValues, authorization: string): string {
