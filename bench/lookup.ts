@@ -661,7 +661,7 @@ async function main(): Promise<void> {
   const api1Bare = roundRatios(api1Runs, bareRuns);
   const apiNApi1 = roundRatios(apiNRuns, api1Runs);
   const cpuApi1Bare = roundRatios(api1Runs, bareRuns, (r) => r.cpuUsPerReq);
-  const long = results.find((r) => r.phase.startsWith('long-'));
+  const long = results.find((r) => r.phase === `long-${LONG_N}`);
   const t = long?.tenthsRps ?? [];
   const scales = SCALES.map((s) => find('api1', `keys-${s}-50%api1`)).filter((r): r is LoadResult => !!r);
   const ratio = (a: number | undefined, b: number | undefined) => (a === undefined || b === undefined ? null : Number((a / Math.max(1e-9, b)).toFixed(3)));
