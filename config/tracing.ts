@@ -2,7 +2,8 @@
 // (Temporal's client interceptor) → RunWorkflow (workflow interceptors, exported through a sink)
 // → RunActivity (activity interceptor) → DICT HTTP call (bridge/client.ts). Off unless an exporter
 // is configured: OTEL_EXPORTER_OTLP_ENDPOINT (OTLP over HTTP, e.g. http://otel-collector:4318)
-// or, in tests, an in-memory exporter. Off, the OTel API is a no-op and costs nothing.
+// or, in tests, an in-memory exporter. Off, the OTel API is a no-op, and the API's per-call server
+// span (api/metrics.ts) is not built at all.
 import * as otel from '@opentelemetry/api';
 import { OTLPTraceExporter } from '@opentelemetry/exporter-trace-otlp-http';
 import { Resource } from '@opentelemetry/resources';
