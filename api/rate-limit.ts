@@ -162,6 +162,8 @@ export interface AuthFailureLimitOptions {
 }
 
 export const VERIFIED_TOKEN_TTL_MS = 3_600_000;
+/** Failing peers the failed-authentication limit remembers for its fast path. */
+const FAILING_MAX = 100_000;
 
 /**
  * Before auth: refuses, without verifying its token, a call from a peer that failed
@@ -176,15 +178,14 @@ export function authFailureLimitInterceptor(o: AuthFailureLimitOptions): Interce
   const known = (d: string) => verified.has(d);
   const remember = (d: string) => void verified.set(d, true);
   // Peers with a failure in the window (kept a window from their latest): only these are looked
-  // up in `failures`, so a peer that never failed costs no lookup on its calls. Beyond 100,000
-  // failing peers the least recent is forgotten here (not in `failures`): its next call is
-  // verified, and its next failure brings it back, refused again.
-  const failing = new LRUCache<string, true>({ max: 100_000, ttl: o.durationSeconds * 1000 });
+  // up in `failures`, so a peer that never failed costs a set lookup, not a limiter one. Once
+  // FAILING_MAX peers are failing, every call is looked up (none escapes by being evicted here).
+  const failing = new LRUCache<string, true>({ max: FAILING_MAX, ttl: o.durationSeconds * 1000 });
   return (next) => async (req) => {
     if (EXEMPT.has(req.service.typeName)) return next(req);
     const peer = `peer:${req.contextValues.get(peerKey) || 'unknown'}`;
     const authorization = req.header.get('authorization') ?? '';
-    const blocked = failing.has(peer) ? await failures.get(peer) : null;
+    const blocked = failing.has(peer) || failing.size >= FAILING_MAX ? await failures.get(peer) : null;
     if (blocked && blocked.remainingPoints <= 0 && !known(authorizationDigest(req.contextValues, authorization))) {
       o.onLimited?.();
       o.log?.debug({ requestId: req.contextValues.get(requestIdKey), rpc: rpcName(req), client: peer, retryAfterMs: blocked.msBeforeNext }, 'rate limited: failed authentications');
