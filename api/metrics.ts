@@ -26,6 +26,13 @@ interface RpcMetrics {
   byCode: Map<string, ReturnType<typeof rpcDuration.labels>>;
 }
 
+/** The call's server span, continuing the caller's W3C traceparent if any, and the context holding it. */
+function serverSpan(req: { header: Headers; service: { typeName: string }; method: { name: string } }, rpc: string): { span: otel.Span; context: otel.Context } {
+  const parent = otel.propagation.extract(otel.context.active(), req.header, headerGetter);
+  const span = tracer.startSpan(rpc, { kind: otel.SpanKind.SERVER, attributes: { 'rpc.system': 'connect_rpc', 'rpc.service': req.service.typeName, 'rpc.method': req.method.name } }, parent);
+  return { span, context: otel.trace.setSpan(parent, span) };
+}
+
 /**
  * The call's span only while this process exports spans (config/tracing.ts set up, asked per
  * call): without an exporter it would be a no-op span, so its context, propagation and attributes
@@ -52,33 +59,20 @@ export function metricsInterceptor(): Interceptor {
     const m = metricsOf(req);
     const started = process.hrtime.bigint();
     m.inFlight.inc();
-    if (!tracing()) {
-      try {
-        const res = await next(req);
-        observe(m, 'OK', started);
-        return res;
-      } catch (err) {
-        observe(m, codeOf(err), started);
-        throw err;
-      } finally {
-        m.inFlight.dec();
-      }
-    }
-    const parent = otel.propagation.extract(otel.context.active(), req.header, headerGetter);
-    const span = tracer.startSpan(m.rpc, { kind: otel.SpanKind.SERVER, attributes: { 'rpc.system': 'connect_rpc', 'rpc.service': req.service.typeName, 'rpc.method': req.method.name } }, parent);
+    const traced = tracing() ? serverSpan(req, m.rpc) : undefined;
     try {
-      const res = await otel.context.with(otel.trace.setSpan(parent, span), () => next(req));
+      const res = await (traced ? otel.context.with(traced.context, () => next(req)) : next(req));
       observe(m, 'OK', started);
       return res;
     } catch (err) {
       const code = codeOf(err);
       observe(m, code, started);
-      span.setAttribute('rpc.connect_rpc.error_code', code);
-      span.setStatus({ code: otel.SpanStatusCode.ERROR, message: code });
+      traced?.span.setAttribute('rpc.connect_rpc.error_code', code);
+      traced?.span.setStatus({ code: otel.SpanStatusCode.ERROR, message: code });
       throw err;
     } finally {
       m.inFlight.dec();
-      span.end();
+      traced?.span.end();
     }
   };
 }
