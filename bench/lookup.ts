@@ -63,7 +63,8 @@ const M = Math.max(1, Math.min(256, Number(values.streams)));
 const SAT_N = Math.min(2_000_000, Number(values['sat-n'] ?? (QUICK ? 20_000 : 200_000)));
 const RATE_SECONDS = Math.min(120, Number(values['rate-seconds'] ?? (QUICK ? 4 : 15)));
 const LONG_N = Math.min(5_000_000, Number(values['long-n'] ?? (QUICK ? 50_000 : 1_000_000)));
-const ROUNDS = Math.max(1, Math.min(9, Number(values.rounds ?? (QUICK ? 1 : 3))));
+const ROUNDS = Number(values.rounds ?? (QUICK ? 1 : 3));
+if (!Number.isInteger(ROUNDS) || ROUNDS < 1 || ROUNDS > 9) throw new Error(`--rounds must be a whole number from 1 to 9 (got ${JSON.stringify(values.rounds)})`);
 const WORKERS = Math.max(2, Math.min(64, Number(values.workers)));
 // Every h2load run is cut after this many seconds, whatever its count.
 const MAX_SECONDS = Math.max(10, Number(values['max-seconds']));
@@ -587,7 +588,7 @@ async function main(): Promise<void> {
     for (let r = 1; r <= ROUNDS; r++) {
       for (const t of r % 2 ? sat : [...sat].reverse()) results.push(await run(t, ROUNDS > 1 ? `saturation r${r}` : 'saturation', { n: SAT_N }));
     }
-    const cap = median(results.filter((x) => x.target === 'bare' && x.phase.startsWith('saturation')).map((x) => x.rps));
+    const cap = median(saturation(results, 'bare').map((x) => x.rps));
 
     for (const pct of PHASES.has('rates') ? [25, 50, 75] : []) {
       for (const t of [bare, api1]) results.push(await run(t, `rate-${pct}%`, { n: Math.round(cap * (pct / 100) * RATE_SECONDS), rps: cap * (pct / 100), latency: true }));
@@ -666,6 +667,9 @@ async function main(): Promise<void> {
   const scales = SCALES.map((s) => find('api1', `keys-${s}-50%api1`)).filter((r): r is LoadResult => !!r);
   const ratio = (a: number | undefined, b: number | undefined) => (a === undefined || b === undefined ? null : Number((a / Math.max(1e-9, b)).toFixed(3)));
   const redisDown = find('api1', 'redis-down-50%');
+  // The bare server's after/before ratio around the long run, unrounded (the machine's drift).
+  const [controlBefore, controlAfter] = [find('bare', 'long-control-before')?.rps, find('bare', 'long-control-after')?.rps];
+  const drift = controlBefore !== undefined && controlAfter !== undefined ? controlAfter / Math.max(1e-9, controlBefore) : undefined;
   const targetsMet = {
     // Median over the rounds (each round's own ratio under `rounds`).
     'api1/bare ≥ 0.8': api1Bare.length ? Number(median(api1Bare).toFixed(3)) : null,
@@ -675,7 +679,7 @@ async function main(): Promise<void> {
     [`${apiNName} p99 / bare p99 at 50 % ≤ 1.5`]: ratio(find(apiNName, 'rate-50%')?.p99Ms, find('bare', 'rate-50%')?.p99Ms),
     'long: last/first tenth ≥ 0.95': t.length ? ratio(t[9], t[0]) : null,
     // The same over the bare server's own after/before ratio (the machine's drift over the run).
-    'long: last/first tenth over bare after/before': t.length ? ratio(ratio(t[9], t[0]) ?? undefined, ratio(find('bare', 'long-control-after')?.rps, find('bare', 'long-control-before')?.rps) ?? undefined) : null,
+    'long: last/first tenth over bare after/before': t.length && drift !== undefined ? ratio(t[9]! / Math.max(1e-9, t[0]!), drift) : null,
     'redis down: lookups that waited > 100 ms on Redis (0)': redisDown ? (redisDown.cache?.over100ms ?? 0) : null,
     'redis down: p99 / api1 p99 at 50 %': ratio(redisDown?.p99Ms, find('api1', 'rate-50%')?.p99Ms),
     ...(scales.length >= 2 ? { 'largest/smallest scale p99 ≤ 1.2': Number(((scales.at(-1)!.p99Ms ?? 0) / (scales[0]!.p99Ms ?? 1)).toFixed(3)) } : {}),
