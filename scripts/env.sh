@@ -40,24 +40,25 @@ core_dict_env() {
       ;;
     test)
       DATA_DIR="$ROOT/.data/test"
-      PG_PORT="${TEST_PG_PORT:-55432}"
-      REDIS_PORT="${TEST_REDIS_PORT:-56379}"
-      TEMPORAL_PORT="${TEST_TEMPORAL_PORT:-57233}"
-      TEMPORAL_UI_PORT="${TEST_TEMPORAL_UI_PORT:-58233}"
+      # Every test port lies below Linux's ephemeral range (32768-60999 by default), so an outgoing
+      # connection's local port can never hold one of them when a service starts to listen.
+      PG_PORT="${TEST_PG_PORT:-25432}"
+      REDIS_PORT="${TEST_REDIS_PORT:-26379}"
+      TEMPORAL_PORT="${TEST_TEMPORAL_PORT:-27233}"
+      TEMPORAL_UI_PORT="${TEST_TEMPORAL_UI_PORT:-28233}"
       # Headless by default: the UI costs start-up time and nobody looks at it in CI.
       TEMPORAL_HEADLESS=$([[ "${TEST_TEMPORAL_UI:-0}" == 1 ]] && echo 0 || echo 1)
       # Test ports for in-process servers, so tests never collide with a running dev stack.
-      API_PORT="${TEST_API_PORT:-58080}"
-      API_GRPC_PORT="${TEST_API_GRPC_PORT:-58051}"
-      SIM_PORT="${TEST_SIM_PORT:-58090}"
-      NATS_PORT="${TEST_NATS_PORT:-54222}"
+      API_PORT="${TEST_API_PORT:-28080}"
+      API_GRPC_PORT="${TEST_API_GRPC_PORT:-28051}"
+      SIM_PORT="${TEST_SIM_PORT:-28090}"
+      NATS_PORT="${TEST_NATS_PORT:-24222}"
       PG_DB=core_dict_test
       SIM_PG_DB=dict_simulator_test
       REDIS_PERSIST=0
       LOG_LEVEL="${TEST_LOG_LEVEL:-warn}"
       TEMPORAL_BACKEND="${TEST_TEMPORAL_BACKEND:-}"
-      # Below 32768: Temporal stores membership ports in a Postgres smallint (the test gRPC port
-      # 57233 + 1 would be refused at start).
+      # Below 32768 too because Temporal stores membership ports in a Postgres smallint.
       TEMPORAL_INTERNAL_PORT_BASE="${TEST_TEMPORAL_INTERNAL_PORT_BASE:-27234}"
       API_REPLICAS=1
       WORKER_REPLICAS=1

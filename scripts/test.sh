@@ -7,7 +7,7 @@
 #
 #   bash scripts/test.sh                      everything
 #   bash scripts/test.sh dist/test/unit/x.test.js ...   only these compiled test files
-#   TEST_TEMPORAL_UI=1 bash scripts/test.sh   also serve the Temporal Web UI on :58233
+#   TEST_TEMPORAL_UI=1 bash scripts/test.sh   also serve the Temporal Web UI on :28233
 #   TEST_TEMPORAL_BACKEND=postgres bash scripts/test.sh   on the production-style Temporal
 #       (temporal-server on the test Postgres; built once at the pinned version, ~12 CPU-minutes)
 #   TEST_TEMPORAL_ADDRESS=host:7233 bash scripts/test.sh  on an external Temporal (left running)

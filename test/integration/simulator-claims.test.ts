@@ -13,7 +13,7 @@ import type { BrazilianAccount, Claim, ClaimType, ExtendedClaim, KeyType, Person
 import { startSimulator, type RunningSimulator } from '../../simulator/server.js';
 import { testPki } from '../support/pki.js';
 
-const DB = process.env.SIM_DATABASE_URL ?? 'postgres://coredict@127.0.0.1:55432/dict_simulator_test';
+const DB = process.env.SIM_DATABASE_URL ?? 'postgres://coredict@127.0.0.1:25432/dict_simulator_test';
 const US = '12345678';
 const THEM = '87654321';
 const THIRD = '11223344';

@@ -26,7 +26,7 @@ import type { BrazilianAccount, Entry, EntryOperationReason, ExtendedEntry, Pers
 import { ensureDevPki } from '../../scripts/pki.js';
 import { startSimulator, type RunningSimulator, type SimulatorOptions } from '../../simulator/server.js';
 
-const DB = process.env.SIM_DATABASE_URL ?? 'postgres://coredict@127.0.0.1:55432/dict_simulator_test';
+const DB = process.env.SIM_DATABASE_URL ?? 'postgres://coredict@127.0.0.1:25432/dict_simulator_test';
 const US = '12345678';
 const THEM = '87654321';
 /** In the PKI but not registered with the simulator: its signatures must not be accepted. */

@@ -39,11 +39,11 @@ export const OTHER_ISPB = '87654321';
 export const THIRD_ISPB = '11223344';
 
 export const env = {
-  databaseUrl: process.env.DATABASE_URL ?? 'postgres://coredict@127.0.0.1:55432/core_dict_test',
-  simDatabaseUrl: process.env.SIM_DATABASE_URL ?? 'postgres://coredict@127.0.0.1:55432/dict_simulator_test',
-  redisUrl: process.env.REDIS_URL ?? 'redis://127.0.0.1:56379/0',
-  temporalAddress: process.env.TEMPORAL_ADDRESS ?? '127.0.0.1:57233',
-  natsUrl: process.env.NATS_URL ?? `nats://127.0.0.1:${process.env.TEST_NATS_PORT ?? '54222'}`,
+  databaseUrl: process.env.DATABASE_URL ?? 'postgres://coredict@127.0.0.1:25432/core_dict_test',
+  simDatabaseUrl: process.env.SIM_DATABASE_URL ?? 'postgres://coredict@127.0.0.1:25432/dict_simulator_test',
+  redisUrl: process.env.REDIS_URL ?? 'redis://127.0.0.1:26379/0',
+  temporalAddress: process.env.TEMPORAL_ADDRESS ?? '127.0.0.1:27233',
+  natsUrl: process.env.NATS_URL ?? `nats://127.0.0.1:${process.env.TEST_NATS_PORT ?? '24222'}`,
   namespace: process.env.TEMPORAL_NAMESPACE ?? 'core-dict',
   pkiDir: process.env.PKI_DIR ?? '.data/test/pki',
 };

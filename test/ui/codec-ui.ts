@@ -15,8 +15,8 @@ import { createKeyRequest, naturalPerson } from '../support/fixtures.js';
 import { OUR_ISPB, env, startStack, testPki, testVerifier, type Stack } from '../support/stack.js';
 
 const root = join(__dirname, '..', '..', '..');
-const uiPort = Number(process.env.TEMPORAL_UI_PORT ?? process.env.TEST_TEMPORAL_UI_PORT ?? 58233);
-const apiPort = Number(process.env.API_PORT ?? process.env.TEST_API_PORT ?? 58080);
+const uiPort = Number(process.env.TEMPORAL_UI_PORT ?? process.env.TEST_TEMPORAL_UI_PORT ?? 28233);
+const apiPort = Number(process.env.API_PORT ?? process.env.TEST_API_PORT ?? 28080);
 const uiOrigins = [`http://127.0.0.1:${uiPort}`, `http://localhost:${uiPort}`];
 const chromiumBin = [process.env.CHROMIUM_BIN, '/usr/bin/chromium'].find((p) => p && existsSync(p));
 const screenshot = join(root, '.data', 'codec-ui.png');
