@@ -1,7 +1,9 @@
 // LookupKey benchmark harness: one command, loopback only, bounded in count and time. It drives
 // gRPC LookupKey with h2load (Debian nghttp2-client) using one prebuilt gRPC frame, against
-//   bare  — bench/bare-server.ts: a bare connect-node server answering the same message from memory,
-//   api1  — the real API (dist/api/main.js, full interceptor chain, Postgres, Redis), API_WORKERS=1,
+//   bare  — bench/bare-server.ts: a bare connect-node server answering the same message from memory
+//           (V8's default flags),
+//   api1  — the real API (dist/api/main.js, full interceptor chain, Postgres, Redis, started with
+//           its V8 flags as every launcher does: config/node-flags.ts), API_WORKERS=1,
 //   apiN  — the same with API_WORKERS=N (default: cores),
 // all started here on free ports against the running dev stack (scripts/run.sh), in one run.
 //
@@ -28,6 +30,7 @@ import { createGrpcTransport } from '@connectrpc/connect-node';
 import { devOperatorToken } from '../scripts/token.js';
 import * as hdr from 'hdr-histogram-js';
 import postgres from 'postgres';
+import { API_NODE_FLAGS } from '../config/node-flags.js';
 import { cpfCheckDigits } from '../domain/taxid.js';
 import { CoreDictService, LookupKeyRequestSchema, LookupKeyResponseSchema } from '../gen/dict/core/v1/service_pb.js';
 import { benchKey, countGenerated, generate } from './gen-keys.js';
@@ -140,8 +143,10 @@ async function waitFor(what: string, cond: () => boolean, ms = 60_000): Promise<
 
 async function startApi(name: string, workers: number, extraEnv: Record<string, string> = {}): Promise<Target> {
   const port = await freePort();
-  // BENCH_API_NODE_ARGS: extra node flags for the API (e.g. "--cpu-prof --cpu-prof-dir=/tmp/prof").
-  const nodeArgs = (process.env.BENCH_API_NODE_ARGS ?? '').split(' ').filter(Boolean);
+  // The API's own V8 flags, as every launcher of it passes them (config/node-flags.ts), then
+  // BENCH_API_NODE_ARGS: extra node flags (e.g. "--cpu-prof --cpu-prof-dir=/tmp/prof"; a later
+  // V8 flag overrides an earlier one).
+  const nodeArgs = [...API_NODE_FLAGS, ...(process.env.BENCH_API_NODE_ARGS ?? '').split(' ').filter(Boolean)];
   const proc = spawn(process.execPath, [...nodeArgs, join(dist, 'api', 'main.js')], {
     env: { ...process.env, API_WORKERS: String(workers), API_GRPC_PORT: String(port), API_PORT: String(await freePort()), API_METRICS_PORT: '0', LOG_LEVEL: 'info', RPC_STATS_INTERVAL_MS: '1000', ...extraEnv },
     stdio: ['ignore', 'pipe', 'pipe'],

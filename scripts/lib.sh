@@ -72,6 +72,14 @@ node_script() {
   esac
 }
 
+# V8 flags per program, at start (config/node-flags.ts says why; deploy-files.test checks the
+# API's agree with it).
+node_flags() {
+  case ${1%%-*} in
+    api) echo --max-semi-space-size=32 ;;
+  esac
+}
+
 # API instance N listens on API_PORT+N-1 and API_GRPC_PORT+N-1.
 api_http_port() { echo $((API_PORT + $(instance_no "$1") - 1)); }
 # Worker instance N serves /metrics and /healthz on WORKER_METRICS_PORT+N-1.
@@ -432,7 +440,8 @@ start_node() {
   esac
   say "starting $name ($script${env[*]:+, ${env[*]}})"
   mkdir -p "$LOG_DIR" && printf '===== %s starting %s =====\n' "$(date -Is)" "$name" >>"$LOG_DIR/$name.log"
-  (cd "$ROOT" && exec env "${env[@]}" setsid nohup node --enable-source-maps "$script" >>"$LOG_DIR/$name.log" 2>&1 </dev/null 9>&-) &
+  local flags; read -ra flags <<<"$(node_flags "$name")"
+  (cd "$ROOT" && exec env "${env[@]}" setsid nohup node --enable-source-maps "${flags[@]}" "$script" >>"$LOG_DIR/$name.log" 2>&1 </dev/null 9>&-) &
   echo $! >"$(pidfile "$name")"
   local deadline=$((SECONDS + 60)) rc
   while :; do

@@ -3,12 +3,15 @@
 // equal to scripts/versions.env) and the UI's codec endpoint at the API's /codec; Prometheus
 // scrapes the API and the worker; the Kubernetes base lists every manifest, its Deployments have
 // probes and resources, its images are pinned (the same Temporal versions as compose), and its
-// copies of the Temporal scripts equal deploy/'s. (Strict k8s.io/api decoding: scripts/k8s-check.sh.)
+// copies of the Temporal scripts equal deploy/'s; every launcher of the API passes the V8 flags of
+// config/node-flags.ts. (Strict k8s.io/api decoding: scripts/k8s-check.sh.)
 import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
 import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { parse, parseAllDocuments } from 'yaml';
+import { API_NODE_FLAGS } from '../../config/node-flags.js';
 
 const ROOT = join(__dirname, '..', '..', '..');
 const read = (...p: string[]) => readFileSync(join(ROOT, ...p), 'utf8');
@@ -187,5 +190,28 @@ describe('deploy/k8s', () => {
     for (const f of ['temporal-schema.sh', 'temporal-namespace.sh']) {
       assert.equal(read('deploy', 'k8s', 'scripts', f), read('deploy', f), `deploy/k8s/scripts/${f} differs from deploy/${f}: copy it again`);
     }
+  });
+});
+
+describe("the API's V8 flags (config/node-flags.ts)", () => {
+  /** The flags of a node command line, between `node` and the script. */
+  const flagsOf = (argv: readonly string[]) => argv.slice(1, argv.indexOf('dist/api/main.js')).filter((a) => a !== '--enable-source-maps');
+  it('are passed by every launcher of the API: the Dockerfile, compose, Kubernetes and scripts/lib.sh', () => {
+    assert.ok(API_NODE_FLAGS.length > 0);
+    const cmd = read('deploy', 'Dockerfile').split('\n').find((l) => l.startsWith('CMD '))!;
+    assert.deepEqual(flagsOf(JSON.parse(cmd.slice(4)) as string[]), API_NODE_FLAGS, 'deploy/Dockerfile CMD');
+    const compose = parse(withDefaults(read('docker-compose.yml')), { merge: true }) as { services: Record<string, { command?: string[] }> };
+    assert.deepEqual(flagsOf(compose.services.api!.command!), API_NODE_FLAGS, 'docker-compose.yml api');
+    const api = parseAllDocuments(read('deploy', 'k8s', 'api.yaml')).map((d) => d.toJS() as { kind: string; spec?: any }).find((o) => o.kind === 'Deployment')!;
+    assert.deepEqual(flagsOf(api.spec.template.spec.containers[0].command as string[]), API_NODE_FLAGS, 'deploy/k8s/api.yaml');
+    // run.sh's instances api, api-2, ... (start_node passes node_flags' words to node).
+    for (const name of ['api', 'api-2']) {
+      const lib = spawnSync('bash', ['-c', 'source scripts/lib.sh && node_flags "$1"', 'bash', name], { cwd: ROOT, encoding: 'utf8' });
+      assert.equal(lib.status, 0, lib.stderr);
+      assert.deepEqual(lib.stdout.trim().split(/\s+/), API_NODE_FLAGS, `scripts/lib.sh node_flags ${name}`);
+    }
+    const start = spawnSync('bash', ['-c', 'source scripts/lib.sh && declare -f start_node'], { cwd: ROOT, encoding: 'utf8' });
+    assert.match(start.stdout, /read -ra flags <<< "\$\(node_flags "\$name"\)"/, 'start_node asks node_flags');
+    assert.match(start.stdout, /node --enable-source-maps "\$\{flags\[@\]\}" "\$script"/, 'start_node passes them to node');
   });
 });
