@@ -58,8 +58,8 @@ export function metricsInterceptor(): Interceptor {
   return (next) => async (req) => {
     const m = metricsOf(req);
     const started = process.hrtime.bigint();
-    m.inFlight.inc();
     const traced = tracing() ? serverSpan(req, m.rpc) : undefined;
+    m.inFlight.inc(); // after anything that could throw: the finally below takes it back
     try {
       const res = await (traced ? otel.context.with(traced.context, () => next(req)) : next(req));
       observe(m, 'OK', started);
