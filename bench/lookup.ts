@@ -1,7 +1,7 @@
 // LookupKey benchmark harness: one command, loopback only, bounded in count and time. It drives
 // gRPC LookupKey with h2load (Debian nghttp2-client) using one prebuilt gRPC frame, against
 //   bare  — bench/bare-server.ts: a bare connect-node server answering the same message from memory
-//           (V8's default flags),
+//           (started with the API's V8 flags, so the ratios compare code, not heap settings),
 //   api1  — the real API (dist/api/main.js, full interceptor chain, Postgres, Redis, started with
 //           its V8 flags as every launcher does: config/node-flags.ts), API_WORKERS=1,
 //   apiN  — the same with API_WORKERS=N (default: cores),
@@ -41,14 +41,14 @@ const { values } = parseArgs({
   options: {
     out: { type: 'string' },
     quick: { type: 'boolean', default: false },
-    connections: { type: 'string', default: '8' },
-    streams: { type: 'string', default: '32' },
+    connections: { type: 'string' },
+    streams: { type: 'string' },
     'sat-n': { type: 'string' },
     'rate-seconds': { type: 'string' },
     'long-n': { type: 'string' },
-    workers: { type: 'string', default: String(availableParallelism()) },
+    workers: { type: 'string' },
     scales: { type: 'string', default: '' },
-    'max-seconds': { type: 'string', default: '900' },
+    'max-seconds': { type: 'string' },
     // Saturation is measured in this many rounds, the targets' order alternating from round to
     // round (bare, api1, apiN; then apiN, api1, bare; …) so that a machine whose speed drifts
     // over minutes weighs on each target alike; ratios are taken within a round and reported
@@ -61,19 +61,31 @@ const { values } = parseArgs({
 });
 
 const QUICK = values.quick!;
-const C = Math.max(1, Math.min(64, Number(values.connections)));
-const M = Math.max(1, Math.min(256, Number(values.streams)));
-const SAT_N = Math.min(2_000_000, Number(values['sat-n'] ?? (QUICK ? 20_000 : 200_000)));
-const RATE_SECONDS = Math.min(120, Number(values['rate-seconds'] ?? (QUICK ? 4 : 15)));
-const LONG_N = Math.min(5_000_000, Number(values['long-n'] ?? (QUICK ? 50_000 : 1_000_000)));
-const ROUNDS = Number(values.rounds ?? (QUICK ? 1 : 3));
-if (!Number.isInteger(ROUNDS) || ROUNDS < 1 || ROUNDS > 9) throw new Error(`--rounds must be a whole number from 1 to 9 (got ${JSON.stringify(values.rounds)})`);
-const WORKERS = Math.max(2, Math.min(64, Number(values.workers)));
+/** A whole-number option within [min, max], or a clear error (never NaN or a silent clamp). */
+function wholeNumber(option: string, given: string | undefined, fallback: number, min: number, max: number): number {
+  const n = given === undefined ? fallback : Number(given);
+  if (!Number.isInteger(n) || n < min || n > max) throw new Error(`--${option} must be a whole number from ${min} to ${max} (got ${JSON.stringify(given)})`);
+  return n;
+}
+const C = wholeNumber('connections', values.connections, 8, 1, 64);
+const M = wholeNumber('streams', values.streams, 32, 1, 256);
+const SAT_N = wholeNumber('sat-n', values['sat-n'], QUICK ? 20_000 : 200_000, 1_000, 2_000_000);
+const RATE_SECONDS = wholeNumber('rate-seconds', values['rate-seconds'], QUICK ? 4 : 15, 1, 120);
+const LONG_N = wholeNumber('long-n', values['long-n'], QUICK ? 50_000 : 1_000_000, 10_000, 5_000_000);
+const ROUNDS = wholeNumber('rounds', values.rounds, QUICK ? 1 : 3, 1, 9);
+const WORKERS = wholeNumber('workers', values.workers, availableParallelism(), 2, 64);
 // Every h2load run is cut after this many seconds, whatever its count.
-const MAX_SECONDS = Math.max(10, Number(values['max-seconds']));
+const MAX_SECONDS = wholeNumber('max-seconds', values['max-seconds'], 900, 10, 7_200);
 const PHASES = new Set(values.phases!.split(',').map((p) => p.trim()));
 const SCALES = values.scales ? values.scales.split(',').map(Number).filter((n) => n > 0 && n <= 50_000_000) : [];
 const OUT = resolve(values.out ?? join('bench', 'results', new Date().toISOString().replace(/[:.]/g, '-')));
+// Node flags of the targets: the API's own V8 flags (config/node-flags.ts), which the bare server
+// gets too so that the ratios compare code, not heap settings; then BENCH_API_NODE_ARGS /
+// BENCH_BARE_NODE_ARGS (e.g. "--cpu-prof --cpu-prof-dir=/tmp/prof"; a later V8 flag overrides an
+// earlier one). Recorded in results.json.
+const envArgs = (name: string) => (process.env[name] ?? '').split(' ').filter(Boolean);
+const API_ARGS = [...API_NODE_FLAGS, ...envArgs('BENCH_API_NODE_ARGS')];
+const BARE_ARGS = [...API_NODE_FLAGS, ...envArgs('BENCH_BARE_NODE_ARGS')];
 const PSP = process.env.PSP_ISPB ?? '12345678';
 const DATABASE_URL = process.env.DATABASE_URL ?? 'postgres://coredict@127.0.0.1:5432/core_dict';
 const METHOD = '/dict.core.v1.CoreDictService/LookupKey';
@@ -99,7 +111,22 @@ interface Target {
   codes: () => Record<string, number>;
   /** Lookup-cache counters summed from the API's `lookup cache stats` lines, and its `own entry stats` (ownHits, ownShared, ownMisses). */
   cache: () => Record<string, number>;
+  /** The API's refusal counters from its /metrics (empty for bare): which gate said RESOURCE_EXHAUSTED. */
+  refusals: () => Promise<Record<string, number>>;
   stop(): Promise<void>;
+}
+
+/**
+ * Refusal counters in a Prometheus exposition: the per-client rate limit and the failed-auth
+ * limit (core_dict_rate_limited_total), each admission gate (core_dict_admission_shed_total{gate}).
+ */
+export function refusalCounters(exposition: string): Record<string, number> {
+  const out: Record<string, number> = {};
+  for (const line of exposition.split('\n')) {
+    const m = /^core_dict_(rate_limited_total|admission_shed_total\{gate="([^"]+)"\}) (\S+)$/.exec(line);
+    if (m) out[m[2] ? `gate ${m[2]}` : 'rate limit'] = Number(m[3]);
+  }
+  return out;
 }
 
 function track(proc: ChildProcess) {
@@ -143,12 +170,9 @@ async function waitFor(what: string, cond: () => boolean, ms = 60_000): Promise<
 
 async function startApi(name: string, workers: number, extraEnv: Record<string, string> = {}): Promise<Target> {
   const port = await freePort();
-  // The API's own V8 flags, as every launcher of it passes them (config/node-flags.ts), then
-  // BENCH_API_NODE_ARGS: extra node flags (e.g. "--cpu-prof --cpu-prof-dir=/tmp/prof"; a later
-  // V8 flag overrides an earlier one).
-  const nodeArgs = [...API_NODE_FLAGS, ...(process.env.BENCH_API_NODE_ARGS ?? '').split(' ').filter(Boolean)];
-  const proc = spawn(process.execPath, [...nodeArgs, join(dist, 'api', 'main.js')], {
-    env: { ...process.env, API_WORKERS: String(workers), API_GRPC_PORT: String(port), API_PORT: String(await freePort()), API_METRICS_PORT: '0', LOG_LEVEL: 'info', RPC_STATS_INTERVAL_MS: '1000', ...extraEnv },
+  const metricsPort = await freePort();
+  const proc = spawn(process.execPath, [...API_ARGS, join(dist, 'api', 'main.js')], {
+    env: { ...process.env, API_WORKERS: String(workers), API_GRPC_PORT: String(port), API_PORT: String(await freePort()), API_METRICS_HOST: '127.0.0.1', API_METRICS_PORT: String(metricsPort), LOG_LEVEL: 'info', RPC_STATS_INTERVAL_MS: '1000', ...extraEnv },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   const lines = track(proc);
@@ -173,17 +197,19 @@ async function startApi(name: string, workers: number, extraEnv: Record<string, 
     }
     return sum;
   };
-  return { name, port, proc, codes, cache, stop: () => stopProc(proc) };
+  const refusals = async () => {
+    const res = await fetch(`http://127.0.0.1:${metricsPort}/metrics`, { signal: AbortSignal.timeout(5_000) });
+    return refusalCounters(await res.text());
+  };
+  return { name, port, proc, codes, cache, refusals, stop: () => stopProc(proc) };
 }
 
 async function startBare(responseB64: string): Promise<Target> {
-  // BENCH_BARE_NODE_ARGS: the same for the bare server (profile both to compare per-call costs).
-  const nodeArgs = (process.env.BENCH_BARE_NODE_ARGS ?? '').split(' ').filter(Boolean);
-  const proc = spawn(process.execPath, [...nodeArgs, join(dist, 'bench', 'bare-server.js'), '--port', '0', '--response', responseB64], { stdio: ['ignore', 'pipe', 'pipe'] });
+  const proc = spawn(process.execPath, [...BARE_ARGS, join(dist, 'bench', 'bare-server.js'), '--port', '0', '--response', responseB64], { stdio: ['ignore', 'pipe', 'pipe'] });
   const lines = track(proc);
   await waitFor('bare server', () => lines.some((l) => typeof l.listening === 'number'));
   const port = lines.find((l) => typeof l.listening === 'number')!.listening as number;
-  return { name: 'bare', port, proc, codes: () => ({}), cache: () => ({}), stop: () => stopProc(proc) };
+  return { name: 'bare', port, proc, codes: () => ({}), cache: () => ({}), refusals: async () => ({}), stop: () => stopProc(proc) };
 }
 
 // ---------- CPU accounting ----------
@@ -296,6 +322,8 @@ interface LoadResult {
   grpcCodes?: Record<string, number>;
   /** The API's lookup-cache counters in this phase (calls, failures, shortCircuited, over100ms). */
   cache?: Record<string, number>;
+  /** Calls the API refused in this phase, by what refused them (its /metrics; only when some were). */
+  refusedBy?: Record<string, number>;
   /** True when --max-seconds cut the run: counts and rates are what completed before the cut. */
   cut?: boolean;
   /** CPU per answered request: the target's process tree, and the whole machine (load generator, databases, all). */
@@ -409,6 +437,7 @@ function diff(after: Record<string, number>, before: Record<string, number>): Re
 async function run(t: Target, phase: string, o: { n: number; rps?: number; latency?: boolean; tenths?: boolean }): Promise<LoadResult> {
   const before = t.codes();
   const cacheBefore = t.cache();
+  const refusedBefore = await t.refusals();
   // Always logged: a run cut by --max-seconds is reported from its log (marked cut).
   const logFile = join(OUT, `${t.name}-${phase}.tsv`);
   const cpu0 = treeCpuMs(t.proc.pid);
@@ -423,9 +452,11 @@ async function run(t: Target, phase: string, o: { n: number; rps?: number; laten
   if (t.name !== 'bare') {
     res.grpcCodes = diff(t.codes(), before);
     res.cache = diff(t.cache(), cacheBefore);
+    const refused = diff(await t.refusals(), refusedBefore);
+    if (Object.keys(refused).length) res.refusedBy = refused;
   }
   const lat = res.p99Ms !== undefined ? `  p50 ${res.p50Ms} ms  p99 ${res.p99Ms} ms  p99.9 ${res.p999Ms} ms` : '';
-  log(`${t.name.padEnd(5)} ${phase.padEnd(14)} ${String(Math.round(res.rps)).padStart(7)} req/s  cpu ${cpuUsPerReq} µs/req (machine ${machineCpuUsPerReq}, steal ${res.stealPct} %)  peak RSS ${res.peakRssMiB} MiB  (${res.succeeded}/${res.requests} ok${res.grpcCodes ? `, grpc ${JSON.stringify(res.grpcCodes)}, cache ${JSON.stringify(res.cache)}` : ''})${lat}`);
+  log(`${t.name.padEnd(5)} ${phase.padEnd(14)} ${String(Math.round(res.rps)).padStart(7)} req/s  cpu ${cpuUsPerReq} µs/req (machine ${machineCpuUsPerReq}, steal ${res.stealPct} %)  peak RSS ${res.peakRssMiB} MiB  (${res.succeeded}/${res.requests} ok${res.grpcCodes ? `, grpc ${JSON.stringify(res.grpcCodes)}, cache ${JSON.stringify(res.cache)}` : ''}${res.refusedBy ? `, refused by ${JSON.stringify(res.refusedBy)}` : ''})${lat}`);
   if (res.cut) log(`${t.name} ${phase}: cut at ${MAX_SECONDS} s after ${res.requests} of ${o.n} requests`);
   if (res.failed || (!res.cut && res.succeeded !== res.requests)) throw new Error(`${t.name} ${phase}: ${res.requests - res.succeeded} requests failed at the HTTP level`);
   return res;
@@ -690,7 +721,7 @@ async function main(): Promise<void> {
     ...(scales.length >= 2 ? { 'largest/smallest scale p99 ≤ 1.2': Number(((scales.at(-1)!.p99Ms ?? 0) / (scales[0]!.p99Ms ?? 1)).toFixed(3)) } : {}),
   };
 
-  const rows = results.map((r) => `| ${r.target} | ${r.phase}${r.cut ? " (cut at --max-seconds)" : ""} | ${r.offeredRps ?? 'max'} | ${Math.round(r.rps)} | ${r.cpuUsPerReq ?? ''} / ${r.machineCpuUsPerReq ?? ''} | ${r.p50Ms ?? ''} | ${r.p99Ms ?? ''} | ${r.p999Ms ?? ''} | ${r.maxMs ?? ''} | ${r.grpcCodes ? Object.entries(r.grpcCodes).map(([k, v]) => `${k} ${v}`).join(', ') : 'OK (bare)'} | ${r.cache ? `${r.cache.failures ?? 0} / ${r.cache.over100ms ?? 0}` : ''} | ${r.stealPct ?? ''} | ${r.peakRssMiB ?? ''} |`);
+  const rows = results.map((r) => `| ${r.target} | ${r.phase}${r.cut ? " (cut at --max-seconds)" : ""} | ${r.offeredRps ?? 'max'} | ${Math.round(r.rps)} | ${r.cpuUsPerReq ?? ''} / ${r.machineCpuUsPerReq ?? ''} | ${r.p50Ms ?? ''} | ${r.p99Ms ?? ''} | ${r.p999Ms ?? ''} | ${r.maxMs ?? ''} | ${r.grpcCodes ? Object.entries(r.grpcCodes).map(([k, v]) => `${k} ${v}`).join(', ') : 'OK (bare)'}${r.refusedBy ? ` (refused by ${Object.entries(r.refusedBy).map(([k, v]) => `${k} ${v}`).join(', ')})` : ''} | ${r.cache ? `${r.cache.failures ?? 0} / ${r.cache.over100ms ?? 0}` : ''} | ${r.stealPct ?? ''} | ${r.peakRssMiB ?? ''} |`);
   const table = [
     '| target | phase | offered req/s | served req/s | CPU µs per lookup: target / machine | p50 ms | p99 ms | p99.9 ms | max ms | gRPC outcomes | Redis failed / waited > 100 ms | steal % | peak RSS MiB |',
     '| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |',
@@ -713,7 +744,7 @@ async function main(): Promise<void> {
     node: process.version,
     cpu,
     entries: Number(totalEntries),
-    config: { phases: [...PHASES], connections: C, streamsPerConnection: M, satN: SAT_N, rounds: ROUNDS, rateSeconds: RATE_SECONDS, longN: LONG_N, workers: WORKERS, scales: SCALES },
+    config: { phases: [...PHASES], connections: C, streamsPerConnection: M, satN: SAT_N, rounds: ROUNDS, rateSeconds: RATE_SECONDS, longN: LONG_N, workers: WORKERS, scales: SCALES, nodeFlags: { api: API_ARGS, bare: BARE_ARGS } },
     ratios: targetsMet,
     rounds: { api1Bare, [`${apiNName}Api1`]: apiNApi1, cpuApi1Bare },
     results: results.map(({ percentiles, ...r }) => ({ ...r, percentiles })),
