@@ -4,12 +4,16 @@
 // agree with this list. A V8 flag can only be given when the process starts (node's command line
 // or NODE_OPTIONS), never from our zod config; cluster workers inherit their primary's.
 //
-// --max-semi-space-size=32 (MiB per semi-space; V8's default is 16). Every lookup allocates about
-// 120 KB, and at saturation a few hundred calls are in flight: with the default young generation
-// many of their objects outlive two scavenges, are copied at each and promoted, and the old
-// generation fills with garbage (peak RSS 350-900 MiB at saturation, against about 420 with this
-// flag). Measured with bench/lookup.ts in alternating rounds against the same API on V8's
-// defaults (bench/RESULTS.md, 2026-12-05 17:47-18:11): a median 1.17x and 1.06x the lookups per
-// second in two runs. The cost: up to 32 MiB more young generation per process (two semi-spaces
-// of 32 MiB instead of 16).
+// --max-semi-space-size=32 (MiB per semi-space). By default V8 sizes its young generation from
+// the memory the process may use: 16 MiB semi-spaces on this project's 24 GiB bench host, 1 MiB in
+// a 512 MiB container (deploy/k8s/api.yaml's limit; node reads the cgroup's limit). Every lookup
+// allocates about 120 KB and at saturation a few hundred calls are in flight, so with small
+// semi-spaces what those calls hold is copied at each scavenge and promoted, and the old
+// generation fills with their garbage. Against the same API on V8's defaults, in alternating
+// rounds of bench/lookup.ts (bench/RESULTS.md, "LookupKey, 2026-12-05 17:26-18:55"):
+// - in a 512 MiB memory cgroup: a median 1.58x the lookups per second (all 5 rounds 1.52-2.08x),
+//   CPU per lookup 957-1,187 -> 549-731 us, peak RSS 161 -> 227 MiB;
+// - on the 24 GiB host: medians 1.17x and 1.06x in two runs of 9 rounds, peak RSS 894 and 519 ->
+//   417 and 433 MiB.
+// The cost: a young generation of up to 64 MiB per process.
 export const API_NODE_FLAGS: readonly string[] = ['--max-semi-space-size=32'];

@@ -40,8 +40,9 @@ core_dict_env() {
       ;;
     test)
       DATA_DIR="$ROOT/.data/test"
-      # Every test port lies below Linux's ephemeral range (32768-60999 by default), so an outgoing
-      # connection's local port can never hold one of them when a service starts to listen.
+      # Every test port lies below Linux's default ephemeral range (32768-60999), so (unless
+      # net.ipv4.ip_local_port_range was widened) an outgoing connection's local port cannot hold
+      # one of them when a service starts to listen.
       PG_PORT="${TEST_PG_PORT:-25432}"
       REDIS_PORT="${TEST_REDIS_PORT:-26379}"
       TEMPORAL_PORT="${TEST_TEMPORAL_PORT:-27233}"
