@@ -6,7 +6,7 @@
 //           its V8 flags as every launcher does: config/node-flags.ts), API_WORKERS=1,
 //   apiN  — the same with API_WORKERS=N (default: cores),
 // (the APIs with the per-client rate limit raised out of the one bench client's reach, still
-// leased 50 points at a time: see BENCH_RATE_LIMIT),
+// leased 50 points at a time: see API_RATE_LIMIT),
 // all started here on free ports against the running dev stack (scripts/run.sh), in one run.
 //
 //   bash scripts/bench.sh lookup [--quick] [--scales 100000,10000000] [--long-n 1000000] …
@@ -122,7 +122,7 @@ interface Target {
  * Refusal counters in a Prometheus exposition: the per-client rate limit and the failed-auth
  * limit (core_dict_rate_limited_total), each admission gate (core_dict_admission_shed_total{gate}).
  */
-export function refusalCounters(exposition: string): Record<string, number> {
+function refusalCounters(exposition: string): Record<string, number> {
   const out: Record<string, number> = {};
   for (const line of exposition.split('\n')) {
     const m = /^core_dict_(rate_limited_total|admission_shed_total\{gate="([^"]+)"\}) (\S+)$/.exec(line);
@@ -176,13 +176,13 @@ async function waitFor(what: string, cond: () => boolean, ms = 60_000): Promise<
 // raised out of reach while each process still leases 50 points at a time, as the default lease
 // does for 5,000, so every call still passes the limiter and a lease still costs a Redis round
 // trip per 50 calls. API_RATE_LIMIT_* in the environment win (to measure the limit itself).
-const BENCH_RATE_LIMIT = { API_RATE_LIMIT_POINTS: '1000000', API_RATE_LIMIT_LEASE: '50' };
+const API_RATE_LIMIT = { API_RATE_LIMIT_POINTS: process.env.API_RATE_LIMIT_POINTS ?? '1000000', API_RATE_LIMIT_LEASE: process.env.API_RATE_LIMIT_LEASE ?? '50' };
 
 async function startApi(name: string, workers: number, extraEnv: Record<string, string> = {}): Promise<Target> {
   const port = await freePort();
   const metricsPort = await freePort();
   const proc = spawn(process.execPath, [...API_ARGS, join(dist, 'api', 'main.js')], {
-    env: { ...BENCH_RATE_LIMIT, ...process.env, API_WORKERS: String(workers), API_GRPC_PORT: String(port), API_PORT: String(await freePort()), API_METRICS_HOST: '127.0.0.1', API_METRICS_PORT: String(metricsPort), LOG_LEVEL: 'info', RPC_STATS_INTERVAL_MS: '1000', ...extraEnv },
+    env: { ...process.env, ...API_RATE_LIMIT, API_WORKERS: String(workers), API_GRPC_PORT: String(port), API_PORT: String(await freePort()), API_METRICS_HOST: '127.0.0.1', API_METRICS_PORT: String(metricsPort), LOG_LEVEL: 'info', RPC_STATS_INTERVAL_MS: '1000', ...extraEnv },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   const lines = track(proc);
@@ -756,7 +756,7 @@ async function main(): Promise<void> {
     node: process.version,
     cpu,
     entries: Number(totalEntries),
-    config: { phases: [...PHASES], connections: C, streamsPerConnection: M, satN: SAT_N, rounds: ROUNDS, rateSeconds: RATE_SECONDS, longN: LONG_N, workers: WORKERS, scales: SCALES, nodeFlags: { api: API_ARGS, bare: BARE_ARGS }, apiRateLimit: { points: Number(process.env.API_RATE_LIMIT_POINTS ?? BENCH_RATE_LIMIT.API_RATE_LIMIT_POINTS), lease: Number(process.env.API_RATE_LIMIT_LEASE ?? BENCH_RATE_LIMIT.API_RATE_LIMIT_LEASE) } },
+    config: { phases: [...PHASES], connections: C, streamsPerConnection: M, satN: SAT_N, rounds: ROUNDS, rateSeconds: RATE_SECONDS, longN: LONG_N, workers: WORKERS, scales: SCALES, nodeFlags: { api: API_ARGS, bare: BARE_ARGS }, apiRateLimit: { points: Number(API_RATE_LIMIT.API_RATE_LIMIT_POINTS), lease: Number(API_RATE_LIMIT.API_RATE_LIMIT_LEASE) } },
     ratios: targetsMet,
     rounds: { api1Bare, [`${apiNName}Api1`]: apiNApi1, cpuApi1Bare },
     results: results.map(({ percentiles, ...r }) => ({ ...r, percentiles })),
