@@ -33,6 +33,7 @@ import { admissionInterceptor, type Gate } from './admission.js';
 import type { VerifyBearer } from './auth.js';
 import { authInterceptor, principalKey } from './principal.js';
 import { metricsInterceptor } from './metrics.js';
+import type { RateLimitName } from '../config/metrics.js';
 import { authFailureLimitInterceptor, rateLimitInterceptor, type AuthFailureLimitOptions, type ClientLimiter } from './rate-limit.js';
 import { recoveryInterceptor, requestIdInterceptor, requestIdKey, rpcName } from './request-context.js';
 import { invalidArgument } from './errors.js';
@@ -155,8 +156,8 @@ export interface InterceptorOptions {
   rateLimiter?: Pick<ClientLimiter, 'consume'>;
   /** Per-peer limit of failed authentications, before auth (rate-limit.ts); absent = none. */
   authFailureLimit?: Omit<AuthFailureLimitOptions, 'log' | 'onLimited'>;
-  /** Called for each call the limiter refuses (metrics). */
-  onRateLimited?: () => void;
+  /** Called for each call a rate limit refuses, with which one (metrics). */
+  onRateLimited?: (limit: RateLimitName) => void;
   statsIntervalMs?: number;
 }
 

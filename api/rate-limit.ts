@@ -25,6 +25,7 @@ import type { Redis } from 'ioredis';
 import { LRUCache } from 'lru-cache';
 import type { Logger } from 'pino';
 import { RateLimiterMemory, RateLimiterRedis, RateLimiterRes } from 'rate-limiter-flexible';
+import type { RateLimitName } from '../config/metrics.js';
 import { Health } from '../gen/grpc/health/v1/health_pb.js';
 import { breakerState, samplingCircuit, watched, type BreakerState, type SamplingBreakerOptions } from '../store/breaker.js';
 import { unavailable } from './errors.js';
@@ -131,7 +132,7 @@ const refusal = (err: RateLimiterRes, what: string): ConnectError =>
   unavailable(`${what}: retry later`, Math.max(1, Math.ceil(err.msBeforeNext / 1000)), 'RateLimited');
 
 /** After auth (the key needs the principal), before admission and any work. */
-export function rateLimitInterceptor(limiter: Pick<ClientLimiter, 'consume'>, o: { log?: Logger; onLimited?: () => void } = {}): Interceptor {
+export function rateLimitInterceptor(limiter: Pick<ClientLimiter, 'consume'>, o: { log?: Logger; onLimited?: (limit: RateLimitName) => void } = {}): Interceptor {
   return (next) => async (req) => {
     if (EXEMPT.has(req.service.typeName)) return next(req);
     const client = clientKey(req.contextValues);
@@ -139,7 +140,7 @@ export function rateLimitInterceptor(limiter: Pick<ClientLimiter, 'consume'>, o:
       await limiter.consume(client);
     } catch (err) {
       if (err instanceof RateLimiterRes) {
-        o.onLimited?.();
+        o.onLimited?.('client');
         o.log?.debug({ requestId: req.contextValues.get(requestIdKey), rpc: rpcName(req), client, retryAfterMs: err.msBeforeNext }, 'rate limited');
         throw refusal(err, 'rate limit exceeded for this client');
       }
@@ -158,7 +159,7 @@ export interface AuthFailureLimitOptions {
   /** At most this many remembered tokens (default 10,000; the oldest are forgotten first). */
   verifiedMax?: number;
   log?: Logger;
-  onLimited?: () => void;
+  onLimited?: (limit: RateLimitName) => void;
 }
 
 export const VERIFIED_TOKEN_TTL_MS = 3_600_000;
@@ -187,7 +188,7 @@ export function authFailureLimitInterceptor(o: AuthFailureLimitOptions): Interce
     const authorization = req.header.get('authorization') ?? '';
     const blocked = failing.has(peer) || failing.size >= FAILING_MAX ? await failures.get(peer) : null;
     if (blocked && blocked.remainingPoints <= 0 && !known(authorizationDigest(req.contextValues, authorization))) {
-      o.onLimited?.();
+      o.onLimited?.('auth_failures');
       o.log?.debug({ requestId: req.contextValues.get(requestIdKey), rpc: rpcName(req), client: peer, retryAfterMs: blocked.msBeforeNext }, 'rate limited: failed authentications');
       throw refusal(blocked, 'too many failed authentications from this address');
     }

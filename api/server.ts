@@ -100,7 +100,7 @@ export function build(o: BuildOptions): ApiServer {
       serviceRoutes(router);
       if (o.reflection !== false) reflectionRoutes(router);
     },
-    interceptors: interceptors({ verifyBearer: o.verifyBearer, log: o.log, rpcGate: gates.rpc, rateLimiter: o.rateLimiter, authFailureLimit: o.authFailureLimit, onRateLimited: () => rateLimited.inc(), statsIntervalMs: o.statsIntervalMs }),
+    interceptors: interceptors({ verifyBearer: o.verifyBearer, log: o.log, rpcGate: gates.rpc, rateLimiter: o.rateLimiter, authFailureLimit: o.authFailureLimit, onRateLimited: (limit) => rateLimited.inc({ limit }), statsIntervalMs: o.statsIntervalMs }),
     readMaxBytes: o.readMaxBytes ?? DEFAULT_READ_MAX_BYTES,
     contextValues: nodeContextValues({
       trustProxyHops: o.trustProxyHops,

@@ -119,14 +119,15 @@ interface Target {
 }
 
 /**
- * Refusal counters in a Prometheus exposition: the per-client rate limit and the failed-auth
- * limit (core_dict_rate_limited_total), each admission gate (core_dict_admission_shed_total{gate}).
+ * Refusal counters in a Prometheus exposition: each rate limit (core_dict_rate_limited_total{limit}:
+ * the per-client one, the failed-authentication one) and each admission gate
+ * (core_dict_admission_shed_total{gate}).
  */
 function refusalCounters(exposition: string): Record<string, number> {
   const out: Record<string, number> = {};
   for (const line of exposition.split('\n')) {
-    const m = /^core_dict_(rate_limited_total|admission_shed_total\{gate="([^"]+)"\}) (\S+)$/.exec(line);
-    if (m) out[m[2] ? `gate ${m[2]}` : 'rate limit'] = Number(m[3]);
+    const m = /^core_dict_(rate_limited_total|admission_shed_total)\{(limit|gate)="([^"]+)"\} (\S+)$/.exec(line);
+    if (m) out[`${m[2] === 'gate' ? 'gate' : 'rate limit'} ${m[3]}`] = Number(m[4]);
   }
   return out;
 }

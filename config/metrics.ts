@@ -95,9 +95,20 @@ export const admissionShed = once('core_dict_admission_shed_total', () =>
     },
   }));
 
-/** Calls refused by the per-client rate limit (api/rate-limit.ts). */
-export const rateLimited = once('core_dict_rate_limited_total', () =>
-  new client.Counter({ name: 'core_dict_rate_limited_total', help: 'Calls refused by the per-client rate limit' }));
+/** The rate limits of api/rate-limit.ts, as core_dict_rate_limited_total's `limit` label names them. */
+export const RATE_LIMITS = ['client', 'auth_failures'] as const;
+export type RateLimitName = (typeof RATE_LIMITS)[number];
+
+/**
+ * Calls refused by a rate limit of api/rate-limit.ts, by `limit`: `client` (the per-client limit)
+ * or `auth_failures` (a peer with too many failed authentications). Both series exist from the
+ * start, so a dashboard's rate() sees the first refusal.
+ */
+export const rateLimited = once('core_dict_rate_limited_total', () => {
+  const c = new client.Counter({ name: 'core_dict_rate_limited_total', help: 'Calls refused by a rate limit: the per-client limit (limit="client") or the failed-authentication limit per peer (limit="auth_failures")', labelNames: ['limit'] as const });
+  for (const limit of RATE_LIMITS) c.inc({ limit }, 0);
+  return c;
+});
 
 /** Reports a gate's stats (api/admission.ts) on every scrape. */
 export function watchGate(name: string, stats: () => GateStats): void {

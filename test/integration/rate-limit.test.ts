@@ -14,6 +14,7 @@ import { createConnectTransport } from '@connectrpc/connect-node';
 import type { ApiServer } from '../../api/server.js';
 import { unavailable } from '../../api/errors.js';
 import { rateLimiter } from '../../api/rate-limit.js';
+import { rateLimited, type RateLimitName } from '../../config/metrics.js';
 import { CoreDictService } from '../../gen/dict/core/v1/service_pb.js';
 import { RetryInfoSchema } from '../../gen/google/rpc/error_details_pb.js';
 import { rpcError } from '../support/errors.js';
@@ -37,6 +38,9 @@ async function api(over: Parameters<typeof extraApi>[1]): Promise<RpcClient<type
   return createClient(CoreDictService, createConnectTransport({ baseUrl: x.urls.httpUrl, httpVersion: '1.1' }));
 }
 
+/** core_dict_rate_limited_total{limit} in this process's registry (extraApi's servers count there). */
+const refusedBy = async (limit: RateLimitName): Promise<number> => (await rateLimited.get()).values.find((v) => v.labels.limit === limit)?.value ?? 0;
+
 const retrySeconds = (e: Awaited<ReturnType<typeof rpcError>>): number => Number(e.err.findDetails(RetryInfoSchema)[0]?.retryDelay?.seconds ?? 0n);
 
 describe('per-client rate limit with Redis killed and restarted', () => {
@@ -57,8 +61,10 @@ describe('per-client rate limit with Redis killed and restarted', () => {
     // Redis up: counted there.
     const a = await as('rl-a');
     for (let i = 0; i < POINTS; i++) await client.healthCheck({}, a);
+    const refused0 = await refusedBy('client');
     assert.equal((await rpcError(() => client.healthCheck({}, a))).code, Code.ResourceExhausted);
     assert.equal(Number(await redis.get(redisKey('rl-a'))), POINTS + 1);
+    assert.equal(await refusedBy('client'), refused0 + 1, 'counted under limit="client"');
 
     // Redis killed: each call is counted in this process's memory, at once.
     await r.kill();
@@ -154,6 +160,7 @@ describe('failed authentications per peer, before auth', () => {
     for (let i = 0; i < POINTS; i++) assert.equal((await rpcError(async () => client.healthCheck({}, xff('198.51.100.7', await badToken())))).code, Code.Unauthenticated);
 
     const v0 = verifications;
+    const [auth0, client0] = [await refusedBy('auth_failures'), await refusedBy('client')];
     for (let i = 0; i < 20; i++) {
       const e = await rpcError(async () => client.healthCheck({}, xff('198.51.100.7', await badToken())));
       assert.equal(e.code, Code.ResourceExhausted);
@@ -161,6 +168,8 @@ describe('failed authentications per peer, before auth', () => {
       assert.ok(retrySeconds(e) > 0 && retrySeconds(e) <= 60, `retry delay ${retrySeconds(e)}`);
     }
     assert.equal(verifications, v0, 'refused calls were not verified');
+    assert.equal(await refusedBy('auth_failures'), auth0 + 20, 'each refusal counted under limit="auth_failures"');
+    assert.equal(await refusedBy('client'), client0, 'and none under the per-client limit');
 
     // The token this process verified from that address before still works (and is verified).
     await client.healthCheck({}, xff('198.51.100.7', good));

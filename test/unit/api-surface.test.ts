@@ -144,12 +144,12 @@ test('rate limit: while Redis is down each process counts in memory (fallback), 
   redis.on('error', () => undefined);
   const { log } = capture();
   const limiter = rateLimiter(redis, { points: 3, durationSeconds: 60 });
-  let limited = 0;
+  const limited: string[] = [];
   const transport = createRouterTransport(
     (router) => {
       router.service(CoreDictService, { healthCheck: () => ({}) });
     },
-    { router: { interceptors: interceptors({ verifyBearer, log, rateLimiter: limiter, onRateLimited: () => limited++ }) } },
+    { router: { interceptors: interceptors({ verifyBearer, log, rateLimiter: limiter, onRateLimited: (limit) => limited.push(limit) }) } },
   );
   const client = createClient(CoreDictService, transport);
   const as = { headers: await tokenFor('u1') };
@@ -157,7 +157,7 @@ test('rate limit: while Redis is down each process counts in memory (fallback), 
   const err = await failure(client.healthCheck({}, as));
   assert.equal(err.code, Code.ResourceExhausted);
   assert.equal(err.findDetails(ErrorInfoSchema)[0]?.reason, 'RateLimited');
-  assert.equal(limited, 1);
+  assert.deepEqual(limited, ['client'], 'reported once, as the per-client limit');
   await client.healthCheck({}, { headers: await tokenFor('u2') });
   redis.disconnect();
 });
