@@ -13,7 +13,8 @@
 //
 // Phases: CPU calibration; saturation throughput of each target in --rounds rounds of alternating
 // order (ratios api1/bare, apiN/api1 per round and their median); latency p50/p99/p99.9 at fixed
-// offered rates 25/50/75 % of bare's measured capacity (apiN at 50 %); api1 with Redis
+// offered rates 25/50/75 % of bare's measured capacity (apiN at 50 %), each after an untimed 2 s
+// at its rate, so every target starts warm; api1 with Redis
 // unreachable at 50 %; api1 at saturation over --long-n lookups (throughput of the first vs the
 // last tenth, with the bare server run just before and after as the machine's own drift); optionally own-key lookups at each --scales size of the entries table (keys
 // loaded by bench/gen-keys.ts with COPY; random keys among them, sent open loop from this process). Prints a table, writes JSON and one SVG percentile
@@ -73,6 +74,8 @@ const C = wholeNumber('connections', values.connections, 8, 1, 64);
 const M = wholeNumber('streams', values.streams, 32, 1, 256);
 const SAT_N = wholeNumber('sat-n', values['sat-n'], QUICK ? 20_000 : 200_000, 1_000, 2_000_000);
 const RATE_SECONDS = wholeNumber('rate-seconds', values['rate-seconds'], QUICK ? 4 : 15, 1, 120);
+// The untimed lead-in of each fixed-rate phase, at its rate (see atRate in main).
+const RATE_WARM_SECONDS = 2;
 const LONG_N = wholeNumber('long-n', values['long-n'], QUICK ? 50_000 : 1_000_000, 10_000, 5_000_000);
 const ROUNDS = wholeNumber('rounds', values.rounds, QUICK ? 1 : 3, 1, 9);
 const WORKERS = wholeNumber('workers', values.workers, availableParallelism(), 2, 64);
@@ -552,9 +555,12 @@ async function runRandomKeys(t: Target, phase: string, o: { size: number; rps: n
   return res;
 }
 
-/** Untimed warm-up (JIT, connections, plan cache); waits out the API's stats interval so the next phase counts only its own calls. */
-async function warm(t: Target, n: number): Promise<void> {
-  h2load(t.port, { n });
+/**
+ * Untimed warm-up (JIT, connections, plan cache), at saturation or at `rps`; waits out the API's
+ * stats interval so the next phase counts only its own calls.
+ */
+async function warm(t: Target, n: number, rps?: number): Promise<void> {
+  h2load(t.port, { n, rps });
   if (t.name !== 'bare') await new Promise((r) => setTimeout(r, 1_300));
 }
 
@@ -637,10 +643,21 @@ async function main(): Promise<void> {
     }
     const cap = median(saturation(results, 'bare').map((x) => x.rps));
 
+    // Every fixed-rate phase starts warm: each target first gets the same untimed RATE_WARM_SECONDS
+    // at the phase's rate. Without it the phases compared unequal starts: bare and api1 had each run
+    // a phase some 10 s before theirs, apiN sat idle for about 80 s before its 50 % phase, and a
+    // process that has idled that long spends its first second or so at several times its CPU per
+    // lookup (bench/RESULTS.md, "LookupKey, 2026-12-05 20:29-"): that second set apiN's p99 in
+    // three of four harness runs. What idling costs is a finding of its own, not a latency at 50 %.
+    const atRate = async (t: Target, pct: number) => {
+      const rps = cap * (pct / 100);
+      await warm(t, Math.round(rps * RATE_WARM_SECONDS), rps);
+      results.push(await run(t, `rate-${pct}%`, { n: Math.round(rps * RATE_SECONDS), rps, latency: true }));
+    };
     for (const pct of PHASES.has('rates') ? [25, 50, 75] : []) {
-      for (const t of [bare, api1]) results.push(await run(t, `rate-${pct}%`, { n: Math.round(cap * (pct / 100) * RATE_SECONDS), rps: cap * (pct / 100), latency: true }));
+      for (const t of [bare, api1]) await atRate(t, pct);
     }
-    if (apiN && PHASES.has('rates')) results.push(await run(apiN, 'rate-50%', { n: Math.round(cap * 0.5 * RATE_SECONDS), rps: cap * 0.5, latency: true }));
+    if (apiN && PHASES.has('rates')) await atRate(apiN, 50);
     for (const t of [api1, ...(apiN ? [apiN] : [])]) {
       await t.stop();
       targets.splice(targets.indexOf(t), 1);
@@ -757,7 +774,7 @@ async function main(): Promise<void> {
     node: process.version,
     cpu,
     entries: Number(totalEntries),
-    config: { phases: [...PHASES], connections: C, streamsPerConnection: M, satN: SAT_N, rounds: ROUNDS, rateSeconds: RATE_SECONDS, longN: LONG_N, workers: WORKERS, scales: SCALES, nodeFlags: { api: API_ARGS, bare: BARE_ARGS }, apiRateLimit: { points: Number(API_RATE_LIMIT.API_RATE_LIMIT_POINTS), lease: Number(API_RATE_LIMIT.API_RATE_LIMIT_LEASE) } },
+    config: { phases: [...PHASES], connections: C, streamsPerConnection: M, satN: SAT_N, rounds: ROUNDS, rateSeconds: RATE_SECONDS, rateWarmSeconds: RATE_WARM_SECONDS, longN: LONG_N, workers: WORKERS, scales: SCALES, nodeFlags: { api: API_ARGS, bare: BARE_ARGS }, apiRateLimit: { points: Number(API_RATE_LIMIT.API_RATE_LIMIT_POINTS), lease: Number(API_RATE_LIMIT.API_RATE_LIMIT_LEASE) } },
     ratios: targetsMet,
     rounds: { api1Bare, [`${apiNName}Api1`]: apiNApi1, cpuApi1Bare },
     results: results.map(({ percentiles, ...r }) => ({ ...r, percentiles })),
