@@ -643,12 +643,13 @@ async function main(): Promise<void> {
     }
     const cap = median(saturation(results, 'bare').map((x) => x.rps));
 
-    // Every fixed-rate phase starts warm: each target first gets the same untimed RATE_WARM_SECONDS
+    // Each 25/50/75 % phase starts warm: each target first gets the same untimed RATE_WARM_SECONDS
     // at the phase's rate. Without it the phases compared unequal starts: bare and api1 had each run
     // a phase some 10 s before theirs, apiN sat idle for about 80 s before its 50 % phase, and a
     // process that has idled that long spends its first second or so at several times its CPU per
-    // lookup (bench/RESULTS.md, "LookupKey, 2026-12-05 20:29-"): that second set apiN's p99 in
+    // lookup (bench/RESULTS.md, "LookupKey, 2026-12-05 20:09–21:50"): that second set apiN's p99 in
     // three of four harness runs. What idling costs is a finding of its own, not a latency at 50 %.
+    // (The Redis-down and key-table phases run on a process warmed at saturation just before.)
     const atRate = async (t: Target, pct: number) => {
       const rps = cap * (pct / 100);
       await warm(t, Math.round(rps * RATE_WARM_SECONDS), rps);

@@ -14,6 +14,7 @@ import { createVerifier } from '../../api/auth.js';
 import { interceptors } from '../../api/interceptors.js';
 import { DEV_AUDIENCE, DEV_ISSUER, mintToken } from '../../scripts/token.js';
 import { clientKey, rateLimiter } from '../../api/rate-limit.js';
+import { RATE_LIMITS, register } from '../../config/metrics.js';
 import { answer, reflectionIndex, servedServices } from '../../api/reflection.js';
 import { acceptRequestId } from '../../api/request-context.js';
 import { ErrorInfoSchema, file_google_rpc_error_details } from '../../gen/google/rpc/error_details_pb.js';
@@ -160,6 +161,12 @@ test('rate limit: while Redis is down each process counts in memory (fallback), 
   assert.deepEqual(limited, ['client'], 'reported once, as the per-client limit');
   await client.healthCheck({}, { headers: await tokenFor('u2') });
   redis.disconnect();
+});
+
+test('core_dict_rate_limited_total: one series per limit, exposed before the first refusal', async () => {
+  const text = await register.metrics();
+  for (const limit of RATE_LIMITS) assert.match(text, new RegExp(`^core_dict_rate_limited_total\\{limit="${limit}"\\} \\d+$`, 'm'), limit);
+  assert.doesNotMatch(text, /^core_dict_rate_limited_total \d/m, 'no unlabelled series');
 });
 
 test('peer address: the socket, or the X-Forwarded-For entry our outermost proxy appended', () => {
