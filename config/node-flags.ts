@@ -18,4 +18,15 @@
 //   from run to run with or without the flag (350-894 MiB without, 384-936 with): it is for
 //   throughput that the flag is set, not for memory.
 // The cost: a young generation of up to 64 MiB per process.
-export const API_NODE_FLAGS: readonly string[] = ['--max-semi-space-size=32'];
+//
+// --no-memory-reducer. When a process stops allocating (no traffic), V8's memory reducer runs
+// full collections to give memory back; those clear what optimized code holds weakly, and V8
+// deoptimizes every function that depended on it: about 145 functions per API worker, the whole
+// hot path, some 45 s into an idle minute. The next burst of lookups then runs unoptimized until
+// TurboFan recompiles it: an API of two workers on the dev stack, h2load, 80 s idle, then 1,000
+// lookups/s: the first 2 s had p99 63 and 184 ms against 24 and 25 ms afterwards; with the flag,
+// 0 functions deoptimized and 17 and 21 ms against 19 and 19 (bench/RESULTS.md, "LookupKey,
+// 2026-12-05 20:09-22:10"). The cost: an idle process keeps the heap it grew under load (idle
+// RSS per worker about 280 MiB instead of about 125 on the bench host); the peak under load, which
+// the container's limit must hold anyway, does not change.
+export const API_NODE_FLAGS: readonly string[] = ['--max-semi-space-size=32', '--no-memory-reducer'];

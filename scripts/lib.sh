@@ -76,7 +76,7 @@ node_script() {
 # API's agree with it).
 node_flags() {
   case ${1%%-*} in
-    api) echo --max-semi-space-size=32 ;;
+    api) echo --max-semi-space-size=32 --no-memory-reducer ;;
   esac
 }
 
