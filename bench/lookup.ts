@@ -647,7 +647,7 @@ async function main(): Promise<void> {
     // at the phase's rate. Without it the phases compared unequal starts: bare and api1 had each run
     // a phase some 10 s before theirs, apiN sat idle for about 80 s before its 50 % phase, and a
     // process that has idled that long spends its first second or so at several times its CPU per
-    // lookup (bench/RESULTS.md, "LookupKey, 2026-12-05 20:09–22:10"): that second set apiN's p99 in
+    // lookup (bench/RESULTS.md, "LookupKey, 2026-12-05 20:09–22:05"): that second set apiN's p99 in
     // three of four harness runs (V8's memory reducer dropped the hot path's optimized code while
     // it idled; the API now runs with --no-memory-reducer, config/node-flags.ts). What idling costs
     // is a finding of its own, not a latency at 50 %.

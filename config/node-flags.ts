@@ -1,8 +1,9 @@
 // The V8 flags the API process starts with, wherever it is started: scripts/lib.sh (run.sh),
 // deploy/Dockerfile, deploy/k8s/api.yaml, docker-compose.yml and the lookup benchmark
 // (bench/lookup.ts) all pass them, and test/unit/deploy-files.test.ts checks that they
-// agree with this list. A V8 flag can only be given when the process starts (node's command line
-// or NODE_OPTIONS), never from our zod config; cluster workers inherit their primary's.
+// agree with this list. A V8 flag can only be given when the process starts, never from our zod
+// config: on node's command line (NODE_OPTIONS takes --max-semi-space-size but refuses
+// --no-memory-reducer); cluster workers inherit their primary's.
 //
 // --max-semi-space-size=32 (MiB per semi-space). By default V8 sizes its young generation from
 // the memory the process may use: 16 MiB semi-spaces on this project's 24 GiB bench host, 1 MiB in
@@ -26,7 +27,8 @@
 // TurboFan recompiles it: an API of two workers on the dev stack, h2load, 80 s idle, then 1,000
 // lookups/s: the first 2 s had p99 63 and 184 ms against 24 and 25 ms afterwards; with the flag,
 // 0 functions deoptimized and 17 and 21 ms against 19 and 19 (bench/RESULTS.md, "LookupKey,
-// 2026-12-05 20:09-22:10"). The cost: an idle process keeps the heap it grew under load (idle
-// RSS per worker about 280 MiB instead of about 125 on the bench host); the peak under load, which
-// the container's limit must hold anyway, does not change.
+// 2026-12-05 20:09-22:05"). The cost: an idle process keeps the heap it grew under load (idle
+// RSS per worker 279-351 MiB instead of about 125 on the bench host); the peak under load, which
+// the container's limit must hold anyway, is expected not to change (the reducer acts only once
+// allocation stops) but was not measured with the flag.
 export const API_NODE_FLAGS: readonly string[] = ['--max-semi-space-size=32', '--no-memory-reducer'];
