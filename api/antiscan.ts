@@ -14,7 +14,7 @@ import { isParticipantCategory, PARTICIPANT_ANTISCAN_POLICY, type LookupOutcome 
 import { isValidEndToEndId } from '../domain/ids.js';
 import { inferKeyType } from '../domain/validation.js';
 import * as pb from '../gen/dict/core/v1/service_pb.js';
-import type { AntiscanLimiter } from '../store/antiscan.js';
+import { tokensNowAtMost, type AntiscanLimiter, type PoliciesRound, type PoliciesView } from '../store/antiscan.js';
 import { invalidArgument, rateLimited, unavailable } from './errors.js';
 import { permissionDenied } from './auth.js';
 import { principalOf } from './principal.js';
@@ -100,7 +100,16 @@ export function paymentOrderService(d: AntiscanDeps): Pick<ServiceImpl<typeof pb
  * Reconciles our participant bucket with DICT's (GET /policies/): DICT's category replaces the
  * configured one, and our bucket is lowered to DICT's AvailableTokens when it holds more (never
  * raised: DICT may count lookups of other instances or of an earlier run). User buckets have no
- * DICT view (BCB serves only the participant's). Runs once now and every `intervalMs` (0 = once).
+ * DICT view (BCB serves only the participant's). Runs once now and every `intervalMs` (0 = once; a round that found Redis unavailable is tried
+ * again within 2 s).
+ *
+ * With `round` (Redis), one process of the whole deployment asks DICT per round: BCB allows
+ * listBucketStates 6 times a minute per participant (POLICIES_LIST, bucket 20), which a process
+ * per core on a few pods, each asking every minute, would use up. The process that wins the round
+ * (a lease of 0.9 × `intervalMs`, a minute when 0) asks DICT and publishes what it said; the
+ * others take DICT's category from it and lower their buckets to an upper bound of DICT's tokens
+ * now (tokensNowAtMost). While Redis is unavailable no process asks DICT: the configured (or last
+ * learned) category stays, and the in-process fallback limiter bounds lookups anyway.
  */
 export function startAntiscanReconciler(o: {
   limiter: AntiscanLimiter;
@@ -108,14 +117,55 @@ export function startAntiscanReconciler(o: {
   participant: string;
   intervalMs: number;
   log: Logger;
+  round?: PoliciesRound;
+  now?: () => number;
 }): { reconcileNow(): Promise<void>; stop(): void } {
+  const now = o.now ?? Date.now;
+  // A little shorter than the interval: the winner's next tick must find its own lease gone
+  // (a tick can come a few ms earlier in the lease than the claim did), or a round is lost.
+  const leaseMs = o.intervalMs > 0 ? Math.round(o.intervalMs * 0.9) : 60_000;
+  let retry: NodeJS.Timeout | undefined;
+  let stopped = false;
+  const apply = async (view: PoliciesView, source: 'dict' | 'shared'): Promise<void> => {
+    const category = view.category ?? o.limiter.category();
+    const availableTokens = source === 'dict' ? view.availableTokens : tokensNowAtMost(view, category, now());
+    await o.limiter.reconcile(o.participant, { ...(view.category ? { category: view.category } : {}), ...(availableTokens !== undefined ? { availableTokens } : {}) });
+    o.log.debug({ source, category: o.limiter.category(), availableTokens }, 'anti-scanning buckets reconciled with DICT');
+  };
   const reconcileNow = async (): Promise<void> => {
     try {
+      if (o.round) {
+        let won: boolean;
+        try {
+          won = await o.round.claim(leaseMs);
+        } catch (err) {
+          // Soon again (Redis calls only, no DICT call): at startup the client may not be connected yet.
+          o.log.debug({ err: (err as Error).message }, 'anti-scanning reconcile skipped: Redis unavailable');
+          if (!retry && !stopped) {
+            retry = setTimeout(() => {
+              retry = undefined;
+              void reconcileNow();
+            }, Math.min(leaseMs, 2_000));
+            retry.unref();
+          }
+          return;
+        }
+        if (!won) {
+          const shared = await o.round.latest();
+          if (shared) await apply(shared, 'shared');
+          return;
+        }
+      }
       const res = await o.dict.listPolicies();
       const mine = res.policies.find((p) => p.name === PARTICIPANT_ANTISCAN_POLICY);
-      const category = res.category !== undefined && isParticipantCategory(res.category) ? res.category : undefined;
-      await o.limiter.reconcile(o.participant, { ...(category ? { category } : {}), ...(mine ? { availableTokens: mine.availableTokens } : {}) });
-      o.log.debug({ category: o.limiter.category(), availableTokens: mine?.availableTokens }, 'anti-scanning buckets reconciled with DICT');
+      const view: PoliciesView = {
+        at: now(),
+        ...(res.category !== undefined && isParticipantCategory(res.category) ? { category: res.category } : {}),
+        ...(mine ? { availableTokens: mine.availableTokens } : {}),
+      };
+      await apply(view, 'dict');
+      // Kept for three rounds, so a process that starts while the winner is asking finds the last.
+      await o.round?.publish(view, 3 * leaseMs);
     } catch (err) {
       o.log.warn({ err: (err as Error).message }, 'anti-scanning reconcile with DICT /policies failed');
     }
@@ -123,5 +173,12 @@ export function startAntiscanReconciler(o: {
   void reconcileNow();
   const timer = o.intervalMs > 0 ? setInterval(() => void reconcileNow(), o.intervalMs) : undefined;
   timer?.unref();
-  return { reconcileNow, stop: () => timer && clearInterval(timer) };
+  return {
+    reconcileNow,
+    stop: () => {
+      stopped = true;
+      if (timer) clearInterval(timer);
+      if (retry) clearTimeout(retry);
+    },
+  };
 }

@@ -21,7 +21,7 @@ import { clusterExposition, collectProcessMetrics, joinClusterMetrics, watchCirc
 import { startApiMetricsServer, type ApiMetricsServer } from './metrics-server.js';
 import { createSql } from '../store/db.js';
 import { createOwnEntryCache } from '../store/own-entries.js';
-import { createAntiscanLimiter } from '../store/antiscan.js';
+import { createAntiscanLimiter, createPoliciesRound } from '../store/antiscan.js';
 import { createLookupCache, redisFailFastOptions } from '../store/lookup-cache.js';
 import { startAntiscanReconciler } from './antiscan.js';
 import { AesGcmPayloadCodec, dataConverter, readPayloadKeys } from '../config/payload-codec.js';
@@ -112,7 +112,15 @@ async function serve(config: ApiConfig): Promise<void> {
       })
     : undefined;
   const reconciler = antiscan
-    ? startAntiscanReconciler({ limiter: antiscan, dict: dictClient, participant: config.PSP_ISPB, intervalMs: config.ANTISCAN_RECONCILE_INTERVAL_MS, log })
+    ? startAntiscanReconciler({
+        limiter: antiscan,
+        dict: dictClient,
+        participant: config.PSP_ISPB,
+        intervalMs: config.ANTISCAN_RECONCILE_INTERVAL_MS,
+        // One process of the deployment asks DICT per round (POLICIES_LIST: 6 a minute).
+        round: createPoliciesRound(redis, config.PSP_ISPB),
+        log,
+      })
     : undefined;
   // Per-client rate limit in Redis (same breaker settings), in memory while Redis is away.
   const clientLimiter = config.API_RATE_LIMIT_POINTS

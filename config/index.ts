@@ -99,12 +99,19 @@ const apiSchema = z.object({
   REDIS_BREAKER_HALF_OPEN_MS: z.coerce.number().int().min(100).max(600_000).default(2_000),
   // BCB's anti-scanning buckets on LookupKey (DICT API "Limitação de requisições", Manual §13):
   // the category BCB puts us in (DICT's GET /policies/ overrides it at startup and every
-  // ANTISCAN_RECONCILE_INTERVAL_MS, 0 = startup only), and the share of BCB's rates and sizes
-  // the in-process fallback limiter allows while Redis is unavailable.
+  // ANTISCAN_RECONCILE_INTERVAL_MS, 0 = startup only; one API process of the deployment asks per
+  // interval, at most once per 0.9 of it, and BCB allows listBucketStates 6 times a minute, so at
+  // least 15 s: 4.4 a minute at most, room left for an operator's), and the share
+  // of BCB's rates and sizes the in-process fallback limiter allows while Redis is unavailable.
   ANTISCAN_ENABLED: z.enum(['true', 'false']).default('true').transform((v) => v === 'true'),
   ANTISCAN_PARTICIPANT_CATEGORY: z.enum(['A', 'B', 'C', 'D', 'E', 'F', 'G', 'H']).default('H'),
   ANTISCAN_FALLBACK_FRACTION: z.coerce.number().gt(0).max(1).default(0.1),
-  ANTISCAN_RECONCILE_INTERVAL_MS: z.coerce.number().int().min(0).max(86_400_000).default(60_000),
+  ANTISCAN_RECONCILE_INTERVAL_MS: z.coerce
+    .number()
+    .int()
+    .max(86_400_000)
+    .refine((v) => v === 0 || v >= 15_000, 'at least 15000 (BCB allows listBucketStates 6 times a minute), or 0 for startup only')
+    .default(60_000),
   // Largest request message accepted (bytes); larger bodies are refused (RESOURCE_EXHAUSTED)
   // before they are read. Every request of ours is well under 2 KiB.
   API_READ_MAX_BYTES: z.coerce.number().int().min(1_024).max(4_194_304).default(16_384),

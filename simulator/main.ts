@@ -70,6 +70,9 @@ const Env = z
     // listClaims buckets as "refillPerMinute/bucketSize" (BCB: 40/200 with role, 10/50 without).
     SIM_CLAIMS_LIST_WITH_ROLE_LIMIT: bucket(BCB_RATE_LIMITS.CLAIMS_LIST_WITH_ROLE),
     SIM_CLAIMS_LIST_WITHOUT_ROLE_LIMIT: bucket(BCB_RATE_LIMITS.CLAIMS_LIST_WITHOUT_ROLE),
+    // listBucketStates and getBucketState (BCB: 6/20 and 60/200).
+    SIM_POLICIES_LIST_LIMIT: bucket(BCB_RATE_LIMITS.POLICIES_LIST),
+    SIM_POLICIES_READ_LIMIT: bucket(BCB_RATE_LIMITS.POLICIES_READ),
     // getEntry's anti-scanning buckets (BCB's rules); every participant's category (A–H).
     SIM_ANTISCAN_ENABLED: z.enum(['true', 'false']).default('true'),
     SIM_ANTISCAN_CATEGORY: z.enum(['A', 'B', 'C', 'D', 'E', 'F', 'G', 'H']).default('A'),
@@ -107,7 +110,12 @@ async function main(): Promise<void> {
       closingMs: env.SIM_CLAIM_CLOSING_PERIOD_SECONDS,
       claimerDeadlineMs: env.SIM_CLAIM_CLAIMER_DEADLINE_SECONDS,
     },
-    rateLimits: { CLAIMS_LIST_WITH_ROLE: env.SIM_CLAIMS_LIST_WITH_ROLE_LIMIT, CLAIMS_LIST_WITHOUT_ROLE: env.SIM_CLAIMS_LIST_WITHOUT_ROLE_LIMIT },
+    rateLimits: {
+      CLAIMS_LIST_WITH_ROLE: env.SIM_CLAIMS_LIST_WITH_ROLE_LIMIT,
+      CLAIMS_LIST_WITHOUT_ROLE: env.SIM_CLAIMS_LIST_WITHOUT_ROLE_LIMIT,
+      POLICIES_LIST: env.SIM_POLICIES_LIST_LIMIT,
+      POLICIES_READ: env.SIM_POLICIES_READ_LIMIT,
+    },
     antiscan: { enabled: env.SIM_ANTISCAN_ENABLED === 'true', defaultCategory: env.SIM_ANTISCAN_CATEGORY },
     logger: log,
   });

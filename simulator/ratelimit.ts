@@ -1,11 +1,12 @@
 // BCB's token-bucket rate limits ("Limitação de requisições" in API v2) for the policies the
 // simulator enforces, per participant (scope PSP): listClaims with a donor/claimer filter
 // (CLAIMS_LIST_WITH_ROLE, 40/min refill, bucket 200) and without one (CLAIMS_LIST_WITHOUT_ROLE,
-// 10/min, 50). Every answer but a 500 costs one token; an empty bucket is 429 RateLimited with
+// 10/min, 50), listBucketStates (POLICIES_LIST, 6/min, 20) and getBucketState (POLICIES_READ,
+// 60/min, 200). Every answer but a 500 costs one token; an empty bucket is 429 RateLimited with
 // Retry-After until the next token. Buckets refill by the simulator's clock; sizes and rates are
 // configurable (options, env, /admin/rate-limits) and buckets can be refilled for tests.
 
-export const RATE_LIMIT_POLICIES = ['CLAIMS_LIST_WITH_ROLE', 'CLAIMS_LIST_WITHOUT_ROLE'] as const;
+export const RATE_LIMIT_POLICIES = ['CLAIMS_LIST_WITH_ROLE', 'CLAIMS_LIST_WITHOUT_ROLE', 'POLICIES_LIST', 'POLICIES_READ'] as const;
 export type RateLimitPolicy = (typeof RATE_LIMIT_POLICIES)[number];
 
 export interface BucketConfig {
@@ -18,6 +19,8 @@ export interface BucketConfig {
 export const BCB_RATE_LIMITS: Readonly<Record<RateLimitPolicy, BucketConfig>> = {
   CLAIMS_LIST_WITH_ROLE: { refillPerMinute: 40, bucketSize: 200 },
   CLAIMS_LIST_WITHOUT_ROLE: { refillPerMinute: 10, bucketSize: 50 },
+  POLICIES_LIST: { refillPerMinute: 6, bucketSize: 20 },
+  POLICIES_READ: { refillPerMinute: 60, bucketSize: 200 },
 };
 
 interface Bucket {

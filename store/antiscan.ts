@@ -15,6 +15,7 @@ import type { Redis } from 'ioredis';
 import {
   adjust,
   admit,
+  isParticipantCategory,
   PARTICIPANT_ANTISCAN_POLICY,
   PARTICIPANT_BUCKETS,
   participantBucketId,
@@ -382,4 +383,61 @@ export function createAntiscanLimiter(redis: Redis, o: AntiscanOptions): Antisca
 
     stats: () => ({ ...st }),
   };
+}
+
+/**
+ * What DICT's GET /policies/ told the API process that asked it last, for every other process of
+ * the deployment: BCB allows listBucketStates (POLICIES_LIST) 6 times a minute per participant
+ * (bucket 20), so the API's processes and pods share one call per round instead of each asking.
+ */
+export interface PoliciesView {
+  category?: ParticipantCategory;
+  /** Our ENTRIES_READ_PARTICIPANT_ANTISCAN tokens at DICT when it answered. */
+  availableTokens?: number;
+  /** When DICT answered (ms since the epoch). */
+  at: number;
+}
+
+/** One round of the reconcile for the whole deployment, kept in Redis (api/antiscan.ts uses it). */
+export interface PoliciesRound {
+  /** True when this process won the round: it asks DICT and no other process does for `ttlMs`. */
+  claim(ttlMs: number): Promise<boolean>;
+  /** The winner's view of DICT, for the others (kept `ttlMs`). */
+  publish(view: PoliciesView, ttlMs: number): Promise<void>;
+  /** The latest view a winner published, if any is still kept. */
+  latest(): Promise<PoliciesView | undefined>;
+}
+
+export function createPoliciesRound(redis: Redis, participant: string): PoliciesRound {
+  const lease = `${prefix}policies:${participant}:lease`;
+  const viewKey = `${prefix}policies:${participant}:view`;
+  return {
+    async claim(ttlMs) {
+      return (await redis.set(lease, String(process.pid), 'PX', Math.max(1, Math.round(ttlMs)), 'NX')) === 'OK';
+    },
+    async publish(view, ttlMs) {
+      await redis.set(viewKey, JSON.stringify(view), 'PX', Math.max(1, Math.round(ttlMs)));
+    },
+    async latest() {
+      const raw = await redis.get(viewKey);
+      if (!raw) return undefined;
+      const v = JSON.parse(raw) as Partial<PoliciesView>;
+      if (typeof v.at !== 'number') return undefined;
+      return {
+        at: v.at,
+        ...(typeof v.category === 'string' && isParticipantCategory(v.category) ? { category: v.category } : {}),
+        ...(typeof v.availableTokens === 'number' && v.availableTokens >= 0 ? { availableTokens: v.availableTokens } : {}),
+      };
+    },
+  };
+}
+
+/**
+ * An upper bound of DICT's tokens now, from what it said at `view.at`: at most the refill since
+ * then came in (lookups only take tokens away). Lowering our bucket to it never makes it hold more
+ * than DICT's.
+ */
+export function tokensNowAtMost(view: PoliciesView, category: ParticipantCategory, now: number): number | undefined {
+  if (view.availableTokens === undefined) return undefined;
+  return refill({ tokens: view.availableTokens, at: view.at }, PARTICIPANT_BUCKETS[category], now).tokens;
 }

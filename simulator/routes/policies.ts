@@ -1,7 +1,9 @@
 // Route table of DICT's rate-limit policies resource (API v2 "Policies"): listBucketStates
 // (GET /policies/) and getBucketState (GET /policies/{policy}) — the requesting participant's
-// category and bucket states: ENTRIES_READ_PARTICIPANT_ANTISCAN and the listClaims buckets the
-// simulator enforces. Refill is reported per 60 s, as BCB's tables give it per minute.
+// category and bucket states: ENTRIES_READ_PARTICIPANT_ANTISCAN and the buckets of
+// simulator/ratelimit.ts. Refill is reported per 60 s, as BCB's tables give it per minute. Both
+// cost a token of their own policy (POLICIES_LIST, POLICIES_READ; every answer but a 500), taken
+// before the states are read, so the answer shows it spent.
 import { encodeGetPolicyResponse, encodeListPoliciesResponse, type PolicyState } from '../../bridge/xml/policies.js';
 import { PARTICIPANT_ANTISCAN_POLICY } from '../../domain/antiscan.js';
 import { queryCaller } from '../identity.js';
@@ -15,10 +17,16 @@ function states(ctx: ApiContext, participant: string): { category: string; polic
     { name: PARTICIPANT_ANTISCAN_POLICY, availableTokens: a.availableTokens, capacity: a.capacity, refillTokens: a.refillPerMinute, refillPeriodSec: 60 },
   ];
   for (const p of RATE_LIMIT_POLICIES) {
-    const s = ctx.limiter.state(p as RateLimitPolicy, participant);
+    const s = ctx.limiter.state(p, participant);
     policies.push({ name: p, availableTokens: s.availableTokens, capacity: s.bucketSize, refillTokens: s.refillPerMinute, refillPeriodSec: 60 });
   }
   return { category: a.category, policies };
+}
+
+/** One token of `policy`, or 429 RateLimited with Retry-After. */
+function spend(ctx: ApiContext, policy: RateLimitPolicy, caller: string): void {
+  const token = ctx.limiter.take(policy, caller);
+  if (!token.ok) throw new SimProblem('RateLimited', 'Rate limit exceeded', [], token.retryAfterSeconds);
 }
 
 export const POLICY_ROUTES: readonly ApiRoute[] = [
@@ -28,6 +36,7 @@ export const POLICY_ROUTES: readonly ApiRoute[] = [
     path: ['policies'],
     async handle(ctx) {
       const caller = queryCaller(ctx.req, ctx.registry);
+      spend(ctx, 'POLICIES_LIST', caller);
       return { status: 200, xml: encodeListPoliciesResponse({ ...states(ctx, caller), ...ctx.meta() }) };
     },
   },
@@ -37,6 +46,7 @@ export const POLICY_ROUTES: readonly ApiRoute[] = [
     path: ['policies', ':policy'],
     async handle(ctx) {
       const caller = queryCaller(ctx.req, ctx.registry);
+      spend(ctx, 'POLICIES_READ', caller);
       const { category, policies } = states(ctx, caller);
       const policy = policies.find((p) => p.name === ctx.params['policy']);
       if (!policy) throw new SimProblem('NotFound', `No policy ${ctx.params['policy']}`);

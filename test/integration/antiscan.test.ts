@@ -9,7 +9,7 @@ import { randomInt } from 'node:crypto';
 import { after, afterEach, before, describe, test } from 'node:test';
 import { Code, ConnectError, type Client as RpcClient } from '@connectrpc/connect';
 import fc from 'fast-check';
-import type { Redis } from 'ioredis';
+import { Redis as IORedis, type Redis } from 'ioredis';
 import pino from 'pino';
 import { startAntiscanReconciler } from '../../api/antiscan.js';
 import type { ApiServer, BuildOptions } from '../../api/server.js';
@@ -17,7 +17,8 @@ import { DictProblemError } from '../../bridge/types.js';
 import type { ParticipantCategory } from '../../domain/antiscan.js';
 import { CoreDictService } from '../../gen/dict/core/v1/service_pb.js';
 import { ErrorInfoSchema, RetryInfoSchema } from '../../gen/google/rpc/error_details_pb.js';
-import { createAntiscanLimiter, type AntiscanLimiter } from '../../store/antiscan.js';
+import { createAntiscanLimiter, createPoliciesRound, tokensNowAtMost, type AntiscanLimiter } from '../../store/antiscan.js';
+import { redisFailFastOptions } from '../../store/lookup-cache.js';
 import { runStream, streamArb } from '../support/antiscan-model.js';
 import { rpcError } from '../support/errors.js';
 import { legalPerson, naturalPerson, newCpf, newEmail, newEndToEndId, newPhone } from '../support/fixtures.js';
@@ -221,6 +222,96 @@ describe('LookupKey anti-scanning', () => {
     assert.equal(limiter.category(), 'G');
     const ours = (await limiter.peek('ENTRIES_READ_PARTICIPANT_ANTISCAN', OUR_ISPB))!;
     assert.ok(ours <= 241 && ours >= 238, String(ours));
+  });
+
+  test("the simulator spends BCB's POLICIES_LIST (6/min, 20) and POLICIES_READ (60/min, 200) buckets: 429 RateLimited once empty", async () => {
+    await s.simAdmin('rate-limits/reset', 'POST');
+    try {
+      const before = (await s.dict.listPolicies()).policies;
+      assert.deepEqual(
+        before.filter((p) => p.name.startsWith('POLICIES_')).map((p) => [p.name, p.refillTokens, p.capacity]),
+        [['POLICIES_LIST', 6, 20], ['POLICIES_READ', 60, 200]],
+      );
+      // The call that answers has already spent its own token: 20 − 1.
+      assert.equal(before.find((p) => p.name === 'POLICIES_LIST')!.availableTokens, 19);
+      for (let i = 0; i < 19; i++) await s.dict.listPolicies();
+      const refused = await s.dict.listPolicies().then(
+        () => undefined,
+        (e: unknown) => e,
+      );
+      assert.ok(refused instanceof DictProblemError && refused.status === 429 && refused.bcbError === 'RateLimited', String(refused));
+      // 6 a minute: the next token in 10 s.
+      assert.ok((refused.retryAfterSeconds ?? 0) >= 1 && (refused.retryAfterSeconds ?? 0) <= 10, String(refused.retryAfterSeconds));
+      assert.equal((await s.simAdmin('rate-limits/POLICIES_READ', 'PUT', { refillPerMinute: 60, bucketSize: 2 })).status, 200);
+      assert.equal((await s.dict.getPolicy('ENTRIES_READ_PARTICIPANT_ANTISCAN')).policy.name, 'ENTRIES_READ_PARTICIPANT_ANTISCAN');
+      assert.equal((await s.dict.getPolicy('POLICIES_READ')).policy.availableTokens, 0);
+      await assert.rejects(s.dict.getPolicy('POLICIES_READ'), (e: unknown) => e instanceof DictProblemError && e.status === 429);
+    } finally {
+      await s.simAdmin('rate-limits/reset', 'POST');
+    }
+  });
+
+  test('one reconcile per round for the whole deployment: three processes, one DICT call per lease, all take DICT category', async () => {
+    await s.simAdmin('antiscan/categories', 'POST', { participant: OUR_ISPB, category: 'G' });
+    try {
+      let calls = 0;
+      const dict = { listPolicies: () => (calls++, s.dict.listPolicies()), getPolicy: (p: string) => s.dict.getPolicy(p) };
+      const limiters = [limiterOn(s.redis, 'H'), limiterOn(s.redis, 'H'), limiterOn(s.redis, 'H')];
+      const started = Date.now();
+      const rs = limiters.map((limiter) =>
+        startAntiscanReconciler({ limiter, dict, participant: OUR_ISPB, intervalMs: 500, round: createPoliciesRound(s.redis, OUR_ISPB), log: pino({ level: 'silent' }) }),
+      );
+      await new Promise((r) => setTimeout(r, 2_600));
+      for (const r of rs) r.stop();
+      const windows = Math.ceil((Date.now() - started) / 450);
+      // Three processes ask at each of their 6 rounds (18 without the round); one lease (0.9 of the
+      // interval, 450 ms) admits one call, and a round may straddle a lease's end.
+      assert.ok(calls >= 4 && calls <= windows + 1, `DICT calls ${calls}, lease windows ${windows}`);
+      assert.deepEqual(
+        limiters.map((l) => l.category()),
+        ['G', 'G', 'G'],
+      );
+      // Every process's buckets hold no more than DICT's (250 for category G, less what lookups took).
+      for (const l of limiters) assert.ok((await l.peek('ENTRIES_READ_PARTICIPANT_ANTISCAN', OUR_ISPB))! <= 250);
+    } finally {
+      await s.simAdmin('rate-limits/reset', 'POST');
+    }
+  });
+
+  test('a process that lost the round lowers its buckets to an upper bound of DICT tokens now; Redis unavailable: no DICT call', async () => {
+    // DICT said 10 tokens (category H: 2 a minute, bucket 50) 60 s ago: at most 12 now.
+    const view = { category: 'H' as const, availableTokens: 10, at: Date.now() - 60_000 };
+    assert.equal(tokensNowAtMost(view, 'H', view.at + 60_000), 12);
+    assert.equal(tokensNowAtMost(view, 'H', view.at + 3_600_000), 50);
+    assert.equal(tokensNowAtMost({ at: view.at }, 'H', view.at), undefined);
+    const round = createPoliciesRound(s.redis, OUR_ISPB);
+    assert.equal(await round.claim(60_000), true);
+    assert.equal(await round.claim(60_000), false);
+    await round.publish(view, 60_000);
+    let calls = 0;
+    const dict = { listPolicies: () => (calls++, s.dict.listPolicies()), getPolicy: (p: string) => s.dict.getPolicy(p) };
+    const loser = limiterOn(s.redis, 'A');
+    const r = startAntiscanReconciler({ limiter: loser, dict, participant: OUR_ISPB, intervalMs: 0, round, log: pino({ level: 'silent' }) });
+    await r.reconcileNow();
+    r.stop();
+    assert.equal(calls, 0);
+    assert.equal(loser.category(), 'H');
+    const tokens = (await loser.peek('ENTRIES_READ_PARTICIPANT_ANTISCAN', OUR_ISPB))!;
+    assert.ok(tokens >= 12 && tokens < 12.5, String(tokens));
+
+    // Redis unavailable: nobody asks DICT, the configured category stays.
+    const down = new IORedis('redis://127.0.0.1:1/0', redisFailFastOptions(50));
+    down.on('error', () => undefined);
+    try {
+      const alone = limiterOn(s.redis, 'H');
+      const r2 = startAntiscanReconciler({ limiter: alone, dict, participant: OUR_ISPB, intervalMs: 0, round: createPoliciesRound(down, OUR_ISPB), log: pino({ level: 'silent' }) });
+      await r2.reconcileNow();
+      r2.stop();
+      assert.equal(calls, 0);
+      assert.equal(alone.category(), 'H');
+    } finally {
+      down.disconnect();
+    }
   });
 
   test('property: the Redis limiter (Lua) never admits more than the reference model', async () => {

@@ -1,5 +1,6 @@
 // BCB's getEntry anti-scanning rules (domain/antiscan.ts) and the in-process limiter built on
-// them, checked against the spec's numbers and, with fast-check, against a reference model.
+// them, checked against the spec's numbers and, with fast-check, against a reference model; and the
+// reconcile interval's bound from BCB's POLICIES_LIST.
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import fc from 'fast-check';
@@ -16,6 +17,7 @@ import {
   USER_BUCKETS,
   userPolicyFor,
 } from '../../domain/antiscan.js';
+import { loadApiConfig } from '../../config/index.js';
 import { createInProcessAntiscanLimiter } from '../../store/antiscan.js';
 import { runStream, streamArb } from '../support/antiscan-model.js';
 
@@ -132,4 +134,13 @@ describe('in-process limiter', () => {
       );
     });
   }
+});
+
+describe('ANTISCAN_RECONCILE_INTERVAL_MS', () => {
+  test("one deployment's reconcile fits BCB's POLICIES_LIST (6 a minute): 0 (startup only) or at least 15 s", () => {
+    assert.equal(loadApiConfig({}).ANTISCAN_RECONCILE_INTERVAL_MS, 60_000);
+    assert.equal(loadApiConfig({ ANTISCAN_RECONCILE_INTERVAL_MS: '0' }).ANTISCAN_RECONCILE_INTERVAL_MS, 0);
+    assert.equal(loadApiConfig({ ANTISCAN_RECONCILE_INTERVAL_MS: '15000' }).ANTISCAN_RECONCILE_INTERVAL_MS, 15_000);
+    for (const bad of ['14999', '10000', '-1']) assert.throws(() => loadApiConfig({ ANTISCAN_RECONCILE_INTERVAL_MS: bad }), /ANTISCAN_RECONCILE_INTERVAL_MS/);
+  });
 });
