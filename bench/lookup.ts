@@ -15,7 +15,10 @@
 // order (ratios api1/bare, apiN/api1 per round and their median); latency p50/p99/p99.9 at fixed
 // offered rates 25/50/75 % of bare's measured capacity (apiN at 50 %), each after an untimed 2 s
 // at its rate, so every target starts warm; api1 with Redis
-// unreachable at 50 %; api1 at saturation over --long-n lookups (throughput of the first vs the
+// unreachable at 50 %; after the rates, bare, api1 and apiN idle together for --idle-seconds and
+// then each serves 50 % again (p99 of its first 2 s against the rest, and each one's resident
+// memory before and after idling: V8's memory reducer once made an idle API drop its optimized
+// code, config/node-flags.ts); api1 at saturation over --long-n lookups (throughput of the first vs the
 // last tenth, with the bare server run just before and after as the machine's own drift); optionally own-key lookups at each --scales size of the entries table (keys
 // loaded by bench/gen-keys.ts with COPY; random keys among them, sent open loop from this process). Prints a table, writes JSON and one SVG percentile
 // plot per fixed rate to --out (default bench/results/<timestamp>/).
@@ -58,8 +61,10 @@ const { values } = parseArgs({
     // per round and as their median.
     rounds: { type: 'string' },
     // Which phases to run (comma list): sat (bare and api1 at saturation) is always run;
-    // rates, apiN, redis, long, scales are optional (default: all).
-    phases: { type: 'string', default: 'rates,apiN,redis,long,scales' },
+    // rates, idle, apiN, redis, long, scales are optional (default: all).
+    phases: { type: 'string', default: 'rates,idle,apiN,redis,long,scales' },
+    // How long the targets idle before the idle phase's 50 % run.
+    'idle-seconds': { type: 'string' },
   },
 });
 
@@ -76,6 +81,9 @@ const SAT_N = wholeNumber('sat-n', values['sat-n'], QUICK ? 20_000 : 200_000, 1_
 const RATE_SECONDS = wholeNumber('rate-seconds', values['rate-seconds'], QUICK ? 4 : 15, 1, 120);
 // The untimed lead-in of each fixed-rate phase, at its rate (see atRate in main).
 const RATE_WARM_SECONDS = 2;
+const IDLE_SECONDS = wholeNumber('idle-seconds', values['idle-seconds'], 80, 10, 600);
+// The start of an idle phase's run whose p99 is reported apart from the rest's.
+const IDLE_FIRST_MS = 2_000;
 const LONG_N = wholeNumber('long-n', values['long-n'], QUICK ? 50_000 : 1_000_000, 10_000, 5_000_000);
 const ROUNDS = wholeNumber('rounds', values.rounds, QUICK ? 1 : 3, 1, 9);
 const WORKERS = wholeNumber('workers', values.workers, availableParallelism(), 2, 64);
@@ -247,13 +255,13 @@ function processTree(pid: number): number[] {
   return out;
 }
 
-/** Peak resident memory so far (VmHWM) of a process tree's largest process, MiB. */
-function treePeakRssMiB(pid: number | undefined): number {
+/** Peak resident memory so far (VmHWM; VmRSS: now) of a process tree's largest process, MiB. */
+function treePeakRssMiB(pid: number | undefined, field: 'VmHWM' | 'VmRSS' = 'VmHWM'): number {
   if (!pid) return 0;
   let kb = 0;
   for (const p of processTree(pid)) {
     try {
-      const m = /VmHWM:\s+(\d+) kB/.exec(readFileSync(`/proc/${p}/status`, 'utf8'));
+      const m = new RegExp(`${field}:\\s+(\\d+) kB`).exec(readFileSync(`/proc/${p}/status`, 'utf8'));
       if (m) kb = Math.max(kb, Number(m[1]));
     } catch {
       // gone
@@ -351,6 +359,8 @@ interface LoadResult {
   entries?: number;
   /** Throughput per tenth of the run (long runs). */
   tenthsRps?: number[];
+  /** Idle phase: seconds idle before the run, RSS of the largest process before and after (MiB), p99 of the run's first IDLE_FIRST_MS and of the rest. */
+  idle?: { seconds: number; rssBeforeMiB: number; rssAfterMiB: number; firstP99Ms: number; restP99Ms: number };
   percentiles?: [number, number][];
 }
 
@@ -440,6 +450,19 @@ function fromLog(file: string, tenths = false) {
     });
   }
   return out;
+}
+
+/** p99 (ms) of the requests a run sent in its first `firstMs` and of the rest, from h2load's --log-file (start µs, status, duration µs). */
+function splitP99(file: string, firstMs: number): { firstP99Ms: number; restP99Ms: number } {
+  const rows = readFileSync(file, 'utf8')
+    .split('\n')
+    .map((line) => line.split('\t').map(Number))
+    .filter(([start, , us]) => start! >= 0 && us! >= 0);
+  const t0 = Math.min(...rows.map(([start]) => start!));
+  const [first, rest] = [latencyHistogram(), latencyHistogram()];
+  for (const [start, , us] of rows) (start! - t0 < firstMs * 1000 ? first : rest).recordValue(Math.max(1, us!));
+  const p99 = (h: hdr.Histogram) => Number((h.getValueAtPercentile(99) / 1000).toFixed(3));
+  return { firstP99Ms: p99(first), restP99Ms: p99(rest) };
 }
 
 function diff(after: Record<string, number>, before: Record<string, number>): Record<string, number> {
@@ -661,6 +684,25 @@ async function main(): Promise<void> {
       for (const t of [bare, api1]) await atRate(t, pct);
     }
     if (apiN && PHASES.has('rates')) await atRate(apiN, 50);
+
+    // A quiet spell, as between a PSP's busy hours: every target idles IDLE_SECONDS together, then
+    // each serves 50 % of bare's capacity, cold (no warm-up); the later ones idle a run longer.
+    if (PHASES.has('idle')) {
+      const idlers = [bare, api1, ...(apiN ? [apiN] : [])];
+      const since = Date.now();
+      const rssBefore = new Map(idlers.map((t) => [t, treePeakRssMiB(t.proc.pid, 'VmRSS')]));
+      log(`idle: ${idlers.map((t) => t.name).join(', ')} idle for ${IDLE_SECONDS} s`);
+      await new Promise((r) => setTimeout(r, IDLE_SECONDS * 1000));
+      for (const t of idlers) {
+        const seconds = Math.round((Date.now() - since) / 1000);
+        const rssAfter = treePeakRssMiB(t.proc.pid, 'VmRSS');
+        const phase = `idle-${IDLE_SECONDS}s-50%`;
+        const r = await run(t, phase, { n: Math.round(cap * 0.5 * RATE_SECONDS), rps: cap * 0.5, latency: true });
+        r.idle = { seconds, rssBeforeMiB: rssBefore.get(t)!, rssAfterMiB: rssAfter, ...splitP99(join(OUT, `${t.name}-${phase}.tsv`), IDLE_FIRST_MS) };
+        log(`${t.name.padEnd(5)} ${phase}: idle ${seconds} s, RSS ${r.idle.rssBeforeMiB} → ${r.idle.rssAfterMiB} MiB; p99 first ${IDLE_FIRST_MS / 1000} s ${r.idle.firstP99Ms} ms, rest ${r.idle.restP99Ms} ms`);
+        results.push(r);
+      }
+    }
     for (const t of [api1, ...(apiN ? [apiN] : [])]) {
       await t.stop();
       targets.splice(targets.indexOf(t), 1);
@@ -749,6 +791,11 @@ async function main(): Promise<void> {
     'long: last three / first three tenths': t.length ? ratio(t[7]! + t[8]! + t[9]!, t[0]! + t[1]! + t[2]!) : null,
     // The same over the bare server's own after/before ratio (the machine's drift over the run).
     'long: last/first tenth over bare after/before': t.length && drift !== undefined ? ratio(t[9]! / Math.max(1e-9, t[0]!), drift) : null,
+    // After idling (no target of the issue's; how far a quiet spell sets the API back against bare's).
+    'idle: api1 p99 / bare p99 at 50 %': ratio(find('api1', `idle-${IDLE_SECONDS}s-50%`)?.p99Ms, find('bare', `idle-${IDLE_SECONDS}s-50%`)?.p99Ms),
+    [`idle: ${apiNName} p99 / bare p99 at 50 %`]: ratio(find(apiNName, `idle-${IDLE_SECONDS}s-50%`)?.p99Ms, find('bare', `idle-${IDLE_SECONDS}s-50%`)?.p99Ms),
+    'idle: api1 p99 of the first 2 s / of the rest': ratio(find('api1', `idle-${IDLE_SECONDS}s-50%`)?.idle?.firstP99Ms, find('api1', `idle-${IDLE_SECONDS}s-50%`)?.idle?.restP99Ms),
+    [`idle: ${apiNName} p99 of the first 2 s / of the rest`]: ratio(find(apiNName, `idle-${IDLE_SECONDS}s-50%`)?.idle?.firstP99Ms, find(apiNName, `idle-${IDLE_SECONDS}s-50%`)?.idle?.restP99Ms),
     'redis down: lookups that waited > 100 ms on Redis (0)': redisDown ? (redisDown.cache?.over100ms ?? 0) : null,
     'redis down: p99 / api1 p99 at 50 %': ratio(redisDown?.p99Ms, find('api1', 'rate-50%')?.p99Ms),
     ...(scales.length >= 2 ? { 'largest/smallest scale p99 ≤ 1.2': Number(((scales.at(-1)!.p99Ms ?? 0) / (scales[0]!.p99Ms ?? 1)).toFixed(3)) } : {}),
@@ -762,6 +809,7 @@ async function main(): Promise<void> {
   ].join('\n');
   console.log(`\n${table}\n`);
   if (t.length) console.log(`long run, req/s per tenth: ${t.join(', ')}`);
+  for (const r of results.filter((x) => x.idle)) console.log(`after idling ${r.idle!.seconds} s: ${r.target} p99 first 2 s ${r.idle!.firstP99Ms} ms, rest ${r.idle!.restP99Ms} ms; RSS of its largest process ${r.idle!.rssBeforeMiB} → ${r.idle!.rssAfterMiB} MiB`);
   if (bareRuns.length > 1) console.log(`saturation by round: api1/bare ${api1Bare.join(', ')}${apiNApi1.length ? `; ${apiNName}/api1 ${apiNApi1.join(', ')}` : ''}; CPU per lookup api1/bare ${cpuApi1Bare.join(', ')}`);
   console.log(`ratios: ${JSON.stringify(targetsMet, null, 1)}`);
 
@@ -769,6 +817,8 @@ async function main(): Promise<void> {
     const series = results.filter((r) => r.phase === `rate-${pct}%` && r.percentiles).map((r) => ({ name: r.target, points: r.percentiles! }));
     if (series.length) writeFileSync(join(OUT, `latency-${pct}pct.svg`), percentileSvg(`LookupKey latency at ${pct} % of bare capacity (${Math.round(bareSat * pct / 100)} req/s offered)`, series));
   }
+  const idled = results.filter((r) => r.idle && r.percentiles).map((r) => ({ name: r.target, points: r.percentiles! }));
+  if (idled.length) writeFileSync(join(OUT, 'latency-after-idle.svg'), percentileSvg(`LookupKey latency at 50 % of bare capacity after ${IDLE_SECONDS} s idle (no warm-up)`, idled));
   const other = results.filter((r) => (r.phase.startsWith('keys-') || r.phase.startsWith('redis-')) && r.percentiles).map((r) => ({ name: `${r.target} ${r.phase}`, points: r.percentiles! }));
   if (other.length) writeFileSync(join(OUT, 'latency-scales-redis.svg'), percentileSvg('LookupKey latency: Redis down (50 % of bare capacity), key-table sizes (50 % of api1 capacity)', other));
   const json = {
@@ -777,7 +827,7 @@ async function main(): Promise<void> {
     node: process.version,
     cpu,
     entries: Number(totalEntries),
-    config: { phases: [...PHASES], connections: C, streamsPerConnection: M, satN: SAT_N, rounds: ROUNDS, rateSeconds: RATE_SECONDS, rateWarmSeconds: RATE_WARM_SECONDS, longN: LONG_N, workers: WORKERS, scales: SCALES, nodeFlags: { api: API_ARGS, bare: BARE_ARGS }, apiRateLimit: { points: Number(API_RATE_LIMIT.API_RATE_LIMIT_POINTS), lease: Number(API_RATE_LIMIT.API_RATE_LIMIT_LEASE) } },
+    config: { phases: [...PHASES], connections: C, streamsPerConnection: M, satN: SAT_N, rounds: ROUNDS, rateSeconds: RATE_SECONDS, rateWarmSeconds: RATE_WARM_SECONDS, idleSeconds: IDLE_SECONDS, longN: LONG_N, workers: WORKERS, scales: SCALES, nodeFlags: { api: API_ARGS, bare: BARE_ARGS }, apiRateLimit: { points: Number(API_RATE_LIMIT.API_RATE_LIMIT_POINTS), lease: Number(API_RATE_LIMIT.API_RATE_LIMIT_LEASE) } },
     ratios: targetsMet,
     rounds: { api1Bare, [`${apiNName}Api1`]: apiNApi1, cpuApi1Bare },
     results: results.map(({ percentiles, ...r }) => ({ ...r, percentiles })),
