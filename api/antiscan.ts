@@ -10,11 +10,11 @@ import type { HandlerContext, ServiceImpl } from '@connectrpc/connect';
 import type { Logger } from 'pino';
 import { DictCircuitOpenError, DictRateLimitHoldError } from '../bridge/resilience.js';
 import { DictProblemError, DictTransportError, type DictPoliciesApi } from '../bridge/types.js';
-import { isParticipantCategory, PARTICIPANT_ANTISCAN_POLICY, type LookupOutcome } from '../domain/antiscan.js';
+import { isParticipantCategory, PARTICIPANT_ANTISCAN_POLICY, participantTokensAtMost, type LookupOutcome } from '../domain/antiscan.js';
 import { isValidEndToEndId } from '../domain/ids.js';
 import { inferKeyType } from '../domain/validation.js';
 import * as pb from '../gen/dict/core/v1/service_pb.js';
-import { tokensNowAtMost, type AntiscanLimiter, type PoliciesRound, type PoliciesView } from '../store/antiscan.js';
+import type { AntiscanLimiter, PoliciesRound, PoliciesView } from '../store/antiscan.js';
 import { invalidArgument, rateLimited, unavailable } from './errors.js';
 import { permissionDenied } from './auth.js';
 import { principalOf } from './principal.js';
@@ -100,16 +100,19 @@ export function paymentOrderService(d: AntiscanDeps): Pick<ServiceImpl<typeof pb
  * Reconciles our participant bucket with DICT's (GET /policies/): DICT's category replaces the
  * configured one, and our bucket is lowered to DICT's AvailableTokens when it holds more (never
  * raised: DICT may count lookups of other instances or of an earlier run). User buckets have no
- * DICT view (BCB serves only the participant's). Runs once now and every `intervalMs` (0 = once; a round that found Redis unavailable is tried
- * again within 2 s).
+ * DICT view (BCB serves only the participant's). Runs now and every `intervalMs` (0 = at startup
+ * only).
  *
  * With `round` (Redis), one process of the whole deployment asks DICT per round: BCB allows
  * listBucketStates 6 times a minute per participant (POLICIES_LIST, bucket 20), which a process
  * per core on a few pods, each asking every minute, would use up. The process that wins the round
- * (a lease of 0.9 × `intervalMs`, a minute when 0) asks DICT and publishes what it said; the
+ * (a Redis lease of 0.9 × `intervalMs`, a minute when 0) asks DICT and publishes what it said; the
  * others take DICT's category from it and lower their buckets to an upper bound of DICT's tokens
- * now (tokensNowAtMost). While Redis is unavailable no process asks DICT: the configured (or last
- * learned) category stays, and the in-process fallback limiter bounds lookups anyway.
+ * now (participantTokensAtMost). A process that has learnt nothing yet (Redis not connected at
+ * startup, or the winner still asking) tries again every second, which costs Redis calls only:
+ * it asks DICT itself only once it wins a lease. While Redis is unavailable no process asks DICT:
+ * the configured (or last learnt) category stays, and the in-process fallback limiter bounds
+ * lookups anyway.
  */
 export function startAntiscanReconciler(o: {
   limiter: AntiscanLimiter;
@@ -126,10 +129,22 @@ export function startAntiscanReconciler(o: {
   const leaseMs = o.intervalMs > 0 ? Math.round(o.intervalMs * 0.9) : 60_000;
   let retry: NodeJS.Timeout | undefined;
   let stopped = false;
+  /** This process has taken DICT's answer (its own or another process's) at least once. */
+  let learnt = false;
+  const soonAgain = (): void => {
+    if (!o.round || retry || stopped) return;
+    retry = setTimeout(() => {
+      retry = undefined;
+      void reconcileNow();
+    }, Math.min(leaseMs, 1_000));
+    retry.unref();
+  };
   const apply = async (view: PoliciesView, source: 'dict' | 'shared'): Promise<void> => {
     const category = view.category ?? o.limiter.category();
-    const availableTokens = source === 'dict' ? view.availableTokens : tokensNowAtMost(view, category, now());
+    const availableTokens =
+      source === 'dict' || view.availableTokens === undefined ? view.availableTokens : participantTokensAtMost(view.availableTokens, view.at, category, now());
     await o.limiter.reconcile(o.participant, { ...(view.category ? { category: view.category } : {}), ...(availableTokens !== undefined ? { availableTokens } : {}) });
+    learnt = true;
     o.log.debug({ source, category: o.limiter.category(), availableTokens }, 'anti-scanning buckets reconciled with DICT');
   };
   const reconcileNow = async (): Promise<void> => {
@@ -139,20 +154,14 @@ export function startAntiscanReconciler(o: {
         try {
           won = await o.round.claim(leaseMs);
         } catch (err) {
-          // Soon again (Redis calls only, no DICT call): at startup the client may not be connected yet.
           o.log.debug({ err: (err as Error).message }, 'anti-scanning reconcile skipped: Redis unavailable');
-          if (!retry && !stopped) {
-            retry = setTimeout(() => {
-              retry = undefined;
-              void reconcileNow();
-            }, Math.min(leaseMs, 2_000));
-            retry.unref();
-          }
+          soonAgain();
           return;
         }
         if (!won) {
           const shared = await o.round.latest();
           if (shared) await apply(shared, 'shared');
+          else if (!learnt) soonAgain();
           return;
         }
       }
@@ -163,11 +172,13 @@ export function startAntiscanReconciler(o: {
         ...(res.category !== undefined && isParticipantCategory(res.category) ? { category: res.category } : {}),
         ...(mine ? { availableTokens: mine.availableTokens } : {}),
       };
-      await apply(view, 'dict');
+      // Published first, whatever becomes of applying it here: DICT's token is spent either way.
       // Kept for three rounds, so a process that starts while the winner is asking finds the last.
-      await o.round?.publish(view, 3 * leaseMs);
+      await o.round?.publish(view, 3 * leaseMs).catch((err: unknown) => o.log.debug({ err: (err as Error).message }, 'anti-scanning reconcile not shared'));
+      await apply(view, 'dict');
     } catch (err) {
       o.log.warn({ err: (err as Error).message }, 'anti-scanning reconcile with DICT /policies failed');
+      if (!learnt) soonAgain();
     }
   };
   void reconcileNow();

@@ -101,7 +101,7 @@ const apiSchema = z.object({
   // the category BCB puts us in (DICT's GET /policies/ overrides it at startup and every
   // ANTISCAN_RECONCILE_INTERVAL_MS, 0 = startup only; one API process of the deployment asks per
   // interval, at most once per 0.9 of it, and BCB allows listBucketStates 6 times a minute, so at
-  // least 15 s: 4.4 a minute at most, room left for an operator's), and the share
+  // least 15 s: one per 13.5 s, at most 5 in any minute, room left for an operator's), and the share
   // of BCB's rates and sizes the in-process fallback limiter allows while Redis is unavailable.
   ANTISCAN_ENABLED: z.enum(['true', 'false']).default('true').transform((v) => v === 'true'),
   ANTISCAN_PARTICIPANT_CATEGORY: z.enum(['A', 'B', 'C', 'D', 'E', 'F', 'G', 'H']).default('H'),

@@ -96,6 +96,15 @@ export function refill(b: Bucket | undefined, p: BucketPolicy, now: number): Buc
   return { tokens: Math.min(p.capacity, b.tokens + (elapsed * p.refillPerMinute) / 60_000), at: Math.max(now, b.at) };
 }
 
+/**
+ * An upper bound of our participant bucket's tokens at DICT `now`, from the AvailableTokens DICT
+ * reported at `at`: at most the refill since then came in (lookups only take tokens away). A
+ * bucket lowered to it holds no more than this bound (DICT may hold fewer).
+ */
+export function participantTokensAtMost(reported: number, at: number, category: ParticipantCategory, now: number): number {
+  return refill({ tokens: reported, at }, PARTICIPANT_BUCKETS[category], now).tokens;
+}
+
 /** Milliseconds until the bucket holds one whole token again (0 when it does). */
 export function msUntilToken(b: Bucket, p: BucketPolicy): number {
   if (b.tokens >= 1) return 0;

@@ -10,6 +10,10 @@
 // DICT traffic stays bounded (per process) while Redis is away. Lookups it admitted are settled
 // and credited there; nothing moves between the two when Redis comes back (the fallback only
 // errs on the side of fewer lookups).
+//
+// Also here: the Redis side of the reconcile with DICT's GET /policies/ (createPoliciesRound), so
+// that one API process of the deployment asks DICT per round and the others read its answer.
+import { hostname } from 'node:os';
 import { handleAll } from 'cockatiel';
 import type { Redis } from 'ioredis';
 import {
@@ -411,9 +415,11 @@ export interface PoliciesRound {
 export function createPoliciesRound(redis: Redis, participant: string): PoliciesRound {
   const lease = `${prefix}policies:${participant}:lease`;
   const viewKey = `${prefix}policies:${participant}:view`;
+  // Who holds the lease, for an operator reading Redis (pids repeat across pods).
+  const holder = `${hostname()}:${process.pid}`;
   return {
     async claim(ttlMs) {
-      return (await redis.set(lease, String(process.pid), 'PX', Math.max(1, Math.round(ttlMs)), 'NX')) === 'OK';
+      return (await redis.set(lease, holder, 'PX', Math.max(1, Math.round(ttlMs)), 'NX')) === 'OK';
     },
     async publish(view, ttlMs) {
       await redis.set(viewKey, JSON.stringify(view), 'PX', Math.max(1, Math.round(ttlMs)));
@@ -430,14 +436,4 @@ export function createPoliciesRound(redis: Redis, participant: string): Policies
       };
     },
   };
-}
-
-/**
- * An upper bound of DICT's tokens now, from what it said at `view.at`: at most the refill since
- * then came in (lookups only take tokens away). Lowering our bucket to it never makes it hold more
- * than DICT's.
- */
-export function tokensNowAtMost(view: PoliciesView, category: ParticipantCategory, now: number): number | undefined {
-  if (view.availableTokens === undefined) return undefined;
-  return refill({ tokens: view.availableTokens, at: view.at }, PARTICIPANT_BUCKETS[category], now).tokens;
 }

@@ -2,8 +2,8 @@
 // (GET /policies/) and getBucketState (GET /policies/{policy}) — the requesting participant's
 // category and bucket states: ENTRIES_READ_PARTICIPANT_ANTISCAN and the buckets of
 // simulator/ratelimit.ts. Refill is reported per 60 s, as BCB's tables give it per minute. Both
-// cost a token of their own policy (POLICIES_LIST, POLICIES_READ; every answer but a 500), taken
-// before the states are read, so the answer shows it spent.
+// cost a token of their own policy (POLICIES_LIST, POLICIES_READ; every answer but a 500, so an
+// unknown policy's 404 too), taken before the states are read, so the answer shows it spent.
 import { encodeGetPolicyResponse, encodeListPoliciesResponse, type PolicyState } from '../../bridge/xml/policies.js';
 import { PARTICIPANT_ANTISCAN_POLICY } from '../../domain/antiscan.js';
 import { queryCaller } from '../identity.js';
@@ -23,10 +23,19 @@ function states(ctx: ApiContext, participant: string): { category: string; polic
   return { category: a.category, policies };
 }
 
-/** One token of `policy`, or 429 RateLimited with Retry-After. */
-function spend(ctx: ApiContext, policy: RateLimitPolicy, caller: string): void {
+/**
+ * `answer` after taking a token of `policy` (429 RateLimited with Retry-After when there is none);
+ * an unexpected error (a 500) gives the token back, as BCB counts every answer but a 500.
+ */
+function spending<T>(ctx: ApiContext, policy: RateLimitPolicy, caller: string, answer: () => T): T {
   const token = ctx.limiter.take(policy, caller);
   if (!token.ok) throw new SimProblem('RateLimited', 'Rate limit exceeded', [], token.retryAfterSeconds);
+  try {
+    return answer();
+  } catch (e) {
+    if (!(e instanceof SimProblem)) token.refund();
+    throw e;
+  }
 }
 
 export const POLICY_ROUTES: readonly ApiRoute[] = [
@@ -36,8 +45,7 @@ export const POLICY_ROUTES: readonly ApiRoute[] = [
     path: ['policies'],
     async handle(ctx) {
       const caller = queryCaller(ctx.req, ctx.registry);
-      spend(ctx, 'POLICIES_LIST', caller);
-      return { status: 200, xml: encodeListPoliciesResponse({ ...states(ctx, caller), ...ctx.meta() }) };
+      return spending(ctx, 'POLICIES_LIST', caller, () => ({ status: 200, xml: encodeListPoliciesResponse({ ...states(ctx, caller), ...ctx.meta() }) }));
     },
   },
   {
@@ -46,11 +54,12 @@ export const POLICY_ROUTES: readonly ApiRoute[] = [
     path: ['policies', ':policy'],
     async handle(ctx) {
       const caller = queryCaller(ctx.req, ctx.registry);
-      spend(ctx, 'POLICIES_READ', caller);
-      const { category, policies } = states(ctx, caller);
-      const policy = policies.find((p) => p.name === ctx.params['policy']);
-      if (!policy) throw new SimProblem('NotFound', `No policy ${ctx.params['policy']}`);
-      return { status: 200, xml: encodeGetPolicyResponse({ category, policy, ...ctx.meta() }) };
+      return spending(ctx, 'POLICIES_READ', caller, () => {
+        const { category, policies } = states(ctx, caller);
+        const policy = policies.find((p) => p.name === ctx.params['policy']);
+        if (!policy) throw new SimProblem('NotFound', `No policy ${ctx.params['policy']}`);
+        return { status: 200, xml: encodeGetPolicyResponse({ category, policy, ...ctx.meta() }) };
+      });
     },
   },
 ];

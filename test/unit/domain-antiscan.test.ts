@@ -9,6 +9,7 @@ import {
   adjust,
   msUntilToken,
   PARTICIPANT_BUCKETS,
+  participantTokensAtMost,
   payerPersonType,
   paymentOrderCredits,
   refill,
@@ -134,6 +135,18 @@ describe('in-process limiter', () => {
       );
     });
   }
+});
+
+describe('reconcile with DICT', () => {
+  test("participantTokensAtMost: DICT's reported tokens plus at most the refill since, capped by the category's bucket", () => {
+    // Category H: 2 a minute, bucket 50.
+    assert.equal(participantTokensAtMost(10, T0, 'H', T0), 10);
+    assert.equal(participantTokensAtMost(10, T0, 'H', T0 + 60_000), 12);
+    assert.equal(participantTokensAtMost(10, T0, 'H', T0 + 3_600_000), 50);
+    // A reader whose clock is behind the reporter's adds nothing.
+    assert.equal(participantTokensAtMost(10, T0, 'H', T0 - 5_000), 10);
+    assert.equal(participantTokensAtMost(0, T0, 'A', T0 + 1_000), 25_000 / 60);
+  });
 });
 
 describe('ANTISCAN_RECONCILE_INTERVAL_MS', () => {
