@@ -21,11 +21,12 @@
 // code, config/node-flags.ts); api1 at saturation over --long-n lookups (throughput of the first vs the
 // last tenth, with the bare server run just before and after as the machine's own drift); optionally own-key lookups at each --scales size of the entries table (keys
 // loaded by bench/gen-keys.ts with COPY; random keys among them, sent open loop from this process). Prints a table, writes JSON and one SVG percentile
-// plot per fixed rate to --out (default bench/results/<timestamp>/).
+// plot per fixed rate to --out (default bench/results/<timestamp>/). With --api-memory-mib each API
+// runs in a memory cgroup of that size, as in a pod.
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { createHash, randomInt } from 'node:crypto';
 import { once } from 'node:events';
-import { mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, readFileSync, rmdirSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { availableParallelism, cpus } from 'node:os';
 import { join, resolve } from 'node:path';
@@ -65,6 +66,10 @@ const { values } = parseArgs({
     phases: { type: 'string', default: 'rates,idle,apiN,redis,long,scales' },
     // How long the targets idle before the idle phase's 50 % run.
     'idle-seconds': { type: 'string' },
+    // Each API process tree in its own memory cgroup of this many MiB (a pod's limit, e.g. 512 as
+    // deploy/k8s/api.yaml's): node sizes V8's heap from it. Needs a writable cgroup v1 or v2
+    // memory controller (root). The bare server stays outside.
+    'api-memory-mib': { type: 'string' },
   },
 });
 
@@ -84,6 +89,7 @@ const RATE_WARM_SECONDS = 2;
 const IDLE_SECONDS = wholeNumber('idle-seconds', values['idle-seconds'], 80, 10, 600);
 // The start of an idle phase's run whose p99 is reported apart from the rest's.
 const IDLE_FIRST_MS = 2_000;
+const API_MEMORY_MIB = values['api-memory-mib'] === undefined ? undefined : wholeNumber('api-memory-mib', values['api-memory-mib'], 512, 128, 65_536);
 const LONG_N = wholeNumber('long-n', values['long-n'], QUICK ? 50_000 : 1_000_000, 10_000, 5_000_000);
 const ROUNDS = wholeNumber('rounds', values.rounds, QUICK ? 1 : 3, 1, 9);
 const WORKERS = wholeNumber('workers', values.workers, availableParallelism(), 2, 64);
@@ -126,6 +132,8 @@ interface Target {
   cache: () => Record<string, number>;
   /** The API's refusal counters from its /metrics (empty for bare): which gate said RESOURCE_EXHAUSTED. */
   refusals: () => Promise<Record<string, number>>;
+  /** OOM kills in its memory cgroup so far (--api-memory-mib only). */
+  ooms?: () => number;
   stop(): Promise<void>;
 }
 
@@ -190,10 +198,35 @@ async function waitFor(what: string, cond: () => boolean, ms = 60_000): Promise<
 // trip per 50 calls. API_RATE_LIMIT_* in the environment win (to measure the limit itself).
 const API_RATE_LIMIT = { API_RATE_LIMIT_POINTS: process.env.API_RATE_LIMIT_POINTS ?? '1000000', API_RATE_LIMIT_LEASE: process.env.API_RATE_LIMIT_LEASE ?? '50' };
 
+/**
+ * A memory cgroup of `mib` MiB for one API process tree (--api-memory-mib): its directory, and the
+ * file a process joins it through. cgroup v2 (memory.max) or v1's memory controller (limit_in_bytes).
+ */
+function memoryCgroup(name: string, mib: number): { dir: string; procs: string; ooms: () => number } {
+  const v2 = existsSync('/sys/fs/cgroup/cgroup.controllers');
+  const dir = join(v2 ? '/sys/fs/cgroup' : '/sys/fs/cgroup/memory', `core-dict-bench-${process.pid}-${name}-${randomInt(1e9)}`);
+  mkdirSync(dir);
+  writeFileSync(join(dir, v2 ? 'memory.max' : 'memory.limit_in_bytes'), String(mib * 1024 * 1024));
+  // OOM kills inside it so far (v2: memory.events oom_kill; v1: memory.oom_control oom_kill).
+  const ooms = () => {
+    try {
+      return Number(/oom_kill (\d+)/.exec(readFileSync(join(dir, v2 ? 'memory.events' : 'memory.oom_control'), 'utf8'))?.[1] ?? 0);
+    } catch {
+      return 0;
+    }
+  };
+  return { dir, procs: join(dir, 'cgroup.procs'), ooms };
+}
+
 async function startApi(name: string, workers: number, extraEnv: Record<string, string> = {}): Promise<Target> {
   const port = await freePort();
   const metricsPort = await freePort();
-  const proc = spawn(process.execPath, [...API_ARGS, join(dist, 'api', 'main.js')], {
+  const cg = API_MEMORY_MIB ? memoryCgroup(name, API_MEMORY_MIB) : undefined;
+  // In a cgroup: a shell joins it, then becomes node (which reads the limit as it starts).
+  const [cmd, args] = cg
+    ? ['/bin/sh', ['-c', 'echo $$ > "$0" && exec "$@"', cg.procs, process.execPath, ...API_ARGS, join(dist, 'api', 'main.js')]]
+    : [process.execPath, [...API_ARGS, join(dist, 'api', 'main.js')]];
+  const proc = spawn(cmd, args, {
     env: { ...process.env, ...API_RATE_LIMIT, API_WORKERS: String(workers), API_GRPC_PORT: String(port), API_PORT: String(await freePort()), API_METRICS_HOST: '127.0.0.1', API_METRICS_PORT: String(metricsPort), LOG_LEVEL: 'info', RPC_STATS_INTERVAL_MS: '1000', ...extraEnv },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
@@ -223,7 +256,19 @@ async function startApi(name: string, workers: number, extraEnv: Record<string, 
     const res = await fetch(`http://127.0.0.1:${metricsPort}/metrics`, { signal: AbortSignal.timeout(5_000) });
     return refusalCounters(await res.text());
   };
-  return { name, port, proc, codes, cache, refusals, stop: () => stopProc(proc) };
+  const stop = async () => {
+    await stopProc(proc);
+    if (!cg) return;
+    const kills = cg.ooms();
+    if (kills) log(`${name}: ${kills} OOM kill(s) in its ${API_MEMORY_MIB} MiB cgroup`);
+    await new Promise((r) => setTimeout(r, 200));
+    try {
+      rmdirSync(cg.dir);
+    } catch (err) {
+      log(`${name}: cgroup ${cg.dir} not removed: ${(err as Error).message}`);
+    }
+  };
+  return { name, port, proc, codes, cache, refusals, stop, ...(cg ? { ooms: cg.ooms } : {}) };
 }
 
 async function startBare(responseB64: string): Promise<Target> {
@@ -355,6 +400,8 @@ interface LoadResult {
   stealPct?: number;
   /** Peak RSS of the target's largest process so far (VmHWM), MiB. */
   peakRssMiB?: number;
+  /** OOM kills in the target's memory cgroup so far (--api-memory-mib). */
+  oomKills?: number;
   /** Rows in the entries table during the run (scale points). */
   entries?: number;
   /** Throughput per tenth of the run (long runs). */
@@ -485,7 +532,7 @@ async function run(t: Target, phase: string, o: { n: number; rps?: number; laten
   const machineCpuUsPerReq = Math.round(((m1.busy - m0.busy) * 1000) / Math.max(1, r.requests));
   // Let the API's 1-second stats line cover the whole phase.
   if (t.name !== 'bare') await new Promise((res) => setTimeout(res, 1_300));
-  const res: LoadResult = { target: t.name, phase, offeredRps: o.rps ? Math.round(o.rps) : undefined, ...r, cpuUsPerReq, machineCpuUsPerReq, stealPct: stealPct(m0, m1), peakRssMiB: treePeakRssMiB(t.proc.pid), ...(o.latency || o.tenths || r.cut ? fromLog(logFile, o.tenths) : {}) };
+  const res: LoadResult = { target: t.name, phase, offeredRps: o.rps ? Math.round(o.rps) : undefined, ...r, cpuUsPerReq, machineCpuUsPerReq, stealPct: stealPct(m0, m1), peakRssMiB: treePeakRssMiB(t.proc.pid), ...(t.ooms ? { oomKills: t.ooms() } : {}), ...(o.latency || o.tenths || r.cut ? fromLog(logFile, o.tenths) : {}) };
   if (t.name !== 'bare') {
     res.grpcCodes = diff(t.codes(), before);
     res.cache = diff(t.cache(), cacheBefore);
@@ -827,7 +874,7 @@ async function main(): Promise<void> {
     node: process.version,
     cpu,
     entries: Number(totalEntries),
-    config: { phases: [...PHASES], connections: C, streamsPerConnection: M, satN: SAT_N, rounds: ROUNDS, rateSeconds: RATE_SECONDS, rateWarmSeconds: RATE_WARM_SECONDS, idleSeconds: IDLE_SECONDS, longN: LONG_N, workers: WORKERS, scales: SCALES, nodeFlags: { api: API_ARGS, bare: BARE_ARGS }, apiRateLimit: { points: Number(API_RATE_LIMIT.API_RATE_LIMIT_POINTS), lease: Number(API_RATE_LIMIT.API_RATE_LIMIT_LEASE) } },
+    config: { phases: [...PHASES], connections: C, streamsPerConnection: M, satN: SAT_N, rounds: ROUNDS, rateSeconds: RATE_SECONDS, rateWarmSeconds: RATE_WARM_SECONDS, idleSeconds: IDLE_SECONDS, apiMemoryMiB: API_MEMORY_MIB ?? null, longN: LONG_N, workers: WORKERS, scales: SCALES, nodeFlags: { api: API_ARGS, bare: BARE_ARGS }, apiRateLimit: { points: Number(API_RATE_LIMIT.API_RATE_LIMIT_POINTS), lease: Number(API_RATE_LIMIT.API_RATE_LIMIT_LEASE) } },
     ratios: targetsMet,
     rounds: { api1Bare, [`${apiNName}Api1`]: apiNApi1, cpuApi1Bare },
     results: results.map(({ percentiles, ...r }) => ({ ...r, percentiles })),
