@@ -1,13 +1,15 @@
 // The API process in cluster mode (API_WORKERS=2), configured only by environment: both workers
 // serve on the one port, the primary's metrics listener (API_METRICS_PORT) sums both workers'
-// series, refused calls are counted too, and SIGTERM lets a call in flight finish before
-// everything exits 0.
+// series, refused calls are counted too, the workers run with the API's V8 flags, and SIGTERM
+// lets a call in flight finish before everything exits 0.
 import assert from 'node:assert/strict';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
+import { readFileSync } from 'node:fs';
 import http from 'node:http';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
+import { API_NODE_FLAGS } from '../../config/node-flags.js';
 import { KeyType } from '../../gen/dict/core/v1/types_pb.js';
 import { createKeyRequest, legalPerson, naturalPerson, newEmail, newEndToEndId } from '../support/fixtures.js';
 import { programEnv, startStack, type Stack } from '../support/stack.js';
@@ -50,7 +52,7 @@ before(async () => {
   const pki = s.pki;
   httpPort = await freePort();
   metricsPort = await freePort();
-  api = spawn(process.execPath, [join(dist, 'api/main.js')], {
+  api = spawn(process.execPath, [...API_NODE_FLAGS, join(dist, 'api/main.js')], {
     env: {
       ...process.env,
       LOG_LEVEL: 'info',
@@ -88,6 +90,12 @@ test('API_WORKERS=2: two worker processes serve lookups on one port', async () =
   const pids = new Set(listening.map((l) => l.pid));
   assert.equal(pids.size, 2);
   assert.ok(!pids.has(api.pid), 'workers are not the primary');
+  // Started as every launcher starts it, with the V8 flags (config/node-flags.ts): the workers
+  // run with them too (node:cluster forks with the primary's execArgv).
+  for (const pid of [api.pid, ...pids]) {
+    const argv = readFileSync(`/proc/${String(pid)}/cmdline`, 'utf8').split('\0');
+    for (const flag of API_NODE_FLAGS) assert.ok(argv.includes(flag), `pid ${String(pid)} runs without ${flag}: ${argv.join(' ')}`);
+  }
 
   const created = await s.client.createKey(createKeyRequest({ keyType: KeyType.EMAIL, key: newEmail() }));
   const key = created.entry!.key;

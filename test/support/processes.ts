@@ -8,6 +8,7 @@ import { createWriteStream, mkdirSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { basename, join } from 'node:path';
 import { Redis } from 'ioredis';
+import { API_NODE_FLAGS } from '../../config/node-flags.js';
 import { redisFailFastOptions } from '../../store/lookup-cache.js';
 
 /** Appends `child`'s stdout and stderr to $LOG_DIR/<name>-<pid>.log (when LOG_DIR is set, as scripts/test.sh does). */
@@ -95,7 +96,9 @@ export class Programs {
    */
   start(script: string, env: Record<string, string>): ChildProcess {
     const quiet = { LOG_LEVEL: 'warn', WORKER_METRICS_PORT: '0', TEMPORAL_METRICS_PORT: '0', RELAY_HTTP_PORT: '0', API_METRICS_PORT: '0' };
-    const child = spawn(process.execPath, [join(dist, script)], { env: { ...process.env, ...quiet, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+    // The API starts with its V8 flags, as every launcher starts it (config/node-flags.ts).
+    const flags = script === 'api/main.js' ? API_NODE_FLAGS : [];
+    const child = spawn(process.execPath, [...flags, join(dist, script)], { env: { ...process.env, ...quiet, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
     this.logs.set(child, '');
     const keep = (d: Buffer) => this.logs.set(child, (this.logs.get(child)! + d.toString()).slice(-4000));
     child.stdout!.on('data', keep);
