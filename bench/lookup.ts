@@ -132,8 +132,9 @@ interface Target {
   cache: () => Record<string, number>;
   /** The API's refusal counters from its /metrics (empty for bare): which gate said RESOURCE_EXHAUSTED. */
   refusals: () => Promise<Record<string, number>>;
-  /** OOM kills in its memory cgroup so far (--api-memory-mib only). */
+  /** OOM kills in its memory cgroup so far, and what the cgroup is charged (--api-memory-mib only). */
   ooms?: () => number;
+  charge?: () => { nowMiB: number; peakMiB: number };
   stop(): Promise<void>;
 }
 
@@ -202,11 +203,42 @@ const API_RATE_LIMIT = { API_RATE_LIMIT_POINTS: process.env.API_RATE_LIMIT_POINT
  * A memory cgroup of `mib` MiB for one API process tree (--api-memory-mib): its directory, and the
  * file a process joins it through. cgroup v2 (memory.max) or v1's memory controller (limit_in_bytes).
  */
-function memoryCgroup(name: string, mib: number): { dir: string; procs: string; ooms: () => number } {
+interface MemoryCgroup {
+  dir: string;
+  procs: string;
+  ooms: () => number;
+  /** What the cgroup is charged (MiB): now and its peak so far (v2 memory.current/peak; v1 usage_in_bytes/max_usage_in_bytes); page cache and socket buffers included, as the pod's limit counts them. */
+  charge: () => { nowMiB: number; peakMiB: number };
+  /** Removes it once its processes are gone (waits up to 10 s for them). */
+  remove: () => Promise<void>;
+}
+
+function memoryCgroup(name: string, mib: number): MemoryCgroup {
   const v2 = existsSync('/sys/fs/cgroup/cgroup.controllers');
   const dir = join(v2 ? '/sys/fs/cgroup' : '/sys/fs/cgroup/memory', `core-dict-bench-${process.pid}-${name}-${randomInt(1e9)}`);
   mkdirSync(dir);
-  writeFileSync(join(dir, v2 ? 'memory.max' : 'memory.limit_in_bytes'), String(mib * 1024 * 1024));
+  try {
+    writeFileSync(join(dir, v2 ? 'memory.max' : 'memory.limit_in_bytes'), String(mib * 1024 * 1024));
+  } catch (err) {
+    rmdirSync(dir);
+    throw new Error(`--api-memory-mib: cannot limit memory in ${dir} (${(err as Error).message}); is the memory controller enabled?`);
+  }
+  const mibOf = (file: string) => {
+    try {
+      return Math.round(Number(readFileSync(join(dir, file), 'utf8').trim()) / 1048576);
+    } catch {
+      return 0;
+    }
+  };
+  const charge = () => ({ nowMiB: mibOf(v2 ? 'memory.current' : 'memory.usage_in_bytes'), peakMiB: mibOf(v2 ? 'memory.peak' : 'memory.max_usage_in_bytes') });
+  const remove = async () => {
+    for (let i = 0; i < 100 && readFileSync(join(dir, 'cgroup.procs'), 'utf8').trim(); i++) await new Promise((r) => setTimeout(r, 100));
+    try {
+      rmdirSync(dir);
+    } catch (err) {
+      log(`cgroup ${dir} not removed: ${(err as Error).message}`);
+    }
+  };
   // OOM kills inside it so far (v2: memory.events oom_kill; v1: memory.oom_control oom_kill).
   const ooms = () => {
     try {
@@ -215,7 +247,7 @@ function memoryCgroup(name: string, mib: number): { dir: string; procs: string; 
       return 0;
     }
   };
-  return { dir, procs: join(dir, 'cgroup.procs'), ooms };
+  return { dir, procs: join(dir, 'cgroup.procs'), ooms, charge, remove };
 }
 
 async function startApi(name: string, workers: number, extraEnv: Record<string, string> = {}): Promise<Target> {
@@ -231,10 +263,17 @@ async function startApi(name: string, workers: number, extraEnv: Record<string, 
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   const lines = track(proc);
-  await waitFor(`${name} to listen`, () => {
-    if (proc.exitCode !== null) throw new Error(`${name} exited with ${proc.exitCode}`);
-    return lines.filter((l) => l.msg === 'api listening').length >= workers;
-  });
+  try {
+    await waitFor(`${name} to listen`, () => {
+      if (proc.exitCode !== null) throw new Error(`${name} exited with ${proc.exitCode}`);
+      return lines.filter((l) => l.msg === 'api listening').length >= workers;
+    });
+  } catch (err) {
+    // Not yet a target anyone will stop: stop it (and its cgroup) here.
+    await stopProc(proc);
+    await cg?.remove();
+    throw err;
+  }
   const codes = () => {
     const sum: Record<string, number> = {};
     for (const l of lines) {
@@ -261,14 +300,9 @@ async function startApi(name: string, workers: number, extraEnv: Record<string, 
     if (!cg) return;
     const kills = cg.ooms();
     if (kills) log(`${name}: ${kills} OOM kill(s) in its ${API_MEMORY_MIB} MiB cgroup`);
-    await new Promise((r) => setTimeout(r, 200));
-    try {
-      rmdirSync(cg.dir);
-    } catch (err) {
-      log(`${name}: cgroup ${cg.dir} not removed: ${(err as Error).message}`);
-    }
+    await cg.remove();
   };
-  return { name, port, proc, codes, cache, refusals, stop, ...(cg ? { ooms: cg.ooms } : {}) };
+  return { name, port, proc, codes, cache, refusals, stop, ...(cg ? { ooms: cg.ooms, charge: cg.charge } : {}) };
 }
 
 async function startBare(responseB64: string): Promise<Target> {
@@ -400,14 +434,15 @@ interface LoadResult {
   stealPct?: number;
   /** Peak RSS of the target's largest process so far (VmHWM), MiB. */
   peakRssMiB?: number;
-  /** OOM kills in the target's memory cgroup so far (--api-memory-mib). */
+  /** OOM kills in the target's memory cgroup so far, and the cgroup's charge now and at its peak, MiB (--api-memory-mib). */
   oomKills?: number;
+  cgroupMiB?: { nowMiB: number; peakMiB: number };
   /** Rows in the entries table during the run (scale points). */
   entries?: number;
   /** Throughput per tenth of the run (long runs). */
   tenthsRps?: number[];
   /** Idle phase: seconds idle before the run, RSS of the largest process before and after (MiB), p99 of the run's first IDLE_FIRST_MS and of the rest. */
-  idle?: { seconds: number; rssBeforeMiB: number; rssAfterMiB: number; firstP99Ms: number; restP99Ms: number };
+  idle?: { seconds: number; rssBeforeMiB: number; rssAfterMiB: number; firstP99Ms?: number; restP99Ms?: number; cgroupBeforeMiB?: number; cgroupAfterMiB?: number };
   percentiles?: [number, number][];
 }
 
@@ -500,15 +535,18 @@ function fromLog(file: string, tenths = false) {
 }
 
 /** p99 (ms) of the requests a run sent in its first `firstMs` and of the rest, from h2load's --log-file (start µs, status, duration µs). */
-function splitP99(file: string, firstMs: number): { firstP99Ms: number; restP99Ms: number } {
+function splitP99(file: string, firstMs: number): { firstP99Ms?: number; restP99Ms?: number } {
   const rows = readFileSync(file, 'utf8')
     .split('\n')
     .map((line) => line.split('\t').map(Number))
     .filter(([start, , us]) => start! >= 0 && us! >= 0);
-  const t0 = Math.min(...rows.map(([start]) => start!));
+  // A loop, not Math.min(...rows): a spread of a few hundred thousand values overflows the stack.
+  let t0 = Infinity;
+  for (const [start] of rows) if (start! < t0) t0 = start!;
   const [first, rest] = [latencyHistogram(), latencyHistogram()];
   for (const [start, , us] of rows) (start! - t0 < firstMs * 1000 ? first : rest).recordValue(Math.max(1, us!));
-  const p99 = (h: hdr.Histogram) => Number((h.getValueAtPercentile(99) / 1000).toFixed(3));
+  // A part with no request has no p99 (not 0).
+  const p99 = (h: hdr.Histogram) => (h.totalCount ? Number((h.getValueAtPercentile(99) / 1000).toFixed(3)) : undefined);
   return { firstP99Ms: p99(first), restP99Ms: p99(rest) };
 }
 
@@ -532,7 +570,7 @@ async function run(t: Target, phase: string, o: { n: number; rps?: number; laten
   const machineCpuUsPerReq = Math.round(((m1.busy - m0.busy) * 1000) / Math.max(1, r.requests));
   // Let the API's 1-second stats line cover the whole phase.
   if (t.name !== 'bare') await new Promise((res) => setTimeout(res, 1_300));
-  const res: LoadResult = { target: t.name, phase, offeredRps: o.rps ? Math.round(o.rps) : undefined, ...r, cpuUsPerReq, machineCpuUsPerReq, stealPct: stealPct(m0, m1), peakRssMiB: treePeakRssMiB(t.proc.pid), ...(t.ooms ? { oomKills: t.ooms() } : {}), ...(o.latency || o.tenths || r.cut ? fromLog(logFile, o.tenths) : {}) };
+  const res: LoadResult = { target: t.name, phase, offeredRps: o.rps ? Math.round(o.rps) : undefined, ...r, cpuUsPerReq, machineCpuUsPerReq, stealPct: stealPct(m0, m1), peakRssMiB: treePeakRssMiB(t.proc.pid), ...(t.ooms ? { oomKills: t.ooms() } : {}), ...(t.charge ? { cgroupMiB: t.charge() } : {}), ...(o.latency || o.tenths || r.cut ? fromLog(logFile, o.tenths) : {}) };
   if (t.name !== 'bare') {
     res.grpcCodes = diff(t.codes(), before);
     res.cache = diff(t.cache(), cacheBefore);
@@ -694,6 +732,7 @@ async function main(): Promise<void> {
     for (const t of targets) await t.stop().catch(() => undefined);
   };
   process.once('SIGINT', () => void cleanup().then(() => process.exit(130)));
+  process.once('SIGTERM', () => void cleanup().then(() => process.exit(143)));
 
   try {
     // api1 first: its answer is the message the bare server gives back.
@@ -738,15 +777,19 @@ async function main(): Promise<void> {
       const idlers = [bare, api1, ...(apiN ? [apiN] : [])];
       const since = Date.now();
       const rssBefore = new Map(idlers.map((t) => [t, treePeakRssMiB(t.proc.pid, 'VmRSS')]));
+      const chargeBefore = new Map(idlers.map((t) => [t, t.charge?.().nowMiB]));
       log(`idle: ${idlers.map((t) => t.name).join(', ')} idle for ${IDLE_SECONDS} s`);
       await new Promise((r) => setTimeout(r, IDLE_SECONDS * 1000));
       for (const t of idlers) {
         const seconds = Math.round((Date.now() - since) / 1000);
         const rssAfter = treePeakRssMiB(t.proc.pid, 'VmRSS');
+        const chargeAfter = t.charge?.().nowMiB;
         const phase = `idle-${IDLE_SECONDS}s-50%`;
         const r = await run(t, phase, { n: Math.round(cap * 0.5 * RATE_SECONDS), rps: cap * 0.5, latency: true });
-        r.idle = { seconds, rssBeforeMiB: rssBefore.get(t)!, rssAfterMiB: rssAfter, ...splitP99(join(OUT, `${t.name}-${phase}.tsv`), IDLE_FIRST_MS) };
-        log(`${t.name.padEnd(5)} ${phase}: idle ${seconds} s, RSS ${r.idle.rssBeforeMiB} → ${r.idle.rssAfterMiB} MiB; p99 first ${IDLE_FIRST_MS / 1000} s ${r.idle.firstP99Ms} ms, rest ${r.idle.restP99Ms} ms`);
+        const cg = chargeAfter !== undefined ? { cgroupBeforeMiB: chargeBefore.get(t)!, cgroupAfterMiB: chargeAfter } : {};
+        r.idle = { seconds, rssBeforeMiB: rssBefore.get(t)!, rssAfterMiB: rssAfter, ...cg, ...splitP99(join(OUT, `${t.name}-${phase}.tsv`), IDLE_FIRST_MS) };
+        const charged = r.idle.cgroupAfterMiB !== undefined ? `, cgroup charged ${r.idle.cgroupBeforeMiB} → ${r.idle.cgroupAfterMiB} MiB (peak ${r.cgroupMiB?.peakMiB})` : '';
+        log(`${t.name.padEnd(5)} ${phase}: idle ${seconds} s, RSS ${r.idle.rssBeforeMiB} → ${r.idle.rssAfterMiB} MiB${charged}; p99 first ${IDLE_FIRST_MS / 1000} s ${r.idle.firstP99Ms} ms, rest ${r.idle.restP99Ms} ms`);
         results.push(r);
       }
     }

@@ -29,7 +29,7 @@
 // 0 functions deoptimized and 17 and 21 ms against 19 and 19 (bench/RESULTS.md, "LookupKey,
 // 2026-12-05 20:09-22:05"). The cost: an idle process keeps the heap it grew under load (idle
 // RSS per worker 279-351 MiB instead of about 125 on the bench host). In a 512 MiB memory cgroup
-// (the pod's limit) an idle API kept about 215 MiB against about 118, below its peak under load
-// (225-247 MiB with the flag or without), and the first 2 s after 80 s idle had p99 122-125 ms
-// against 218-219 (bench/RESULTS.md, "LookupKey, 2026-12-05 22:50-23:50").
+// (the pod's limit), after a short load, an idle API stayed at about 215 MiB resident against
+// about 118, below its own peak under that load (225-247 MiB with the flag or without), and the
+// first 2 s after 80 s idle had p99 122-125 ms against 218-219 (bench/RESULTS.md, "LookupKey, 2026-12-05 22:50-23:57").
 export const API_NODE_FLAGS: readonly string[] = ['--max-semi-space-size=32', '--no-memory-reducer'];
