@@ -21,8 +21,8 @@
 // code, config/node-flags.ts); api1 at saturation over --long-n lookups (throughput of the first vs the
 // last tenth, with the bare server run just before and after as the machine's own drift); optionally own-key lookups at each --scales size of the entries table (keys
 // loaded by bench/gen-keys.ts with COPY; random keys among them, sent open loop from this process). Prints a table, writes JSON and one SVG percentile
-// plot per fixed rate to --out (default bench/results/<timestamp>/). With --api-memory-mib each API
-// runs in a memory cgroup of that size, as in a pod.
+// plot per fixed rate to --out (default bench/results/<timestamp>/). With --api-memory-mib and
+// --api-cpus each API runs in cgroups with those limits, as in a pod.
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { createHash, randomInt } from 'node:crypto';
 import { once } from 'node:events';
@@ -70,6 +70,8 @@ const { values } = parseArgs({
     // deploy/k8s/api.yaml's): node sizes V8's heap from it. Needs a writable cgroup v1 or v2
     // memory controller (root). The bare server stays outside.
     'api-memory-mib': { type: 'string' },
+    // And a CPU quota of this many cores (a pod's limits.cpu, e.g. 1 as deploy/k8s/api.yaml's).
+    'api-cpus': { type: 'string' },
   },
 });
 
@@ -90,6 +92,8 @@ const IDLE_SECONDS = wholeNumber('idle-seconds', values['idle-seconds'], 80, 10,
 // The start of an idle phase's run whose p99 is reported apart from the rest's.
 const IDLE_FIRST_MS = 2_000;
 const API_MEMORY_MIB = values['api-memory-mib'] === undefined ? undefined : wholeNumber('api-memory-mib', values['api-memory-mib'], 512, 128, 65_536);
+const API_CPUS = values['api-cpus'] === undefined ? undefined : Number(values['api-cpus']);
+if (API_CPUS !== undefined && !(API_CPUS >= 0.1 && API_CPUS <= 64)) throw new Error(`--api-cpus must be a number of cores from 0.1 to 64 (got ${JSON.stringify(values['api-cpus'])})`);
 const LONG_N = wholeNumber('long-n', values['long-n'], QUICK ? 50_000 : 1_000_000, 10_000, 5_000_000);
 const ROUNDS = wholeNumber('rounds', values.rounds, QUICK ? 1 : 3, 1, 9);
 const WORKERS = wholeNumber('workers', values.workers, availableParallelism(), 2, 64);
@@ -200,63 +204,87 @@ async function waitFor(what: string, cond: () => boolean, ms = 60_000): Promise<
 const API_RATE_LIMIT = { API_RATE_LIMIT_POINTS: process.env.API_RATE_LIMIT_POINTS ?? '1000000', API_RATE_LIMIT_LEASE: process.env.API_RATE_LIMIT_LEASE ?? '50' };
 
 /**
- * A memory cgroup of `mib` MiB for one API process tree (--api-memory-mib): its directory, and the
- * file a process joins it through. cgroup v2 (memory.max) or v1's memory controller (limit_in_bytes).
+ * The cgroups one API process tree runs in, as a pod's limits: memory of `mib` MiB
+ * (--api-memory-mib; node sizes V8's heap from it) and a CPU quota of `cpus` cores (--api-cpus,
+ * as `limits.cpu`). cgroup v2: one directory with memory.max and cpu.max; v1: one directory per
+ * controller (memory.limit_in_bytes; cpu.cfs_quota_us per 100 ms period). A process joins by
+ * writing its pid to each `procs` file.
  */
-interface MemoryCgroup {
-  dir: string;
-  procs: string;
-  ooms: () => number;
-  /** What the cgroup is charged (MiB): now and its peak so far (v2 memory.current/peak; v1 usage_in_bytes/max_usage_in_bytes); page cache and socket buffers included, as the pod's limit counts them. */
-  charge: () => { nowMiB: number; peakMiB: number };
-  /** Removes it once its processes are gone (waits up to 10 s for them). */
+interface ApiCgroups {
+  procs: string[];
+  /** OOM kills so far (memory limit only). */
+  ooms?: () => number;
+  /** What the memory cgroup is charged (MiB): now and its peak so far (v2 memory.current/peak; v1 usage_in_bytes/max_usage_in_bytes); page cache and socket buffers included, as the pod's limit counts them. */
+  charge?: () => { nowMiB: number; peakMiB: number };
+  /** Removes them once their processes are gone (waits up to 10 s for them). */
   remove: () => Promise<void>;
 }
 
-function memoryCgroup(name: string, mib: number): MemoryCgroup {
+function apiCgroups(name: string, o: { mib?: number; cpus?: number }): ApiCgroups {
   const v2 = existsSync('/sys/fs/cgroup/cgroup.controllers');
-  const dir = join(v2 ? '/sys/fs/cgroup' : '/sys/fs/cgroup/memory', `core-dict-bench-${process.pid}-${name}-${randomInt(1e9)}`);
-  mkdirSync(dir);
-  try {
-    writeFileSync(join(dir, v2 ? 'memory.max' : 'memory.limit_in_bytes'), String(mib * 1024 * 1024));
-  } catch (err) {
-    rmdirSync(dir);
-    throw new Error(`--api-memory-mib: cannot limit memory in ${dir} (${(err as Error).message}); is the memory controller enabled?`);
+  const made: string[] = [];
+  const remove = async () => {
+    for (const dir of made.reverse()) {
+      for (let i = 0; i < 100 && readFileSync(join(dir, 'cgroup.procs'), 'utf8').trim(); i++) await new Promise((r) => setTimeout(r, 100));
+      try {
+        rmdirSync(dir);
+      } catch (err) {
+        log(`cgroup ${dir} not removed: ${(err as Error).message}`);
+      }
+    }
+  };
+  const make = (root: string, limits: [file: string, value: string][]) => {
+    const dir = join(root, `core-dict-bench-${process.pid}-${name}-${randomInt(1e9)}`);
+    mkdirSync(dir);
+    made.push(dir);
+    for (const [file, value] of limits) {
+      try {
+        writeFileSync(join(dir, file), value);
+      } catch (err) {
+        for (const d of made) rmdirSync(d);
+        throw new Error(`cannot set ${file} in ${dir} (${(err as Error).message}); is the controller enabled?`);
+      }
+    }
+    return dir;
+  };
+  const quota = o.cpus ? String(Math.round(o.cpus * 100_000)) : undefined;
+  const memLimit = o.mib ? String(o.mib * 1024 * 1024) : undefined;
+  let memDir: string | undefined;
+  if (v2) {
+    const dir = make('/sys/fs/cgroup', [...(memLimit ? [['memory.max', memLimit] as [string, string]] : []), ...(quota ? [['cpu.max', `${quota} 100000`] as [string, string]] : [])]);
+    if (memLimit) memDir = dir;
+  } else {
+    if (memLimit) memDir = make('/sys/fs/cgroup/memory', [['memory.limit_in_bytes', memLimit]]);
+    if (quota) make('/sys/fs/cgroup/cpu', [['cpu.cfs_period_us', '100000'], ['cpu.cfs_quota_us', quota]]);
   }
+  const procs = made.map((d) => join(d, 'cgroup.procs'));
+  if (!memDir) return { procs, remove };
   const mibOf = (file: string) => {
     try {
-      return Math.round(Number(readFileSync(join(dir, file), 'utf8').trim()) / 1048576);
+      return Math.round(Number(readFileSync(join(memDir, file), 'utf8').trim()) / 1048576);
     } catch {
       return 0;
     }
   };
   const charge = () => ({ nowMiB: mibOf(v2 ? 'memory.current' : 'memory.usage_in_bytes'), peakMiB: mibOf(v2 ? 'memory.peak' : 'memory.max_usage_in_bytes') });
-  const remove = async () => {
-    for (let i = 0; i < 100 && readFileSync(join(dir, 'cgroup.procs'), 'utf8').trim(); i++) await new Promise((r) => setTimeout(r, 100));
-    try {
-      rmdirSync(dir);
-    } catch (err) {
-      log(`cgroup ${dir} not removed: ${(err as Error).message}`);
-    }
-  };
   // OOM kills inside it so far (v2: memory.events oom_kill; v1: memory.oom_control oom_kill).
   const ooms = () => {
     try {
-      return Number(/oom_kill (\d+)/.exec(readFileSync(join(dir, v2 ? 'memory.events' : 'memory.oom_control'), 'utf8'))?.[1] ?? 0);
+      return Number(/oom_kill (\d+)/.exec(readFileSync(join(memDir, v2 ? 'memory.events' : 'memory.oom_control'), 'utf8'))?.[1] ?? 0);
     } catch {
       return 0;
     }
   };
-  return { dir, procs: join(dir, 'cgroup.procs'), ooms, charge, remove };
+  return { procs, ooms, charge, remove };
 }
 
 async function startApi(name: string, workers: number, extraEnv: Record<string, string> = {}): Promise<Target> {
   const port = await freePort();
   const metricsPort = await freePort();
-  const cg = API_MEMORY_MIB ? memoryCgroup(name, API_MEMORY_MIB) : undefined;
-  // In a cgroup: a shell joins it, then becomes node (which reads the limit as it starts).
+  const cg = API_MEMORY_MIB || API_CPUS ? apiCgroups(name, { mib: API_MEMORY_MIB, cpus: API_CPUS }) : undefined;
+  // In cgroups: a shell joins them, then becomes node (which reads the memory limit as it starts).
   const [cmd, args] = cg
-    ? ['/bin/sh', ['-c', 'echo $$ > "$0" && exec "$@"', cg.procs, process.execPath, ...API_ARGS, join(dist, 'api', 'main.js')]]
+    ? ['/bin/sh', ['-c', 'for p in $0; do echo $$ > "$p" || exit 1; done; exec "$@"', cg.procs.join(' '), process.execPath, ...API_ARGS, join(dist, 'api', 'main.js')]]
     : [process.execPath, [...API_ARGS, join(dist, 'api', 'main.js')]];
   const proc = spawn(cmd, args, {
     env: { ...process.env, ...API_RATE_LIMIT, API_WORKERS: String(workers), API_GRPC_PORT: String(port), API_PORT: String(await freePort()), API_METRICS_HOST: '127.0.0.1', API_METRICS_PORT: String(metricsPort), LOG_LEVEL: 'info', RPC_STATS_INTERVAL_MS: '1000', ...extraEnv },
@@ -298,11 +326,11 @@ async function startApi(name: string, workers: number, extraEnv: Record<string, 
   const stop = async () => {
     await stopProc(proc);
     if (!cg) return;
-    const kills = cg.ooms();
+    const kills = cg.ooms?.() ?? 0;
     if (kills) log(`${name}: ${kills} OOM kill(s) in its ${API_MEMORY_MIB} MiB cgroup`);
     await cg.remove();
   };
-  return { name, port, proc, codes, cache, refusals, stop, ...(cg ? { ooms: cg.ooms, charge: cg.charge } : {}) };
+  return { name, port, proc, codes, cache, refusals, stop, ...(cg?.ooms && cg.charge ? { ooms: cg.ooms, charge: cg.charge } : {}) };
 }
 
 async function startBare(responseB64: string): Promise<Target> {
@@ -917,7 +945,7 @@ async function main(): Promise<void> {
     node: process.version,
     cpu,
     entries: Number(totalEntries),
-    config: { phases: [...PHASES], connections: C, streamsPerConnection: M, satN: SAT_N, rounds: ROUNDS, rateSeconds: RATE_SECONDS, rateWarmSeconds: RATE_WARM_SECONDS, idleSeconds: IDLE_SECONDS, apiMemoryMiB: API_MEMORY_MIB ?? null, longN: LONG_N, workers: WORKERS, scales: SCALES, nodeFlags: { api: API_ARGS, bare: BARE_ARGS }, apiRateLimit: { points: Number(API_RATE_LIMIT.API_RATE_LIMIT_POINTS), lease: Number(API_RATE_LIMIT.API_RATE_LIMIT_LEASE) } },
+    config: { phases: [...PHASES], connections: C, streamsPerConnection: M, satN: SAT_N, rounds: ROUNDS, rateSeconds: RATE_SECONDS, rateWarmSeconds: RATE_WARM_SECONDS, idleSeconds: IDLE_SECONDS, apiMemoryMiB: API_MEMORY_MIB ?? null, apiCpus: API_CPUS ?? null, longN: LONG_N, workers: WORKERS, scales: SCALES, nodeFlags: { api: API_ARGS, bare: BARE_ARGS }, apiRateLimit: { points: Number(API_RATE_LIMIT.API_RATE_LIMIT_POINTS), lease: Number(API_RATE_LIMIT.API_RATE_LIMIT_LEASE) } },
     ratios: targetsMet,
     rounds: { api1Bare, [`${apiNName}Api1`]: apiNApi1, cpuApi1Bare },
     results: results.map(({ percentiles, ...r }) => ({ ...r, percentiles })),
