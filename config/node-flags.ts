@@ -33,3 +33,16 @@
 // about 118, below its own peak under that load (225-247 MiB with the flag or without), and the
 // first 2 s after 80 s idle had p99 122-125 ms against 218-219 (bench/RESULTS.md, "LookupKey, 2026-12-05 22:50-23:57").
 export const API_NODE_FLAGS: readonly string[] = ['--max-semi-space-size=32', '--no-memory-reducer'];
+
+// After those, in the Kubernetes pod only (deploy/k8s/api.yaml: 512 MiB, 1 CPU; checked by
+// deploy-files.test). --heap-growing-percent=300: V8 lets the old generation grow fourfold between
+// full collections. By default it scales that factor with the heap's limit, and node sizes the
+// heap from the container's memory (a 352 MiB limit in 512 MiB), so in the pod the factor is V8's
+// smallest and full collections come often: a confined API spent about a third more user CPU per
+// lookup than on the bench host, and the host showed the same with --max-old-space-size of
+// 256-1,024. In a 512 MiB cgroup the flag took 12-15 % off (three pairs); at the pod's limits
+// (512 MiB and one CPU) 2,000,000 saturated lookups ran at 3,554/s and 281 us per lookup with flat
+// tenths (3,403-3,698/s), peak RSS 298 MiB, the cgroup's charge at most 259 MiB, no OOM kill;
+// without it 500,000 ran at 2,726/s, 367 us (bench/RESULTS.md, "LookupKey, 2026-12-05
+// 22:50-23:57"). Not for the other launchers: on the bench host (a 4 GiB heap) it cost 8-23 %.
+export const POD_NODE_FLAGS: readonly string[] = ['--heap-growing-percent=300'];

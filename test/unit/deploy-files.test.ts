@@ -11,7 +11,7 @@ import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { parse, parseAllDocuments } from 'yaml';
-import { API_NODE_FLAGS } from '../../config/node-flags.js';
+import { API_NODE_FLAGS, POD_NODE_FLAGS } from '../../config/node-flags.js';
 
 const ROOT = join(__dirname, '..', '..', '..');
 const read = (...p: string[]) => readFileSync(join(ROOT, ...p), 'utf8');
@@ -203,7 +203,8 @@ describe("the API's V8 flags (config/node-flags.ts)", () => {
     const compose = parse(withDefaults(read('docker-compose.yml')), { merge: true }) as { services: Record<string, { command?: string[] }> };
     assert.deepEqual(flagsOf(compose.services.api!.command!), API_NODE_FLAGS, 'docker-compose.yml api');
     const api = parseAllDocuments(read('deploy', 'k8s', 'api.yaml')).map((d) => d.toJS() as { kind: string; spec?: any }).find((o) => o.kind === 'Deployment')!;
-    assert.deepEqual(flagsOf(api.spec.template.spec.containers[0].command as string[]), API_NODE_FLAGS, 'deploy/k8s/api.yaml');
+    // The pod adds its own after them (512 MiB: POD_NODE_FLAGS).
+    assert.deepEqual(flagsOf(api.spec.template.spec.containers[0].command as string[]), [...API_NODE_FLAGS, ...POD_NODE_FLAGS], 'deploy/k8s/api.yaml');
     // run.sh's instances api, api-2, ... (start_node passes node_flags' words to node).
     for (const name of ['api', 'api-2']) {
       const lib = spawnSync('bash', ['-c', 'source scripts/lib.sh && node_flags "$1"', 'bash', name], { cwd: ROOT, encoding: 'utf8' });
