@@ -19,7 +19,7 @@ import {
 import { parseListClaimsQuery } from '../claims.js';
 import { queryCaller, writeCaller } from '../identity.js';
 import { SimProblem } from '../problems.js';
-import type { ApiRoute } from './context.js';
+import { spending, type ApiRoute } from './context.js';
 
 export const CLAIM_ROUTES: readonly ApiRoute[] = [
   {
@@ -43,17 +43,12 @@ export const CLAIM_ROUTES: readonly ApiRoute[] = [
       await ctx.gate('listClaims', caller);
       const withRole = ctx.query.has('IsDonor') || ctx.query.has('IsClaimer');
       // Scope PSP; every answer but a 500 costs a token, bad requests included.
-      const token = ctx.limiter.take(withRole ? 'CLAIMS_LIST_WITH_ROLE' : 'CLAIMS_LIST_WITHOUT_ROLE', caller);
-      if (!token.ok) throw new SimProblem('RateLimited', 'Rate limit exceeded', [], token.retryAfterSeconds);
-      try {
+      return spending(ctx, withRole ? 'CLAIMS_LIST_WITH_ROLE' : 'CLAIMS_LIST_WITHOUT_ROLE', caller, async () => {
         const query = parseListClaimsQuery(ctx.query);
         if (query.participant !== caller) throw new SimProblem('Forbidden', 'Participant may only list its own claims');
         const { claims, hasMore } = await ctx.claims.listClaims(query);
         return { status: 200, xml: encodeListClaimsResponse({ claims, hasMoreElements: hasMore, ...ctx.meta() }) };
-      } catch (e) {
-        if (!(e instanceof SimProblem)) token.refund();
-        throw e;
-      }
+      });
     },
   },
   {

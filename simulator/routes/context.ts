@@ -1,6 +1,7 @@
 // What a route handler gets (request, path parameters, query, body reader, services, the caller
 // checks) and returns (status, XML, headers, whether state changed), and the matcher over the
-// per-resource route tables (routes/entries.ts, routes/claims.ts).
+// per-resource route tables (routes/entries.ts, routes/claims.ts, routes/policies.ts), and the
+// rate-limited answer (spending).
 import type { IncomingMessage } from 'node:http';
 import type { ResponseMeta } from '../../bridge/types.js';
 import type { ClaimsService } from '../claims.js';
@@ -8,7 +9,8 @@ import type { EntriesService } from '../entries.js';
 import type { SimOperation } from '../faults.js';
 import type { ParticipantRegistry } from '../identity.js';
 import type { SimAntiscan } from '../antiscan.js';
-import type { RateLimiter } from '../ratelimit.js';
+import { SimProblem } from '../problems.js';
+import type { RateLimiter, RateLimitPolicy } from '../ratelimit.js';
 import type { WriteOperation } from '../stats.js';
 
 export interface Outcome {
@@ -46,6 +48,22 @@ export interface ApiRoute {
   /** BCB also serves this route under /api-np/v2 (checkKeys). */
   nonProduction?: boolean;
   handle(ctx: ApiContext): Promise<Outcome>;
+}
+
+/**
+ * `answer` after taking a token of `policy` for `caller` (429 RateLimited with Retry-After when
+ * there is none); an unexpected error (a 500) gives the token back, as BCB counts every answer but
+ * a 500.
+ */
+export async function spending<T>(ctx: ApiContext, policy: RateLimitPolicy, caller: string, answer: () => T | Promise<T>): Promise<T> {
+  const token = ctx.limiter.take(policy, caller);
+  if (!token.ok) throw new SimProblem('RateLimited', 'Rate limit exceeded', [], token.retryAfterSeconds);
+  try {
+    return await answer();
+  } catch (e) {
+    if (!(e instanceof SimProblem)) token.refund();
+    throw e;
+  }
 }
 
 export function header(req: IncomingMessage, name: string): string | undefined {

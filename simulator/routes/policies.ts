@@ -9,7 +9,7 @@ import { PARTICIPANT_ANTISCAN_POLICY } from '../../domain/antiscan.js';
 import { queryCaller } from '../identity.js';
 import { SimProblem } from '../problems.js';
 import { RATE_LIMIT_POLICIES, type RateLimitPolicy } from '../ratelimit.js';
-import type { ApiContext, ApiRoute } from './context.js';
+import { spending, type ApiContext, type ApiRoute } from './context.js';
 
 function states(ctx: ApiContext, participant: string): { category: string; policies: PolicyState[] } {
   const a = ctx.antiscan.participantState(participant);
@@ -21,21 +21,6 @@ function states(ctx: ApiContext, participant: string): { category: string; polic
     policies.push({ name: p, availableTokens: s.availableTokens, capacity: s.bucketSize, refillTokens: s.refillPerMinute, refillPeriodSec: 60 });
   }
   return { category: a.category, policies };
-}
-
-/**
- * `answer` after taking a token of `policy` (429 RateLimited with Retry-After when there is none);
- * an unexpected error (a 500) gives the token back, as BCB counts every answer but a 500.
- */
-function spending<T>(ctx: ApiContext, policy: RateLimitPolicy, caller: string, answer: () => T): T {
-  const token = ctx.limiter.take(policy, caller);
-  if (!token.ok) throw new SimProblem('RateLimited', 'Rate limit exceeded', [], token.retryAfterSeconds);
-  try {
-    return answer();
-  } catch (e) {
-    if (!(e instanceof SimProblem)) token.refund();
-    throw e;
-  }
 }
 
 export const POLICY_ROUTES: readonly ApiRoute[] = [
