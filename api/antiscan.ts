@@ -139,10 +139,11 @@ export function startAntiscanReconciler(o: {
     }, Math.min(leaseMs, 1_000));
     retry.unref();
   };
+  // DICT's answer, ours or another process's: its tokens plus at most the refill since it was
+  // given (none for an answer just received).
   const apply = async (view: PoliciesView, source: 'dict' | 'shared'): Promise<void> => {
     const category = view.category ?? o.limiter.category();
-    const availableTokens =
-      source === 'dict' || view.availableTokens === undefined ? view.availableTokens : participantTokensAtMost(view.availableTokens, view.at, category, now());
+    const availableTokens = view.availableTokens === undefined ? undefined : participantTokensAtMost(view.availableTokens, view.at, category, now());
     await o.limiter.reconcile(o.participant, { ...(view.category ? { category: view.category } : {}), ...(availableTokens !== undefined ? { availableTokens } : {}) });
     learnt = true;
     o.log.debug({ source, category: o.limiter.category(), availableTokens }, 'anti-scanning buckets reconciled with DICT');
