@@ -362,8 +362,8 @@ function processTree(pid: number): number[] {
   return out;
 }
 
-/** Peak resident memory so far (VmHWM; VmRSS: now) of a process tree's largest process, MiB. */
-function treePeakRssMiB(pid: number | undefined, field: 'VmHWM' | 'VmRSS' = 'VmHWM'): number {
+/** Resident memory of a process tree's largest process, MiB: its peak so far (VmHWM) or now (VmRSS). */
+function treeRssMiB(pid: number | undefined, field: 'VmHWM' | 'VmRSS'): number {
   if (!pid) return 0;
   let kb = 0;
   for (const p of processTree(pid)) {
@@ -537,21 +537,27 @@ function latencyOf(h: hdr.Histogram): Pick<LoadResult, 'p50Ms' | 'p99Ms' | 'p999
   };
 }
 
-/** Latency percentiles (and throughput by tenths of the completions) from h2load's --log-file. */
-function fromLog(file: string, tenths = false) {
-  const h = latencyHistogram();
-  const ends: number[] = [];
+/**
+ * Latency percentiles from h2load's --log-file (start µs, status, duration µs per line); with
+ * `tenths`, throughput by tenths of the completions; with `firstMs`, p99 of the requests sent in
+ * the run's first `firstMs` and of the rest (undefined for a part with no request).
+ */
+function fromLog(file: string, o: { tenths?: boolean; firstMs?: number } = {}) {
+  const starts: number[] = [];
+  const durations: number[] = [];
   for (const line of readFileSync(file, 'utf8').split('\n')) {
     if (!line) continue;
     const [start, , us] = line.split('\t');
     const d = Number(us);
     if (!(d >= 0)) continue;
-    h.recordValue(Math.max(1, d));
-    if (tenths) ends.push(Number(start) + d);
+    starts.push(Number(start));
+    durations.push(Math.max(1, d));
   }
-  const out: Pick<LoadResult, 'p50Ms' | 'p99Ms' | 'p999Ms' | 'maxMs' | 'percentiles' | 'tenthsRps'> = latencyOf(h);
-  if (tenths && ends.length >= 10) {
-    ends.sort((a, b) => a - b);
+  const h = latencyHistogram();
+  for (const d of durations) h.recordValue(d);
+  const out: Pick<LoadResult, 'p50Ms' | 'p99Ms' | 'p999Ms' | 'maxMs' | 'percentiles' | 'tenthsRps'> & { firstP99Ms?: number; restP99Ms?: number } = latencyOf(h);
+  if (o.tenths && durations.length >= 10) {
+    const ends = starts.map((st, i) => st + durations[i]!).sort((a, b) => a - b);
     const step = Math.floor(ends.length / 10);
     out.tenthsRps = Array.from({ length: 10 }, (_, i) => {
       const from = ends[i * step]!;
@@ -559,23 +565,17 @@ function fromLog(file: string, tenths = false) {
       return Math.round((step * 1e6) / Math.max(1, to - from));
     });
   }
+  if (o.firstMs !== undefined) {
+    // A loop, not Math.min(...starts): a spread of a few hundred thousand values overflows the stack.
+    let t0 = Infinity;
+    for (const st of starts) if (st < t0) t0 = st;
+    const [first, rest] = [latencyHistogram(), latencyHistogram()];
+    starts.forEach((st, i) => (st - t0 < o.firstMs! * 1000 ? first : rest).recordValue(durations[i]!));
+    const p99 = (x: hdr.Histogram) => (x.totalCount ? Number((x.getValueAtPercentile(99) / 1000).toFixed(3)) : undefined);
+    out.firstP99Ms = p99(first);
+    out.restP99Ms = p99(rest);
+  }
   return out;
-}
-
-/** p99 (ms) of the requests a run sent in its first `firstMs` and of the rest, from h2load's --log-file (start µs, status, duration µs). */
-function splitP99(file: string, firstMs: number): { firstP99Ms?: number; restP99Ms?: number } {
-  const rows = readFileSync(file, 'utf8')
-    .split('\n')
-    .map((line) => line.split('\t').map(Number))
-    .filter(([start, , us]) => start! >= 0 && us! >= 0);
-  // A loop, not Math.min(...rows): a spread of a few hundred thousand values overflows the stack.
-  let t0 = Infinity;
-  for (const [start] of rows) if (start! < t0) t0 = start!;
-  const [first, rest] = [latencyHistogram(), latencyHistogram()];
-  for (const [start, , us] of rows) (start! - t0 < firstMs * 1000 ? first : rest).recordValue(Math.max(1, us!));
-  // A part with no request has no p99 (not 0).
-  const p99 = (h: hdr.Histogram) => (h.totalCount ? Number((h.getValueAtPercentile(99) / 1000).toFixed(3)) : undefined);
-  return { firstP99Ms: p99(first), restP99Ms: p99(rest) };
 }
 
 function diff(after: Record<string, number>, before: Record<string, number>): Record<string, number> {
@@ -584,7 +584,7 @@ function diff(after: Record<string, number>, before: Record<string, number>): Re
   return out;
 }
 
-async function run(t: Target, phase: string, o: { n: number; rps?: number; latency?: boolean; tenths?: boolean }): Promise<LoadResult> {
+async function run(t: Target, phase: string, o: { n: number; rps?: number; latency?: boolean; tenths?: boolean; firstMs?: number }): Promise<LoadResult & { firstP99Ms?: number; restP99Ms?: number }> {
   const before = t.codes();
   const cacheBefore = t.cache();
   const refusedBefore = await t.refusals();
@@ -598,7 +598,7 @@ async function run(t: Target, phase: string, o: { n: number; rps?: number; laten
   const machineCpuUsPerReq = Math.round(((m1.busy - m0.busy) * 1000) / Math.max(1, r.requests));
   // Let the API's 1-second stats line cover the whole phase.
   if (t.name !== 'bare') await new Promise((res) => setTimeout(res, 1_300));
-  const res: LoadResult = { target: t.name, phase, offeredRps: o.rps ? Math.round(o.rps) : undefined, ...r, cpuUsPerReq, machineCpuUsPerReq, stealPct: stealPct(m0, m1), peakRssMiB: treePeakRssMiB(t.proc.pid), ...(t.ooms ? { oomKills: t.ooms() } : {}), ...(t.charge ? { cgroupMiB: t.charge() } : {}), ...(o.latency || o.tenths || r.cut ? fromLog(logFile, o.tenths) : {}) };
+  const res: LoadResult & { firstP99Ms?: number; restP99Ms?: number } = { target: t.name, phase, offeredRps: o.rps ? Math.round(o.rps) : undefined, ...r, cpuUsPerReq, machineCpuUsPerReq, stealPct: stealPct(m0, m1), peakRssMiB: treeRssMiB(t.proc.pid, 'VmHWM'), ...(t.ooms ? { oomKills: t.ooms() } : {}), ...(t.charge ? { cgroupMiB: t.charge() } : {}), ...(o.latency || o.tenths || o.firstMs !== undefined || r.cut ? fromLog(logFile, o) : {}) };
   if (t.name !== 'bare') {
     res.grpcCodes = diff(t.codes(), before);
     res.cache = diff(t.cache(), cacheBefore);
@@ -681,7 +681,7 @@ async function runRandomKeys(t: Target, phase: string, o: { size: number; rps: n
     cpuUsPerReq,
     machineCpuUsPerReq,
     stealPct: stealPct(m0, m1),
-    peakRssMiB: treePeakRssMiB(t.proc.pid),
+    peakRssMiB: treeRssMiB(t.proc.pid, 'VmHWM'),
     ...latencyOf(h),
     grpcCodes: diff(t.codes(), before),
     cache: diff(t.cache(), cacheBefore),
@@ -804,18 +804,18 @@ async function main(): Promise<void> {
     if (PHASES.has('idle')) {
       const idlers = [bare, api1, ...(apiN ? [apiN] : [])];
       const since = Date.now();
-      const rssBefore = new Map(idlers.map((t) => [t, treePeakRssMiB(t.proc.pid, 'VmRSS')]));
+      const rssBefore = new Map(idlers.map((t) => [t, treeRssMiB(t.proc.pid, 'VmRSS')]));
       const chargeBefore = new Map(idlers.map((t) => [t, t.charge?.().nowMiB]));
       log(`idle: ${idlers.map((t) => t.name).join(', ')} idle for ${IDLE_SECONDS} s`);
       await new Promise((r) => setTimeout(r, IDLE_SECONDS * 1000));
       for (const t of idlers) {
         const seconds = Math.round((Date.now() - since) / 1000);
-        const rssAfter = treePeakRssMiB(t.proc.pid, 'VmRSS');
+        const rssAfter = treeRssMiB(t.proc.pid, 'VmRSS');
         const chargeAfter = t.charge?.().nowMiB;
         const phase = `idle-${IDLE_SECONDS}s-50%`;
-        const r = await run(t, phase, { n: Math.round(cap * 0.5 * RATE_SECONDS), rps: cap * 0.5, latency: true });
+        const { firstP99Ms, restP99Ms, ...r } = await run(t, phase, { n: Math.round(cap * 0.5 * RATE_SECONDS), rps: cap * 0.5, latency: true, firstMs: IDLE_FIRST_MS });
         const cg = chargeAfter !== undefined ? { cgroupBeforeMiB: chargeBefore.get(t)!, cgroupAfterMiB: chargeAfter } : {};
-        r.idle = { seconds, rssBeforeMiB: rssBefore.get(t)!, rssAfterMiB: rssAfter, ...cg, ...splitP99(join(OUT, `${t.name}-${phase}.tsv`), IDLE_FIRST_MS) };
+        r.idle = { seconds, rssBeforeMiB: rssBefore.get(t)!, rssAfterMiB: rssAfter, ...cg, firstP99Ms, restP99Ms };
         const charged = r.idle.cgroupAfterMiB !== undefined ? `, cgroup charged ${r.idle.cgroupBeforeMiB} → ${r.idle.cgroupAfterMiB} MiB (peak ${r.cgroupMiB?.peakMiB})` : '';
         log(`${t.name.padEnd(5)} ${phase}: idle ${seconds} s, RSS ${r.idle.rssBeforeMiB} → ${r.idle.rssAfterMiB} MiB${charged}; p99 first ${IDLE_FIRST_MS / 1000} s ${r.idle.firstP99Ms} ms, rest ${r.idle.restP99Ms} ms`);
         results.push(r);
@@ -894,6 +894,7 @@ async function main(): Promise<void> {
   const scales = SCALES.map((s) => find('api1', `keys-${s}-50%api1`)).filter((r): r is LoadResult => !!r);
   const ratio = (a: number | undefined, b: number | undefined) => (a === undefined || b === undefined ? null : Number((a / Math.max(1e-9, b)).toFixed(3)));
   const redisDown = find('api1', 'redis-down-50%');
+  const idled = (target: string) => find(target, `idle-${IDLE_SECONDS}s-50%`);
   // The bare server's after/before ratio around the long run, unrounded (the machine's drift).
   const [controlBefore, controlAfter] = [find('bare', 'long-control-before')?.rps, find('bare', 'long-control-after')?.rps];
   const drift = controlBefore !== undefined && controlAfter !== undefined ? controlAfter / Math.max(1e-9, controlBefore) : undefined;
@@ -910,10 +911,10 @@ async function main(): Promise<void> {
     // The same over the bare server's own after/before ratio (the machine's drift over the run).
     'long: last/first tenth over bare after/before': t.length && drift !== undefined ? ratio(t[9]! / Math.max(1e-9, t[0]!), drift) : null,
     // After idling (no target of the issue's; how far a quiet spell sets the API back against bare's).
-    'idle: api1 p99 / bare p99 at 50 %': ratio(find('api1', `idle-${IDLE_SECONDS}s-50%`)?.p99Ms, find('bare', `idle-${IDLE_SECONDS}s-50%`)?.p99Ms),
-    [`idle: ${apiNName} p99 / bare p99 at 50 %`]: ratio(find(apiNName, `idle-${IDLE_SECONDS}s-50%`)?.p99Ms, find('bare', `idle-${IDLE_SECONDS}s-50%`)?.p99Ms),
-    'idle: api1 p99 of the first 2 s / of the rest': ratio(find('api1', `idle-${IDLE_SECONDS}s-50%`)?.idle?.firstP99Ms, find('api1', `idle-${IDLE_SECONDS}s-50%`)?.idle?.restP99Ms),
-    [`idle: ${apiNName} p99 of the first 2 s / of the rest`]: ratio(find(apiNName, `idle-${IDLE_SECONDS}s-50%`)?.idle?.firstP99Ms, find(apiNName, `idle-${IDLE_SECONDS}s-50%`)?.idle?.restP99Ms),
+    'idle: api1 p99 / bare p99 at 50 %': ratio(idled('api1')?.p99Ms, idled('bare')?.p99Ms),
+    [`idle: ${apiNName} p99 / bare p99 at 50 %`]: ratio(idled(apiNName)?.p99Ms, idled('bare')?.p99Ms),
+    'idle: api1 p99 of the first 2 s / of the rest': ratio(idled('api1')?.idle?.firstP99Ms, idled('api1')?.idle?.restP99Ms),
+    [`idle: ${apiNName} p99 of the first 2 s / of the rest`]: ratio(idled(apiNName)?.idle?.firstP99Ms, idled(apiNName)?.idle?.restP99Ms),
     'redis down: lookups that waited > 100 ms on Redis (0)': redisDown ? (redisDown.cache?.over100ms ?? 0) : null,
     'redis down: p99 / api1 p99 at 50 %': ratio(redisDown?.p99Ms, find('api1', 'rate-50%')?.p99Ms),
     ...(scales.length >= 2 ? { 'largest/smallest scale p99 ≤ 1.2': Number(((scales.at(-1)!.p99Ms ?? 0) / (scales[0]!.p99Ms ?? 1)).toFixed(3)) } : {}),
@@ -935,8 +936,8 @@ async function main(): Promise<void> {
     const series = results.filter((r) => r.phase === `rate-${pct}%` && r.percentiles).map((r) => ({ name: r.target, points: r.percentiles! }));
     if (series.length) writeFileSync(join(OUT, `latency-${pct}pct.svg`), percentileSvg(`LookupKey latency at ${pct} % of bare capacity (${Math.round(bareSat * pct / 100)} req/s offered)`, series));
   }
-  const idled = results.filter((r) => r.idle && r.percentiles).map((r) => ({ name: r.target, points: r.percentiles! }));
-  if (idled.length) writeFileSync(join(OUT, 'latency-after-idle.svg'), percentileSvg(`LookupKey latency at 50 % of bare capacity after ${IDLE_SECONDS} s idle (no warm-up)`, idled));
+  const afterIdle = results.filter((r) => r.idle && r.percentiles).map((r) => ({ name: r.target, points: r.percentiles! }));
+  if (afterIdle.length) writeFileSync(join(OUT, 'latency-after-idle.svg'), percentileSvg(`LookupKey latency at 50 % of bare capacity after ${IDLE_SECONDS} s idle (no warm-up)`, afterIdle));
   const other = results.filter((r) => (r.phase.startsWith('keys-') || r.phase.startsWith('redis-')) && r.percentiles).map((r) => ({ name: `${r.target} ${r.phase}`, points: r.percentiles! }));
   if (other.length) writeFileSync(join(OUT, 'latency-scales-redis.svg'), percentileSvg('LookupKey latency: Redis down (50 % of bare capacity), key-table sizes (50 % of api1 capacity)', other));
   const json = {
