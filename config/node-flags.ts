@@ -31,7 +31,8 @@
 // RSS per worker 279-351 MiB instead of about 125 on the bench host). In a 512 MiB memory cgroup
 // (the pod's limit), after a short load, an idle API stayed at about 215 MiB resident against
 // about 118, below its own peak under that load (225-247 MiB with the flag or without), and the
-// first 2 s after 80 s idle had p99 122-125 ms against 218-219 (bench/RESULTS.md, "LookupKey, 2026-12-05 22:50-23:57").
+// first 2 s after 80 s idle had p99 122-125 ms against 218-219 (bench/RESULTS.md, "LookupKey,
+// 2026-12-05 22:50-23:57").
 export const API_NODE_FLAGS: readonly string[] = ['--max-semi-space-size=32', '--no-memory-reducer'];
 
 // After those, in the Kubernetes pod only (deploy/k8s/api.yaml: 512 MiB, 1 CPU; checked by

@@ -73,6 +73,12 @@ async function tryLookup(c: RpcClient<typeof CoreDictService>, key: string, paye
   }
 }
 
+/** DICT's listPolicies, counting the calls and when each was made. */
+const countingDict = () => {
+  const at: number[] = [];
+  return { at, listPolicies: () => (at.push(Date.now()), s.dict.listPolicies()), getPolicy: (p: string) => s.dict.getPolicy(p) };
+};
+
 describe('LookupKey anti-scanning', () => {
   test('101 lookups by one natural-person payer in a minute: 100 reach DICT, the 101st is RateLimited', async () => {
     const client = await apiWith({ antiscan: limiterOn(s.redis) });
@@ -254,12 +260,6 @@ describe('LookupKey anti-scanning', () => {
     }
   });
 
-  /** DICT's listPolicies, counting the calls and when each was made. */
-  const countingDict = () => {
-    const at: number[] = [];
-    return { at, listPolicies: () => (at.push(Date.now()), s.dict.listPolicies()), getPolicy: (p: string) => s.dict.getPolicy(p) };
-  };
-
   test('one reconcile per round for the whole deployment: three processes, one DICT call per lease, all take DICT category and tokens', async () => {
     await s.simAdmin('antiscan/categories', 'POST', { participant: OUR_ISPB, category: 'G' });
     try {
@@ -351,20 +351,19 @@ describe('Redis killed', () => {
   test('the reconcile: no DICT call while Redis is down, and one within a second or two once it is back', async () => {
     await s.simAdmin('antiscan/categories', 'POST', { participant: OUR_ISPB, category: 'G' });
     const own = await PrivateRedis.start(50);
-    let calls = 0;
-    const dict = { listPolicies: () => (calls++, s.dict.listPolicies()), getPolicy: (p: string) => s.dict.getPolicy(p) };
+    const dict = countingDict();
     const limiter = createAntiscanLimiter(own.client, { category: 'H', fallbackFraction: 0.1 });
     await own.kill();
     const rec = startAntiscanReconciler({ limiter, dict, participant: OUR_ISPB, intervalMs: 0, round: createPoliciesRound(own.client, OUR_ISPB), log: pino({ level: 'silent' }) });
     try {
       // Tried again every second while Redis is away: Redis calls only.
       await new Promise((res) => setTimeout(res, 2_500));
-      assert.equal(calls, 0);
+      assert.equal(dict.at.length, 0);
       assert.equal(limiter.category(), 'H');
       await own.restart();
       for (let i = 0; i < 40 && limiter.category() !== 'G'; i++) await new Promise((res) => setTimeout(res, 100));
       assert.equal(limiter.category(), 'G');
-      assert.equal(calls, 1);
+      assert.equal(dict.at.length, 1);
     } finally {
       rec.stop();
       await own.stop();
