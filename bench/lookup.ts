@@ -21,7 +21,8 @@
 // memory before and after idling: V8's memory reducer once made an idle API drop its optimized
 // code, config/node-flags.ts); api1 at saturation over --long-n lookups (throughput of the first vs the
 // last tenth, with the bare server run just before and after as the machine's own drift); optionally own-key lookups at each --scales size of the entries table (keys
-// loaded by bench/gen-keys.ts with COPY; random keys among them, sent open loop from this process). Prints a table, writes JSON and one SVG percentile
+// loaded by bench/gen-keys.ts with COPY; random keys among them, sent open loop from this process at
+// half the rate api1 sustains on them at the first size). Prints a table, writes JSON and one SVG percentile
 // plot per fixed rate to --out (default bench/results/<timestamp>/). With --api-memory-mib and
 // --api-cpus each API runs in cgroups with those limits, as in a pod.
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
@@ -64,7 +65,8 @@ const { values } = parseArgs({
     rounds: { type: 'string' },
     // The 50 % point in this many rounds (default: --rounds), the same way: one 10-s p99 swings
     // run to run (api1/bare 1.11-2.20 in four harness runs, bench/RESULTS.md), so each round's
-    // ratio is reported and the target judged on their median.
+    // ratio is reported and the target judged on their median. Each --scales point runs as many
+    // times, compared by its median p99.
     'rate-rounds': { type: 'string' },
     // Which phases to run (comma list): sat (bare and api1 at saturation) is always run;
     // rates, idle, apiN, redis, long, scales are optional (default: all).
@@ -619,19 +621,20 @@ async function run(t: Target, phase: string, o: { n: number; rps?: number; laten
 }
 
 /**
- * Own-key lookups of random keys among the first `size` generated ones, open loop at `rps` for
- * `seconds` from this process (h2load repeats one prebuilt message, so one key: always in cache).
- * Latency counts from each request's due time, so a stalled server is not hidden by a waiting
- * client. Connections: C HTTP/2 sessions, requests spread over them.
+ * Own-key lookups of random keys among the first `size` generated ones from this process (h2load
+ * repeats one prebuilt message, so one key: always in cache). With `rps`: open loop at that rate
+ * for `seconds`, latency counted from each request's due time, so a stalled server is not hidden
+ * by a waiting client. With `inFlight`: closed loop, `n` lookups with that many in flight, for
+ * the rate this path sustains. Connections: C HTTP/2 sessions, requests spread over them.
  */
-async function runRandomKeys(t: Target, phase: string, o: { size: number; rps: number; seconds: number }): Promise<LoadResult> {
+async function runRandomKeys(t: Target, phase: string, o: { size: number } & ({ rps: number; seconds: number } | { inFlight: number; n: number })): Promise<LoadResult> {
   const before = t.codes();
   const cacheBefore = t.cache();
   const clients = Array.from({ length: C }, () =>
     createClient(CoreDictService, createGrpcTransport({ baseUrl: `http://127.0.0.1:${t.port}`, interceptors: [bearer(benchToken)] })),
   );
   const h = latencyHistogram();
-  const n = Math.max(1, Math.round(o.rps * o.seconds));
+  const n = 'rps' in o ? Math.max(1, Math.round(o.rps * o.seconds)) : o.n;
   const cpu0 = treeCpuMs(t.proc.pid);
   const m0 = machineMs();
   const t0 = performance.now();
@@ -640,34 +643,40 @@ async function runRandomKeys(t: Target, phase: string, o: { size: number; rps: n
   let failed = 0;
   let notLocal = 0;
   let sent = 0;
-  const pending = new Set<Promise<void>>();
-  while (sent < n && performance.now() < deadline) {
-    const now = performance.now();
-    // Everything due by now goes out; then wait for the next due time.
-    while (sent < n && t0 + (sent * 1000) / o.rps <= now) {
-      const due = t0 + (sent * 1000) / o.rps;
-      const client = clients[sent % C]!;
-      const req = { ...current, key: benchKey(randomInt(0, o.size)) };
-      const p = client
-        .lookupKey(req, { timeoutMs: 30_000 })
-        .then(
-          (res) => {
-            if (res.source === 'LOCAL') succeeded++;
-            else notLocal++;
-          },
-          () => void failed++,
-        )
-        .finally(() => {
-          h.recordValue(Math.max(1, Math.round((performance.now() - due) * 1000)));
-          pending.delete(p);
-        });
-      pending.add(p);
-      sent++;
+  /** One lookup of a random key; latency from `due` (its due time open loop, its start closed loop). */
+  const lookup = (due: number) => {
+    const client = clients[sent % C]!;
+    sent++;
+    return client
+      .lookupKey({ ...current, key: benchKey(randomInt(0, o.size)) }, { timeoutMs: 30_000 })
+      .then(
+        (res) => {
+          if (res.source === 'LOCAL') succeeded++;
+          else notLocal++;
+        },
+        () => void failed++,
+      )
+      .finally(() => h.recordValue(Math.max(1, Math.round((performance.now() - due) * 1000))));
+  };
+  if ('rps' in o) {
+    const pending = new Set<Promise<void>>();
+    while (sent < n && performance.now() < deadline) {
+      const now = performance.now();
+      // Everything due by now goes out; then wait for the next due time.
+      while (sent < n && t0 + (sent * 1000) / o.rps <= now) {
+        const p: Promise<void> = lookup(t0 + (sent * 1000) / o.rps).finally(() => pending.delete(p));
+        pending.add(p);
+      }
+      const next = t0 + (sent * 1000) / o.rps;
+      await new Promise((r) => setTimeout(r, Math.max(0, next - performance.now())));
     }
-    const next = t0 + (sent * 1000) / o.rps;
-    await new Promise((r) => setTimeout(r, Math.max(0, next - performance.now())));
+    await Promise.all(pending);
+  } else {
+    const worker = async () => {
+      while (sent < n && performance.now() < deadline) await lookup(performance.now());
+    };
+    await Promise.all(Array.from({ length: o.inFlight }, worker));
   }
-  await Promise.all(pending);
   const seconds = (performance.now() - t0) / 1000;
   const requests = sent;
   const cpuUsPerReq = Math.round(((treeCpuMs(t.proc.pid) - cpu0) * 1000) / Math.max(1, requests));
@@ -677,7 +686,7 @@ async function runRandomKeys(t: Target, phase: string, o: { size: number; rps: n
   const res: LoadResult = {
     target: t.name,
     phase,
-    offeredRps: Math.round(o.rps),
+    offeredRps: 'rps' in o ? Math.round(o.rps) : undefined,
     requests,
     succeeded,
     failed: failed + notLocal,
@@ -692,8 +701,9 @@ async function runRandomKeys(t: Target, phase: string, o: { size: number; rps: n
     grpcCodes: diff(t.codes(), before),
     cache: diff(t.cache(), cacheBefore),
   };
-  log(`${t.name.padEnd(5)} ${phase.padEnd(14)} ${String(Math.round(res.rps)).padStart(7)} req/s  cpu ${cpuUsPerReq} µs/req (machine ${machineCpuUsPerReq}, steal ${res.stealPct} %)  (${succeeded}/${requests} LOCAL, random keys of ${o.size})  p50 ${res.p50Ms} ms  p99 ${res.p99Ms} ms  p99.9 ${res.p999Ms} ms`);
-  if (failed || notLocal) throw new Error(`${t.name} ${phase}: ${failed} failed, ${notLocal} not answered LOCAL`);
+  const load = 'rps' in o ? '' : `, ${o.inFlight} in flight`;
+  log(`${t.name.padEnd(5)} ${phase.padEnd(14)} ${String(Math.round(res.rps)).padStart(7)} req/s  cpu ${cpuUsPerReq} µs/req (machine ${machineCpuUsPerReq}, steal ${res.stealPct} %)  (${succeeded}/${requests} LOCAL, random keys of ${o.size}${load})  p50 ${res.p50Ms} ms  p99 ${res.p99Ms} ms  p99.9 ${res.p999Ms} ms`);
+  if (failed || notLocal) throw new Error(`${t.name} ${phase}: ${failed} failed, ${notLocal} not answered LOCAL (grpc ${JSON.stringify(res.grpcCodes)})`);
   return res;
 }
 
@@ -768,6 +778,9 @@ async function main(): Promise<void> {
   process.once('SIGINT', () => void cleanup().then(() => process.exit(130)));
   process.once('SIGTERM', () => void cleanup().then(() => process.exit(143)));
 
+  // A phase that fails (e.g. lookups refused) ends the run, but what ran before it is still
+  // reported and written; the run then exits non-zero with that phase's error.
+  let failure: unknown;
   try {
     // api1 first: its answer is the message the bare server gives back.
     const api1 = await startApi('api1', 1);
@@ -859,10 +872,14 @@ async function main(): Promise<void> {
       targets.splice(targets.indexOf(long), 1);
     }
 
-    // Own-key lookups at each size of the entries table.
-    // At half of api1's own capacity (so the point measures the lookup, not an overloaded process),
-    // after the load has been vacuumed, analysed and checkpointed.
-    const scaleRate = median(saturation(results, 'api1').map((x) => x.rps)) * 0.5;
+    // Own-key lookups at each size of the entries table, after the load has been vacuumed,
+    // analysed and checkpointed, all at one rate: half of what api1 serves of random keys at the
+    // first size (so the points measure the lookup, not an overloaded process). Random keys are
+    // read from Postgres (each is looked up again too seldom for the in-memory copy), a path
+    // about half as fast as the saturation phases' one repeated key, which the copy answers:
+    // half of that rate overloaded this path, and admission control shed the excess
+    // (RESOURCE_EXHAUSTED; bench/RESULTS.md, "LookupKey, 2026-12-06").
+    let scaleRate: number | undefined;
     for (const size of PHASES.has('scales') ? SCALES : []) {
       if ((await countGenerated(sql)) < size) {
         log(`loading generated keys up to ${size} (COPY)`);
@@ -877,12 +894,28 @@ async function main(): Promise<void> {
       const api = await startApi('api1', 1);
       targets.push(api);
       await warm(api, Math.min(20_000, SAT_N));
+      if (scaleRate === undefined) {
+        const cap = await runRandomKeys(api, `keys-${size}-saturation`, { size, inFlight: C * 8, n: Math.min(20_000, SAT_N) });
+        results.push({ ...cap, entries: Number(n) });
+        scaleRate = cap.rps * 0.5;
+      }
+      // Like the fixed rates, each size starts warm on its own path: an untimed RATE_WARM_SECONDS of
+      // random keys at the rate (the process was warmed on one key; after a load, the first
+      // timed run at a size once had a p99 3.5 times its second's).
+      await runRandomKeys(api, `keys-${size}-warm`, { size, rps: scaleRate, seconds: RATE_WARM_SECONDS });
       // Random keys across the loaded ones (not one repeated key): each lookup walks the index anew.
-      const r = await runRandomKeys(api, `keys-${size}-50%api1`, { size, rps: scaleRate, seconds: RATE_SECONDS });
-      results.push({ ...r, entries: Number(n) });
+      // In --rate-rounds runs, compared by their median p99: one 10-s run's p99 at one size swung
+      // from 33 to 91 ms (bench/RESULTS.md, "LookupKey, 2026-12-06").
+      for (let k = 1; k <= RATE_ROUNDS; k++) {
+        const r = await runRandomKeys(api, `keys-${size}-50%${RATE_ROUNDS > 1 ? ` r${k}` : ''}`, { size, rps: scaleRate, seconds: RATE_SECONDS });
+        results.push({ ...r, entries: Number(n) });
+      }
       await api.stop();
       targets.splice(targets.indexOf(api), 1);
     }
+  } catch (err) {
+    failure = err;
+    log(`stopped: ${err instanceof Error ? err.message : String(err)}; reporting the phases that ran`);
   } finally {
     await cleanup();
     await sql.end({ timeout: 5 });
@@ -898,7 +931,10 @@ async function main(): Promise<void> {
   const cpuApi1Bare = roundRatios(api1Runs, bareRuns, (r) => r.cpuUsPerReq);
   const long = results.find((r) => r.phase === `long-${LONG_N}`);
   const t = long?.tenthsRps ?? [];
-  const scales = SCALES.map((s) => find('api1', `keys-${s}-50%api1`)).filter((r): r is LoadResult => !!r);
+  // Each measured size's median p99 and p50 over its runs.
+  const scales = SCALES.map((s) => results.filter((r) => r.target === 'api1' && (r.phase === `keys-${s}-50%` || r.phase.startsWith(`keys-${s}-50% r`))))
+    .filter((runs) => runs.length)
+    .map((runs) => ({ p99: median(runs.map((r) => r.p99Ms ?? NaN)), p50: median(runs.map((r) => r.p50Ms ?? NaN)) }));
   const ratio = (a: number | undefined, b: number | undefined) => (a === undefined || b === undefined ? null : Number((a / Math.max(1e-9, b)).toFixed(3)));
   // The 50 % point's runs of a target, round by round, and p99 ratios to bare's within each round.
   const half = (target: string) => results.filter((r) => r.target === target && (r.phase === 'rate-50%' || r.phase.startsWith('rate-50% r')));
@@ -930,7 +966,13 @@ async function main(): Promise<void> {
     [`idle: ${apiNName} p99 of the first 2 s / of the rest`]: ratio(idled(apiNName)?.idle?.firstP99Ms, idled(apiNName)?.idle?.restP99Ms),
     'redis down: lookups that waited > 100 ms on Redis (0)': redisDown ? (redisDown.cache?.over100ms ?? 0) : null,
     'redis down: p99 / api1 p99 at 50 %': ratio(redisDown?.p99Ms, half('api1').length ? median(half('api1').flatMap((r) => (r.p99Ms === undefined ? [] : [r.p99Ms]))) : undefined),
-    ...(scales.length >= 2 ? { 'largest/smallest scale p99 ≤ 1.2': Number(((scales.at(-1)!.p99Ms ?? 0) / (scales[0]!.p99Ms ?? 1)).toFixed(3)) } : {}),
+    ...(scales.length >= 2
+      ? {
+          'largest/smallest scale p99 ≤ 1.2 (median p99 of each size\'s runs)': ratio(scales.at(-1)!.p99, scales[0]!.p99),
+          // The same for the median latency (the p99 at these rates is set by collector pauses and the bench's own client).
+          'largest/smallest scale p50 (median p50 of each size\'s runs)': ratio(scales.at(-1)!.p50, scales[0]!.p50),
+        }
+      : {}),
   };
 
   const rows = results.map((r) => `| ${r.target} | ${r.phase}${r.cut ? " (cut at --max-seconds)" : ""} | ${r.offeredRps ?? 'max'} | ${Math.round(r.rps)} | ${r.cpuUsPerReq ?? ''} / ${r.machineCpuUsPerReq ?? ''} | ${r.p50Ms ?? ''} | ${r.p99Ms ?? ''} | ${r.p999Ms ?? ''} | ${r.maxMs ?? ''} | ${r.grpcCodes ? Object.entries(r.grpcCodes).map(([k, v]) => `${k} ${v}`).join(', ') : 'OK (bare)'}${r.refusedBy ? ` (refused by ${Object.entries(r.refusedBy).map(([k, v]) => `${k} ${v}`).join(', ')})` : ''} | ${r.cache ? `${r.cache.failures ?? 0} / ${r.cache.over100ms ?? 0}` : ''} | ${r.stealPct ?? ''} | ${r.peakRssMiB ?? ''} |`);
@@ -954,8 +996,8 @@ async function main(): Promise<void> {
   }
   const afterIdle = results.filter((r) => r.idle && r.percentiles).map((r) => ({ name: r.target, points: r.percentiles! }));
   if (afterIdle.length) writeFileSync(join(OUT, 'latency-after-idle.svg'), percentileSvg(`LookupKey latency at 50 % of bare capacity after ${IDLE_SECONDS} s idle (no warm-up)`, afterIdle));
-  const other = results.filter((r) => (r.phase.startsWith('keys-') || r.phase.startsWith('redis-')) && r.percentiles).map((r) => ({ name: `${r.target} ${r.phase}`, points: r.percentiles! }));
-  if (other.length) writeFileSync(join(OUT, 'latency-scales-redis.svg'), percentileSvg('LookupKey latency: Redis down (50 % of bare capacity), key-table sizes (50 % of api1 capacity)', other));
+  const other = results.filter((r) => ((r.phase.startsWith('keys-') && (r.phase.endsWith('-50%') || r.phase.endsWith('-50% r1'))) || r.phase.startsWith('redis-')) && r.percentiles).map((r) => ({ name: `${r.target} ${r.phase}`, points: r.percentiles! }));
+  if (other.length) writeFileSync(join(OUT, 'latency-scales-redis.svg'), percentileSvg('LookupKey latency: Redis down (50 % of bare capacity), key-table sizes (50 % of api1 capacity on random keys)', other));
   const json = {
     started: started.toISOString(),
     finished: new Date().toISOString(),
@@ -963,12 +1005,15 @@ async function main(): Promise<void> {
     cpu,
     entries: Number(totalEntries),
     config: { phases: [...PHASES], connections: C, streamsPerConnection: M, satN: SAT_N, rounds: ROUNDS, rateRounds: RATE_ROUNDS, rateSeconds: RATE_SECONDS, rateWarmSeconds: RATE_WARM_SECONDS, idleSeconds: IDLE_SECONDS, apiMemoryMiB: API_MEMORY_MIB ?? null, apiCpus: API_CPUS ?? null, longN: LONG_N, workers: WORKERS, scales: SCALES, nodeFlags: { api: API_ARGS, bare: BARE_ARGS }, apiRateLimit: { points: Number(API_RATE_LIMIT.API_RATE_LIMIT_POINTS), lease: Number(API_RATE_LIMIT.API_RATE_LIMIT_LEASE) } },
+    // The phase that ended the run, if one failed (its error; the phases before it are below).
+    stoppedBy: failure === undefined ? null : failure instanceof Error ? failure.message : String(failure),
     ratios: targetsMet,
     rounds: { api1Bare, [`${apiNName}Api1`]: apiNApi1, cpuApi1Bare, p99OverBareAt50: { api1: api1Half, [apiNName]: apiNHalf } },
     results: results.map(({ percentiles, ...r }) => ({ ...r, percentiles })),
   };
   writeFileSync(join(OUT, 'results.json'), JSON.stringify(json, null, 2));
   log(`wrote ${join(OUT, 'results.json')} and SVGs`);
+  if (failure) throw failure;
 }
 
 main().catch((err: unknown) => {
