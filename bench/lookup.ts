@@ -616,9 +616,22 @@ async function run(t: Target, phase: string, o: { n: number; rps?: number; laten
   const lat = res.p99Ms !== undefined ? `  p50 ${res.p50Ms} ms  p99 ${res.p99Ms} ms  p99.9 ${res.p999Ms} ms` : '';
   log(`${t.name.padEnd(5)} ${phase.padEnd(14)} ${String(Math.round(res.rps)).padStart(7)} req/s  cpu ${cpuUsPerReq} µs/req (machine ${machineCpuUsPerReq}, steal ${res.stealPct} %)  peak RSS ${res.peakRssMiB} MiB  (${res.succeeded}/${res.requests} ok${res.grpcCodes ? `, grpc ${JSON.stringify(res.grpcCodes)}, cache ${JSON.stringify(res.cache)}` : ''}${res.refusedBy ? `, refused by ${JSON.stringify(res.refusedBy)}` : ''})${lat}`);
   if (res.cut) log(`${t.name} ${phase}: cut at ${MAX_SECONDS} s after ${res.requests} of ${o.n} requests`);
-  if (res.failed || (!res.cut && res.succeeded !== res.requests)) throw new Error(`${t.name} ${phase}: ${res.requests - res.succeeded} requests failed at the HTTP level`);
+  if (res.failed || (!res.cut && res.succeeded !== res.requests)) throw new PhaseFailed(`${t.name} ${phase}: ${res.requests - res.succeeded} requests failed at the HTTP level`, res);
   return res;
 }
+
+/** A phase whose lookups failed: its result still goes into the report, next to the error. */
+class PhaseFailed extends Error {
+  declare readonly result: LoadResult;
+  constructor(message: string, result: LoadResult) {
+    super(message);
+    // Not enumerable: the error printed at exit is its message and stack, not the whole result.
+    Object.defineProperty(this, 'result', { value: result, enumerable: false });
+  }
+}
+
+/** The C clients (HTTP/2 sessions) of random-key runs, one set per API process: a warm-up warms the sessions the timed runs use. */
+const randomKeyClients = new Map<ChildProcess, ReturnType<typeof createClient<typeof CoreDictService>>[]>();
 
 /**
  * Own-key lookups of random keys among the first `size` generated ones from this process (h2load
@@ -630,9 +643,11 @@ async function run(t: Target, phase: string, o: { n: number; rps?: number; laten
 async function runRandomKeys(t: Target, phase: string, o: { size: number } & ({ rps: number; seconds: number } | { inFlight: number; n: number })): Promise<LoadResult> {
   const before = t.codes();
   const cacheBefore = t.cache();
-  const clients = Array.from({ length: C }, () =>
-    createClient(CoreDictService, createGrpcTransport({ baseUrl: `http://127.0.0.1:${t.port}`, interceptors: [bearer(benchToken)] })),
-  );
+  let clients = randomKeyClients.get(t.proc);
+  if (!clients) {
+    clients = Array.from({ length: C }, () => createClient(CoreDictService, createGrpcTransport({ baseUrl: `http://127.0.0.1:${t.port}`, interceptors: [bearer(benchToken)] })));
+    randomKeyClients.set(t.proc, clients);
+  }
   const h = latencyHistogram();
   const n = 'rps' in o ? Math.max(1, Math.round(o.rps * o.seconds)) : o.n;
   const cpu0 = treeCpuMs(t.proc.pid);
@@ -645,7 +660,7 @@ async function runRandomKeys(t: Target, phase: string, o: { size: number } & ({ 
   let sent = 0;
   /** One lookup of a random key; latency from `due` (its due time open loop, its start closed loop). */
   const lookup = (due: number) => {
-    const client = clients[sent % C]!;
+    const client = clients![sent % C]!;
     sent++;
     return client
       .lookupKey({ ...current, key: benchKey(randomInt(0, o.size)) }, { timeoutMs: 30_000 })
@@ -703,7 +718,7 @@ async function runRandomKeys(t: Target, phase: string, o: { size: number } & ({ 
   };
   const load = 'rps' in o ? '' : `, ${o.inFlight} in flight`;
   log(`${t.name.padEnd(5)} ${phase.padEnd(14)} ${String(Math.round(res.rps)).padStart(7)} req/s  cpu ${cpuUsPerReq} µs/req (machine ${machineCpuUsPerReq}, steal ${res.stealPct} %)  (${succeeded}/${requests} LOCAL, random keys of ${o.size}${load})  p50 ${res.p50Ms} ms  p99 ${res.p99Ms} ms  p99.9 ${res.p999Ms} ms`);
-  if (failed || notLocal) throw new Error(`${t.name} ${phase}: ${failed} failed, ${notLocal} not answered LOCAL (grpc ${JSON.stringify(res.grpcCodes)})`);
+  if (failed || notLocal) throw new PhaseFailed(`${t.name} ${phase}: ${failed} failed, ${notLocal} not answered LOCAL (grpc ${JSON.stringify(res.grpcCodes)})`, res);
   return res;
 }
 
@@ -807,7 +822,8 @@ async function main(): Promise<void> {
     // three of four harness runs (V8's memory reducer dropped the hot path's optimized code while
     // it idled; the API now runs with --no-memory-reducer, config/node-flags.ts). What idling costs
     // is a finding of its own, not a latency at 50 %.
-    // (The Redis-down and key-table phases run on a process warmed at saturation just before.)
+    // (The Redis-down phase runs on a process warmed at saturation just before; the key-table
+    // sizes warm at their own rate.)
     const atRate = async (t: Target, pct: number, round = '') => {
       const rps = cap * (pct / 100);
       await warm(t, Math.round(rps * RATE_WARM_SECONDS), rps);
@@ -873,12 +889,12 @@ async function main(): Promise<void> {
     }
 
     // Own-key lookups at each size of the entries table, after the load has been vacuumed,
-    // analysed and checkpointed, all at one rate: half of what api1 serves of random keys at the
-    // first size (so the points measure the lookup, not an overloaded process). Random keys are
-    // read from Postgres (each is looked up again too seldom for the in-memory copy), a path
-    // about half as fast as the saturation phases' one repeated key, which the copy answers:
-    // half of that rate overloaded this path, and admission control shed the excess
-    // (RESOURCE_EXHAUSTED; bench/RESULTS.md, "LookupKey, 2026-12-06").
+    // analysed and checkpointed, all at one rate: half of what this box serves of random keys at
+    // the first size, with this process's client, Postgres and api1 on its cores (so the points
+    // measure the lookup, not an overloaded box). Random keys are read from Postgres (each is
+    // looked up again too seldom for the in-memory copy), a path a third as fast or less as the
+    // saturation phases' one repeated key, which the copy answers: half of that rate once made
+    // 14,982 of 18,168 random-key lookups fail (bench/RESULTS.md, "LookupKey, 2026-12-06").
     let scaleRate: number | undefined;
     for (const size of PHASES.has('scales') ? SCALES : []) {
       if ((await countGenerated(sql)) < size) {
@@ -915,6 +931,7 @@ async function main(): Promise<void> {
     }
   } catch (err) {
     failure = err;
+    if (err instanceof PhaseFailed) results.push(err.result);
     log(`stopped: ${err instanceof Error ? err.message : String(err)}; reporting the phases that ran`);
   } finally {
     await cleanup();
@@ -931,10 +948,13 @@ async function main(): Promise<void> {
   const cpuApi1Bare = roundRatios(api1Runs, bareRuns, (r) => r.cpuUsPerReq);
   const long = results.find((r) => r.phase === `long-${LONG_N}`);
   const t = long?.tenthsRps ?? [];
-  // Each measured size's median p99 and p50 over its runs.
-  const scales = SCALES.map((s) => results.filter((r) => r.target === 'api1' && (r.phase === `keys-${s}-50%` || r.phase.startsWith(`keys-${s}-50% r`))))
-    .filter((runs) => runs.length)
-    .map((runs) => ({ p99: median(runs.map((r) => r.p99Ms ?? NaN)), p50: median(runs.map((r) => r.p50Ms ?? NaN)) }));
+  // Each measured size's median p99 and p50 over its runs (a size that did not run is left out,
+  // and the ratios below name the sizes they compare).
+  const medianOfRuns = (runs: LoadResult[], of: (r: LoadResult) => number | undefined) => median(runs.flatMap((r) => (of(r) === undefined ? [] : [of(r)!])));
+  const scales = SCALES.map((size) => ({ size, runs: results.filter((r) => r.target === 'api1' && (r.phase === `keys-${size}-50%` || r.phase.startsWith(`keys-${size}-50% r`))) }))
+    .filter((x) => x.runs.length)
+    .map(({ size, runs }) => ({ size, p99: medianOfRuns(runs, (r) => r.p99Ms), p50: medianOfRuns(runs, (r) => r.p50Ms) }));
+  const [smallest, largest] = [scales[0], scales.at(-1)];
   const ratio = (a: number | undefined, b: number | undefined) => (a === undefined || b === undefined ? null : Number((a / Math.max(1e-9, b)).toFixed(3)));
   // The 50 % point's runs of a target, round by round, and p99 ratios to bare's within each round.
   const half = (target: string) => results.filter((r) => r.target === target && (r.phase === 'rate-50%' || r.phase.startsWith('rate-50% r')));
@@ -966,11 +986,11 @@ async function main(): Promise<void> {
     [`idle: ${apiNName} p99 of the first 2 s / of the rest`]: ratio(idled(apiNName)?.idle?.firstP99Ms, idled(apiNName)?.idle?.restP99Ms),
     'redis down: lookups that waited > 100 ms on Redis (0)': redisDown ? (redisDown.cache?.over100ms ?? 0) : null,
     'redis down: p99 / api1 p99 at 50 %': ratio(redisDown?.p99Ms, half('api1').length ? median(half('api1').flatMap((r) => (r.p99Ms === undefined ? [] : [r.p99Ms]))) : undefined),
-    ...(scales.length >= 2
+    ...(smallest && largest && scales.length >= 2
       ? {
-          'largest/smallest scale p99 ≤ 1.2 (median p99 of each size\'s runs)': ratio(scales.at(-1)!.p99, scales[0]!.p99),
-          // The same for the median latency (the p99 at these rates is set by collector pauses and the bench's own client).
-          'largest/smallest scale p50 (median p50 of each size\'s runs)': ratio(scales.at(-1)!.p50, scales[0]!.p50),
+          [`keys ${largest.size}/${smallest.size}: median p99 ≤ 1.2`]: ratio(largest.p99, smallest.p99),
+          // The same for the median latency (each size's p99 swings more from run to run than the sizes differ).
+          [`keys ${largest.size}/${smallest.size}: median p50`]: ratio(largest.p50, smallest.p50),
         }
       : {}),
   };
