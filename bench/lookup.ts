@@ -428,9 +428,12 @@ function median(xs: number[]): number {
   return s.length % 2 ? s[m]! : (s[m - 1]! + s[m]!) / 2;
 }
 
-/** A target's saturation runs, round by round. */
-function saturation(results: LoadResult[], target: string): LoadResult[] {
-  return results.filter((r) => r.target === target && (r.phase === 'saturation' || r.phase.startsWith('saturation r')));
+/** A phase's name in round `k` of `rounds`: `phase r<k>`, or just `phase` when there is one round. */
+const inRound = (phase: string, k: number, rounds: number) => (rounds > 1 ? `${phase} r${k}` : phase);
+
+/** A target's runs of `phase`, round by round (named by inRound). */
+function runsOf(results: LoadResult[], target: string, phase: string): LoadResult[] {
+  return results.filter((r) => r.target === target && (r.phase === phase || r.phase.startsWith(`${phase} r`)));
 }
 
 /** a/b within each round (the runs of one round were adjacent in time), rounded to 3 places. */
@@ -810,9 +813,9 @@ async function main(): Promise<void> {
     // Warm each up (JIT, connections, Postgres plan cache), then saturate, round by round.
     for (const t of sat) await warm(t, Math.min(20_000, SAT_N));
     for (let r = 1; r <= ROUNDS; r++) {
-      for (const t of r % 2 ? sat : [...sat].reverse()) results.push(await run(t, ROUNDS > 1 ? `saturation r${r}` : 'saturation', { n: SAT_N }));
+      for (const t of r % 2 ? sat : [...sat].reverse()) results.push(await run(t, inRound('saturation', r, ROUNDS), { n: SAT_N }));
     }
-    const cap = median(saturation(results, 'bare').map((x) => x.rps));
+    const cap = median(runsOf(results, 'bare', 'saturation').map((x) => x.rps));
 
     // Each 25/50/75 % phase starts warm: each target first gets the same untimed RATE_WARM_SECONDS
     // at the phase's rate. Without it the phases compared unequal starts: bare and api1 had each run
@@ -824,15 +827,15 @@ async function main(): Promise<void> {
     // is a finding of its own, not a latency at 50 %.
     // (The Redis-down phase runs on a process warmed at saturation just before; the key-table
     // sizes warm at their own rate.)
-    const atRate = async (t: Target, pct: number, round = '') => {
+    const atRate = async (t: Target, pct: number, round = 1, rounds = 1) => {
       const rps = cap * (pct / 100);
       await warm(t, Math.round(rps * RATE_WARM_SECONDS), rps);
-      results.push(await run(t, `rate-${pct}%${round}`, { n: Math.round(rps * RATE_SECONDS), rps, latency: true }));
+      results.push(await run(t, inRound(`rate-${pct}%`, round, rounds), { n: Math.round(rps * RATE_SECONDS), rps, latency: true }));
     };
     // 50 %, the target's point: every target, round by round in alternating order as at saturation.
     for (const pct of PHASES.has('rates') ? [25, 50, 75] : []) {
       if (pct !== 50) for (const t of [bare, api1]) await atRate(t, pct);
-      else for (let r = 1; r <= RATE_ROUNDS; r++) for (const t of r % 2 ? sat : [...sat].reverse()) await atRate(t, pct, RATE_ROUNDS > 1 ? ` r${r}` : '');
+      else for (let r = 1; r <= RATE_ROUNDS; r++) for (const t of r % 2 ? sat : [...sat].reverse()) await atRate(t, pct, r, RATE_ROUNDS);
     }
 
     // A quiet spell, as between a PSP's busy hours: every target idles IDLE_SECONDS together, then
@@ -923,7 +926,7 @@ async function main(): Promise<void> {
       // In --rate-rounds runs, compared by their median p99: one 10-s run's p99 at one size swung
       // from 33 to 91 ms (bench/RESULTS.md, "LookupKey, 2026-12-06").
       for (let k = 1; k <= RATE_ROUNDS; k++) {
-        const r = await runRandomKeys(api, `keys-${size}-50%${RATE_ROUNDS > 1 ? ` r${k}` : ''}`, { size, rps: scaleRate, seconds: RATE_SECONDS });
+        const r = await runRandomKeys(api, inRound(`keys-${size}-50%`, k, RATE_ROUNDS), { size, rps: scaleRate, seconds: RATE_SECONDS });
         results.push({ ...r, entries: Number(n) });
       }
       await api.stop();
@@ -941,7 +944,8 @@ async function main(): Promise<void> {
   // ---------- report ----------
   const find = (target: string, phase: string) => results.find((r) => r.target === target && r.phase === phase);
   const apiNName = `api${WORKERS}`;
-  const [bareRuns, api1Runs, apiNRuns] = [saturation(results, 'bare'), saturation(results, 'api1'), saturation(results, apiNName)];
+  const saturated = (target: string) => runsOf(results, target, 'saturation');
+  const [bareRuns, api1Runs, apiNRuns] = [saturated('bare'), saturated('api1'), saturated(apiNName)];
   const bareSat = median(bareRuns.map((r) => r.rps));
   const api1Bare = roundRatios(api1Runs, bareRuns);
   const apiNApi1 = roundRatios(apiNRuns, api1Runs);
@@ -950,14 +954,18 @@ async function main(): Promise<void> {
   const t = long?.tenthsRps ?? [];
   // Each measured size's median p99 and p50 over its runs (a size that did not run is left out,
   // and the ratios below name the sizes they compare).
-  const medianOfRuns = (runs: LoadResult[], of: (r: LoadResult) => number | undefined) => median(runs.flatMap((r) => (of(r) === undefined ? [] : [of(r)!])));
-  const scales = SCALES.map((size) => ({ size, runs: results.filter((r) => r.target === 'api1' && (r.phase === `keys-${size}-50%` || r.phase.startsWith(`keys-${size}-50% r`))) }))
+  /** The median of the runs' values, undefined for none. */
+  const medianOfRuns = (runs: LoadResult[], of: (r: LoadResult) => number | undefined) => {
+    const xs = runs.flatMap((r) => (of(r) === undefined ? [] : [of(r)!]));
+    return xs.length ? median(xs) : undefined;
+  };
+  const scales = SCALES.map((size) => ({ size, runs: runsOf(results, 'api1', `keys-${size}-50%`) }))
     .filter((x) => x.runs.length)
     .map(({ size, runs }) => ({ size, p99: medianOfRuns(runs, (r) => r.p99Ms), p50: medianOfRuns(runs, (r) => r.p50Ms) }));
   const [smallest, largest] = [scales[0], scales.at(-1)];
   const ratio = (a: number | undefined, b: number | undefined) => (a === undefined || b === undefined ? null : Number((a / Math.max(1e-9, b)).toFixed(3)));
   // The 50 % point's runs of a target, round by round, and p99 ratios to bare's within each round.
-  const half = (target: string) => results.filter((r) => r.target === target && (r.phase === 'rate-50%' || r.phase.startsWith('rate-50% r')));
+  const half = (target: string) => runsOf(results, target, 'rate-50%');
   const p99OverBare = (target: string) => roundRatios(half(target), half('bare'), (r) => r.p99Ms);
   const [api1Half, apiNHalf] = [p99OverBare('api1'), p99OverBare(apiNName)];
   const medianOf = (xs: number[]) => (xs.length ? Number(median(xs).toFixed(3)) : null);
@@ -968,9 +976,9 @@ async function main(): Promise<void> {
   const drift = controlBefore !== undefined && controlAfter !== undefined ? controlAfter / Math.max(1e-9, controlBefore) : undefined;
   const targetsMet = {
     // Median over the rounds (each round's own ratio under `rounds`).
-    'api1/bare ≥ 0.8': api1Bare.length ? Number(median(api1Bare).toFixed(3)) : null,
-    [`${apiNName}/api1 ≥ 1.5`]: apiNApi1.length ? Number(median(apiNApi1).toFixed(3)) : null,
-    'api1 CPU per lookup / bare CPU per lookup': cpuApi1Bare.length ? Number(median(cpuApi1Bare).toFixed(3)) : null,
+    'api1/bare ≥ 0.8': medianOf(api1Bare),
+    [`${apiNName}/api1 ≥ 1.5`]: medianOf(apiNApi1),
+    'api1 CPU per lookup / bare CPU per lookup': medianOf(cpuApi1Bare),
     // Median over the 50 % point's rounds (each round's own ratio under `rounds`).
     'api1 p99 / bare p99 at 50 % ≤ 1.5': medianOf(api1Half),
     [`${apiNName} p99 / bare p99 at 50 % ≤ 1.5`]: medianOf(apiNHalf),
@@ -985,7 +993,7 @@ async function main(): Promise<void> {
     'idle: api1 p99 of the first 2 s / of the rest': ratio(idled('api1')?.idle?.firstP99Ms, idled('api1')?.idle?.restP99Ms),
     [`idle: ${apiNName} p99 of the first 2 s / of the rest`]: ratio(idled(apiNName)?.idle?.firstP99Ms, idled(apiNName)?.idle?.restP99Ms),
     'redis down: lookups that waited > 100 ms on Redis (0)': redisDown ? (redisDown.cache?.over100ms ?? 0) : null,
-    'redis down: p99 / api1 p99 at 50 %': ratio(redisDown?.p99Ms, half('api1').length ? median(half('api1').flatMap((r) => (r.p99Ms === undefined ? [] : [r.p99Ms]))) : undefined),
+    'redis down: p99 / api1 p99 at 50 %': ratio(redisDown?.p99Ms, medianOfRuns(half('api1'), (r) => r.p99Ms)),
     ...(smallest && largest && scales.length >= 2
       ? {
           [`keys ${largest.size}/${smallest.size}: median p99 ≤ 1.2`]: ratio(largest.p99, smallest.p99),
@@ -1010,13 +1018,13 @@ async function main(): Promise<void> {
 
   for (const pct of [25, 50, 75]) {
     // The 50 % point's first round when it ran in rounds.
-    const series = results.filter((r) => (r.phase === `rate-${pct}%` || r.phase === `rate-${pct}% r1`) && r.percentiles).map((r) => ({ name: r.target, points: r.percentiles! }));
+    const series = results.filter((r) => r.phase === inRound(`rate-${pct}%`, 1, pct === 50 ? RATE_ROUNDS : 1) && r.percentiles).map((r) => ({ name: r.target, points: r.percentiles! }));
     const first = pct === 50 && RATE_ROUNDS > 1 ? `, round 1 of ${RATE_ROUNDS}` : '';
     if (series.length) writeFileSync(join(OUT, `latency-${pct}pct.svg`), percentileSvg(`LookupKey latency at ${pct} % of bare capacity (${Math.round(bareSat * pct / 100)} req/s offered${first})`, series));
   }
   const afterIdle = results.filter((r) => r.idle && r.percentiles).map((r) => ({ name: r.target, points: r.percentiles! }));
   if (afterIdle.length) writeFileSync(join(OUT, 'latency-after-idle.svg'), percentileSvg(`LookupKey latency at 50 % of bare capacity after ${IDLE_SECONDS} s idle (no warm-up)`, afterIdle));
-  const other = results.filter((r) => ((r.phase.startsWith('keys-') && (r.phase.endsWith('-50%') || r.phase.endsWith('-50% r1'))) || r.phase.startsWith('redis-')) && r.percentiles).map((r) => ({ name: `${r.target} ${r.phase}`, points: r.percentiles! }));
+  const other = results.filter((r) => (SCALES.some((size) => r.phase === inRound(`keys-${size}-50%`, 1, RATE_ROUNDS)) || r.phase.startsWith('redis-')) && r.percentiles).map((r) => ({ name: `${r.target} ${r.phase}`, points: r.percentiles! }));
   if (other.length) writeFileSync(join(OUT, 'latency-scales-redis.svg'), percentileSvg('LookupKey latency: Redis down (50 % of bare capacity), key-table sizes (50 % of api1 capacity on random keys)', other));
   const json = {
     started: started.toISOString(),
