@@ -21,7 +21,7 @@
 // it lacks is the token's failure (an unknown key), not the IdP's — otherwise made-up kids
 // would pass the per-peer limit unverified for as long as the IdP is down.
 import { readFileSync } from 'node:fs';
-import { LRUCache } from 'lru-cache';
+import { boundedCache } from '../config/bounded-cache.js';
 import { Code, ConnectError } from '@connectrpc/connect';
 import { createLocalJWKSet, createRemoteJWKSet, errors as joseErrors, jwtVerify, type JSONWebKeySet, type JWTPayload, type JWTVerifyGetKey } from 'jose';
 import { unavailable } from './errors.js';
@@ -142,7 +142,7 @@ export function createVerifier(o: AuthOptions): VerifyBearer {
   const skew = o.clockToleranceSeconds ?? 30;
   const now = o.now ?? Date.now;
   const cacheTtlMs = (o.tokenCache?.ttlSeconds ?? 0) * 1000;
-  const cache = cacheTtlMs > 0 && (o.tokenCache?.max ?? 0) > 0 ? new LRUCache<string, { principal: Principal; until: number }>({ max: o.tokenCache!.max }) : undefined;
+  const cache = cacheTtlMs > 0 && (o.tokenCache?.max ?? 0) > 0 ? boundedCache<string, { principal: Principal; until: number }>(o.tokenCache!.max) : undefined;
 
   return async (authorization, values) => {
     if (!authorization) throw unauthenticated('missing Authorization: Bearer token');

@@ -3,7 +3,7 @@
 import { createHash } from 'node:crypto';
 import { create } from '@bufbuild/protobuf';
 import { Code, ConnectError, type HandlerContext, type ServiceImpl } from '@connectrpc/connect';
-import { LRUCache } from 'lru-cache';
+import { boundedCache } from '../config/bounded-cache.js';
 import type { Logger } from 'pino';
 import { DictCircuitOpenError, DictRateLimitHoldError } from '../bridge/resilience.js';
 import { DictProblemError, DictTransportError, type DictApi } from '../bridge/types.js';
@@ -86,7 +86,7 @@ export function keyService(d: KeyServiceDeps): KeyRpcs {
   // never holds our keys, so for these the Redis read is skipped and Postgres answers; when
   // Postgres says a hinted key is no longer ours the hint is dropped and the cache is read after all.
   const hintMax = d.ownKeyHintMax ?? 100_000;
-  const ownKeyHint = hintMax > 0 ? new LRUCache<string, true>({ max: hintMax }) : undefined;
+  const ownKeyHint = hintMax > 0 ? boundedCache<string, true>(hintMax) : undefined;
   // LookupKey's LOCAL answer for each record still in use (no message built per lookup of a
   // record the in-memory copy holds; only read by Connect's serializer, never changed).
   const localAnswers = new WeakMap<entries.EntryRecord, pb.LookupKeyResponse>();

@@ -7,7 +7,7 @@
 // be refused slightly before its exact budget. Near the end of a client's budget (fewer points
 // left than a lease) the process gives the lease back and takes single points, so the limit stays
 // exact where it matters. A lease of 1 is exactly the shared limiter.
-import { LRUCache } from 'lru-cache';
+import { boundedCache } from '../config/bounded-cache.js';
 import { RateLimiterRes } from 'rate-limiter-flexible';
 import type { ClientLimiter, SharedLimiter } from './rate-limit.js';
 
@@ -30,7 +30,7 @@ export function leasedLimiter(shared: Pick<SharedLimiter, 'points' | 'consume' |
   const lease = Math.max(1, Math.min(o.lease, shared.points));
   if (lease === 1) return { consume: (key) => shared.consume(key) };
   const now = o.now ?? Date.now;
-  const leases = new LRUCache<string, Lease>({ max: o.maxClients ?? 100_000 });
+  const leases = boundedCache<string, Lease>(o.maxClients ?? 100_000);
   // One lease request per client in flight; concurrent callers wait for it and then take from it.
   const pending = new Map<string, Promise<void>>();
 

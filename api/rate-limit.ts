@@ -22,7 +22,7 @@
 import { Code, ConnectError, type ContextValues, type Interceptor } from '@connectrpc/connect';
 import { circuitBreaker, ConsecutiveBreaker, handleWhen, type CircuitBreakerPolicy } from 'cockatiel';
 import type { Redis } from 'ioredis';
-import { LRUCache } from 'lru-cache';
+import { boundedCache } from '../config/bounded-cache.js';
 import type { Logger } from 'pino';
 import { RateLimiterMemory, RateLimiterRedis, RateLimiterRes } from 'rate-limiter-flexible';
 import type { RateLimitName } from '../config/metrics.js';
@@ -175,13 +175,13 @@ const FAILING_MAX = 100_000;
 export function authFailureLimitInterceptor(o: AuthFailureLimitOptions): Interceptor {
   const failures = new RateLimiterMemory({ points: o.points, duration: o.durationSeconds, keyPrefix: 'auth-failures' });
   // Tokens verified here, by hash: each kept `verifiedTtlMs` from its last success, the least recent dropped beyond `verifiedMax`.
-  const verified = new LRUCache<string, true>({ max: o.verifiedMax ?? 10_000, ttl: o.verifiedTtlMs ?? VERIFIED_TOKEN_TTL_MS });
+  const verified = boundedCache<string, true>(o.verifiedMax ?? 10_000, { ttl: o.verifiedTtlMs ?? VERIFIED_TOKEN_TTL_MS });
   const known = (d: string) => verified.has(d);
   const remember = (d: string) => void verified.set(d, true);
   // Peers with a failure in the window (kept a window from their latest): only these are looked
   // up in `failures`, so a peer that never failed costs a set lookup, not a limiter one. Once
   // FAILING_MAX peers are failing, every call is looked up (none escapes by being evicted here).
-  const failing = new LRUCache<string, true>({ max: FAILING_MAX, ttl: o.durationSeconds * 1000 });
+  const failing = boundedCache<string, true>(FAILING_MAX, { ttl: o.durationSeconds * 1000 });
   return (next) => async (req) => {
     if (EXEMPT.has(req.service.typeName)) return next(req);
     const peer = `peer:${req.contextValues.get(peerKey) || 'unknown'}`;

@@ -20,7 +20,7 @@ import {
   type CircuitBreakerPolicy,
   type IBackoff,
 } from 'cockatiel';
-import { LRUCache } from 'lru-cache';
+import { boundedCache } from '../config/bounded-cache.js';
 import { DictProblemError, DictTransportError, type DictApi, type GetEntryInput, type GetEntryResult } from './types.js';
 
 export interface LookupResilienceOptions {
@@ -122,7 +122,7 @@ export function resilientLookups(dict: Pick<DictApi, 'getEntry'>, o: LookupResil
   // Until when every lookup of this process is held after DICT's 429s for two payers.
   let holdUntil = 0;
   // Until when each payer's lookups are held after DICT's 429 to one of them.
-  const payerHolds = new LRUCache<string, number>({ max: 100_000 });
+  const payerHolds = boundedCache<string, number>(100_000);
   // The two distinct payers whose holds end last: enough to tell in O(1) whether any payer other
   // than a given one is held (the later of the two unless it is that payer, else the other).
   let last: { payer?: string; until: number } = { until: 0 };

@@ -20,7 +20,7 @@
 // - each copy lives at most `ttlMs` anyway (a listener that is connected but stalled is
 //   bounded by it), and at most `max` keys are held (least recently used go first).
 // The records handed out are shared by every lookup that gets them: callers only read them.
-import { LRUCache } from 'lru-cache';
+import { boundedCache } from '../config/bounded-cache.js';
 import postgres from 'postgres';
 import type { Logger } from 'pino';
 import { ownEntryReads } from '../config/metrics.js';
@@ -81,7 +81,7 @@ const HEARTBEAT = '\u0001heartbeat';
 /** Starts listening on `databaseUrl` (one connection of its own); lookups read Postgres until it listens. */
 export function createOwnEntryCache(databaseUrl: string, o: OwnEntryCacheOptions): OwnEntryCache {
   if (!(o.ttlMs > 0)) throw new Error('own-entry copies need a positive ttlMs (leave them out to read Postgres every time)');
-  const copies = new LRUCache<string, EntryRecord>({ max: o.max, ttl: o.ttlMs, ttlAutopurge: false, updateAgeOnGet: false });
+  const copies = boundedCache<string, EntryRecord>(o.max, { ttl: o.ttlMs, ttlAutopurge: false, updateAgeOnGet: false });
   const relistenMs = o.relistenMs ?? 1_000;
   const heartbeatMs = o.heartbeatMs ?? 2_000;
   let live = false;
