@@ -10,6 +10,8 @@
 #                                   load (or remove) generated keys with COPY
 #   bash scripts/bench.sh pg-queue [--in-flight 128] [--gate 10] [--n 200000]
 #                                   standalone postgres.js queue reproduction
+#   bash scripts/bench.sh gc-survival [--http]
+#                                   standalone: which per-call objects outlive V8's scavenges, and why
 #   bash scripts/bench.sh create-key [--n 200] [--concurrency 16]
 #                                   CreateKey accept and to-ACTIVE, closed loop (fixed N and concurrency)
 #   bash scripts/bench.sh create-key --rate 20 --seconds 60 [--sample 200|all] [--max-in-flight 400]
@@ -35,9 +37,10 @@ case "$cmd" in
     script=lookup-profile ;;
   gen-keys) script=gen-keys ;;
   pg-queue) script=pg-queue-repro ;;
+  gc-survival) script=gc-survival ;;
   create-key) script=create-key; export API_URL="${API_URL:-http://$API_HOST:$API_PORT}" ;;
   fuzz) script=fuzz; export API_URL="${API_URL:-http://$API_HOST:$API_PORT}" API_GRPC_URL="${API_GRPC_URL:-http://$API_HOST:$API_GRPC_PORT}" ;;
-  *) sed -n '2,19p' "$0" >&2; exit 2 ;;
+  *) sed -n '2,21p' "$0" >&2; exit 2 ;;
 esac
 [[ -f dist/bench/$script.js ]] || node_modules/.bin/tsc -p tsconfig.json
 exec node dist/bench/$script.js "$@"
