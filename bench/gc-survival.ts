@@ -6,12 +6,12 @@
 //
 // - JS cases (no I/O; --n objects, the last one kept): objects whose hidden class (V8 map) is
 //   shared, against objects that each get a fresh one: generator objects from a generator function
-//   created per call (what tslib's __asyncGenerator(this, arguments, function* () {…}) does in
-//   Connect's compiled pipeline) and Node 20's AbortSignal (built by Object.setPrototypeOf and
+//   created per call (what TypeScript's inlined __asyncGenerator(this, arguments, function* () {…})
+//   helper does in Connect's compiled pipeline) and Node 20's AbortSignal (built by Object.setPrototypeOf and
 //   then given its fields). Each case also says whether two of its objects share a map.
 // - HTTP/2 cases (--http; h2load at --rate for --requests, loopback): a bare node:http2 handler,
-//   the same with one per-call async generator over the request (as connect-node builds its
-//   request body), and the bare Connect server of bench/lookup.ts.
+//   the same with one async generator made per call over the request and never started
+//   (connect-node makes one per call to read the body; here req.resume() reads it), and the bare Connect server of bench/lookup.ts.
 //
 //   bash scripts/bench.sh gc-survival [--n 400000] [--http] [--rate 1900] [--requests 40000] [--out DIR]
 import { spawn, spawnSync } from 'node:child_process';
@@ -147,28 +147,33 @@ async function runHttp(name: string, argv: string[], o: { rate: number; requests
   const fd = openSync(traceFile, 'w');
   const child = spawn(process.execPath, [...GC_FLAGS, ...argv], { stdio: ['ignore', fd, 'inherit'] });
   closeSync(fd);
+  const exited = once(child, 'exit');
+  const gone = () => child.exitCode !== null || child.signalCode !== null;
   const read = () => readFileSync(traceFile, 'utf8');
   let requestsPerSecond: number;
   try {
     const deadline = Date.now() + 30_000;
     let port: number | undefined;
     while (port === undefined) {
-      if (Date.now() > deadline || child.exitCode !== null) throw new Error(`${name}: did not listen`);
+      if (Date.now() > deadline || gone()) throw new Error(`${name}: did not listen (${gone() ? `exited ${child.exitCode ?? child.signalCode}` : 'in 30 s'})`);
       const m = /\{"listening":(\d+)/.exec(read());
       if (m) port = Number(m[1]);
       else await new Promise((r) => setTimeout(r, 50));
     }
     const url = `http://127.0.0.1:${port}/dict.core.v1.CoreDictService/LookupKey`;
-    const h2 = (args: string[]) => spawnSync('h2load', ['-c', '8', '-m', '32', '-H', 'content-type: application/grpc', '-H', 'te: trailers', '-d', o.frameFile, ...args, url], { encoding: 'utf8', timeout: 300_000 });
+    // Twice the paced run's own length, and a minute more, before h2load is killed.
+    const timeout = Math.ceil((2 * o.requests) / o.rate) * 1000 + 60_000;
+    const h2 = (args: string[]) => spawnSync('h2load', ['-c', '8', '-m', '32', '-H', 'content-type: application/grpc', '-H', 'te: trailers', '-d', o.frameFile, ...args, url], { encoding: 'utf8', timeout });
     h2(['-n', '5000']);
     const r = h2(['-n', String(o.requests), '--rps', (o.rate / 8).toFixed(2)]);
     const done = /requests: \d+ total, \d+ started, \d+ done, (\d+) succeeded/.exec(r.stdout ?? '');
     const rps = /finished in [\d.]+m?s, ([\d.]+) req\/s/.exec(r.stdout ?? '');
-    if (!done || Number(done[1]) !== o.requests) throw new Error(`${name}: h2load did not complete: ${r.stdout}${r.stderr}`);
+    if (!done || Number(done[1]) !== o.requests) throw new Error(`${name}: h2load did not complete (${r.signal ?? r.status}): ${r.stdout}${r.stderr}`);
+    if (gone()) throw new Error(`${name}: the server exited during the run (${child.exitCode ?? child.signalCode})`);
     requestsPerSecond = Number(rps?.[1]);
   } finally {
-    child.kill('SIGTERM');
-    if (child.exitCode === null) await once(child, 'exit');
+    if (!gone()) child.kill('SIGTERM');
+    await exited;
   }
   // Read once the child has exited, with its last buffered lines written.
   return { case: name, ...scavengeStats(read()), requestsPerSecond };

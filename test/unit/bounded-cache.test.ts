@@ -78,8 +78,8 @@ test('a TTL given to a bounded cache still expires its entries', () => {
 });
 
 test('a bounded cache costs memory for what it holds, not for its bound', () => {
-  // Ten caches of a million entries each: with lru-cache's `max` that would be twenty arrays of a
-  // million slots (8 MB each) on the heap before the first entry.
+  // Ten caches of a million entries each, with a TTL: with lru-cache's `max` that would be forty
+  // JS arrays of a million slots (8 MB each) on the heap before the first entry (305 MiB measured).
   const before = process.memoryUsage().heapUsed;
   const caches = Array.from({ length: 10 }, () => boundedCache<string, number>(1_000_000, { ttl: 60_000 }));
   const grown = process.memoryUsage().heapUsed - before;
