@@ -3,9 +3,13 @@
 // splits each one's measured CPU per lookup by code (garbage collector, Connect, postgres.js, our
 // api/ and store/ modules, Node's HTTP/2, async_hooks, …) in proportion to its profile's busy
 // samples, and prints both side by side, largest difference first. Loopback only, bounded by
-// --sat-n.
+// --sat-n. With --rate PCT it profiles a fixed offered rate instead (PCT % of bare's measured
+// capacity, --rate-seconds long; where the p99 target is, at 50): the saturation phase then runs
+// only --sat-n lookups (default 2,000) to measure that capacity, so most of each profile is the
+// rate's (the untimed warm-ups and that short saturation run are in it too).
 //
 //   bash scripts/bench.sh lookup-profile [--sat-n 60000] [--out DIR]
+//   bash scripts/bench.sh lookup-profile --rate 50 [--rate-seconds 30]
 import { spawnSync } from 'node:child_process';
 import { mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
@@ -51,33 +55,39 @@ export function sharesOf(p: CpuProfile): Map<string, number> {
 }
 
 function main(): void {
-  const { values } = parseArgs({ options: { 'sat-n': { type: 'string', default: '60000' }, out: { type: 'string' }, top: { type: 'string', default: '25' } } });
-  const out = resolve(values.out ?? join('bench', 'results', `${new Date().toISOString().replace(/[:.]/g, '-')}-profile`));
+  const { values } = parseArgs({ options: { 'sat-n': { type: 'string' }, rate: { type: 'string' }, 'rate-seconds': { type: 'string', default: '30' }, out: { type: 'string' }, top: { type: 'string', default: '25' } } });
+  const rate = values.rate === undefined ? undefined : Number(values.rate);
+  if (rate !== undefined && !(Number.isInteger(rate) && rate >= 1 && rate <= 100)) throw new Error(`--rate must be a whole percentage from 1 to 100 (got ${JSON.stringify(values.rate)})`);
+  const phase = rate === undefined ? 'saturation' : `rate-${rate}%`;
+  const out = resolve(values.out ?? join('bench', 'results', `${new Date().toISOString().replace(/[:.]/g, '-')}-profile${rate === undefined ? '' : `-${rate}pct`}`));
   const profApi = join(out, 'prof-api');
   const profBare = join(out, 'prof-bare');
   mkdirSync(profApi, { recursive: true });
   mkdirSync(profBare, { recursive: true });
-  const r = spawnSync(process.execPath, [join(__dirname, 'lookup.js'), '--sat-n', values['sat-n']!, '--phases', 'none', '--rounds', '1', '--out', out], {
+  const load = rate === undefined
+    ? ['--sat-n', values['sat-n'] ?? '60000', '--phases', 'none']
+    : ['--sat-n', values['sat-n'] ?? '2000', '--phases', 'rates', '--rate-points', String(rate), '--rate-rounds', '1', '--rate-seconds', values['rate-seconds']!];
+  const r = spawnSync(process.execPath, [join(__dirname, 'lookup.js'), ...load, '--rounds', '1', '--out', out], {
     stdio: 'inherit',
     env: { ...process.env, BENCH_API_NODE_ARGS: `--cpu-prof --cpu-prof-dir=${profApi}`, BENCH_BARE_NODE_ARGS: `--cpu-prof --cpu-prof-dir=${profBare}` },
   });
   if (r.status !== 0) throw new Error(`bench/lookup failed (${r.status ?? r.signal})`);
   const results = JSON.parse(readFileSync(join(out, 'results.json'), 'utf8')) as { results: { target: string; phase: string; cpuUsPerReq: number }[] };
-  const us = (target: string) => results.results.find((x) => x.target === target && x.phase === 'saturation')!.cpuUsPerReq;
-  const load = (dir: string): CpuProfile => {
+  const us = (target: string) => results.results.find((x) => x.target === target && x.phase === phase)!.cpuUsPerReq;
+  const profile = (dir: string): CpuProfile => {
     const f = readdirSync(dir).find((n) => n.endsWith('.cpuprofile'));
     if (!f) throw new Error(`no profile in ${dir}`);
     return JSON.parse(readFileSync(join(dir, f), 'utf8')) as CpuProfile;
   };
   const [apiUs, bareUs] = [us('api1'), us('bare')];
-  const [api, bare] = [sharesOf(load(profApi)), sharesOf(load(profBare))];
+  const [api, bare] = [sharesOf(profile(profApi)), sharesOf(profile(profBare))];
   const rows = [...new Set([...api.keys(), ...bare.keys()])]
     .map((c) => ({ c, a: (api.get(c) ?? 0) * apiUs, b: (bare.get(c) ?? 0) * bareUs }))
     .sort((x, y) => y.a - y.b - (x.a - x.b));
   const top = rows.slice(0, Number(values.top));
   const rest = rows.slice(top.length).reduce((s, x) => ({ a: s.a + x.a, b: s.b + x.b }), { a: 0, b: 0 });
   const lines = [
-    `CPU µs per lookup at saturation: api1 ${apiUs}, bare ${bareUs} (difference ${apiUs - bareUs}), split by each one's profile`,
+    `CPU µs per lookup at ${rate === undefined ? 'saturation' : `${rate} % of bare's capacity`}: api1 ${apiUs}, bare ${bareUs} (difference ${apiUs - bareUs}), split by each one's profile`,
     '',
     '| code | api1 µs | bare µs | difference |',
     '| --- | ---: | ---: | ---: |',

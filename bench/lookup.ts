@@ -13,7 +13,7 @@
 //
 // Phases: CPU calibration; saturation throughput of each target in --rounds rounds of alternating
 // order (ratios api1/bare, apiN/api1 per round and their median); latency p50/p99/p99.9 at fixed
-// offered rates 25/50/75 % of bare's measured capacity, each after an untimed 2 s at its rate, so
+// offered rates (--rate-points, default 25/50/75 %) of bare's measured capacity, each after an untimed 2 s at its rate, so
 // every target starts warm (the 50 % point, where the p99 target is, in --rate-rounds rounds of
 // alternating order with apiN too, its ratios per round and their median); api1 with Redis
 // unreachable at 50 %; after the rates, bare, api1 and apiN idle together for --idle-seconds and
@@ -68,6 +68,10 @@ const { values } = parseArgs({
     // ratio is reported and the target judged on their median. Each --scales point runs as many
     // times, compared by its median p99.
     'rate-rounds': { type: 'string' },
+    // The fixed rates, in % of bare's measured capacity (comma list, default 25,50,75); 50 is the
+    // target's point and runs in --rate-rounds rounds. E.g. `--rate-points 50` alone for a profile
+    // of that point (bench/lookup-profile.ts --rate 50).
+    'rate-points': { type: 'string', default: '25,50,75' },
     // Which phases to run (comma list): sat (bare and api1 at saturation) is always run;
     // rates, idle, apiN, redis, long, scales are optional (default: all).
     phases: { type: 'string', default: 'rates,idle,apiN,redis,long,scales' },
@@ -104,6 +108,7 @@ if (API_CPUS !== undefined && !(API_CPUS >= 0.1 && API_CPUS <= 64)) throw new Er
 const LONG_N = wholeNumber('long-n', values['long-n'], QUICK ? 50_000 : 1_000_000, 10_000, 5_000_000);
 const ROUNDS = wholeNumber('rounds', values.rounds, QUICK ? 1 : 3, 1, 9);
 const RATE_ROUNDS = wholeNumber('rate-rounds', values['rate-rounds'], ROUNDS, 1, 9);
+const RATE_POINTS = [...new Set(values['rate-points']!.split(',').map((p) => wholeNumber('rate-points', p.trim(), 50, 1, 100)))].sort((a, b) => a - b);
 const WORKERS = wholeNumber('workers', values.workers, availableParallelism(), 2, 64);
 // Every h2load run is cut after this many seconds, whatever its count.
 const MAX_SECONDS = wholeNumber('max-seconds', values['max-seconds'], 900, 10, 7_200);
@@ -833,7 +838,7 @@ async function main(): Promise<void> {
       results.push(await run(t, inRound(`rate-${pct}%`, round, rounds), { n: Math.round(rps * RATE_SECONDS), rps, latency: true }));
     };
     // 50 %, the target's point: every target, round by round in alternating order as at saturation.
-    for (const pct of PHASES.has('rates') ? [25, 50, 75] : []) {
+    for (const pct of PHASES.has('rates') ? RATE_POINTS : []) {
       if (pct !== 50) for (const t of [bare, api1]) await atRate(t, pct);
       else for (let r = 1; r <= RATE_ROUNDS; r++) for (const t of r % 2 ? sat : [...sat].reverse()) await atRate(t, pct, r, RATE_ROUNDS);
     }
@@ -1016,7 +1021,7 @@ async function main(): Promise<void> {
   if (half('bare').length > 1) console.log(`50 % by round, p99 over bare's: api1 ${api1Half.join(', ')}${apiNHalf.length ? `; ${apiNName} ${apiNHalf.join(', ')}` : ''}`);
   console.log(`ratios: ${JSON.stringify(targetsMet, null, 1)}`);
 
-  for (const pct of [25, 50, 75]) {
+  for (const pct of RATE_POINTS) {
     // The 50 % point's first round when it ran in rounds.
     const series = results.filter((r) => r.phase === inRound(`rate-${pct}%`, 1, pct === 50 ? RATE_ROUNDS : 1) && r.percentiles).map((r) => ({ name: r.target, points: r.percentiles! }));
     const first = pct === 50 && RATE_ROUNDS > 1 ? `, round 1 of ${RATE_ROUNDS}` : '';
@@ -1032,7 +1037,7 @@ async function main(): Promise<void> {
     node: process.version,
     cpu,
     entries: Number(totalEntries),
-    config: { phases: [...PHASES], connections: C, streamsPerConnection: M, satN: SAT_N, rounds: ROUNDS, rateRounds: RATE_ROUNDS, rateSeconds: RATE_SECONDS, rateWarmSeconds: RATE_WARM_SECONDS, idleSeconds: IDLE_SECONDS, apiMemoryMiB: API_MEMORY_MIB ?? null, apiCpus: API_CPUS ?? null, longN: LONG_N, workers: WORKERS, scales: SCALES, nodeFlags: { api: API_ARGS, bare: BARE_ARGS }, apiRateLimit: { points: Number(API_RATE_LIMIT.API_RATE_LIMIT_POINTS), lease: Number(API_RATE_LIMIT.API_RATE_LIMIT_LEASE) } },
+    config: { phases: [...PHASES], connections: C, streamsPerConnection: M, satN: SAT_N, rounds: ROUNDS, rateRounds: RATE_ROUNDS, ratePoints: RATE_POINTS, rateSeconds: RATE_SECONDS, rateWarmSeconds: RATE_WARM_SECONDS, idleSeconds: IDLE_SECONDS, apiMemoryMiB: API_MEMORY_MIB ?? null, apiCpus: API_CPUS ?? null, longN: LONG_N, workers: WORKERS, scales: SCALES, nodeFlags: { api: API_ARGS, bare: BARE_ARGS }, apiRateLimit: { points: Number(API_RATE_LIMIT.API_RATE_LIMIT_POINTS), lease: Number(API_RATE_LIMIT.API_RATE_LIMIT_LEASE) } },
     // The phase that ended the run, if one failed (its error; the phases before it are below).
     stoppedBy: failure === undefined ? null : failure instanceof Error ? failure.message : String(failure),
     ratios: targetsMet,

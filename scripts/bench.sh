@@ -4,8 +4,9 @@
 #
 #   bash scripts/bench.sh lookup [--quick] [--scales 100000,10000000] [--long-n 1000000] …
 #                                   LookupKey: bare server vs API (1 and N processes), h2load
-#   bash scripts/bench.sh lookup-profile [--sat-n 60000]
-#                                   both servers at saturation under --cpu-prof: CPU per lookup by code
+#   bash scripts/bench.sh lookup-profile [--sat-n 60000] | --rate 50 [--rate-seconds 30]
+#                                   both servers under --cpu-prof, at saturation or at a fixed % of
+#                                   bare's capacity: CPU per lookup by code
 #   bash scripts/bench.sh gen-keys --total 10000000 | --drop
 #                                   load (or remove) generated keys with COPY
 #   bash scripts/bench.sh pg-queue [--in-flight 128] [--gate 10] [--n 200000]
@@ -40,7 +41,7 @@ case "$cmd" in
   gc-survival) script=gc-survival ;;
   create-key) script=create-key; export API_URL="${API_URL:-http://$API_HOST:$API_PORT}" ;;
   fuzz) script=fuzz; export API_URL="${API_URL:-http://$API_HOST:$API_PORT}" API_GRPC_URL="${API_GRPC_URL:-http://$API_HOST:$API_GRPC_PORT}" ;;
-  *) sed -n '2,21p' "$0" >&2; exit 2 ;;
+  *) sed -n '2,22p' "$0" >&2; exit 2 ;;
 esac
 [[ -f dist/bench/$script.js ]] || node_modules/.bin/tsc -p tsconfig.json
 exec node dist/bench/$script.js "$@"
