@@ -18,6 +18,9 @@
 #   bash scripts/bench.sh create-key --rate 20 --seconds 60 [--sample 200|all] [--max-in-flight 400]
 #                                   sustained: to-ACTIVE offered open-loop at a fixed rate, then where
 #                                   the time goes from the workflow histories; bench/results/<timestamp>/
+#   bash scripts/bench.sh connect-target /path/to/connect-es [PAIRS]
+#                                   Connect as published (ES2017) vs its sources built for ES2022,
+#                                   alternating: lookups per second and CPU per lookup
 #   bash scripts/bench.sh fuzz      every RPC, FUZZ_RUNS (10,000) generated messages + random bodies
 #                                   each (FUZZ_SEED, FUZZ_METHODS=LookupKey,GetKey)
 set -euo pipefail
@@ -40,8 +43,9 @@ case "$cmd" in
   pg-queue) script=pg-queue-repro ;;
   gc-survival) script=gc-survival ;;
   create-key) script=create-key; export API_URL="${API_URL:-http://$API_HOST:$API_PORT}" ;;
+  connect-target) exec bash bench/connect-target.sh "$@" ;;
   fuzz) script=fuzz; export API_URL="${API_URL:-http://$API_HOST:$API_PORT}" API_GRPC_URL="${API_GRPC_URL:-http://$API_HOST:$API_GRPC_PORT}" ;;
-  *) sed -n '2,22p' "$0" >&2; exit 2 ;;
+  *) sed -n '2,25p' "$0" >&2; exit 2 ;;
 esac
 [[ -f dist/bench/$script.js ]] || node_modules/.bin/tsc -p tsconfig.json
 exec node dist/bench/$script.js "$@"
