@@ -49,45 +49,24 @@ const ANONYMOUS_SERVICES = new Set(['grpc.health.v1.Health', 'grpc.reflection.v1
  */
 export type VerifyBearer = (authorization: string | null | undefined, values?: ContextValues) => Promise<Principal>;
 
-interface DigestMemo {
-  header?: string;
-  digest: string;
-}
-const digestKey = createContextKey<DigestMemo | undefined>(undefined, { description: 'authorization digest' });
+const digestKey = createContextKey<{ header: string; digest: string } | undefined>(undefined, { description: 'authorization digest' });
 
-/** SHA-256 of an Authorization header: what caches of verified tokens keep instead of the token (one-shot hash). */
+/**
+ * SHA-256 of an Authorization header: what caches of verified tokens keep instead of the token
+ * (one-shot hash: every call computes it, about 8 us). Not kept per connection: a memo that skips
+ * the hash for a repeated header must hold the header, i.e. the bearer token, in the heap for the
+ * connection's life (tried and reverted; bench/RESULTS.md, "LookupKey, 2026-12-06 08:35").
+ */
 export const digestAuthorization = (authorization: string): string => hash('sha256', authorization, 'base64url');
 
-/**
- * The call's authorizationDigest: computed once per call (the auth-failure limit and the verifier
- * both need it), and once per connection while its calls send the same header (see
- * shareDigestWithConnection). Only ever the digest of this very header value: a call whose header
- * differs from the memo's computes its own and leaves it for the next.
- */
+/** The call's authorizationDigest, computed once per call (the auth-failure limit and the verifier both need it). */
 export function authorizationDigest(values: ContextValues, authorization: string): string {
   const memo = values.get(digestKey);
+  // Only ever the digest of this very header value (a rewritten header gets its own).
   if (memo && memo.header === authorization) return memo.digest;
   const digest = digestAuthorization(authorization);
-  if (memo) {
-    memo.header = authorization;
-    memo.digest = digest;
-  } else values.set(digestKey, { header: authorization, digest });
+  values.set(digestKey, { header: authorization, digest });
   return digest;
-}
-
-const connectionMemos = new WeakMap<object, DigestMemo>();
-
-/**
- * Lets the calls of one connection (an HTTP/2 session, an HTTP/1.1 socket) share the last
- * Authorization header's digest: a client sends the same token on call after call, and hashing it
- * was about 8 us of each lookup's CPU (bench/lookup-profile.ts --rate 50). The memo holds that one
- * header while the connection lives; the connection holds it anyway (HPACK's table, the socket's
- * buffers), and the caches of verified tokens still keep only digests.
- */
-export function shareDigestWithConnection(values: ContextValues, connection: object): void {
-  let memo = connectionMemos.get(connection);
-  if (!memo) connectionMemos.set(connection, (memo = { digest: '' }));
-  values.set(digestKey, memo);
 }
 
 /** Every call carries a Bearer JWT; the verified principal goes into the call's context. */

@@ -8,7 +8,6 @@ import type { IncomingMessage } from 'node:http';
 import type { Http2ServerRequest } from 'node:http2';
 import { Code, ConnectError, createContextKey, createContextValues, type ContextValues, type Interceptor } from '@connectrpc/connect';
 import type { Logger } from 'pino';
-import { shareDigestWithConnection } from './principal.js';
 
 export const REQUEST_ID_HEADER = 'x-request-id';
 
@@ -36,8 +35,7 @@ export function peerAddress(req: IncomingMessage | Http2ServerRequest, trustProx
 }
 
 /**
- * connectNodeAdapter's contextValues: the peer address (see peerAddress), and the connection's
- * memo of its last Authorization digest (principal.ts, shareDigestWithConnection). With no proxy
+ * connectNodeAdapter's contextValues: the peer address (see peerAddress). With no proxy
  * configured, the first call that carries X-Forwarded-For is reported once (`onIgnoredForwardedFor`):
  * behind an ingress left at API_TRUST_PROXY_HOPS=0 every caller is the ingress, and the per-peer
  * limits would count them all as one.
@@ -46,8 +44,6 @@ export function nodeContextValues(o: { trustProxyHops?: number; onIgnoredForward
   let reported = !o.onIgnoredForwardedFor || (o.trustProxyHops ?? 0) > 0;
   return (req) => {
     const values = createContextValues();
-    const connection = ('stream' in req ? req.stream.session : undefined) ?? req.socket;
-    if (connection) shareDigestWithConnection(values, connection);
     const peer = peerAddress(req, o.trustProxyHops);
     values.set(peerKey, peer);
     if (!reported && req.headers['x-forwarded-for'] !== undefined) {
