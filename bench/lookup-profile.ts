@@ -3,13 +3,14 @@
 // splits each one's measured CPU per lookup by code (garbage collector, Connect, postgres.js, our
 // api/ and store/ modules, Node's HTTP/2, async_hooks, …) in proportion to its profile's busy
 // samples, and prints both side by side, largest difference first. Loopback only, bounded by
-// --sat-n. With --rate PCT it profiles a fixed offered rate instead (PCT % of bare's measured
-// capacity, --rate-seconds long; where the p99 target is, at 50): the saturation phase then runs
-// only --sat-n lookups (default 2,000) to measure that capacity, so most of each profile is the
-// rate's (the untimed warm-ups and that short saturation run are in it too).
+// --sat-n. With --rate PCT it profiles a fixed offered rate instead, --rate-seconds long: PCT % of
+// bare's capacity measured first without the profiler (a run of --sat-n lookups, default 20,000,
+// kept in OUT/capacity), as the harness's fixed rates are (where the p99 target is, at 50). The
+// profiled run then saturates each server with only 1,000 lookups, so most of each profile is the
+// rate's; its start-up, the untimed warm-ups and those 1,000 are in it too.
 //
 //   bash scripts/bench.sh lookup-profile [--sat-n 60000] [--out DIR]
-//   bash scripts/bench.sh lookup-profile --rate 50 [--rate-seconds 30]
+//   bash scripts/bench.sh lookup-profile --rate 50 [--rate-seconds 30] [--sat-n 20000]
 import { spawnSync } from 'node:child_process';
 import { mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
@@ -64,9 +65,16 @@ function main(): void {
   const profBare = join(out, 'prof-bare');
   mkdirSync(profApi, { recursive: true });
   mkdirSync(profBare, { recursive: true });
-  const load = rate === undefined
-    ? ['--sat-n', values['sat-n'] ?? '60000', '--phases', 'none']
-    : ['--sat-n', values['sat-n'] ?? '2000', '--phases', 'rates', '--rate-points', String(rate), '--rate-rounds', '1', '--rate-seconds', values['rate-seconds']!];
+  let load = ['--sat-n', values['sat-n'] ?? '60000', '--phases', 'none'];
+  if (rate !== undefined) {
+    const capacityOut = join(out, 'capacity');
+    const c = spawnSync(process.execPath, [join(__dirname, 'lookup.js'), '--sat-n', values['sat-n'] ?? '20000', '--phases', 'none', '--rounds', '1', '--out', capacityOut], { stdio: 'inherit' });
+    if (c.status !== 0) throw new Error(`bench/lookup (capacity) failed (${c.status ?? c.signal})`);
+    const measured = JSON.parse(readFileSync(join(capacityOut, 'results.json'), 'utf8')) as { results: { target: string; phase: string; rps: number }[] };
+    const capacity = Math.round(measured.results.find((x) => x.target === 'bare' && x.phase === 'saturation')!.rps);
+    console.log(`[bench] bare's capacity without the profiler: ${capacity}/s; profiling at ${rate} %: ${Math.round((capacity * rate) / 100)}/s`);
+    load = ['--sat-n', '1000', '--capacity', String(capacity), '--phases', 'rates', '--rate-points', String(rate), '--rate-rounds', '1', '--rate-seconds', values['rate-seconds']!];
+  }
   const r = spawnSync(process.execPath, [join(__dirname, 'lookup.js'), ...load, '--rounds', '1', '--out', out], {
     stdio: 'inherit',
     env: { ...process.env, BENCH_API_NODE_ARGS: `--cpu-prof --cpu-prof-dir=${profApi}`, BENCH_BARE_NODE_ARGS: `--cpu-prof --cpu-prof-dir=${profBare}` },

@@ -72,6 +72,10 @@ const { values } = parseArgs({
     // target's point and runs in --rate-rounds rounds. E.g. `--rate-points 50` alone for a profile
     // of that point (bench/lookup-profile.ts --rate 50).
     'rate-points': { type: 'string', default: '25,50,75' },
+    // The capacity the fixed rates are percentages of, in lookups/s, instead of bare's median at
+    // saturation in this run (bench/lookup-profile.ts --rate passes one measured without the
+    // profiler, which would otherwise lower it).
+    capacity: { type: 'string' },
     // Which phases to run (comma list): sat (bare and api1 at saturation) is always run;
     // rates, idle, apiN, redis, long, scales are optional (default: all).
     phases: { type: 'string', default: 'rates,idle,apiN,redis,long,scales' },
@@ -108,6 +112,7 @@ if (API_CPUS !== undefined && !(API_CPUS >= 0.1 && API_CPUS <= 64)) throw new Er
 const LONG_N = wholeNumber('long-n', values['long-n'], QUICK ? 50_000 : 1_000_000, 10_000, 5_000_000);
 const ROUNDS = wholeNumber('rounds', values.rounds, QUICK ? 1 : 3, 1, 9);
 const RATE_ROUNDS = wholeNumber('rate-rounds', values['rate-rounds'], ROUNDS, 1, 9);
+const CAPACITY = values.capacity === undefined ? undefined : wholeNumber('capacity', values.capacity, 1, 1, 1_000_000);
 const RATE_POINTS = [...new Set(values['rate-points']!.split(',').map((p) => wholeNumber('rate-points', p.trim(), 50, 1, 100)))].sort((a, b) => a - b);
 const WORKERS = wholeNumber('workers', values.workers, availableParallelism(), 2, 64);
 // Every h2load run is cut after this many seconds, whatever its count.
@@ -820,7 +825,7 @@ async function main(): Promise<void> {
     for (let r = 1; r <= ROUNDS; r++) {
       for (const t of r % 2 ? sat : [...sat].reverse()) results.push(await run(t, inRound('saturation', r, ROUNDS), { n: SAT_N }));
     }
-    const cap = median(runsOf(results, 'bare', 'saturation').map((x) => x.rps));
+    const cap = CAPACITY ?? median(runsOf(results, 'bare', 'saturation').map((x) => x.rps));
 
     // Each 25/50/75 % phase starts warm: each target first gets the same untimed RATE_WARM_SECONDS
     // at the phase's rate. Without it the phases compared unequal starts: bare and api1 had each run
@@ -1037,7 +1042,7 @@ async function main(): Promise<void> {
     node: process.version,
     cpu,
     entries: Number(totalEntries),
-    config: { phases: [...PHASES], connections: C, streamsPerConnection: M, satN: SAT_N, rounds: ROUNDS, rateRounds: RATE_ROUNDS, ratePoints: RATE_POINTS, rateSeconds: RATE_SECONDS, rateWarmSeconds: RATE_WARM_SECONDS, idleSeconds: IDLE_SECONDS, apiMemoryMiB: API_MEMORY_MIB ?? null, apiCpus: API_CPUS ?? null, longN: LONG_N, workers: WORKERS, scales: SCALES, nodeFlags: { api: API_ARGS, bare: BARE_ARGS }, apiRateLimit: { points: Number(API_RATE_LIMIT.API_RATE_LIMIT_POINTS), lease: Number(API_RATE_LIMIT.API_RATE_LIMIT_LEASE) } },
+    config: { phases: [...PHASES], connections: C, streamsPerConnection: M, satN: SAT_N, rounds: ROUNDS, rateRounds: RATE_ROUNDS, ratePoints: RATE_POINTS, capacity: CAPACITY ?? null, rateSeconds: RATE_SECONDS, rateWarmSeconds: RATE_WARM_SECONDS, idleSeconds: IDLE_SECONDS, apiMemoryMiB: API_MEMORY_MIB ?? null, apiCpus: API_CPUS ?? null, longN: LONG_N, workers: WORKERS, scales: SCALES, nodeFlags: { api: API_ARGS, bare: BARE_ARGS }, apiRateLimit: { points: Number(API_RATE_LIMIT.API_RATE_LIMIT_POINTS), lease: Number(API_RATE_LIMIT.API_RATE_LIMIT_LEASE) } },
     // The phase that ended the run, if one failed (its error; the phases before it are below).
     stoppedBy: failure === undefined ? null : failure instanceof Error ? failure.message : String(failure),
     ratios: targetsMet,

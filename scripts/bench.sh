@@ -18,7 +18,7 @@
 #   bash scripts/bench.sh create-key --rate 20 --seconds 60 [--sample 200|all] [--max-in-flight 400]
 #                                   sustained: to-ACTIVE offered open-loop at a fixed rate, then where
 #                                   the time goes from the workflow histories; bench/results/<timestamp>/
-#   bash scripts/bench.sh connect-target /path/to/connect-es [PAIRS]
+#   bash scripts/bench.sh connect-target /abs/path/to/connect-es [PAIRS]
 #                                   Connect as published (ES2017) vs its sources built for ES2022,
 #                                   alternating: lookups per second and CPU per lookup
 #   bash scripts/bench.sh fuzz      every RPC, FUZZ_RUNS (10,000) generated messages + random bodies

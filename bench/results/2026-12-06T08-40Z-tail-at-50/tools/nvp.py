@@ -21,4 +21,4 @@ for (pid,kind),xs in sorted(per.items()):
         print('   top-level:',' '.join(f'{k}={avg[k]:.1f}' for k in keys if '.' not in k and avg[k]>=0.1))
         print('   phases:',' '.join(f'{k}={v:.1f}' for v,k in top))
         for k in ('total_size_before','total_size_after','holes_size_after','promoted','semi_space_copied','nodes_promoted','allocated','promotion_rate','survival_rate'):
-            if k in xs[0][1]: print(f'   {k}: ' + ' '.join(x[1][k] for x in xs[:8]))
+            if k in xs[0][1]: print(f'   {k}: ' + ' '.join(x[1][k] for x in xs))
