@@ -25,13 +25,24 @@ export function teeToLogDir(child: ChildProcess, name: string): void {
 /** dist/, where the compiled programs are (this file is dist/test/support/processes.js). */
 export const dist = join(__dirname, '..', '..');
 
-/** A loopback port nobody listens on right now. */
+const handedOut = new Set<number>();
+
+/** A loopback port nobody listens on right now, and not one this process handed out before. */
 export async function freePort(): Promise<number> {
-  const srv = createServer().listen(0, '127.0.0.1');
-  await once(srv, 'listening');
-  const port = (srv.address() as { port: number }).port;
-  srv.close();
-  return port;
+  // The kernel may give a port it gave before once that listener is closed (15 times in 500
+  // calls here): two processes of one test then got the same port, and the second died with
+  // EADDRINUSE (replicas.test.ts, 2026-12-06). So never the same port twice in one test process.
+  for (let attempt = 0; attempt < 100; attempt++) {
+    const srv = createServer().listen(0, '127.0.0.1');
+    await once(srv, 'listening');
+    const port = (srv.address() as { port: number }).port;
+    srv.close();
+    if (!handedOut.has(port)) {
+      handedOut.add(port);
+      return port;
+    }
+  }
+  throw new Error('freePort: no port not handed out before in 100 attempts');
 }
 
 /** A throwaway Redis on loopback (no persistence) that a test may kill. */
