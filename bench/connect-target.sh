@@ -79,7 +79,7 @@ for ((p = 1; p <= PAIRS; p++)); do
     child=$!
     wait "$child" || { tail -20 "$OUT/$build-$p.log" >&2; exit 1; }
     child=''
-    echo "$build (pair $p): $(grep -E '\] (bare|api1) +saturation' "$OUT/$build-$p.log" | sed -E 's/^\[bench\] (\S+) +(saturation\S*( r[0-9]+)?) +([0-9]+) req\/s +cpu ([0-9]+).*/\1\3 \4\/s \5 us;/' | tr '\n' ' ')"
+    echo "$build (pair $p): $(node -p "require('$OUT/$build-$p/results.json').results.map((r) => \`\${r.target} \${r.phase} \${Math.round(r.rps)}/s \${r.cpuUsPerReq} us\`).join('; ')")"
   done
 done
 

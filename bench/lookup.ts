@@ -29,7 +29,6 @@ import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { createHash, randomInt } from 'node:crypto';
 import { once } from 'node:events';
 import { existsSync, mkdirSync, readdirSync, readFileSync, rmdirSync, writeFileSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { availableParallelism, cpus } from 'node:os';
 import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
@@ -45,6 +44,7 @@ import { CoreDictService, LookupKeyRequestSchema, LookupKeyResponseSchema } from
 import { benchKey, countGenerated, generate } from './gen-keys.js';
 import { percentileSvg } from './svg.js';
 import { bearer } from '../test/support/bearer.js';
+import { freePort } from '../test/support/processes.js';
 
 const { values } = parseArgs({
   options: {
@@ -135,14 +135,6 @@ const dist = join(__dirname, '..');
 const log = (s: string) => console.log(`[bench] ${s}`);
 
 // ---------- processes ----------
-
-async function freePort(): Promise<number> {
-  const srv = createServer().listen(0, '127.0.0.1');
-  await once(srv, 'listening');
-  const port = (srv.address() as { port: number }).port;
-  srv.close();
-  return port;
-}
 
 interface Target {
   name: string;
