@@ -5,11 +5,21 @@
 //
 //   node dist/bench/gen-keys.js --total 10000000 [--url postgres://…] [--batch 1000000] [--streams 2]
 //   node dist/bench/gen-keys.js --drop
+//   node dist/bench/gen-keys.js --total 10000000 --scale-db     (its own database, as the harness uses)
+//   node dist/bench/gen-keys.js --drop-scale-dbs
+//
+// Scale databases: the LookupKey harness's key-table sizes each get a database of their own,
+// `<db>_keys_<size>` beside --url's (created and migrated with dbmate, loaded here, then vacuumed,
+// analysed and checkpointed), so that one api1 per size can run at once and the sizes be measured
+// in alternating rounds. They are kept between runs (10 M rows take minutes to load, and some GB);
+// `--drop-scale-dbs` removes them.
 //
 // Row i: EVP key benchKey(i) (a lowercase UUID that encodes i, so a bench can name any key
 // without a lookup table), a natural person with a valid CPF, one account per 5 keys (BCB's
 // limit), DICT dates set. Each batch is one COPY in its own transaction, `--streams` at a time.
+import { spawnSync } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
+import { join } from 'node:path';
 import { pipeline } from 'node:stream/promises';
 import { Readable } from 'node:stream';
 import { parseArgs } from 'node:util';
@@ -80,6 +90,58 @@ export async function generate(sql: postgres.Sql, o: { total: number; participan
   return { added: o.total - Math.min(have, o.total), seconds: (performance.now() - started) / 1000, total: Math.max(have, o.total) };
 }
 
+/** The scale database for `size` keys beside `baseUrl`'s database: its name and URL. */
+export function scaleDatabaseUrl(baseUrl: string, size: number): { name: string; url: string } {
+  const u = new URL(baseUrl);
+  const name = `${decodeURIComponent(u.pathname.slice(1))}_keys_${size}`;
+  u.pathname = `/${encodeURIComponent(name)}`;
+  return { name, url: u.toString() };
+}
+
+/**
+ * The scale database for `size` keys, made ready: created and migrated (dbmate, migrations/), its
+ * generated keys topped up to `size`, and after a load vacuumed, analysed and checkpointed (so a
+ * measurement right after does not meet autovacuum or a checkpoint). Returns its URL and row count.
+ */
+export async function ensureScaleDatabase(baseUrl: string, size: number, o: { participant: string; log?: (s: string) => void }): Promise<{ url: string; entries: number }> {
+  const { name, url } = scaleDatabaseUrl(baseUrl, size);
+  const root = join(__dirname, '..', '..');
+  const dbUrl = new URL(url);
+  if (!dbUrl.searchParams.has('sslmode')) dbUrl.searchParams.set('sslmode', 'disable');
+  const r = spawnSync(join(root, 'node_modules', '.bin', 'dbmate'), ['--url', dbUrl.toString(), '--migrations-dir', join(root, 'migrations'), '--no-dump-schema', '--wait', 'up'], { encoding: 'utf8', timeout: 120_000 });
+  if (r.status !== 0) throw new Error(`dbmate up on ${name} failed (status ${r.status}, signal ${r.signal}): ${r.stderr || r.stdout}`);
+  const sql = postgres(url, { max: 3, onnotice: () => {} });
+  try {
+    if ((await countGenerated(sql)) < size) {
+      o.log?.(`${name}: loading generated keys up to ${size} (COPY)`);
+      const g = await generate(sql, { total: size, participant: o.participant, batch: 1_000_000, streams: 2, log: (s) => o.log?.(`  ${s}`) });
+      o.log?.(`  loaded ${g.added} rows in ${g.seconds.toFixed(1)} s; vacuum (analyze) and checkpoint`);
+      await sql`vacuum (analyze) entries`;
+      await sql`checkpoint`.catch((err: unknown) => o.log?.(`  checkpoint skipped: ${(err as Error).message}`));
+    }
+    const [row] = await sql<{ n: string }[]>`select count(*)::bigint as n from entries`;
+    const entries = Number(row!.n);
+    if (entries > size * 1.05) o.log?.(`  note: ${name} holds ${entries} rows (more than ${size}): its point measures that size`);
+    return { url, entries };
+  } finally {
+    await sql.end({ timeout: 5 });
+  }
+}
+
+/** Drops every scale database beside `baseUrl`'s (names `<db>_keys_<digits>`); returns their names. */
+export async function dropScaleDatabases(baseUrl: string): Promise<string[]> {
+  const base = decodeURIComponent(new URL(baseUrl).pathname.slice(1));
+  const sql = postgres(baseUrl, { max: 1, onnotice: () => {} });
+  try {
+    const dbs = await sql<{ datname: string }[]>`select datname from pg_database where datname like ${`${base}_keys_%`}`;
+    const names = dbs.map((d) => d.datname).filter((n) => /^\d+$/.test(n.slice(base.length + '_keys_'.length)));
+    for (const n of names) await sql.unsafe(`drop database "${n.replace(/"/g, '""')}" with (force)`);
+    return names;
+  } finally {
+    await sql.end({ timeout: 5 });
+  }
+}
+
 async function main(): Promise<void> {
   const { values } = parseArgs({
     options: {
@@ -89,8 +151,21 @@ async function main(): Promise<void> {
       streams: { type: 'string', default: '2' },
       participant: { type: 'string', default: process.env.PSP_ISPB ?? '12345678' },
       drop: { type: 'boolean', default: false },
+      'scale-db': { type: 'boolean', default: false },
+      'drop-scale-dbs': { type: 'boolean', default: false },
     },
   });
+  const total = Math.min(50_000_000, Math.max(0, Number(values.total)));
+  if (values['drop-scale-dbs']) {
+    const names = await dropScaleDatabases(values.url!);
+    console.log(names.length ? `dropped ${names.join(', ')}` : 'no scale databases');
+    return;
+  }
+  if (values['scale-db']) {
+    const db = await ensureScaleDatabase(values.url!, total, { participant: values.participant!, log: (s) => console.log(s) });
+    console.log(`${scaleDatabaseUrl(values.url!, total).name}: ${db.entries} entries`);
+    return;
+  }
   const sql = postgres(values.url!, { max: Number(values.streams) + 1, onnotice: () => {} });
   try {
     if (values.drop) {
@@ -98,7 +173,6 @@ async function main(): Promise<void> {
       console.log(`removed ${r.count} generated entries`);
       return;
     }
-    const total = Math.min(50_000_000, Math.max(0, Number(values.total)));
     const res = await generate(sql, { total, participant: values.participant!, batch: Math.max(1_000, Number(values.batch)), streams: Math.max(1, Math.min(8, Number(values.streams))), log: (s) => console.log(s) });
     console.log(`generated entries: ${res.total} (added ${res.added} in ${res.seconds.toFixed(1)} s)`);
   } finally {

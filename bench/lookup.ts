@@ -20,19 +20,21 @@
 // then each serves 50 % again (p99 of its first 2 s against the rest, and each one's resident
 // memory before and after idling: V8's memory reducer once made an idle API drop its optimized
 // code, config/node-flags.ts); api1 at saturation over --long-n lookups (throughput of the first vs the
-// last tenth, with the bare server run just before and after as the machine's own drift); optionally own-key lookups at each --scales size of the entries table (keys
-// loaded by bench/gen-keys.ts with COPY; random keys among them, sent open loop from this process at
-// half the rate api1 sustains on them at the first size). Prints a table, writes JSON and one SVG percentile
+// last tenth, with the bare server run just before and after as the machine's own drift); optionally own-key lookups at each --scales size of the entries table (each size
+// in a database of its own, loaded by bench/gen-keys.ts with COPY and kept for the next run, served
+// by an api1 of its own; random keys among them, sent open loop from this process at half the rate
+// api1 sustains on them at the first size, the sizes in alternating rounds, compared round by round). Prints a table, writes JSON and one SVG percentile
 // plot per fixed rate to --out (default bench/results/<timestamp>/). With --api-memory-mib and
 // --api-cpus each API runs in cgroups with those limits, as in a pod.
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { createHash, randomInt } from 'node:crypto';
 import { once } from 'node:events';
 import { existsSync, mkdirSync, readdirSync, readFileSync, rmdirSync, writeFileSync } from 'node:fs';
+import http2 from 'node:http2';
 import { availableParallelism, cpus } from 'node:os';
 import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
-import { create, toBinary } from '@bufbuild/protobuf';
+import { create, fromBinary, toBinary } from '@bufbuild/protobuf';
 import { createClient } from '@connectrpc/connect';
 import { createGrpcTransport } from '@connectrpc/connect-node';
 import { devOperatorToken } from '../scripts/token.js';
@@ -41,7 +43,7 @@ import postgres from 'postgres';
 import { API_NODE_FLAGS } from '../config/node-flags.js';
 import { cpfCheckDigits } from '../domain/taxid.js';
 import { CoreDictService, LookupKeyRequestSchema, LookupKeyResponseSchema } from '../gen/dict/core/v1/service_pb.js';
-import { benchKey, countGenerated, generate } from './gen-keys.js';
+import { benchKey, countGenerated, ensureScaleDatabase, generate } from './gen-keys.js';
 import { percentileSvg } from './svg.js';
 import { bearer } from '../test/support/bearer.js';
 import { freePort } from '../test/support/processes.js';
@@ -635,26 +637,86 @@ class PhaseFailed extends Error {
   }
 }
 
-/** The C clients (HTTP/2 sessions) of random-key runs, one set per API process: a warm-up warms the sessions the timed runs use. */
-const randomKeyClients = new Map<ChildProcess, ReturnType<typeof createClient<typeof CoreDictService>>[]>();
+/** The C HTTP/2 sessions of random-key runs, one set per API process: a warm-up warms the sessions the timed runs use. */
+const randomKeySessions = new Map<ChildProcess, http2.ClientHttp2Session[]>();
+
+/** Closes a target's random-key sessions (before it stops, so none is left open). */
+function closeRandomKeySessions(t: Target): void {
+  for (const s of randomKeySessions.get(t.proc) ?? []) s.close();
+  randomKeySessions.delete(t.proc);
+}
+
+/** The gRPC frame of a LookupKey of `key` with the current payer and end-to-end id: flag 0 (uncompressed), 4-byte big-endian length, message. */
+function lookupFrame(key: string): Buffer {
+  const msg = toBinary(LookupKeyRequestSchema, create(LookupKeyRequestSchema, { ...current, key }));
+  const frame = Buffer.alloc(5 + msg.length);
+  frame.writeUInt32BE(msg.length, 1);
+  frame.set(msg, 5);
+  return frame;
+}
+
+/**
+ * One LookupKey as a raw gRPC call on an HTTP/2 stream, its frame prebuilt: the answer's `source`,
+ * or an error naming the HTTP or gRPC status. A raw stream rather than a Connect client because
+ * this process shares the box's two cores with api1 and Postgres: a Connect client spent some
+ * 800 µs of CPU per lookup here, and its collector's pauses counted in every latency it measured.
+ */
+function rawLookup(session: http2.ClientHttp2Session, frame: Buffer): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const req = session.request({ ':method': 'POST', ':path': METHOD, 'content-type': 'application/grpc', te: 'trailers', authorization: `Bearer ${benchToken}` });
+    const chunks: Buffer[] = [];
+    let http = '';
+    let grpc: string | undefined;
+    let settled = false;
+    const settle = (err: Error | undefined, source?: string) => {
+      if (settled) return;
+      settled = true;
+      if (err) reject(err);
+      else resolve(source!);
+    };
+    req.setTimeout(30_000, () => req.close(http2.constants.NGHTTP2_CANCEL));
+    req.on('response', (h) => {
+      http = String(h[':status']);
+      if (h['grpc-status'] !== undefined) grpc = String(h['grpc-status']);
+    });
+    req.on('trailers', (h) => {
+      if (h['grpc-status'] !== undefined) grpc = String(h['grpc-status']);
+    });
+    req.on('data', (c: Buffer) => chunks.push(c));
+    req.on('end', () => {
+      const body = Buffer.concat(chunks);
+      if (http !== '200' || grpc !== '0' || body.length < 5) return settle(new Error(`HTTP ${http || '-'}, grpc-status ${grpc ?? '-'}`));
+      try {
+        settle(undefined, fromBinary(LookupKeyResponseSchema, body.subarray(5, 5 + body.readUInt32BE(1))).source);
+      } catch (err) {
+        settle(err as Error);
+      }
+    });
+    req.on('error', (err) => settle(err));
+    req.on('close', () => settle(new Error(`stream closed (code ${req.rstCode})`)));
+    req.end(frame);
+  });
+}
 
 /**
  * Own-key lookups of random keys among the first `size` generated ones from this process (h2load
  * repeats one prebuilt message, so one key: always in cache). With `rps`: open loop at that rate
  * for `seconds`, latency counted from each request's due time, so a stalled server is not hidden
  * by a waiting client. With `inFlight`: closed loop, `n` lookups with that many in flight, for
- * the rate this path sustains. Connections: C HTTP/2 sessions, requests spread over them.
+ * the rate this path sustains. Connections: C HTTP/2 sessions, requests spread over them; each
+ * request's frame is built before the run starts (rawLookup).
  */
 async function runRandomKeys(t: Target, phase: string, o: { size: number } & ({ rps: number; seconds: number } | { inFlight: number; n: number })): Promise<LoadResult> {
   const before = t.codes();
   const cacheBefore = t.cache();
-  let clients = randomKeyClients.get(t.proc);
-  if (!clients) {
-    clients = Array.from({ length: C }, () => createClient(CoreDictService, createGrpcTransport({ baseUrl: `http://127.0.0.1:${t.port}`, interceptors: [bearer(benchToken)] })));
-    randomKeyClients.set(t.proc, clients);
+  let sessions = randomKeySessions.get(t.proc);
+  if (!sessions) {
+    sessions = Array.from({ length: C }, () => http2.connect(`http://127.0.0.1:${t.port}`).on('error', () => undefined));
+    randomKeySessions.set(t.proc, sessions);
   }
   const h = latencyHistogram();
   const n = 'rps' in o ? Math.max(1, Math.round(o.rps * o.seconds)) : o.n;
+  const frames = Array.from({ length: n }, () => lookupFrame(benchKey(randomInt(0, o.size))));
   const cpu0 = treeCpuMs(t.proc.pid);
   const m0 = machineMs();
   const t0 = performance.now();
@@ -665,13 +727,13 @@ async function runRandomKeys(t: Target, phase: string, o: { size: number } & ({ 
   let sent = 0;
   /** One lookup of a random key; latency from `due` (its due time open loop, its start closed loop). */
   const lookup = (due: number) => {
-    const client = clients![sent % C]!;
+    const session = sessions![sent % C]!;
+    const frame = frames[sent]!;
     sent++;
-    return client
-      .lookupKey({ ...current, key: benchKey(randomInt(0, o.size)) }, { timeoutMs: 30_000 })
+    return rawLookup(session, frame)
       .then(
-        (res) => {
-          if (res.source === 'LOCAL') succeeded++;
+        (source) => {
+          if (source === 'LOCAL') succeeded++;
           else notLocal++;
         },
         () => void failed++,
@@ -755,12 +817,8 @@ function useKey(key: string): void {
   const p = (n: number) => String(n).padStart(2, '0');
   const endToEndId = `E${PSP}${now.getUTCFullYear()}${p(now.getUTCMonth() + 1)}${p(now.getUTCDate())}${p(now.getUTCHours())}${p(now.getUTCMinutes())}bench000001`;
   current = { key, payerId: base9 + cpfCheckDigits(base9), endToEndId };
-  const msg = toBinary(LookupKeyRequestSchema, create(LookupKeyRequestSchema, current));
-  // gRPC length-prefixed message: flag 0 (uncompressed), 4-byte big-endian length.
-  const head = Buffer.alloc(5);
-  head.writeUInt32BE(msg.length, 1);
   frameFile = join(OUT, 'lookup-request.grpc');
-  writeFileSync(frameFile, Buffer.concat([head, Buffer.from(msg)]));
+  writeFileSync(frameFile, lookupFrame(key));
 }
 
 /** The real API's answer to the current request (a LOCAL one: our own key), with the token h2load sends. */
@@ -893,46 +951,50 @@ async function main(): Promise<void> {
       targets.splice(targets.indexOf(long), 1);
     }
 
-    // Own-key lookups at each size of the entries table, after the load has been vacuumed,
-    // analysed and checkpointed, all at one rate: half of what this box serves of random keys at
-    // the first size, with this process's client, Postgres and api1 on its cores (so the points
-    // measure the lookup, not an overloaded box). Random keys are read from Postgres (each is
-    // looked up again too seldom for the in-memory copy), a path a third as fast or less as the
-    // saturation phases' one repeated key, which the copy answers: half of that rate once made
-    // 14,982 of 18,168 random-key lookups fail (bench/RESULTS.md, "LookupKey, 2026-12-06").
-    let scaleRate: number | undefined;
-    for (const size of PHASES.has('scales') ? SCALES : []) {
-      if ((await countGenerated(sql)) < size) {
-        log(`loading generated keys up to ${size} (COPY)`);
-        const g = await generate(sql, { total: size, participant: PSP, batch: 1_000_000, streams: 2, log: (s) => log(`  ${s}`) });
-        log(`  loaded ${g.added} rows in ${g.seconds.toFixed(1)} s; vacuum (analyze) and checkpoint`);
-        await sql`vacuum (analyze) entries`;
-        await sql`checkpoint`.catch((err: unknown) => log(`  checkpoint skipped: ${(err as Error).message}`));
+    // Own-key lookups at each size of the entries table, all at one rate: half of what this box
+    // serves of random keys at the first size, with this process's client, Postgres and api1 on
+    // its cores (so the points measure the lookup, not an overloaded box). Random keys are read
+    // from Postgres (each is looked up again too seldom for the in-memory copy), a path a third as
+    // fast or less as the saturation phases' one repeated key, which the copy answers: half of
+    // that rate once made 14,982 of 18,168 random-key lookups fail (bench/RESULTS.md, "LookupKey,
+    // 2026-12-06"). Each size has its own database (bench/gen-keys.ts, ensureScaleDatabase) and its own api1, all running
+    // at once, so the sizes are measured in alternating rounds (100 k, 10 M; then 10 M, 100 k; …)
+    // and compared within each round, as saturation compares targets: one size after the other,
+    // minutes apart, compared the box's drift as much as the table (at one size, 10-s runs swung
+    // from 27 to 69 ms; 150 k against 100 k once came out 1.96, bench/RESULTS.md).
+    if (PHASES.has('scales') && SCALES.length) {
+      const sized: { size: number; entries: number; api: Target }[] = [];
+      for (const size of SCALES) {
+        const db = await ensureScaleDatabase(DATABASE_URL, size, { participant: PSP, log });
+        const api = await startApi('api1', 1, { DATABASE_URL: db.url });
+        targets.push(api);
+        sized.push({ size, entries: db.entries, api });
       }
-      const [{ n }] = (await sql<{ n: string }[]>`select count(*)::bigint as n from entries`) as unknown as [{ n: string }];
-      if (Number(n) > size * 1.05) log(`  note: the entries table already holds ${n} rows (more than ${size}): this point measures that size`);
-      useKey(benchKey(randomInt(0, size)));
-      const api = await startApi('api1', 1);
-      targets.push(api);
-      await warm(api, Math.min(20_000, SAT_N));
-      if (scaleRate === undefined) {
-        const cap = await runRandomKeys(api, `keys-${size}-saturation`, { size, inFlight: C * 8, n: Math.min(20_000, SAT_N) });
-        results.push({ ...cap, entries: Number(n) });
-        scaleRate = cap.rps * 0.5;
-      }
-      // Like the fixed rates, each size starts warm on its own path: an untimed RATE_WARM_SECONDS of
-      // random keys at the rate (the process was warmed on one key; after a load, the first
-      // timed run at a size once had a p99 3.5 times its second's).
-      await runRandomKeys(api, `keys-${size}-warm`, { size, rps: scaleRate, seconds: RATE_WARM_SECONDS });
+      // h2load's one key exists at every size (generated keys are numbered from 0 in each database).
+      useKey(benchKey(randomInt(0, SCALES[0]!)));
+      for (const { api } of sized) await warm(api, Math.min(20_000, SAT_N));
+      const first = sized[0]!;
+      const cap = await runRandomKeys(first.api, `keys-${first.size}-saturation`, { size: first.size, inFlight: C * 8, n: Math.min(20_000, SAT_N) });
+      results.push({ ...cap, entries: first.entries });
+      const scaleRate = cap.rps * 0.5;
       // Random keys across the loaded ones (not one repeated key): each lookup walks the index anew.
-      // In --rate-rounds runs, compared by their median p99: one 10-s run's p99 at one size swung
-      // from 33 to 91 ms (bench/RESULTS.md, "LookupKey, 2026-12-06").
       for (let k = 1; k <= RATE_ROUNDS; k++) {
-        const r = await runRandomKeys(api, inRound(`keys-${size}-50%`, k, RATE_ROUNDS), { size, rps: scaleRate, seconds: RATE_SECONDS });
-        results.push({ ...r, entries: Number(n) });
+        for (const { size, entries, api } of k % 2 ? sized : [...sized].reverse()) {
+          // Like the fixed rates, each run starts warm on its own path: an untimed
+          // RATE_WARM_SECONDS of random keys at the rate. The process was warmed on one key, and
+          // has idled while the other sizes ran: without this, whichever size ran second in a
+          // round had the higher p99 in all seven rounds of a run (bench/RESULTS.md, 2026-12-06
+          // 11:00; after a load, the first timed run at a size once had a p99 3.5 times its second's).
+          await runRandomKeys(api, `keys-${size}-warm`, { size, rps: scaleRate, seconds: RATE_WARM_SECONDS });
+          const r = await runRandomKeys(api, inRound(`keys-${size}-50%`, k, RATE_ROUNDS), { size, rps: scaleRate, seconds: RATE_SECONDS });
+          results.push({ ...r, entries });
+        }
       }
-      await api.stop();
-      targets.splice(targets.indexOf(api), 1);
+      for (const { api } of sized) {
+        closeRandomKeySessions(api);
+        await api.stop();
+        targets.splice(targets.indexOf(api), 1);
+      }
     }
   } catch (err) {
     failure = err;
@@ -965,6 +1027,11 @@ async function main(): Promise<void> {
     .filter((x) => x.runs.length)
     .map(({ size, runs }) => ({ size, p99: medianOfRuns(runs, (r) => r.p99Ms), p50: medianOfRuns(runs, (r) => r.p50Ms) }));
   const [smallest, largest] = [scales[0], scales.at(-1)];
+  // The largest size's p99 (and p50) over the smallest's within each round (the sizes ran
+  // back to back there, in alternating order).
+  const scaleRounds = (of: (r: LoadResult) => number | undefined) =>
+    smallest && largest && scales.length >= 2 ? roundRatios(runsOf(results, 'api1', `keys-${largest.size}-50%`), runsOf(results, 'api1', `keys-${smallest.size}-50%`), of) : [];
+  const [scaleP99Rounds, scaleP50Rounds] = [scaleRounds((r) => r.p99Ms), scaleRounds((r) => r.p50Ms)];
   const ratio = (a: number | undefined, b: number | undefined) => (a === undefined || b === undefined ? null : Number((a / Math.max(1e-9, b)).toFixed(3)));
   // The 50 % point's runs of a target, round by round, and p99 ratios to bare's within each round.
   const half = (target: string) => runsOf(results, target, 'rate-50%');
@@ -998,9 +1065,11 @@ async function main(): Promise<void> {
     'redis down: p99 / api1 p99 at 50 %': ratio(redisDown?.p99Ms, medianOfRuns(half('api1'), (r) => r.p99Ms)),
     ...(smallest && largest && scales.length >= 2
       ? {
-          [`keys ${largest.size}/${smallest.size}: median p99 ≤ 1.2`]: ratio(largest.p99, smallest.p99),
-          // The same for the median latency (each size's p99 swings more from run to run than the sizes differ).
-          [`keys ${largest.size}/${smallest.size}: median p50`]: ratio(largest.p50, smallest.p50),
+          // Median over the rounds of each round's ratio (each round's under `rounds.keys`).
+          [`keys ${largest.size}/${smallest.size}: p99 ≤ 1.2`]: medianOf(scaleP99Rounds),
+          [`keys ${largest.size}/${smallest.size}: p50`]: medianOf(scaleP50Rounds),
+          // Each size's median p99 over its runs, divided (how the point was judged before the sizes ran in rounds).
+          [`keys ${largest.size}/${smallest.size}: median p99 / median p99`]: ratio(largest.p99, smallest.p99),
         }
       : {}),
   };
@@ -1015,6 +1084,7 @@ async function main(): Promise<void> {
   if (t.length) console.log(`long run, req/s per tenth: ${t.join(', ')}`);
   for (const r of results.filter((x) => x.idle)) console.log(`after idling ${r.idle!.seconds} s: ${r.target} p99 first 2 s ${r.idle!.firstP99Ms} ms, rest ${r.idle!.restP99Ms} ms; RSS of its largest process ${r.idle!.rssBeforeMiB} → ${r.idle!.rssAfterMiB} MiB`);
   if (bareRuns.length > 1) console.log(`saturation by round: api1/bare ${api1Bare.join(', ')}${apiNApi1.length ? `; ${apiNName}/api1 ${apiNApi1.join(', ')}` : ''}; CPU per lookup api1/bare ${cpuApi1Bare.join(', ')}`);
+  if (scaleP99Rounds.length > 1) console.log(`key-table sizes by round, ${largest!.size} over ${smallest!.size}: p99 ${scaleP99Rounds.join(', ')}; p50 ${scaleP50Rounds.join(', ')}`);
   if (half('bare').length > 1) console.log(`50 % by round, p99 over bare's: api1 ${api1Half.join(', ')}${apiNHalf.length ? `; ${apiNName} ${apiNHalf.join(', ')}` : ''}`);
   console.log(`ratios: ${JSON.stringify(targetsMet, null, 1)}`);
 
@@ -1038,7 +1108,7 @@ async function main(): Promise<void> {
     // The phase that ended the run, if one failed (its error; the phases before it are below).
     stoppedBy: failure === undefined ? null : failure instanceof Error ? failure.message : String(failure),
     ratios: targetsMet,
-    rounds: { api1Bare, [`${apiNName}Api1`]: apiNApi1, cpuApi1Bare, p99OverBareAt50: { api1: api1Half, [apiNName]: apiNHalf } },
+    rounds: { api1Bare, [`${apiNName}Api1`]: apiNApi1, cpuApi1Bare, p99OverBareAt50: { api1: api1Half, [apiNName]: apiNHalf }, keys: { p99: scaleP99Rounds, p50: scaleP50Rounds } },
     results: results.map(({ percentiles, ...r }) => ({ ...r, percentiles })),
   };
   writeFileSync(join(OUT, 'results.json'), JSON.stringify(json, null, 2));

@@ -7,8 +7,9 @@
 #   bash scripts/bench.sh lookup-profile [--sat-n 60000] | --rate 50 [--rate-seconds 30]
 #                                   both servers under --cpu-prof, at saturation or at a fixed % of
 #                                   bare's capacity: CPU per lookup by code
-#   bash scripts/bench.sh gen-keys --total 10000000 | --drop
-#                                   load (or remove) generated keys with COPY
+#   bash scripts/bench.sh gen-keys --total 10000000 [--scale-db] | --drop | --drop-scale-dbs
+#                                   load (or remove) generated keys with COPY; --scale-db: in the
+#                                   database of its own the lookup harness's --scales use
 #   bash scripts/bench.sh pg-queue [--in-flight 128] [--gate 10] [--n 200000]
 #                                   standalone postgres.js queue reproduction
 #   bash scripts/bench.sh gc-survival [--http]
@@ -45,7 +46,7 @@ case "$cmd" in
   create-key) script=create-key; export API_URL="${API_URL:-http://$API_HOST:$API_PORT}" ;;
   connect-target) exec bash bench/connect-target.sh "$@" ;;
   fuzz) script=fuzz; export API_URL="${API_URL:-http://$API_HOST:$API_PORT}" API_GRPC_URL="${API_GRPC_URL:-http://$API_HOST:$API_GRPC_PORT}" ;;
-  *) sed -n '2,25p' "$0" >&2; exit 2 ;;
+  *) sed -n '2,26p' "$0" >&2; exit 2 ;;
 esac
 [[ -f dist/bench/$script.js ]] || node_modules/.bin/tsc -p tsconfig.json
 exec node dist/bench/$script.js "$@"
