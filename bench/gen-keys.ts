@@ -109,13 +109,18 @@ export async function ensureScaleDatabase(baseUrl: string, size: number, o: { pa
   const dbUrl = new URL(url);
   if (!dbUrl.searchParams.has('sslmode')) dbUrl.searchParams.set('sslmode', 'disable');
   const r = spawnSync(join(root, 'node_modules', '.bin', 'dbmate'), ['--url', dbUrl.toString(), '--migrations-dir', join(root, 'migrations'), '--no-dump-schema', '--wait', 'up'], { encoding: 'utf8', timeout: 120_000 });
-  if (r.status !== 0) throw new Error(`dbmate up on ${name} failed (status ${r.status}, signal ${r.signal}): ${r.stderr || r.stdout}`);
+  if (r.status !== 0) throw new Error(`dbmate up on ${name} failed (status ${r.status}, signal ${r.signal}): ${r.error?.message ?? ''}${r.stderr || r.stdout || ''}`);
   const sql = postgres(url, { max: 3, onnotice: () => {} });
   try {
     if ((await countGenerated(sql)) < size) {
       o.log?.(`${name}: loading generated keys up to ${size} (COPY)`);
       const g = await generate(sql, { total: size, participant: o.participant, batch: 1_000_000, streams: 2, log: (s) => o.log?.(`  ${s}`) });
-      o.log?.(`  loaded ${g.added} rows in ${g.seconds.toFixed(1)} s; vacuum (analyze) and checkpoint`);
+      o.log?.(`  loaded ${g.added} rows in ${g.seconds.toFixed(1)} s`);
+    }
+    // Also when an earlier load was cut between its last COPY and its vacuum: never vacuumed yet.
+    const [t] = await sql<{ vacuumed: boolean }[]>`select coalesce(last_vacuum, last_autovacuum) is not null as vacuumed from pg_stat_user_tables where relname = 'entries'`;
+    if (!t?.vacuumed) {
+      o.log?.(`${name}: vacuum (analyze) and checkpoint`);
       await sql`vacuum (analyze) entries`;
       await sql`checkpoint`.catch((err: unknown) => o.log?.(`  checkpoint skipped: ${(err as Error).message}`));
     }
@@ -128,13 +133,19 @@ export async function ensureScaleDatabase(baseUrl: string, size: number, o: { pa
   }
 }
 
+/** Whether `name` is one of the scale databases beside database `base`: `<base>_keys_<digits>`. */
+export function isScaleDatabaseName(base: string, name: string): boolean {
+  const prefix = `${base}_keys_`;
+  return name.startsWith(prefix) && /^[1-9]\d*$/.test(name.slice(prefix.length));
+}
+
 /** Drops every scale database beside `baseUrl`'s (names `<db>_keys_<digits>`); returns their names. */
 export async function dropScaleDatabases(baseUrl: string): Promise<string[]> {
   const base = decodeURIComponent(new URL(baseUrl).pathname.slice(1));
   const sql = postgres(baseUrl, { max: 1, onnotice: () => {} });
   try {
-    const dbs = await sql<{ datname: string }[]>`select datname from pg_database where datname like ${`${base}_keys_%`}`;
-    const names = dbs.map((d) => d.datname).filter((n) => /^\d+$/.test(n.slice(base.length + '_keys_'.length)));
+    const dbs = await sql<{ datname: string }[]>`select datname from pg_database where starts_with(datname, ${`${base}_keys_`})`;
+    const names = dbs.map((d) => d.datname).filter((n) => isScaleDatabaseName(base, n));
     for (const n of names) await sql.unsafe(`drop database "${n.replace(/"/g, '""')}" with (force)`);
     return names;
   } finally {
@@ -155,7 +166,8 @@ async function main(): Promise<void> {
       'drop-scale-dbs': { type: 'boolean', default: false },
     },
   });
-  const total = Math.min(50_000_000, Math.max(0, Number(values.total)));
+  const total = Number(values.total);
+  if (!Number.isInteger(total) || total < 1 || total > 50_000_000) throw new Error(`--total must be a whole number from 1 to 50000000 (got ${JSON.stringify(values.total)})`);
   if (values['drop-scale-dbs']) {
     const names = await dropScaleDatabases(values.url!);
     console.log(names.length ? `dropped ${names.join(', ')}` : 'no scale databases');

@@ -23,7 +23,7 @@
 // last tenth, with the bare server run just before and after as the machine's own drift); optionally own-key lookups at each --scales size of the entries table (each size
 // in a database of its own, loaded by bench/gen-keys.ts with COPY and kept for the next run, served
 // by an api1 of its own; random keys among them, sent open loop from this process at half the rate
-// api1 sustains on them at the first size, the sizes in alternating rounds, compared round by round). Prints a table, writes JSON and one SVG percentile
+// api1 sustains on them at the first size, the sizes in alternating rounds, compared by the p99 of all their rounds' lookups). Prints a table, writes JSON and one SVG percentile
 // plot per fixed rate to --out (default bench/results/<timestamp>/). With --api-memory-mib and
 // --api-cpus each API runs in cgroups with those limits, as in a pod.
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
@@ -125,7 +125,8 @@ const WORKERS = wholeNumber('workers', values.workers, availableParallelism(), 2
 // Every h2load run is cut after this many seconds, whatever its count.
 const MAX_SECONDS = wholeNumber('max-seconds', values['max-seconds'], 900, 10, 7_200);
 const PHASES = new Set(values.phases!.split(',').map((p) => p.trim()));
-const SCALES = values.scales ? values.scales.split(',').map(Number).filter((n) => n > 0 && n <= 50_000_000) : [];
+// Smallest first, each once: the ratios compare the largest with the smallest, and h2load's one key is numbered within the smallest.
+const SCALES = values.scales ? [...new Set(values.scales.split(',').map((n) => wholeNumber('scales', n.trim(), 0, 1, 50_000_000)))].sort((a, b) => a - b) : [];
 const OUT = resolve(values.out ?? join('bench', 'results', new Date().toISOString().replace(/[:.]/g, '-')));
 // Node flags of the targets: the API's own V8 flags (config/node-flags.ts), which the bare server
 // gets too so that the ratios compare code, not heap settings; then BENCH_API_NODE_ARGS /
@@ -668,7 +669,7 @@ function lookupFrame(key: string): Buffer {
  */
 function rawLookup(session: http2.ClientHttp2Session, frame: Buffer): Promise<string> {
   return new Promise((resolve, reject) => {
-    const req = session.request({ ':method': 'POST', ':path': METHOD, 'content-type': 'application/grpc', te: 'trailers', authorization: `Bearer ${benchToken}` });
+    const req = session.request({ ':method': 'POST', ':path': METHOD, 'content-type': 'application/grpc', te: 'trailers', 'grpc-timeout': '30S', authorization: `Bearer ${benchToken}` });
     const chunks: Buffer[] = [];
     let http = '';
     let grpc: string | undefined;
@@ -679,7 +680,10 @@ function rawLookup(session: http2.ClientHttp2Session, frame: Buffer): Promise<st
       if (err) reject(err);
       else resolve(source!);
     };
-    req.setTimeout(30_000, () => req.close(http2.constants.NGHTTP2_CANCEL));
+    req.setTimeout(30_000, () => {
+      settle(new Error('no answer in 30 s'));
+      req.close(http2.constants.NGHTTP2_CANCEL);
+    });
     req.on('response', (h) => {
       http = String(h[':status']);
       if (h['grpc-status'] !== undefined) grpc = String(h['grpc-status']);
@@ -690,9 +694,11 @@ function rawLookup(session: http2.ClientHttp2Session, frame: Buffer): Promise<st
     req.on('data', (c: Buffer) => chunks.push(c));
     req.on('end', () => {
       const body = Buffer.concat(chunks);
-      if (http !== '200' || grpc !== '0' || body.length < 5) return settle(new Error(`HTTP ${http || '-'}, grpc-status ${grpc ?? '-'}`));
+      if (http !== '200' || grpc !== '0') return settle(new Error(`HTTP ${http || '-'}, grpc-status ${grpc ?? '-'}`));
+      // One uncompressed message, whole.
+      if (body.length < 5 || body[0] !== 0 || body.length !== 5 + body.readUInt32BE(1)) return settle(new Error(`answer not one uncompressed gRPC message (${body.length} bytes)`));
       try {
-        settle(undefined, fromBinary(LookupKeyResponseSchema, body.subarray(5, 5 + body.readUInt32BE(1))).source);
+        settle(undefined, fromBinary(LookupKeyResponseSchema, body.subarray(5)).source);
       } catch (err) {
         settle(err as Error);
       }
@@ -715,9 +721,10 @@ function rawLookup(session: http2.ClientHttp2Session, frame: Buffer): Promise<st
 async function runRandomKeys(t: Target, phase: string, o: { size: number; pool?: hdr.Histogram } & ({ rps: number; seconds: number } | { inFlight: number; n: number })): Promise<LoadResult> {
   const before = t.codes();
   const cacheBefore = t.cache();
+  const connect = () => http2.connect(`http://127.0.0.1:${t.port}`).on('error', () => undefined);
   let sessions = randomKeySessions.get(t.proc);
   if (!sessions) {
-    sessions = Array.from({ length: C }, () => http2.connect(`http://127.0.0.1:${t.port}`).on('error', () => undefined));
+    sessions = Array.from({ length: C }, connect);
     randomKeySessions.set(t.proc, sessions);
   }
   const h = latencyHistogram();
@@ -729,10 +736,14 @@ async function runRandomKeys(t: Target, phase: string, o: { size: number; pool?:
   const deadline = t0 + MAX_SECONDS * 1000;
   let succeeded = 0;
   let failed = 0;
+  /** Why lookups failed, with how many each. */
+  const reasons = new Map<string, number>();
   let notLocal = 0;
   let sent = 0;
   /** One lookup of a random key; latency from `due` (its due time open loop, its start closed loop). */
   const lookup = (due: number) => {
+    // A session that died (its error was logged nowhere; the lookups on it fail) is replaced.
+    if (sessions![sent % C]!.closed || sessions![sent % C]!.destroyed) sessions![sent % C] = connect();
     const session = sessions![sent % C]!;
     const frame = frames[sent]!;
     sent++;
@@ -742,7 +753,11 @@ async function runRandomKeys(t: Target, phase: string, o: { size: number; pool?:
           if (source === 'LOCAL') succeeded++;
           else notLocal++;
         },
-        () => void failed++,
+        (err: unknown) => {
+          failed++;
+          const why = err instanceof Error ? err.message : String(err);
+          reasons.set(why, (reasons.get(why) ?? 0) + 1);
+        },
       )
       .finally(() => {
         const us = Math.max(1, Math.round((performance.now() - due) * 1000));
@@ -795,7 +810,7 @@ async function runRandomKeys(t: Target, phase: string, o: { size: number; pool?:
   };
   const load = 'rps' in o ? '' : `, ${o.inFlight} in flight`;
   log(`${t.name.padEnd(5)} ${phase.padEnd(14)} ${String(Math.round(res.rps)).padStart(7)} req/s  cpu ${cpuUsPerReq} µs/req (machine ${machineCpuUsPerReq}, steal ${res.stealPct} %)  (${succeeded}/${requests} LOCAL, random keys of ${o.size}${load})  p50 ${res.p50Ms} ms  p99 ${res.p99Ms} ms  p99.9 ${res.p999Ms} ms`);
-  if (failed || notLocal) throw new PhaseFailed(`${t.name} ${phase}: ${failed} failed, ${notLocal} not answered LOCAL (grpc ${JSON.stringify(res.grpcCodes)})`, res);
+  if (failed || notLocal) throw new PhaseFailed(`${t.name} ${phase}: ${failed} failed (${[...reasons].slice(0, 5).map(([why, n]) => `${n} × ${why}`).join('; ')}), ${notLocal} not answered LOCAL (grpc ${JSON.stringify(res.grpcCodes)})`, res);
   return res;
 }
 
@@ -971,9 +986,10 @@ async function main(): Promise<void> {
     // that rate once made 14,982 of 18,168 random-key lookups fail (bench/RESULTS.md, "LookupKey,
     // 2026-12-06"). Each size has its own database (bench/gen-keys.ts, ensureScaleDatabase) and its own api1, all running
     // at once, so the sizes are measured in alternating rounds (100 k, 10 M; then 10 M, 100 k; …)
-    // and compared within each round, as saturation compares targets: one size after the other,
-    // minutes apart, compared the box's drift as much as the table (at one size, 10-s runs swung
-    // from 27 to 69 ms; 150 k against 100 k once came out 1.96, bench/RESULTS.md).
+    // and each size's lookups over all rounds sample the same stretch of the machine's time: one
+    // size after the other, minutes apart, compared the box's drift as much as the table (at one
+    // size, 10-s runs swung from 27 to 69 ms; 150 k against 100 k once came out 1.96,
+    // bench/RESULTS.md).
     if (PHASES.has('scales') && SCALES.length) {
       const sized: { size: number; entries: number; api: Target }[] = [];
       for (const size of SCALES) {
@@ -989,10 +1005,20 @@ async function main(): Promise<void> {
       const cap = await runRandomKeys(first.api, `keys-${first.size}-saturation`, { size: first.size, inFlight: C * 8, n: Math.min(20_000, SAT_N) });
       results.push({ ...cap, entries: first.entries });
       const scaleRate = cap.rps * 0.5;
-      // First contact: an untimed run as long as a timed one on each size. A size's first random
-      // keys find Postgres's buffers holding the other data set (the 10 M size's first 2 s once
-      // had a p50 of 6.4 ms against 2.5-2.9 afterwards, and its first round the p99 ratio 2.01).
-      for (const { size, api } of sized) await runRandomKeys(api, `keys-${size}-first`, { size, rps: scaleRate, seconds: SCALE_SECONDS });
+      // The other sizes' api1s get the same closed-loop run, untimed: until then they had served
+      // one key, from the in-memory copy, and their Postgres read path had not run (not yet
+      // optimised by V8). In a 1,000 / 5,000-key check, 5,000's first 2 s of random keys had a
+      // p99 of 80 ms against 1,000's 22, with the same rate and warm-up otherwise.
+      for (const { size, api } of sized.slice(1)) await runRandomKeys(api, `keys-${size}-saturation`, { size, inFlight: C * 8, n: Math.min(20_000, SAT_N) });
+      // First contact: a run as long as a timed one on each size, reported but not pooled. Before
+      // the closed-loop run above was given to every size, the 10 M size's first 2 s once had a
+      // p50 of 6.4 ms against 2.5-2.9 afterwards (its first round's p99 ratio was 2.01), and its
+      // first-contact runs p99s of 94 and 168 ms against 100 k's 28 and 31, the second with both
+      // tables prewarmed in 4 GB of shared buffers (bench/RESULTS.md, "LookupKey, 2026-12-06 10:49").
+      for (const { size, entries, api } of sized) {
+        await runRandomKeys(api, `keys-${size}-warm`, { size, rps: scaleRate, seconds: RATE_WARM_SECONDS });
+        results.push({ ...(await runRandomKeys(api, `keys-${size}-first`, { size, rps: scaleRate, seconds: SCALE_SECONDS })), entries });
+      }
       // Random keys across the loaded ones (not one repeated key): each lookup walks the index anew.
       // --scale-rounds rounds of --scale-seconds; every latency also goes into its size's pool,
       // whose p99 over all rounds is what the sizes are judged on (see targetsMet).
@@ -1046,7 +1072,7 @@ async function main(): Promise<void> {
     .filter((x) => x.runs.length)
     .map(({ size, runs }) => {
       const pool = scalePools.get(size);
-      return { size, p99: medianOfRuns(runs, (r) => r.p99Ms), p50: medianOfRuns(runs, (r) => r.p50Ms), pooled: pool && pool.totalCount ? { lookups: pool.totalCount, ...latencyOf(pool) } : undefined };
+      return { size, rounds: runs.length, p99: medianOfRuns(runs, (r) => r.p99Ms), p50: medianOfRuns(runs, (r) => r.p50Ms), pooled: pool && pool.totalCount ? { lookups: pool.totalCount, ...latencyOf(pool) } : undefined };
     });
   const [smallest, largest] = [scales[0], scales.at(-1)];
   // The largest size's p99 (and p50) over the smallest's within each round (the sizes ran
@@ -1125,7 +1151,7 @@ async function main(): Promise<void> {
   if (afterIdle.length) writeFileSync(join(OUT, 'latency-after-idle.svg'), percentileSvg(`LookupKey latency at 50 % of bare capacity after ${IDLE_SECONDS} s idle (no warm-up)`, afterIdle));
   const other = [
     ...results.filter((r) => r.phase.startsWith('redis-') && r.percentiles).map((r) => ({ name: `${r.target} ${r.phase}`, points: r.percentiles! })),
-    ...scales.filter((x) => x.pooled).map((x) => ({ name: `api1 ${x.size} keys, all ${SCALE_ROUNDS} rounds`, points: x.pooled!.percentiles! })),
+    ...scales.filter((x) => x.pooled).map((x) => ({ name: `api1 ${x.size} keys, ${x.rounds} rounds`, points: x.pooled!.percentiles! })),
   ];
   if (other.length) writeFileSync(join(OUT, 'latency-scales-redis.svg'), percentileSvg('LookupKey latency: Redis down (50 % of bare capacity), key-table sizes (50 % of api1 capacity on random keys)', other));
   const json = {
