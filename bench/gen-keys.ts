@@ -99,23 +99,25 @@ export function scaleDatabaseUrl(baseUrl: string, size: number): { name: string;
 }
 
 /**
- * The scale database for `size` keys, made ready: created and migrated (dbmate, migrations/), its
- * generated keys topped up to `size`, and after a load vacuumed, analysed and checkpointed (so a
- * measurement right after does not meet autovacuum or a checkpoint). Returns its URL and row count.
+ * The scale database for `size` keys, made ready: created and migrated (scripts/lib.sh's migrate,
+ * as run.sh and test.sh migrate theirs), its generated keys topped up to `size`, and after a load
+ * vacuumed, analysed and checkpointed (so a measurement right after does not meet autovacuum or a
+ * checkpoint). Returns its URL and row count (it holds generated rows only).
  */
 export async function ensureScaleDatabase(baseUrl: string, size: number, o: { participant: string; log?: (s: string) => void }): Promise<{ url: string; entries: number }> {
   const { name, url } = scaleDatabaseUrl(baseUrl, size);
   const root = join(__dirname, '..', '..');
-  const dbUrl = new URL(url);
-  if (!dbUrl.searchParams.has('sslmode')) dbUrl.searchParams.set('sslmode', 'disable');
-  const r = spawnSync(join(root, 'node_modules', '.bin', 'dbmate'), ['--url', dbUrl.toString(), '--migrations-dir', join(root, 'migrations'), '--no-dump-schema', '--wait', 'up'], { encoding: 'utf8', timeout: 120_000 });
-  if (r.status !== 0) throw new Error(`dbmate up on ${name} failed (status ${r.status}, signal ${r.signal}): ${r.error?.message ?? ''}${r.stderr || r.stdout || ''}`);
+  // dbmate up creates the database if it is missing (lib.sh's migrate: its URL, flags, sslmode).
+  const r = spawnSync('bash', ['-c', 'ROOT=$1; source "$ROOT/scripts/lib.sh" && migrate "$2" migrations', 'migrate', root, url], { encoding: 'utf8', timeout: 120_000 });
+  if (r.status !== 0) throw new Error(`migrating ${name} failed (status ${r.status}, signal ${r.signal}): ${r.error?.message ?? ''}${r.stderr || r.stdout || ''}`);
   const sql = postgres(url, { max: 3, onnotice: () => {} });
   try {
-    if ((await countGenerated(sql)) < size) {
+    let entries = await countGenerated(sql);
+    if (entries < size) {
       o.log?.(`${name}: loading generated keys up to ${size} (COPY)`);
       const g = await generate(sql, { total: size, participant: o.participant, batch: 1_000_000, streams: 2, log: (s) => o.log?.(`  ${s}`) });
       o.log?.(`  loaded ${g.added} rows in ${g.seconds.toFixed(1)} s`);
+      entries = g.total;
     }
     // Also when an earlier load was cut between its last COPY and its vacuum: never vacuumed yet.
     const [t] = await sql<{ vacuumed: boolean }[]>`select coalesce(last_vacuum, last_autovacuum) is not null as vacuumed from pg_stat_user_tables where relname = 'entries'`;
@@ -124,8 +126,6 @@ export async function ensureScaleDatabase(baseUrl: string, size: number, o: { pa
       await sql`vacuum (analyze) entries`;
       await sql`checkpoint`.catch((err: unknown) => o.log?.(`  checkpoint skipped: ${(err as Error).message}`));
     }
-    const [row] = await sql<{ n: string }[]>`select count(*)::bigint as n from entries`;
-    const entries = Number(row!.n);
     if (entries > size * 1.05) o.log?.(`  note: ${name} holds ${entries} rows (more than ${size}): its point measures that size`);
     return { url, entries };
   } finally {

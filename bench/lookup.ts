@@ -743,8 +743,9 @@ async function runRandomKeys(t: Target, phase: string, o: { size: number; pool?:
   /** One lookup of a random key; latency from `due` (its due time open loop, its start closed loop). */
   const lookup = (due: number) => {
     // A session that died (its error was logged nowhere; the lookups on it fail) is replaced.
-    if (sessions![sent % C]!.closed || sessions![sent % C]!.destroyed) sessions![sent % C] = connect();
-    const session = sessions![sent % C]!;
+    const i = sent % C;
+    if (sessions![i]!.closed || sessions![i]!.destroyed) sessions![i] = connect();
+    const session = sessions![i]!;
     const frame = frames[sent]!;
     sent++;
     return rawLookup(session, frame)
