@@ -1,14 +1,17 @@
-// Admission control: the API never takes on more work than it can finish. Two gates, both
-// cockatiel bulkheads (bounded slots + bounded queue, the rest rejected at once):
-// - every RPC passes `rpcGate` (API_MAX_IN_FLIGHT_RPCS): beyond it a call is shed before any work;
+// Admission control: the API never takes on more work than it can finish. Two gates:
+// - every RPC passes the `rpc` gate (API_MAX_IN_FLIGHT_RPCS, no queue): beyond it a call is shed
+//   before any work. With no queue a gate is a count of calls in flight, taken and given back
+//   synchronously (slots(): api/interceptors.ts takes a slot without an await of its own, since
+//   every call passes here);
 // - LookupKey's Postgres read passes `lookupDbGate` (LOOKUP_DB_MAX_IN_FLIGHT ≤ the pool size,
-//   LOOKUP_DB_MAX_QUEUE waiting): never more queries in flight than the pool has connections, so
+//   LOOKUP_DB_MAX_QUEUE waiting), a cockatiel bulkhead (bounded slots + bounded queue, the rest
+//   rejected at once): never more queries in flight than the pool has connections, so
 //   postgres.js never pipelines onto busy connections and its internal queues (which only compact
 //   when drained) cannot grow under sustained load — see bench/pg-queue-repro.ts.
 // A shed call answers RESOURCE_EXHAUSTED with ErrorInfo reason RateLimited (BCB's name for
 // "too many requests") and RetryInfo, so clients back off exactly as they do for DICT's 429.
 import { bulkhead, BulkheadRejectedError, type BulkheadPolicy } from 'cockatiel';
-import type { ConnectError, Interceptor } from '@connectrpc/connect';
+import type { ConnectError } from '@connectrpc/connect';
 import { unavailable } from './errors.js';
 
 export interface Gate {
@@ -40,9 +43,41 @@ export function gate(name: string, o: { maxInFlight: number; maxQueue: number })
   };
 }
 
-/** Every RPC passes the gate; excess calls are shed before any work is done. */
-export function admissionInterceptor(g: Gate): Interceptor {
-  return (next) => (req) => g.run(() => next(req), req.signal);
+/** A gate without a queue, whose slots are also taken and given back synchronously. */
+export interface Slots extends Gate {
+  /** Takes a slot: false (and counted as shed) when all are taken. */
+  tryEnter(): boolean;
+  /** Gives back a slot tryEnter took. */
+  leave(): void;
+}
+
+/** `maxInFlight` slots and no queue: a call beyond them is shed (RESOURCE_EXHAUSTED from run). */
+export function slots(name: string, maxInFlight: number): Slots {
+  let inFlight = 0;
+  let shed = 0;
+  const tryEnter = () => {
+    if (inFlight >= maxInFlight) {
+      shed++;
+      return false;
+    }
+    inFlight++;
+    return true;
+  };
+  const leave = () => void inFlight--;
+  return {
+    name,
+    tryEnter,
+    leave,
+    async run(fn) {
+      if (!tryEnter()) throw overloaded(name);
+      try {
+        return await fn();
+      } finally {
+        leave();
+      }
+    },
+    stats: () => ({ inFlight, queued: 0, shed }),
+  };
 }
 
 export interface AdmissionOptions {

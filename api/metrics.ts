@@ -1,9 +1,9 @@
 // RED metrics per RPC (config/metrics.ts core_dict_rpc_duration_seconds{rpc,code} and the
 // in-flight gauge) and the call's server span (config/tracing.ts; the parent of the Temporal and
-// DICT spans it causes, continuing the caller's W3C traceparent if any): outside authentication,
-// the rate limit and admission, so refused calls are counted with their code (api/interceptors.ts).
+// DICT spans it causes, continuing the caller's W3C traceparent if any): taken by the RPC chain's
+// outer layer, outside authentication, the rate limit and admission, so refused calls are counted
+// with their code (api/interceptors.ts).
 // The API serves the metrics on its own listener (api/metrics-server.ts, API_METRICS_PORT).
-import { Code, ConnectError, type Interceptor } from '@connectrpc/connect';
 import * as otel from '@opentelemetry/api';
 import { rpcDuration, rpcInFlight } from '../config/metrics.js';
 import { tracing } from '../config/tracing.js';
@@ -20,7 +20,7 @@ const headerGetter: otel.TextMapGetter<Headers> = {
 };
 
 /** One RPC's metric children, looked up once per method (no labels object, name or timer closure built per call). */
-interface RpcMetrics {
+export interface RpcMetrics {
   rpc: string;
   inFlight: ReturnType<typeof rpcInFlight.labels>;
   byCode: Map<string, ReturnType<typeof rpcDuration.labels>>;
@@ -33,12 +33,27 @@ function serverSpan(req: { header: Headers; service: { typeName: string }; metho
   return { span, context: otel.trace.setSpan(parent, span) };
 }
 
+/** A call being measured: its method's metric children, when it started, and its span if traced. */
+export interface MeasuredCall {
+  m: RpcMetrics;
+  /** performance.now() at the start. */
+  started: number;
+  traced: { span: otel.Span; context: otel.Context } | undefined;
+}
+
 /**
- * The call's span only while this process exports spans (config/tracing.ts set up, asked per
- * call): without an exporter it would be a no-op span, so its context, propagation and attributes
- * are not built at all (every lookup passes here).
+ * RED metrics and the server span of each call, as api/interceptors.ts's outer layer uses them:
+ * start() counts the call in flight (and opens its span), run() runs it inside the span's context,
+ * end() observes its duration under its final code and takes it out of flight. The span exists
+ * only while this process exports spans (config/tracing.ts set up, asked per call): without an
+ * exporter it would be a no-op span, so its context, propagation and attributes are not built at
+ * all (every lookup passes here).
  */
-export function metricsInterceptor(): Interceptor {
+export function callMetrics(): {
+  start(req: Parameters<typeof rpcName>[0] & { header: Headers }, started: number): MeasuredCall;
+  run<T>(call: MeasuredCall, fn: () => Promise<T>): Promise<T>;
+  end(call: MeasuredCall, code: string): void;
+} {
   const perMethod = new WeakMap<object, RpcMetrics>();
   const metricsOf = (req: Parameters<typeof rpcName>[0]): RpcMetrics => {
     let m = perMethod.get(req.method);
@@ -48,31 +63,25 @@ export function metricsInterceptor(): Interceptor {
     }
     return m;
   };
-  const observe = (m: RpcMetrics, code: string, started: bigint) => {
-    let h = m.byCode.get(code);
-    if (!h) m.byCode.set(code, (h = rpcDuration.labels({ rpc: m.rpc, code })));
-    h.observe(Number(process.hrtime.bigint() - started) / 1e9);
-  };
-  // Not a ConnectError: recovery (outside) makes it Internal, so count it as that.
-  const codeOf = (err: unknown) => Code[err instanceof ConnectError ? err.code : Code.Internal];
-  return (next) => async (req) => {
-    const m = metricsOf(req);
-    const started = process.hrtime.bigint();
-    const traced = tracing() ? serverSpan(req, m.rpc) : undefined;
-    m.inFlight.inc(); // after anything that could throw: the finally below takes it back
-    try {
-      const res = await (traced ? otel.context.with(traced.context, () => next(req)) : next(req));
-      observe(m, 'OK', started);
-      return res;
-    } catch (err) {
-      const code = codeOf(err);
-      observe(m, code, started);
-      traced?.span.setAttribute('rpc.connect_rpc.error_code', code);
-      traced?.span.setStatus({ code: otel.SpanStatusCode.ERROR, message: code });
-      throw err;
-    } finally {
+  return {
+    start(req, started) {
+      const m = metricsOf(req);
+      const traced = tracing() ? serverSpan(req, m.rpc) : undefined;
+      m.inFlight.inc(); // after anything that could throw: end() takes it back
+      return { m, started, traced };
+    },
+    run: (call, fn) => (call.traced ? otel.context.with(call.traced.context, fn) : fn()),
+    end({ m, started, traced }, code) {
+      let h = m.byCode.get(code);
+      if (!h) m.byCode.set(code, (h = rpcDuration.labels({ rpc: m.rpc, code })));
+      h.observe((performance.now() - started) / 1000);
       m.inFlight.dec();
-      traced?.span.end();
-    }
+      if (!traced) return;
+      if (code !== 'OK') {
+        traced.span.setAttribute('rpc.connect_rpc.error_code', code);
+        traced.span.setStatus({ code: otel.SpanStatusCode.ERROR, message: code });
+      }
+      traced.span.end();
+    },
   };
 }

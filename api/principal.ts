@@ -3,7 +3,8 @@
 // (this deployment's PSP_ISPB), one end user or operator (`sub`), a role, and how strongly the
 // user authenticated (amr/acr).
 import { hash } from 'node:crypto';
-import { Code, ConnectError, createContextKey, type ContextValues, type HandlerContext, type Interceptor } from '@connectrpc/connect';
+import { Code, ConnectError, createContextKey, type ContextValues, type HandlerContext } from '@connectrpc/connect';
+import type { CallRequest, Step } from './request-context.js';
 
 /** customer: an end user acting on their own keys and claims; operator: the PSP's staff, on any of the PSP's. */
 export type Role = 'customer' | 'operator';
@@ -47,7 +48,13 @@ const ANONYMOUS_SERVICES = new Set(['grpc.health.v1.Health', 'grpc.reflection.v1
  * Unauthenticated/PermissionDenied. `values`: the call's context, where the header's digest (the
  * key of the verifier's cache) may already have been computed this call (authorizationDigest).
  */
-export type VerifyBearer = (authorization: string | null | undefined, values?: ContextValues) => Promise<Principal>;
+export type VerifyBearer = ((authorization: string | null | undefined, values?: ContextValues) => Promise<Principal>) & {
+  /**
+   * The principal of a token this verifier has verified and still remembers, without a promise;
+   * undefined otherwise (then the verifier itself decides). Absent: the verifier keeps no cache.
+   */
+  cached?: (authorization: string, values?: ContextValues) => Principal | undefined;
+};
 
 const digestKey = createContextKey<{ header: string; digest: string } | undefined>(undefined, { description: 'authorization digest' });
 
@@ -69,11 +76,38 @@ export function authorizationDigest(values: ContextValues, authorization: string
   return digest;
 }
 
-/** Every call carries a Bearer JWT; the verified principal goes into the call's context. */
-export function authInterceptor(verify: VerifyBearer): Interceptor {
-  return (next) => async (req) => {
-    if (ANONYMOUS_SERVICES.has(req.service.typeName)) return next(req);
-    req.contextValues.set(principalKey, await verify(req.header.get('authorization'), req.contextValues));
-    return next(req);
+/** What the auth step tells the failed-authentication limit (api/rate-limit.ts authFailureLimit). */
+export interface AuthHooks {
+  /** The call's token was refused (Unauthenticated / PermissionDenied from the verifier). */
+  failed(req: CallRequest): Promise<void> | void;
+  /** The call's token verified (every call that gets a principal, remembered or not). */
+  verified(req: CallRequest, authorization: string): void;
+}
+
+/**
+ * Every call carries a Bearer JWT; the verified principal goes into the call's context. A token
+ * the verifier remembers passes without a promise (verify.cached), as most calls' do.
+ */
+export function authStep(verify: VerifyBearer, hooks?: AuthHooks): Step {
+  const admit = (req: CallRequest, principal: Principal, authorization: string) => {
+    req.contextValues.set(principalKey, principal);
+    hooks?.verified(req, authorization);
+  };
+  const slow = async (req: CallRequest, authorization: string | null) => {
+    let principal: Principal;
+    try {
+      principal = await verify(authorization, req.contextValues);
+    } catch (err) {
+      if (hooks && err instanceof ConnectError && (err.code === Code.Unauthenticated || err.code === Code.PermissionDenied)) await hooks.failed(req);
+      throw err;
+    }
+    admit(req, principal, authorization!);
+  };
+  return (req) => {
+    if (ANONYMOUS_SERVICES.has(req.service.typeName)) return;
+    const authorization = req.header.get('authorization');
+    const principal = authorization ? verify.cached?.(authorization, req.contextValues) : undefined;
+    if (!principal) return slow(req, authorization);
+    admit(req, principal, authorization!);
   };
 }

@@ -26,7 +26,7 @@ export interface LeaseOptions {
 }
 
 /** What the interceptor calls; the shared limiter's own stats() and state() tell where points were counted. */
-export function leasedLimiter(shared: Pick<SharedLimiter, 'points' | 'consume' | 'reward'>, o: LeaseOptions): Pick<ClientLimiter, 'consume'> {
+export function leasedLimiter(shared: Pick<SharedLimiter, 'points' | 'consume' | 'reward'>, o: LeaseOptions): Pick<ClientLimiter, 'consume' | 'tryConsume'> {
   const lease = Math.max(1, Math.min(o.lease, shared.points));
   if (lease === 1) return { consume: (key) => shared.consume(key) };
   const now = o.now ?? Date.now;
@@ -58,6 +58,7 @@ export function leasedLimiter(shared: Pick<SharedLimiter, 'points' | 'consume' |
   };
 
   return {
+    tryConsume: take,
     async consume(key: string): Promise<void> {
       // Each round either takes a point of the lease or waits for the one lease request in flight,
       // which ends with `lease` new points (handed to the waiters in turn) or the client's refusal

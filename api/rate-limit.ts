@@ -1,6 +1,6 @@
 // Rate limits on API calls, two of them:
 //
-// Per client (rateLimiter + rateLimitInterceptor, after auth): each client (the principal's
+// Per client (rateLimiter + rateLimitStep, after auth): each client (the principal's
 // participant and end user, or the participant and the peer address when no end user is named)
 // may make API_RATE_LIMIT_POINTS calls per API_RATE_LIMIT_DURATION_SECONDS, counted in Redis by
 // rate-limiter-flexible so every API process shares one budget. Redis sits behind a circuit
@@ -9,7 +9,7 @@
 // RateLimiterMemory) rather than refusing, letting everything through, or waiting for a
 // reconnect; once Redis answers again (the breaker's half-open probe) it is Redis's count again.
 //
-// Per peer, before auth (authFailureLimitInterceptor): calls whose authentication failed
+// Per peer, before auth (authFailureLimit): calls whose authentication failed
 // (Unauthenticated, or PermissionDenied from the token check) are counted per peer address in
 // the process's memory; a peer beyond API_AUTH_FAILURE_LIMIT_POINTS failures per
 // API_AUTH_FAILURE_LIMIT_DURATION_SECONDS has its calls refused before the JWT is verified, so a
@@ -19,7 +19,7 @@
 //
 // Beyond either budget a call answers RESOURCE_EXHAUSTED with ErrorInfo RateLimited (BCB's name)
 // and RetryInfo saying when the window reopens.
-import { Code, ConnectError, type ContextValues, type Interceptor } from '@connectrpc/connect';
+import type { ConnectError, ContextValues } from '@connectrpc/connect';
 import { circuitBreaker, ConsecutiveBreaker, handleWhen, type CircuitBreakerPolicy } from 'cockatiel';
 import type { Redis } from 'ioredis';
 import { boundedCache } from '../config/bounded-cache.js';
@@ -29,8 +29,8 @@ import type { RateLimitName } from '../config/metrics.js';
 import { Health } from '../gen/grpc/health/v1/health_pb.js';
 import { breakerState, samplingCircuit, watched, type BreakerState, type SamplingBreakerOptions } from '../store/breaker.js';
 import { unavailable } from './errors.js';
-import { authorizationDigest, principalKey } from './principal.js';
-import { peerKey, requestIdKey, rpcName } from './request-context.js';
+import { authorizationDigest, principalKey, type AuthHooks, type Principal } from './principal.js';
+import { peerKey, requestIdKey, rpcName, type CallRequest, type Step } from './request-context.js';
 
 export interface RateLimitOptions {
   /** Calls per client per window; 0 = no limit. */
@@ -50,6 +50,8 @@ export interface RateLimitOptions {
 /** What the interceptor needs of a limiter: consume one point of `key`, or reject with a RateLimiterRes. */
 export interface ClientLimiter {
   consume(key: string): Promise<unknown>;
+  /** A point taken without a promise when one is at hand (a lease's: api/rate-limit-lease.ts); false = call consume. */
+  tryConsume?(key: string): boolean;
   /** Where calls were counted so far: Redis, or the in-process fallback. */
   stats(): { redis: number; fallback: number };
   /** The Redis circuit: 'closed' (Redis in use), 'open' (skipped), 'half-open' (probing). */
@@ -120,22 +122,27 @@ export function rateLimiter(redis: Redis | undefined, o: RateLimitOptions): Shar
   };
 }
 
+/** A principal's budget name, made once per principal (a remembered token's is shared by its calls). */
+const userKeys = new WeakMap<Principal, string>();
+
 /** The budget a call is counted against. */
 export function clientKey(values: ContextValues): string {
   const p = values.get(principalKey);
+  if (p?.subject) {
+    let key = userKeys.get(p);
+    if (key === undefined) userKeys.set(p, (key = `user:${p.participant}/${p.subject}`));
+    return key;
+  }
   const peer = values.get(peerKey) || 'unknown';
-  if (!p) return `peer:${peer}`;
-  return p.subject ? `user:${p.participant}/${p.subject}` : `peer:${p.participant}@${peer}`;
+  return p ? `peer:${p.participant}@${peer}` : `peer:${peer}`;
 }
 
 const refusal = (err: RateLimiterRes, what: string): ConnectError =>
   unavailable(`${what}: retry later`, Math.max(1, Math.ceil(err.msBeforeNext / 1000)), 'RateLimited');
 
 /** After auth (the key needs the principal), before admission and any work. */
-export function rateLimitInterceptor(limiter: Pick<ClientLimiter, 'consume'>, o: { log?: Logger; onLimited?: (limit: RateLimitName) => void } = {}): Interceptor {
-  return (next) => async (req) => {
-    if (EXEMPT.has(req.service.typeName)) return next(req);
-    const client = clientKey(req.contextValues);
+export function rateLimitStep(limiter: Pick<ClientLimiter, 'consume' | 'tryConsume'>, o: { log?: Logger; onLimited?: (limit: RateLimitName) => void } = {}): Step {
+  const slow = async (req: CallRequest, client: string) => {
     try {
       await limiter.consume(client);
     } catch (err) {
@@ -146,7 +153,12 @@ export function rateLimitInterceptor(limiter: Pick<ClientLimiter, 'consume'>, o:
       }
       throw err;
     }
-    return next(req);
+  };
+  return (req) => {
+    if (EXEMPT.has(req.service.typeName)) return;
+    const client = clientKey(req.contextValues);
+    if (limiter.tryConsume?.(client)) return;
+    return slow(req, client);
   };
 }
 
@@ -167,42 +179,44 @@ export const VERIFIED_TOKEN_TTL_MS = 3_600_000;
 const FAILING_MAX = 100_000;
 
 /**
- * Before auth: refuses, without verifying its token, a call from a peer that failed
- * authentication `points` times in the window — unless the call's token is one this
- * process verified successfully before. Counts each failed authentication (the call ended
- * Unauthenticated/PermissionDenied with no principal set) against the peer.
+ * Before auth (`check`): refuses, without verifying its token, a call from a peer that failed
+ * authentication `points` times in the window — unless the call's token is one this process
+ * verified successfully before. The auth step reports to `hooks` (api/principal.ts authStep):
+ * each refused token counts against the call's peer, each verified one is remembered.
  */
-export function authFailureLimitInterceptor(o: AuthFailureLimitOptions): Interceptor {
+export function authFailureLimit(o: AuthFailureLimitOptions): { check: Step; hooks: AuthHooks } {
   const failures = new RateLimiterMemory({ points: o.points, duration: o.durationSeconds, keyPrefix: 'auth-failures' });
   // Tokens verified here, by hash: each kept `verifiedTtlMs` from its last success, the least recent dropped beyond `verifiedMax`.
   const verified = boundedCache<string, true>(o.verifiedMax ?? 10_000, { ttl: o.verifiedTtlMs ?? VERIFIED_TOKEN_TTL_MS });
-  const known = (d: string) => verified.has(d);
-  const remember = (d: string) => void verified.set(d, true);
   // Peers with a failure in the window (kept a window from their latest): only these are looked
-  // up in `failures`, so a peer that never failed costs a set lookup, not a limiter one. Once
-  // FAILING_MAX peers are failing, every call is looked up (none escapes by being evicted here).
+  // up in `failures`, so a peer that never failed costs a set lookup, not a limiter one (and no
+  // lookup at all while no peer is failing). Once FAILING_MAX peers are failing, every call is
+  // looked up (none escapes by being evicted here).
   const failing = boundedCache<string, true>(FAILING_MAX, { ttl: o.durationSeconds * 1000 });
-  return (next) => async (req) => {
-    if (EXEMPT.has(req.service.typeName)) return next(req);
-    const peer = `peer:${req.contextValues.get(peerKey) || 'unknown'}`;
-    const authorization = req.header.get('authorization') ?? '';
-    const blocked = failing.has(peer) || failing.size >= FAILING_MAX ? await failures.get(peer) : null;
-    if (blocked && blocked.remainingPoints <= 0 && !known(authorizationDigest(req.contextValues, authorization))) {
-      o.onLimited?.('auth_failures');
-      o.log?.debug({ requestId: req.contextValues.get(requestIdKey), rpc: rpcName(req), client: peer, retryAfterMs: blocked.msBeforeNext }, 'rate limited: failed authentications');
-      throw refusal(blocked, 'too many failed authentications from this address');
-    }
-    try {
-      const res = await next(req);
-      if (req.contextValues.get(principalKey)) remember(authorizationDigest(req.contextValues, authorization));
-      return res;
-    } catch (err) {
-      if (req.contextValues.get(principalKey)) remember(authorizationDigest(req.contextValues, authorization));
-      else if (err instanceof ConnectError && (err.code === Code.Unauthenticated || err.code === Code.PermissionDenied)) {
+  const peerOf = (req: CallRequest) => `peer:${req.contextValues.get(peerKey) || 'unknown'}`;
+  const refuseIfBlocked = async (req: CallRequest, peer: string) => {
+    const blocked = await failures.get(peer);
+    if (!blocked || blocked.remainingPoints > 0) return;
+    if (verified.has(authorizationDigest(req.contextValues, req.header.get('authorization') ?? ''))) return;
+    o.onLimited?.('auth_failures');
+    o.log?.debug({ requestId: req.contextValues.get(requestIdKey), rpc: rpcName(req), client: peer, retryAfterMs: blocked.msBeforeNext }, 'rate limited: failed authentications');
+    throw refusal(blocked, 'too many failed authentications from this address');
+  };
+  return {
+    check(req) {
+      if (failing.size === 0 || EXEMPT.has(req.service.typeName)) return;
+      const peer = peerOf(req);
+      if (failing.has(peer) || failing.size >= FAILING_MAX) return refuseIfBlocked(req, peer);
+    },
+    hooks: {
+      async failed(req) {
+        const peer = peerOf(req);
         failing.set(peer, true);
         await failures.penalty(peer, 1);
-      }
-      throw err;
-    }
+      },
+      verified(req, authorization) {
+        verified.set(authorizationDigest(req.contextValues, authorization), true);
+      },
+    },
   };
 }

@@ -1,8 +1,9 @@
-// Per-call context that every later interceptor and log line relies on: the request id (a
-// caller's `x-request-id`, when well-formed, else one we make) echoed in the response headers
-// and trailers, the caller's network address (for rate limiting callers without an end user),
-// and recovery: whatever a handler throws that is not a ConnectError becomes Internal with a
-// safe message naming the request id — the stack and the error's text stay in our log, once.
+// Per-call context that every later step and log line relies on: the request id (a caller's
+// `x-request-id`, when well-formed, else one we make) echoed in the response headers and
+// trailers, the caller's network address (for rate limiting callers without an end user), and
+// recovery: whatever a handler throws that is not a ConnectError becomes Internal with a safe
+// message naming the request id — the stack and the error's text stay in our log, once. The RPC
+// chain that applies them is api/interceptors.ts; the Step type of its checks is here.
 import { randomUUID } from 'node:crypto';
 import type { IncomingMessage } from 'node:http';
 import type { Http2ServerRequest } from 'node:http2';
@@ -62,56 +63,53 @@ export function rpcName(req: { service: { typeName: string }; method: { name: st
   return name;
 }
 
-/** Outermost: every later interceptor, handler and log line sees the request id. */
-export function requestIdInterceptor(): Interceptor {
-  return (next) => async (req) => {
-    const id = acceptRequestId(req.header.get(REQUEST_ID_HEADER));
-    req.contextValues.set(requestIdKey, id);
-    try {
-      const res = await next(req);
-      res.header.set(REQUEST_ID_HEADER, id);
-      res.trailer.set(REQUEST_ID_HEADER, id);
-      return res;
-    } catch (err) {
-      const ce = err instanceof ConnectError ? err : ConnectError.from(err);
-      ce.metadata.set(REQUEST_ID_HEADER, id);
-      throw ce;
-    }
-  };
+/** A call as interceptors see it (unary or streaming). */
+export type CallRequest = Parameters<Parameters<Interceptor>[0]>[0];
+
+/**
+ * One check of the RPC chain before the handler (api/interceptors.ts): returns when the call may
+ * go on, or a promise when the check has to wait for something (a token to verify, Redis); a
+ * refusal throws (or rejects with) a ConnectError. Checks that can decide at once do, so a call
+ * that passes them all costs no promise of theirs.
+ */
+export type Step = (req: CallRequest) => void | Promise<void>;
+
+/** A successful call's answer names its request id in the headers and the trailers. */
+export function echoRequestId(res: { header: Headers; trailer: Headers }, id: string): void {
+  res.header.set(REQUEST_ID_HEADER, id);
+  res.trailer.set(REQUEST_ID_HEADER, id);
 }
 
 /**
- * Second: a ConnectError passes as is (it was made for the client); anything else is a bug or an
- * unexpected failure of a dependency, logged here once with the request id and answered as
+ * Recovery: a ConnectError passes as is (it was made for the client); anything else is a bug or
+ * an unexpected failure of a dependency, logged here once with the request id and answered as
  * Internal without its text.
  */
-export function recoveryInterceptor(log: Logger): Interceptor {
-  return (next) => async (req) => {
-    const safe = (err: unknown): ConnectError => {
-      if (err instanceof ConnectError) return err;
-      // A call the client abandoned is theirs to know about, not a failure of ours.
-      if (req.signal.aborted) return ConnectError.from(err, Code.Canceled);
-      const requestId = req.contextValues.get(requestIdKey);
-      log.error({ requestId, rpc: rpcName(req), err }, 'rpc failed unexpectedly');
-      return new ConnectError(`internal error; request id ${requestId}`, Code.Internal);
-    };
-    try {
-      const res = await next(req);
+export function recovery(log: Logger): { safe(req: CallRequest, err: unknown): ConnectError; stream<R extends { stream: boolean; message: unknown }>(req: CallRequest, res: R): R } {
+  const safe = (req: CallRequest, err: unknown): ConnectError => {
+    if (err instanceof ConnectError) return err;
+    // A call the client abandoned is theirs to know about, not a failure of ours.
+    if (req.signal.aborted) return ConnectError.from(err, Code.Canceled);
+    const requestId = req.contextValues.get(requestIdKey);
+    log.error({ requestId, rpc: rpcName(req), err }, 'rpc failed unexpectedly');
+    return new ConnectError(`internal error; request id ${requestId}`, Code.Internal);
+  };
+  return {
+    safe,
+    /** A streaming answer can still fail while its messages are produced: those failures recovered too. */
+    stream(req, res) {
       if (!res.stream) return res;
-      // A streaming answer can still fail while its messages are produced.
-      const messages = res.message;
+      const messages = res.message as AsyncIterable<unknown>;
       return {
         ...res,
         message: (async function* () {
           try {
             yield* messages;
           } catch (err) {
-            throw safe(err);
+            throw safe(req, err);
           }
         })(),
       };
-    } catch (err) {
-      throw safe(err);
-    }
+    },
   };
 }

@@ -15,7 +15,7 @@ import type { AddressInfo, Socket } from 'node:net';
 import type { Logger } from 'pino';
 import { codecHandler, type CodecServerOptions } from './codec-server.js';
 import { withCors } from './cors.js';
-import { DEFAULT_ADMISSION, gate, type AdmissionOptions, type Gate } from './admission.js';
+import { DEFAULT_ADMISSION, gate, slots, type AdmissionOptions, type Gate, type Slots } from './admission.js';
 import type { VerifyBearer } from './auth.js';
 import { interceptors, type InterceptorOptions } from './interceptors.js';
 import { rateLimited, watchGate } from '../config/metrics.js';
@@ -41,7 +41,7 @@ export interface BuildOptions extends RouteDeps {
   readMaxBytes?: number;
   /** Per-client rate limiter (rate-limit.ts); absent = none. */
   rateLimiter?: InterceptorOptions['rateLimiter'];
-  /** Per-peer limit of failed authentications (rate-limit.ts authFailureLimitInterceptor); absent = none. */
+  /** Per-peer limit of failed authentications (rate-limit.ts authFailureLimit); absent = none. */
   authFailureLimit?: InterceptorOptions['authFailureLimit'];
   /** Proxies of ours in front that append X-Forwarded-For; 0 = the socket's peer is the caller. */
   trustProxyHops?: number;
@@ -57,7 +57,7 @@ export interface BuildOptions extends RouteDeps {
 
 export interface ApiServer {
   /** The admission gates, for stats. */
-  gates: { rpc: Gate; lookupDb: Gate };
+  gates: { rpc: Slots; lookupDb: Gate };
   listen(o: { host: string; httpPort: number; grpcPort: number }): Promise<{ httpUrl: string; grpcUrl: string }>;
   /**
    * Drain: /readyz 503 at once; for delayMs (default 0) keep serving so load balancers see it and
@@ -89,7 +89,7 @@ export function build(o: BuildOptions): ApiServer {
 
   const adm = { ...DEFAULT_ADMISSION, ...o.admission };
   const gates = {
-    rpc: gate('rpc', { maxInFlight: adm.maxInFlightRpcs, maxQueue: 0 }),
+    rpc: slots('rpc', adm.maxInFlightRpcs),
     lookupDb: o.lookupDbGate ?? gate('lookup-db', { maxInFlight: adm.lookupDbMaxInFlight, maxQueue: adm.lookupDbMaxQueue }),
   };
   watchGate('rpc', () => gates.rpc.stats());
