@@ -6,7 +6,7 @@
 //           its V8 flags as every launcher does: config/node-flags.ts), API_WORKERS=1,
 //   apiN  — the same with API_WORKERS=N (default: cores),
 // (the APIs with the per-client rate limit raised out of the one bench client's reach, still
-// leased 50 points at a time: see API_RATE_LIMIT),
+// leased from 50 points at a time, as the default 1 % of 5,000: see API_RATE_LIMIT),
 // all started here on free ports against the running dev stack (scripts/run.sh), in one run.
 //
 //   bash scripts/bench.sh lookup [--quick] [--scales 100000,10000000] [--long-n 1000000] …

@@ -120,8 +120,8 @@ const apiSchema = z.object({
   // every API process), in each process's memory while Redis is down. 0 points = no limit.
   API_RATE_LIMIT_POINTS: z.coerce.number().int().min(0).max(1_000_000).default(5_000),
   API_RATE_LIMIT_DURATION_SECONDS: z.coerce.number().int().min(1).max(3_600).default(1),
-  // Points each API process takes from a client's shared budget at a time (api/rate-limit-lease.ts):
-  // one Redis round trip per lease instead of per call; 0 = 1 % of API_RATE_LIMIT_POINTS; 1 = exact.
+  // Points each API process first takes from a client's shared budget at a time (api/rate-limit-lease.ts;
+  // grows up to 10x for a busy client): one Redis round trip per lease instead of per call; 0 = 1 % of API_RATE_LIMIT_POINTS; 1 = exact.
   API_RATE_LIMIT_LEASE: z.coerce.number().int().min(0).max(100_000).default(0),
   // Before auth, per peer address and in each process's memory: a peer whose calls failed
   // authentication API_AUTH_FAILURE_LIMIT_POINTS times per

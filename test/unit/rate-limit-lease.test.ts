@@ -48,6 +48,36 @@ test('concurrent calls of one client wait for one lease request instead of each 
   assert.equal(calls.consume, 1);
 });
 
+test("a lease follows the client's pace: twice as large after one spent fast (up to maxLease), half as large after one left unspent past its window", async () => {
+  let t = 0;
+  const { limiter, calls } = shared(1_000_000);
+  const taken: number[] = [];
+  const consume = limiter.consume.bind(limiter);
+  limiter.consume = (key, n) => (taken.push(n ?? 1), consume(key, n));
+  const l = leasedLimiter(limiter, { lease: 10, maxLease: 40, now: () => t });
+  // Spent at once (the clock does not move): 10, 20, 40, 40.
+  for (let i = 0; i < 110; i++) assert.equal(await admitted(l.consume('busy')), true);
+  assert.deepEqual(taken, [10, 20, 40, 40]);
+  // The next lease follows one spent at once: 40 again (the most), spent over 400 ms.
+  for (let i = 0; i < 40; i++) {
+    t += 10;
+    await l.consume('busy');
+  }
+  assert.deepEqual(taken.slice(4), [40]);
+  // Spent, but over more than FAST_LEASE_MS: the same size; then unspent when its window (60 s
+  // here) ends: half as large each time, down to `lease`.
+  t += 61_000;
+  await l.consume('busy');
+  t += 61_000;
+  await l.consume('busy');
+  t += 61_000;
+  await l.consume('busy');
+  t += 61_000;
+  await l.consume('busy');
+  assert.deepEqual(taken.slice(5), [40, 20, 10, 10]);
+  assert.equal(calls.consume, taken.length);
+});
+
 test('a lease of 1 is the shared limiter itself', async () => {
   const { limiter, calls } = shared(3);
   const l = leasedLimiter(limiter, { lease: 1 });
@@ -75,8 +105,9 @@ test('property: processes leasing from one budget never admit more than it', asy
           tried += s.burst;
         }
         assert.ok(ok <= points, `admitted ${ok} of a budget of ${points}`);
-        // Leases lost in other processes cost at most lease − 1 each per window.
-        assert.ok(ok >= Math.min(tried, points) - 3 * (Math.min(lease, points) - 1), `admitted only ${ok} of ${Math.min(tried, points)}`);
+        // Leases lost in other processes cost at most maxLease − 1 each per window (a lease grows
+        // up to 10 × lease for a client that spends it fast, as these bursts do).
+        assert.ok(ok >= Math.min(tried, points) - 3 * (Math.min(lease * 10, points) - 1), `admitted only ${ok} of ${Math.min(tried, points)}`);
       },
     ),
     { numRuns: Number(process.env.LEASE_RUNS ?? 200) },
