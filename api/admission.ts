@@ -1,8 +1,8 @@
 // Admission control: the API never takes on more work than it can finish. Two gates:
 // - every RPC passes the `rpc` gate (API_MAX_IN_FLIGHT_RPCS, no queue): beyond it a call is shed
-//   before any work. With no queue a gate is a count of calls in flight, taken and given back
-//   synchronously (slots(): api/interceptors.ts takes a slot without an await of its own, since
-//   every call passes here);
+//   before any work, and a call already cancelled does none. With no queue a gate is a count of
+//   calls in flight, taken and given back synchronously (slots(): api/interceptors.ts holds the
+//   slot in the one async frame around the handler, with no bulkhead's promises besides);
 // - LookupKey's Postgres read passes `lookupDbGate` (LOOKUP_DB_MAX_IN_FLIGHT ≤ the pool size,
 //   LOOKUP_DB_MAX_QUEUE waiting), a cockatiel bulkhead (bounded slots + bounded queue, the rest
 //   rejected at once): never more queries in flight than the pool has connections, so
@@ -11,7 +11,7 @@
 // A shed call answers RESOURCE_EXHAUSTED with ErrorInfo reason RateLimited (BCB's name for
 // "too many requests") and RetryInfo, so clients back off exactly as they do for DICT's 429.
 import { bulkhead, BulkheadRejectedError, type BulkheadPolicy } from 'cockatiel';
-import type { ConnectError } from '@connectrpc/connect';
+import { Code, ConnectError } from '@connectrpc/connect';
 import { unavailable } from './errors.js';
 
 export interface Gate {
@@ -68,7 +68,8 @@ export function slots(name: string, maxInFlight: number): Slots {
     name,
     tryEnter,
     leave,
-    async run(fn) {
+    async run(fn, signal) {
+      if (signal?.aborted) throw new ConnectError('the call was cancelled', Code.Canceled);
       if (!tryEnter()) throw overloaded(name);
       try {
         return await fn();

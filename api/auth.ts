@@ -1,7 +1,7 @@
 // Authentication of API calls: an `Authorization: Bearer <JWT>` header verified with jose
 // against this deployment's identity provider (issuer, audience, an allow-list of asymmetric
 // algorithms, exp/nbf with a small clock skew, keys from a JWKS file or URL) and turned into a
-// Principal. verifyBearer is the one entry point: the RPC interceptor and any other endpoint
+// Principal. verifyBearer is the one entry point: the RPC chain's auth step and any other endpoint
 // (e.g. /codec) use the same verifier. Authorization rules that need data (whose key, whose
 // claim) live in api/authorization.ts.
 //

@@ -16,11 +16,11 @@
 //                        handler (Postgres text cannot hold it)
 //   9. admission       — calls beyond API_MAX_IN_FLIGHT_RPCS are shed before any work
 //  10. (validation happens in the handlers, against domain/validation.ts)
-// They make two interceptors, not ten: 1–4 are one layer around the call (observeInterceptor),
+// They make two interceptors, not nine: 1–4 are one layer around the call (observeInterceptor),
 // 5–9 are checks (Steps, api/request-context.ts) run in order by one layer (gateInterceptor),
 // each answering at once when it can (a remembered token, a point of a lease, a free slot). Every
 // async interceptor costs each call a promise, a suspended frame and a turn of the microtask
-// queue, and a lookup is on every payment: the chain as ten interceptors took about 45 µs of a
+// queue, and a lookup is on every payment: the chain as nine interceptors took about 45 µs of a
 // lookup's 380 µs of CPU (bench/RESULTS.md, "LookupKey, 2026-12-06 13:16").
 // Logging and metrics sit outside every check, so each call is counted with its final code:
 // refusals by the auth-failure limit and the rate limit and admission (ResourceExhausted), by auth
@@ -39,7 +39,7 @@ import type { Logger } from 'pino';
 import { overloaded, type Slots } from './admission.js';
 import type { VerifyBearer } from './auth.js';
 import { authStep, principalKey } from './principal.js';
-import { callMetrics } from './metrics.js';
+import { callMetrics, type MeasuredCall } from './metrics.js';
 import type { RateLimitName } from '../config/metrics.js';
 import { authFailureLimit, rateLimitStep, type AuthFailureLimitOptions, type ClientLimiter } from './rate-limit.js';
 import { acceptRequestId, echoRequestId, recovery, REQUEST_ID_HEADER, requestIdKey, rpcName, type CallRequest, type Step } from './request-context.js';
@@ -122,20 +122,22 @@ export function observeInterceptor(log: Logger, o: { statsIntervalMs?: number } 
     req.contextValues.set(requestIdKey, id);
     const rpc = rpcName(req);
     const started = performance.now();
-    const call = metrics.start(req, started);
+    let call: MeasuredCall | undefined;
+    let res: Awaited<ReturnType<typeof next>>;
     try {
-      const res = await metrics.run(call, () => next(req));
-      metrics.end(call, 'OK');
-      calls.ok(req, rpc, performance.now() - started);
-      echoRequestId(res, id);
-      return recover.stream(req, res);
+      call = metrics.start(req, started);
+      res = await metrics.run(call, () => next(req));
     } catch (err) {
-      metrics.end(call, codeOf(err));
+      if (call) metrics.end(call, codeOf(err));
       calls.failed(req, rpc, performance.now() - started, err);
       const safe = recover.safe(req, err);
       safe.metadata.set(REQUEST_ID_HEADER, id);
       throw safe;
     }
+    metrics.end(call, 'OK');
+    calls.ok(req, rpc, performance.now() - started);
+    echoRequestId(res, id);
+    return recover.stream(req, res);
   };
 }
 
@@ -197,6 +199,8 @@ export function gateInterceptor(steps: readonly Step[], slots?: Slots): Intercep
   return (next) => {
     const admitted = slots
       ? async (req: CallRequest) => {
+          // A call its client abandoned while a check waited does no work (as the bulkhead had it).
+          if (req.signal.aborted) throw new ConnectError('the call was cancelled', Code.Canceled);
           if (!slots.tryEnter()) throw overloaded(slots.name);
           try {
             return await next(req);
@@ -204,7 +208,13 @@ export function gateInterceptor(steps: readonly Step[], slots?: Slots): Intercep
             slots.leave();
           }
         }
-      : next;
+      : (req: CallRequest) => {
+          try {
+            return next(req);
+          } catch (err) {
+            return Promise.reject(err as Error);
+          }
+        };
     return (req) => {
       let waiting: Promise<void> | undefined;
       try {

@@ -1,5 +1,5 @@
-// Who is calling. Every handler reads the principal from the call's context; the interceptor
-// that sets it verifies the caller's Bearer JWT (api/auth.ts). A principal is always one PSP's
+// Who is calling. Every handler reads the principal from the call's context; the auth step of
+// the RPC chain (authStep) sets it and verifies the caller's Bearer JWT (api/auth.ts). A principal is always one PSP's
 // (this deployment's PSP_ISPB), one end user or operator (`sub`), a role, and how strongly the
 // user authenticated (amr/acr).
 import { hash } from 'node:crypto';

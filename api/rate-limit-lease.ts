@@ -30,9 +30,10 @@ export interface LeaseOptions {
   /** Points taken from the shared limiter at a time, at first (1 = no leasing). */
   lease: number;
   /**
-   * The most points taken at a time (default 10 × lease, at most the budget): a client whose
-   * lease in this process ran out within FAST_LEASE_MS gets one twice as large next time, up to
-   * this; one whose lease ran past its window unused gets one half as large, down to `lease`.
+   * The most points taken at a time (default 10 × lease but at most a tenth of the budget; never
+   * less than `lease`): a client whose lease in this process ran out within FAST_LEASE_MS gets
+   * one twice as large next time, up to this; one whose lease's window ended before the next
+   * request (unspent, or spent and then idle) gets one half as large, down to `lease`.
    */
   maxLease?: number;
   /** Clients whose leases are held at once (LRU beyond). */
@@ -43,11 +44,12 @@ export interface LeaseOptions {
 /** A lease spent within this many ms: the client is busy enough here for a larger one. */
 export const FAST_LEASE_MS = 100;
 
-/** What the interceptor calls; the shared limiter's own stats() and state() tell where points were counted. */
+/** What the rate-limit step calls; the shared limiter's own stats() and state() tell where points were counted. */
 export function leasedLimiter(shared: Pick<SharedLimiter, 'points' | 'consume' | 'reward'>, o: LeaseOptions): Pick<ClientLimiter, 'consume' | 'tryConsume'> {
   const lease = Math.max(1, Math.min(o.lease, shared.points));
   if (lease === 1) return { consume: (key) => shared.consume(key) };
-  const maxLease = Math.max(lease, Math.min(o.maxLease ?? lease * 10, shared.points));
+  // By default up to 10 × the first, and never more than a tenth of the budget by growing.
+  const maxLease = Math.max(lease, Math.min(o.maxLease ?? Math.min(lease * 10, Math.floor(shared.points / 10)), shared.points));
   const now = o.now ?? Date.now;
   const leases = boundedCache<string, Lease>(o.maxClients ?? 100_000);
   // One lease request per client in flight; concurrent callers wait for it and then take from it.
@@ -64,7 +66,8 @@ export function leasedLimiter(shared: Pick<SharedLimiter, 'points' | 'consume' |
   const nextSize = (last: Lease | undefined, t: number): number => {
     if (!last) return lease;
     if (last.left <= 0 && t - last.at < FAST_LEASE_MS) return Math.min(maxLease, last.size * 2);
-    if (last.left > 0 && t >= last.until) return Math.max(lease, Math.floor(last.size / 2));
+    // Unspent when its window ended, or the client came back after its window had ended: smaller.
+    if (t >= last.until) return Math.max(lease, Math.floor(last.size / 2));
     return last.size;
   };
 

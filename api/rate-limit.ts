@@ -47,7 +47,7 @@ export interface RateLimitOptions {
   onStateChange?: (state: BreakerState) => void;
 }
 
-/** What the interceptor needs of a limiter: consume one point of `key`, or reject with a RateLimiterRes. */
+/** What the rate-limit step needs of a limiter: consume one point of `key`, or reject with a RateLimiterRes. */
 export interface ClientLimiter {
   consume(key: string): Promise<unknown>;
   /** A point taken without a promise when one is at hand (a lease's: api/rate-limit-lease.ts); false = call consume. */

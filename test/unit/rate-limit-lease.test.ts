@@ -63,18 +63,25 @@ test("a lease follows the client's pace: twice as large after one spent fast (up
     t += 10;
     await l.consume('busy');
   }
-  assert.deepEqual(taken.slice(4), [40]);
-  // Spent, but over more than FAST_LEASE_MS: the same size; then unspent when its window (60 s
-  // here) ends: half as large each time, down to `lease`.
+  // Spent, but over more than FAST_LEASE_MS and within its window: the same size.
+  t += 10;
+  await l.consume('busy');
+  // Its window (60 s here) ended before the next request: half as large each time, down to `lease`.
   t += 61_000;
   await l.consume('busy');
   t += 61_000;
   await l.consume('busy');
   t += 61_000;
   await l.consume('busy');
-  t += 61_000;
-  await l.consume('busy');
-  assert.deepEqual(taken.slice(5), [40, 20, 10, 10]);
+  assert.deepEqual(taken.slice(4), [40, 40, 20, 10, 10]);
+  // By default a lease grows to 10 × the first but never past a tenth of the budget.
+  const small = shared(200);
+  const grown: number[] = [];
+  const smallConsume = small.limiter.consume.bind(small.limiter);
+  small.limiter.consume = (key, n) => (grown.push(n ?? 1), smallConsume(key, n));
+  const s = leasedLimiter(small.limiter, { lease: 5, now: () => 0 });
+  for (let i = 0; i < 60; i++) await s.consume('c');
+  assert.deepEqual(grown, [5, 10, 20, 20, 20]);
   assert.equal(calls.consume, taken.length);
 });
 

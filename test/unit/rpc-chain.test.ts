@@ -11,20 +11,11 @@ import { createVerifier } from '../../api/auth.js';
 import { gateInterceptor } from '../../api/interceptors.js';
 import type { CallRequest, Step } from '../../api/request-context.js';
 import { DEV_AUDIENCE, DEV_ISSUER, mintToken } from '../../scripts/token.js';
+import { rpcError } from '../support/errors.js';
 
 type Next = Parameters<ReturnType<typeof gateInterceptor>>[0];
 
-const request = () => ({ service: { typeName: 'dict.core.v1.CoreDictService' }, method: { name: 'LookupKey' }, contextValues: createContextValues(), header: new Headers() }) as unknown as CallRequest;
-
-async function failure(p: Promise<unknown>): Promise<ConnectError> {
-  try {
-    await p;
-  } catch (e) {
-    assert.ok(e instanceof ConnectError, String(e));
-    return e;
-  }
-  return assert.fail('expected an error');
-}
+const request = (signal = new AbortController().signal) => ({ service: { typeName: 'dict.core.v1.CoreDictService' }, method: { name: 'LookupKey' }, contextValues: createContextValues(), header: new Headers(), signal }) as unknown as CallRequest;
 
 test('checks run in order; a refusal, thrown at once or after a wait, ends the call before the later checks and the handler', async () => {
   const ran: string[] = [];
@@ -50,7 +41,7 @@ test('checks run in order; a refusal, thrown at once or after a wait, ends the c
   const call = gateInterceptor([pass('a'), refuse('b', Code.Unauthenticated), pass('c')])(next)(request());
   // A check that refuses at once still answers with a rejected promise, never a throw.
   assert.ok(call instanceof Promise);
-  assert.equal((await failure(call)).code, Code.Unauthenticated);
+  assert.equal((await rpcError(() => call)).code, Code.Unauthenticated);
   assert.deepEqual(ran, ['a', 'b']);
 
   ran.length = 0;
@@ -58,7 +49,7 @@ test('checks run in order; a refusal, thrown at once or after a wait, ends the c
     await new Promise((r) => setTimeout(r, 5));
     throw new ConnectError('later', Code.ResourceExhausted);
   };
-  assert.equal((await failure(gateInterceptor([pass('a'), later, pass('c')])(next)(request()))).code, Code.ResourceExhausted);
+  assert.equal((await rpcError(() => gateInterceptor([pass('a'), later, pass('c')])(next)(request()))).code, Code.ResourceExhausted);
   assert.deepEqual(ran, ['a']);
 });
 
@@ -71,7 +62,7 @@ test('admission: a slot is held while the handler runs and given back after it a
   const a = chain(request());
   const b = chain(request());
   assert.deepEqual(rpc.stats(), { inFlight: 2, queued: 0, shed: 0 });
-  const shed = await failure(chain(request()));
+  const { err: shed } = await rpcError(() => chain(request()));
   assert.equal(shed.code, Code.ResourceExhausted);
   assert.match(shed.rawMessage, /server overloaded \(rpc\)/);
   assert.deepEqual(rpc.stats(), { inFlight: 2, queued: 0, shed: 1 });
@@ -82,13 +73,20 @@ test('admission: a slot is held while the handler runs and given back after it a
   const failing = (async () => {
     throw new ConnectError('handler failed', Code.NotFound);
   }) as unknown as Next;
-  assert.equal((await failure(gateInterceptor([], rpc)(failing)(request()))).code, Code.NotFound);
+  assert.equal((await rpcError(() => gateInterceptor([], rpc)(failing)(request()))).code, Code.NotFound);
   assert.equal(rpc.stats().inFlight, 0);
 
   const refused: Step = () => {
     throw new ConnectError('no', Code.PermissionDenied);
   };
-  assert.equal((await failure(gateInterceptor([refused], rpc)(failing)(request()))).code, Code.PermissionDenied);
+  assert.equal((await rpcError(() => gateInterceptor([refused], rpc)(failing)(request()))).code, Code.PermissionDenied);
+  assert.deepEqual(rpc.stats(), { inFlight: 0, queued: 0, shed: 1 });
+  // A call its client abandoned while a check waited takes no slot and runs nothing.
+  const gone = new AbortController();
+  const waitThenGo: Step = async () => {
+    gone.abort();
+  };
+  assert.equal((await rpcError(() => gateInterceptor([waitThenGo], rpc)(failing)(request(gone.signal)))).code, Code.Canceled);
   assert.deepEqual(rpc.stats(), { inFlight: 0, queued: 0, shed: 1 });
   // slots().run, as any Gate's: the same slots.
   assert.equal(await rpc.run(async () => rpc.stats().inFlight), 1);
