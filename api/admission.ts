@@ -1,8 +1,8 @@
 // Admission control: the API never takes on more work than it can finish. Two gates:
 // - every RPC passes the `rpc` gate (API_MAX_IN_FLIGHT_RPCS, no queue): beyond it a call is shed
 //   before any work, and a call already cancelled does none. With no queue a gate is a count of
-//   calls in flight, taken and given back synchronously (slots(): api/interceptors.ts holds the
-//   slot in the one async frame around the handler, with no bulkhead's promises besides);
+//   calls in flight (slots(): the one async frame of its run around the handler, with no
+//   bulkhead's promises besides);
 // - LookupKey's Postgres read passes `lookupDbGate` (LOOKUP_DB_MAX_IN_FLIGHT ≤ the pool size,
 //   LOOKUP_DB_MAX_QUEUE waiting), a cockatiel bulkhead (bounded slots + bounded queue, the rest
 //   rejected at once): never more queries in flight than the pool has connections, so
@@ -43,38 +43,27 @@ export function gate(name: string, o: { maxInFlight: number; maxQueue: number })
   };
 }
 
-/** A gate without a queue, whose slots are also taken and given back synchronously. */
-export interface Slots extends Gate {
-  /** Takes a slot: false (and counted as shed) when all are taken. */
-  tryEnter(): boolean;
-  /** Gives back a slot tryEnter took. */
-  leave(): void;
-}
-
-/** `maxInFlight` slots and no queue: a call beyond them is shed (RESOURCE_EXHAUSTED from run). */
-export function slots(name: string, maxInFlight: number): Slots {
+/**
+ * `maxInFlight` slots and no queue: a count of calls in flight, a call beyond them shed
+ * (RESOURCE_EXHAUSTED), a call already cancelled refused (Canceled, as a bulkhead does) — with
+ * none of a bulkhead's promises besides run's own.
+ */
+export function slots(name: string, maxInFlight: number): Gate {
   let inFlight = 0;
   let shed = 0;
-  const tryEnter = () => {
-    if (inFlight >= maxInFlight) {
-      shed++;
-      return false;
-    }
-    inFlight++;
-    return true;
-  };
-  const leave = () => void inFlight--;
   return {
     name,
-    tryEnter,
-    leave,
     async run(fn, signal) {
       if (signal?.aborted) throw new ConnectError('the call was cancelled', Code.Canceled);
-      if (!tryEnter()) throw overloaded(name);
+      if (inFlight >= maxInFlight) {
+        shed++;
+        throw overloaded(name);
+      }
+      inFlight++;
       try {
         return await fn();
       } finally {
-        leave();
+        inFlight--;
       }
     },
     stats: () => ({ inFlight, queued: 0, shed }),

@@ -22,7 +22,7 @@
 // would pass the per-peer limit unverified for as long as the IdP is down.
 import { readFileSync } from 'node:fs';
 import { boundedCache } from '../config/bounded-cache.js';
-import { Code, ConnectError } from '@connectrpc/connect';
+import { Code, ConnectError, type ContextValues } from '@connectrpc/connect';
 import { createLocalJWKSet, createRemoteJWKSet, errors as joseErrors, jwtVerify, type JSONWebKeySet, type JWTPayload, type JWTVerifyGetKey } from 'jose';
 import { unavailable } from './errors.js';
 import { authorizationDigest, digestAuthorization, type Principal, type Role, type VerifyBearer } from './principal.js';
@@ -150,11 +150,13 @@ export function createVerifier(o: AuthOptions): VerifyBearer {
     const hit = cache!.get(id);
     return hit && now() < hit.until ? hit.principal : undefined;
   };
+  /** The key of a header in the cache: its digest, computed once per call when the call's context is given. */
+  const idOf = (authorization: string, values?: ContextValues) => (values ? authorizationDigest(values, authorization) : digestAuthorization(authorization));
   const verifier: VerifyBearer = async (authorization, values) => {
     if (!authorization) throw unauthenticated('missing Authorization: Bearer token');
     const m = BEARER.exec(authorization);
     if (!m) throw unauthenticated('Authorization must be "Bearer <JWT>"');
-    const id = cache && (values ? authorizationDigest(values, authorization) : digestAuthorization(authorization));
+    const id = cache && idOf(authorization, values);
     if (id) {
       const hit = remembered(id);
       if (hit) return hit;
@@ -167,7 +169,7 @@ export function createVerifier(o: AuthOptions): VerifyBearer {
     return principal;
   };
   // The same cache hit without a promise: what the RPC chain tries first (api/principal.ts authStep).
-  if (cache) verifier.cached = (authorization, values) => (BEARER.test(authorization) ? remembered(values ? authorizationDigest(values, authorization) : digestAuthorization(authorization)) : undefined);
+  if (cache) verifier.cached = (authorization, values) => (BEARER.test(authorization) ? remembered(idOf(authorization, values)) : undefined);
   return verifier;
 
   async function verify(token: string): Promise<{ principal: Principal; exp: number; iat?: number }> {

@@ -18,7 +18,7 @@
 //  10. (validation happens in the handlers, against domain/validation.ts)
 // They make two interceptors, not nine: 1–4 are one layer around the call (observeInterceptor),
 // 5–9 are checks (Steps, api/request-context.ts) run in order by one layer (gateInterceptor),
-// each answering at once when it can (a remembered token, a point of a lease, a free slot). Every
+// each answering at once when it can (a remembered token, a point of a lease), then the admission gate. Every
 // async interceptor costs each call a promise, a suspended frame and a turn of the microtask
 // queue, and a lookup is on every payment: the chain as nine interceptors took about 45 µs of a
 // lookup's 380 µs of CPU (bench/RESULTS.md, "LookupKey, 2026-12-06 13:16").
@@ -36,7 +36,7 @@
 import { Code, ConnectError, type Interceptor } from '@connectrpc/connect';
 import * as hdr from 'hdr-histogram-js';
 import type { Logger } from 'pino';
-import { overloaded, type Slots } from './admission.js';
+import type { Gate } from './admission.js';
 import type { VerifyBearer } from './auth.js';
 import { authStep, principalKey } from './principal.js';
 import { callMetrics, type MeasuredCall } from './metrics.js';
@@ -190,39 +190,22 @@ function runSteps(steps: readonly Step[], req: CallRequest, from = 0): Promise<v
 }
 
 /**
- * 5–9 as one layer: the checks in order, then the admission slot (`slots`, taken and given back
- * around the rest of the call). A call that every check passes at once, as a lookup with a
- * remembered token and a leased point does, costs this layer one async frame (the slot's), or
- * none without admission.
+ * 5–9 as one layer: the checks in order, then the admission gate around the rest of the call
+ * (api/admission.ts `slots`: a call already cancelled does no work). A call that every check
+ * passes at once, as a lookup with a remembered token and a leased point does, costs this layer
+ * one async frame (the gate's), or none without admission. A refusal comes back as a rejection,
+ * never a throw.
  */
-export function gateInterceptor(steps: readonly Step[], slots?: Slots): Interceptor {
+export function gateInterceptor(steps: readonly Step[], gate?: Gate): Interceptor {
   return (next) => {
-    const admitted = slots
-      ? async (req: CallRequest) => {
-          // A call its client abandoned while a check waited does no work (as the bulkhead had it).
-          if (req.signal.aborted) throw new ConnectError('the call was cancelled', Code.Canceled);
-          if (!slots.tryEnter()) throw overloaded(slots.name);
-          try {
-            return await next(req);
-          } finally {
-            slots.leave();
-          }
-        }
-      : (req: CallRequest) => {
-          try {
-            return next(req);
-          } catch (err) {
-            return Promise.reject(err as Error);
-          }
-        };
+    const admitted = gate ? (req: CallRequest) => gate.run(() => next(req), req.signal) : next;
     return (req) => {
-      let waiting: Promise<void> | undefined;
       try {
-        waiting = runSteps(steps, req);
+        const waiting = runSteps(steps, req);
+        return (waiting ? waiting.then(() => admitted(req)) : admitted(req)) as ReturnType<typeof next>;
       } catch (err) {
         return Promise.reject(err as Error);
       }
-      return (waiting ? waiting.then(() => admitted(req)) : admitted(req)) as ReturnType<typeof next>;
     };
   };
 }
@@ -231,8 +214,8 @@ export interface InterceptorOptions {
   /** Verifies each call's Bearer token (api/auth.ts). */
   verifyBearer: VerifyBearer;
   log: Logger;
-  /** The admission slots every call takes (api/admission.ts slots); absent = none. */
-  rpcGate?: Slots;
+  /** The admission gate every call passes (api/admission.ts slots); absent = none. */
+  rpcGate?: Gate;
   /** Per-client limiter (rate-limit.ts); absent = no limit. */
   rateLimiter?: Pick<ClientLimiter, 'consume' | 'tryConsume'>;
   /** Per-peer limit of failed authentications, before auth (rate-limit.ts); absent = none. */

@@ -15,7 +15,7 @@ import type { AddressInfo, Socket } from 'node:net';
 import type { Logger } from 'pino';
 import { codecHandler, type CodecServerOptions } from './codec-server.js';
 import { withCors } from './cors.js';
-import { DEFAULT_ADMISSION, gate, slots, type AdmissionOptions, type Gate, type Slots } from './admission.js';
+import { DEFAULT_ADMISSION, gate, slots, type AdmissionOptions, type Gate } from './admission.js';
 import type { VerifyBearer } from './auth.js';
 import { interceptors, type InterceptorOptions } from './interceptors.js';
 import { rateLimited, watchGate } from '../config/metrics.js';
@@ -57,7 +57,7 @@ export interface BuildOptions extends RouteDeps {
 
 export interface ApiServer {
   /** The admission gates, for stats. */
-  gates: { rpc: Slots; lookupDb: Gate };
+  gates: { rpc: Gate; lookupDb: Gate };
   listen(o: { host: string; httpPort: number; grpcPort: number }): Promise<{ httpUrl: string; grpcUrl: string }>;
   /**
    * Drain: /readyz 503 at once; for delayMs (default 0) keep serving so load balancers see it and
