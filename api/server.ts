@@ -19,7 +19,7 @@ import { DEFAULT_ADMISSION, gate, slots, type AdmissionOptions, type Gate } from
 import type { VerifyBearer } from './auth.js';
 import { interceptors, type InterceptorOptions } from './interceptors.js';
 import { rateLimited, watchGate } from '../config/metrics.js';
-import { connectAdapter } from './parse-errors.js';
+import { connectAdapter } from './node-adapter.js';
 import { reflectionRoutes } from './reflection.js';
 import { nodeContextValues } from './request-context.js';
 import { routes, type RouteDeps } from './routes.js';
