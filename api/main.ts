@@ -16,6 +16,7 @@ import { resilientLookups } from '../bridge/resilience.js';
 import type { Logger } from 'pino';
 import { createLogger } from '../config/logger.js';
 import { setupTracing, tracing } from '../config/tracing.js';
+import { installStacklessAbortErrors } from '../config/abort-errors.js';
 import { OpenTelemetryWorkflowClientInterceptor } from '@temporalio/interceptors-opentelemetry';
 import { clusterExposition, collectProcessMetrics, joinClusterMetrics, watchCircuit, watchDatabase, watchDependency } from '../config/metrics.js';
 import { startApiMetricsServer, type ApiMetricsServer } from './metrics-server.js';
@@ -40,6 +41,7 @@ const WORKER_STOP_SLACK_MS = 5_000;
 
 async function serve(config: ApiConfig): Promise<void> {
   const log = createLogger('core-dict-api', config.LOG_LEVEL);
+  if (!config.API_ABORT_ERROR_STACKS) installStacklessAbortErrors();
   setupTracing({ serviceName: 'core-dict-api', endpoint: config.OTEL_EXPORTER_OTLP_ENDPOINT });
   // Refuse to start without a usable verifier (bad JWKS, `none`/HS algorithms): never serve unauthenticated.
   // The IdP's keys unreachable: calls answer UNAVAILABLE; one warning per 10 s says how many.
