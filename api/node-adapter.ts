@@ -1,4 +1,4 @@
-// connect-node's adapter (connectNodeAdapter), as ours, with two changes:
+// connect-node's adapter (connectNodeAdapter), as ours, with three changes:
 // 1. A request body that is not a valid protobuf message is the caller's fault: INVALID_ARGUMENT,
 //    as connect-go answers it and as Connect-ES already answers a bad JSON body. Connect-ES 2.x
 //    (through 2.2.0, protocol/serialization.js) answers a bad *binary* body with INTERNAL
@@ -10,18 +10,18 @@
 //    error body), gRPC (grpc-status in the headers or trailers), gRPC-web (the trailer frame at the
 //    end of the body).
 // 2. An HTTP/2 request (gRPC's transport, every lookup) becomes Connect's universal request here
-//    (requestFromHttp2) instead of in universalRequestFromNodeRequest, which aborts each call's
-//    request signal when its stream closes, finished or not, with no reason: Node 20's
-//    AbortController then builds a DOMException, capturing a stack, on every call. The profile
-//    put Node's DOMException at 8 % of the API's CPU at saturation, the bare Connect server's at
-//    10 % (bench/RESULTS.md, "LookupKey, 2026-12-06 16:07"); this was one of its three per call
-//    (Connect's handler context makes the other two, out of our reach). Here the signal is
-//    aborted just the same, with the same reasons for a reset stream, and otherwise with one
-//    AbortError made once. The body is the request stream itself (what connect-node's per-call
-//    async generator yields from). HTTP/1.1 requests go through connect-node's function.
+//    (requestFromHttp2), not in connect-node's universalRequestFromNodeRequest, which reads each
+//    call's body through an async generator function made for that call. Such a function gives
+//    every call a hidden class of its own, which keeps the call's objects past V8's scavenges
+//    (bench/RESULTS.md, "LookupKey, 2026-12-06 04:19"); here the body is the request stream itself,
+//    which is what that generator yields from. The signal is connect-node's: aborted when the
+//    stream closes, with connect-node's error for a reset code, else with no reason (an
+//    AbortError, built without a stack where config/abort-errors.ts is installed). HTTP/1.1
+//    requests go through connect-node's function.
+// 3. A request neither can convert (no authority) is answered 400 instead of throwing in the
+//    server's request listener, which ended the process.
 import type http from 'node:http';
 import type http2 from 'node:http2';
-import { constants as h2 } from 'node:http2';
 import { Code, ConnectError, createConnectRouter, type ConnectRouter, type ConnectRouterOptions, type ContextValues } from '@connectrpc/connect';
 import type { UniversalHandler, UniversalServerRequest } from '@connectrpc/connect/protocol';
 import { universalRequestFromNodeRequest, universalResponseToNodeResponse, compressionBrotli, compressionGzip } from '@connectrpc/connect-node';
@@ -129,31 +129,27 @@ function wrap(handler: UniversalHandler): UniversalHandler {
   return Object.assign(wrapped, { method: handler.method, service: handler.service, requestPath: handler.requestPath, protocolNames: handler.protocolNames, allowedMethods: handler.allowedMethods, supportedContentType: handler.supportedContentType });
 }
 
-/** What a reset stream's code tells the handler, as connect-node says it (node-error.js, connectErrorFromH2ResetCode). */
-const RESET_CODES: ReadonlyMap<number, Code> = new Map([
-  [h2.NGHTTP2_PROTOCOL_ERROR, Code.Internal],
-  [h2.NGHTTP2_INTERNAL_ERROR, Code.Internal],
-  [h2.NGHTTP2_FLOW_CONTROL_ERROR, Code.Internal],
-  [h2.NGHTTP2_SETTINGS_TIMEOUT, Code.Internal],
-  [h2.NGHTTP2_FRAME_SIZE_ERROR, Code.Internal],
-  [h2.NGHTTP2_COMPRESSION_ERROR, Code.Internal],
-  [h2.NGHTTP2_CONNECT_ERROR, Code.Internal],
-  [h2.NGHTTP2_REFUSED_STREAM, Code.Unavailable],
-  [h2.NGHTTP2_CANCEL, Code.Canceled],
-  [h2.NGHTTP2_ENHANCE_YOUR_CALM, Code.ResourceExhausted],
-  [h2.NGHTTP2_INADEQUATE_SECURITY, Code.PermissionDenied],
-  [h2.NGHTTP2_HTTP_1_1_REQUIRED, Code.PermissionDenied],
+/** A reset stream's code: its name and what it tells the handler, as connect-node says it (node-error.js, connectErrorFromH2ResetCode). */
+const RESET_CODES: ReadonlyMap<number, readonly [name: string, code: Code]> = new Map([
+  [0x1, ['PROTOCOL_ERROR', Code.Internal]],
+  [0x2, ['INTERNAL_ERROR', Code.Internal]],
+  [0x3, ['FLOW_CONTROL_ERROR', Code.Internal]],
+  [0x4, ['SETTINGS_TIMEOUT', Code.Internal]],
+  [0x6, ['FRAME_SIZE_ERROR', Code.Internal]],
+  [0x7, ['REFUSED_STREAM', Code.Unavailable]],
+  [0x8, ['CANCEL', Code.Canceled]],
+  [0x9, ['COMPRESSION_ERROR', Code.Internal]],
+  [0xa, ['CONNECT_ERROR', Code.Internal]],
+  [0xb, ['ENHANCE_YOUR_CALM', Code.ResourceExhausted]],
+  [0xc, ['INADEQUATE_SECURITY', Code.PermissionDenied]],
+  [0xd, ['HTTP_1_1_REQUIRED', Code.PermissionDenied]],
 ]);
-const RESET_NAMES = new Map(Object.entries(h2).filter(([k]) => /^NGHTTP2_[A-Z_0-9]+$/.test(k)).map(([k, v]) => [v as number, k.slice('NGHTTP2_'.length)]));
 
-/** A reset stream's error for the handler, or undefined for a stream that closed without one. */
+/** A reset stream's error for the handler, or undefined for a stream that closed without one (NO_ERROR, STREAM_CLOSED, unknown codes). */
 export function resetError(rstCode: number): ConnectError | undefined {
-  const code = RESET_CODES.get(rstCode);
-  return code === undefined ? undefined : new ConnectError(`http/2 stream closed with error code ${RESET_NAMES.get(rstCode) ?? rstCode} (0x${rstCode.toString(16)})`, code);
+  const known = RESET_CODES.get(rstCode);
+  return known && new ConnectError(`http/2 stream closed with error code ${known[0]} (0x${rstCode.toString(16)})`, known[1]);
 }
-
-/** The reason of a request signal whose stream closed without an error code (made once: see the top of this file). */
-const STREAM_CLOSED = Object.freeze(new DOMException('This operation was aborted', 'AbortError'));
 
 /** A node header object as fetch Headers, HTTP/2 pseudo-headers left out (as connect-node's nodeHeaderToWebHeader). */
 function webHeaders(node: http2.IncomingHttpHeaders): Headers {
@@ -173,7 +169,9 @@ export function requestFromHttp2(req: http2.Http2ServerRequest, contextValues?: 
   const authority = req.authority;
   if (!authority) throw new ConnectError('unable to determine request authority from Node.js server request', Code.Internal);
   const abort = new AbortController();
-  req.once('close', () => abort.abort(resetError(req.stream.rstCode) ?? STREAM_CLOSED));
+  // No error code: abort() without a reason, as connect-node does (an AbortError, stackless where
+  // config/abort-errors.ts is installed).
+  req.once('close', () => abort.abort(resetError(req.stream.rstCode)));
   const tls = 'encrypted' in req.socket && req.socket.encrypted;
   return {
     httpVersion: req.httpVersion,
@@ -205,8 +203,18 @@ export function connectAdapter(options: AdapterOptions): (req: NodeRequest, res:
       options.fallback(req, res);
       return;
     }
-    const values = options.contextValues?.(req);
-    const uReq = 'stream' in req ? requestFromHttp2(req, values) : universalRequestFromNodeRequest(req, res as http.ServerResponse, undefined, values);
+    let uReq: UniversalServerRequest;
+    try {
+      const values = options.contextValues?.(req);
+      uReq = 'stream' in req ? requestFromHttp2(req, values) : universalRequestFromNodeRequest(req, res as http.ServerResponse, undefined, values);
+    } catch {
+      // A request Connect cannot take: no authority (HTTP/1.0 without Host, an empty :authority)
+      // or one that makes no URL. Thrown here, in the server's request listener, it would end
+      // the process: one such request took down an API worker before.
+      res.writeHead(400, { 'content-type': 'text/plain' });
+      res.end('bad request: no usable authority (Host)\n');
+      return;
+    }
     handler(uReq)
       .then((uRes) => universalResponseToNodeResponse(uRes, res as http.ServerResponse))
       .catch((reason: unknown) => {

@@ -2,16 +2,20 @@
 // connect-node's universalRequestFromNodeRequest, on the same requests over a real HTTP/2
 // connection: the same method, URL, headers and body bytes, a signal that aborts when the stream
 // closes (a finished call with an AbortError, a call the client reset with connect-node's error
-// for that code), and every reset code mapped as connect-node maps it.
+// for that code), and every reset code mapped as connect-node maps it. And the adapter answers a
+// request without an authority 400 instead of throwing in the server's request listener.
 import assert from 'node:assert/strict';
+import http from 'node:http';
 import http2 from 'node:http2';
+import net from 'node:net';
 import type { AddressInfo } from 'node:net';
 import { once } from 'node:events';
 import { test } from 'node:test';
 import { Code, ConnectError, createContextValues } from '@connectrpc/connect';
 import type { UniversalServerRequest } from '@connectrpc/connect/protocol';
 import { universalRequestFromNodeRequest } from '@connectrpc/connect-node';
-import { requestFromHttp2, resetError } from '../../api/node-adapter.js';
+import { connectAdapter, requestFromHttp2, resetError } from '../../api/node-adapter.js';
+import { CoreDictService } from '../../gen/dict/core/v1/service_pb.js';
 
 interface Seen {
   ours: UniversalServerRequest;
@@ -115,5 +119,34 @@ test('every reset code (0-15) maps to the code and message connect-node gives it
     }
   } finally {
     await s.close();
+  }
+});
+
+test('a request without an authority is answered 400 and the server keeps serving (it used to end the process)', async () => {
+  const handler = connectAdapter({
+    routes: (router) => router.service(CoreDictService, {}),
+    fallback: (_req, res) => res.writeHead(404).end(),
+  });
+  const srv = http.createServer((req, res) => handler(req, res));
+  srv.listen(0, '127.0.0.1');
+  await once(srv, 'listening');
+  const port = (srv.address() as AddressInfo).port;
+  // HTTP/1.0 lets a client leave out Host; Node's server takes such a request.
+  const raw = (head: string) =>
+    new Promise<string>((resolve, reject) => {
+      const s = net.connect(port, '127.0.0.1', () => s.end(`${head}Content-Type: application/json\r\nContent-Length: 2\r\n\r\n{}`));
+      let data = '';
+      s.on('data', (c) => (data += c));
+      s.on('close', () => resolve(data));
+      s.on('error', reject);
+    });
+  try {
+    const path = `/${CoreDictService.typeName}/LookupKey`;
+    assert.match(await raw(`POST ${path} HTTP/1.0\r\n`), /^HTTP\/1\.1 400 /);
+    // Still serving: a well-formed call reaches Connect (an unimplemented method, as routed here).
+    assert.match(await raw(`POST ${path} HTTP/1.0\r\nHost: localhost\r\n`), /^HTTP\/1\.1 501 |"unimplemented"/);
+  } finally {
+    srv.closeAllConnections();
+    await new Promise<void>((r) => srv.close(() => r()));
   }
 });
