@@ -1,4 +1,4 @@
-// connect-node's adapter (connectNodeAdapter), as ours, with three changes:
+// connect-node's adapter (connectNodeAdapter), as ours, with two changes:
 // 1. A request body that is not a valid protobuf message is the caller's fault: INVALID_ARGUMENT,
 //    as connect-go answers it and as Connect-ES already answers a bad JSON body. Connect-ES 2.x
 //    (through 2.2.0, protocol/serialization.js) answers a bad *binary* body with INTERNAL
@@ -9,20 +9,12 @@
 //    answer becomes INVALID_ARGUMENT, in each protocol's own shape: Connect (HTTP status + JSON
 //    error body), gRPC (grpc-status in the headers or trailers), gRPC-web (the trailer frame at the
 //    end of the body).
-// 2. An HTTP/2 request (gRPC's transport, every lookup) becomes Connect's universal request here
-//    (requestFromHttp2), not in connect-node's universalRequestFromNodeRequest, which reads each
-//    call's body through an async generator function made for that call. Such a function gives
-//    every call a hidden class of its own, which keeps the call's objects past V8's scavenges
-//    (bench/RESULTS.md, "LookupKey, 2026-12-06 04:19"); here the body is the request stream itself,
-//    which is what that generator yields from. The signal is connect-node's: aborted when the
-//    stream closes, with connect-node's error for a reset code, else with no reason (an
-//    AbortError, built without a stack where config/abort-errors.ts is installed). HTTP/1.1
-//    requests go through connect-node's function.
-// 3. A request neither can convert (no authority) is answered 400 instead of throwing in the
-//    server's request listener, which ended the process.
+// 2. A request Connect cannot convert (no authority: HTTP/1.0 without Host, an empty :authority)
+//    is answered 400 instead of throwing in the server's request listener, which ended the
+//    process (found in review, 2026-12-06: one such request took down an API worker).
 import type http from 'node:http';
 import type http2 from 'node:http2';
-import { Code, ConnectError, createConnectRouter, type ConnectRouter, type ConnectRouterOptions, type ContextValues } from '@connectrpc/connect';
+import { Code, createConnectRouter, type ConnectRouter, type ConnectRouterOptions, type ContextValues } from '@connectrpc/connect';
 import type { UniversalHandler, UniversalServerRequest } from '@connectrpc/connect/protocol';
 import { universalRequestFromNodeRequest, universalResponseToNodeResponse, compressionBrotli, compressionGzip } from '@connectrpc/connect-node';
 
@@ -129,61 +121,6 @@ function wrap(handler: UniversalHandler): UniversalHandler {
   return Object.assign(wrapped, { method: handler.method, service: handler.service, requestPath: handler.requestPath, protocolNames: handler.protocolNames, allowedMethods: handler.allowedMethods, supportedContentType: handler.supportedContentType });
 }
 
-/** A reset stream's code: its name and what it tells the handler, as connect-node says it (node-error.js, connectErrorFromH2ResetCode). */
-const RESET_CODES: ReadonlyMap<number, readonly [name: string, code: Code]> = new Map([
-  [0x1, ['PROTOCOL_ERROR', Code.Internal]],
-  [0x2, ['INTERNAL_ERROR', Code.Internal]],
-  [0x3, ['FLOW_CONTROL_ERROR', Code.Internal]],
-  [0x4, ['SETTINGS_TIMEOUT', Code.Internal]],
-  [0x6, ['FRAME_SIZE_ERROR', Code.Internal]],
-  [0x7, ['REFUSED_STREAM', Code.Unavailable]],
-  [0x8, ['CANCEL', Code.Canceled]],
-  [0x9, ['COMPRESSION_ERROR', Code.Internal]],
-  [0xa, ['CONNECT_ERROR', Code.Internal]],
-  [0xb, ['ENHANCE_YOUR_CALM', Code.ResourceExhausted]],
-  [0xc, ['INADEQUATE_SECURITY', Code.PermissionDenied]],
-  [0xd, ['HTTP_1_1_REQUIRED', Code.PermissionDenied]],
-]);
-
-/** A reset stream's error for the handler, or undefined for a stream that closed without one (NO_ERROR, STREAM_CLOSED, unknown codes). */
-export function resetError(rstCode: number): ConnectError | undefined {
-  const known = RESET_CODES.get(rstCode);
-  return known && new ConnectError(`http/2 stream closed with error code ${known[0]} (0x${rstCode.toString(16)})`, known[1]);
-}
-
-/** A node header object as fetch Headers, HTTP/2 pseudo-headers left out (as connect-node's nodeHeaderToWebHeader). */
-function webHeaders(node: http2.IncomingHttpHeaders): Headers {
-  const out = new Headers();
-  for (const k in node) {
-    if (k.charCodeAt(0) === 58 /* ':' */) continue;
-    const v = node[k];
-    if (v === undefined) continue;
-    if (typeof v === 'string') out.append(k, v);
-    else for (const e of v) out.append(k, e);
-  }
-  return out;
-}
-
-/** Connect's universal request for an HTTP/2 request (universalRequestFromNodeRequest's, but see the top of this file). */
-export function requestFromHttp2(req: http2.Http2ServerRequest, contextValues?: ContextValues): UniversalServerRequest {
-  const authority = req.authority;
-  if (!authority) throw new ConnectError('unable to determine request authority from Node.js server request', Code.Internal);
-  const abort = new AbortController();
-  // No error code: abort() without a reason, as connect-node does (an AbortError, stackless where
-  // config/abort-errors.ts is installed).
-  req.once('close', () => abort.abort(resetError(req.stream.rstCode)));
-  const tls = 'encrypted' in req.socket && req.socket.encrypted;
-  return {
-    httpVersion: req.httpVersion,
-    method: req.method,
-    url: new URL(req.url, `${tls ? 'https' : 'http'}://${authority}`).toString(),
-    header: webHeaders(req.headers),
-    body: req as AsyncIterable<Uint8Array>,
-    signal: abort.signal,
-    contextValues,
-  };
-}
-
 export interface AdapterOptions extends ConnectRouterOptions {
   routes: (router: ConnectRouter) => void;
   fallback: (req: NodeRequest, res: NodeResponse) => void;
@@ -191,7 +128,7 @@ export interface AdapterOptions extends ConnectRouterOptions {
   contextValues?: (req: NodeRequest) => ContextValues;
 }
 
-/** connectNodeAdapter (connect-node 2.x) with bad binary bodies answered INVALID_ARGUMENT and HTTP/2 requests converted here. */
+/** connectNodeAdapter (connect-node 2.x) with bad binary bodies answered INVALID_ARGUMENT and unconvertible requests 400. */
 export function connectAdapter(options: AdapterOptions): (req: NodeRequest, res: NodeResponse) => void {
   const router = createConnectRouter({ acceptCompression: [compressionGzip, compressionBrotli], ...options });
   options.routes(router);
@@ -206,7 +143,7 @@ export function connectAdapter(options: AdapterOptions): (req: NodeRequest, res:
     let uReq: UniversalServerRequest;
     try {
       const values = options.contextValues?.(req);
-      uReq = 'stream' in req ? requestFromHttp2(req, values) : universalRequestFromNodeRequest(req, res as http.ServerResponse, undefined, values);
+      uReq = universalRequestFromNodeRequest(req as http.IncomingMessage, res as http.ServerResponse, undefined, values);
     } catch {
       // A request Connect cannot take: no authority (HTTP/1.0 without Host, an empty :authority)
       // or one that makes no URL. Thrown here, in the server's request listener, it would end

@@ -3,12 +3,13 @@
 //
 // Node 20's AbortController.prototype.abort is `abort(reason = new DOMException('This operation
 // was aborted', 'AbortError'))`: every abort without a reason builds a DOMException, which
-// captures a stack trace and enters a WeakMap of Node's. Connect-ES aborts each server call's
-// handler context twice as the call ends (protocol-grpc/handler-factory.js: the response
-// iterator's return() and its catch-finally), with no reason, on success too. At saturation that
-// was about 8 % of a lookup's CPU in the API and 10 % in a bare Connect server (bench/RESULTS.md,
-// "LookupKey, 2026-12-06 16:07": the third per call, connect-node's request signal, is avoided in
-// api/node-adapter.ts instead).
+// captures a stack trace and enters a WeakMap of Node's. Every server call ends with three such
+// aborts, on success too: Connect-ES aborts the handler context twice
+// (protocol-grpc/handler-factory.js: the response iterator's return() and its catch-finally) and
+// connect-node the request's signal when the stream closes (node-universal-handler.js). At
+// saturation that was about 8 % of a lookup's CPU in the API and 10 % in a bare Connect server;
+// installed, api1 served about 10 % more lookups a second than without, in paired runs
+// (bench/RESULTS.md, "LookupKey, 2026-12-06 16:07").
 //
 // Installed, an abort without a reason (or with `undefined`) builds the same DOMException, fresh
 // each time (name AbortError, code 20, the same message), with Error.stackTraceLimit at 0 while it

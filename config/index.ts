@@ -142,7 +142,7 @@ const apiSchema = z.object({
   // gRPC server reflection (grpcurl list/describe without .proto files).
   API_REFLECTION: z.enum(['true', 'false']).default('true').transform((v) => v === 'true'),
   // true: AbortController.abort() without a reason captures a stack, as Node does (config/abort-errors.ts:
-  // about 7 µs each, and Connect aborts twice per call); false: it does not.
+  // about 7 µs each, and Connect and connect-node abort three times per call); false: it does not.
   API_ABORT_ERROR_STACKS: z.enum(['true', 'false']).default('false').transform((v) => v === 'true'),
   // On SIGTERM: not ready at once, no new connections, in-flight calls get this long to finish.
   API_SHUTDOWN_GRACE_MS: z.coerce.number().int().min(0).max(300_000).default(10_000),
