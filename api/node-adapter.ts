@@ -145,9 +145,7 @@ export function connectAdapter(options: AdapterOptions): (req: NodeRequest, res:
       const values = options.contextValues?.(req);
       uReq = universalRequestFromNodeRequest(req as http.IncomingMessage, res as http.ServerResponse, undefined, values);
     } catch {
-      // A request Connect cannot take: no authority (HTTP/1.0 without Host, an empty :authority)
-      // or one that makes no URL. Thrown here, in the server's request listener, it would end
-      // the process: one such request took down an API worker before.
+      // No authority, or one that makes no URL (change 2 above).
       res.writeHead(400, { 'content-type': 'text/plain' });
       res.end('bad request: no usable authority (Host)\n');
       return;

@@ -21,7 +21,7 @@
 const MESSAGE = 'This operation was aborted';
 
 /** Node's AbortError for an abort without a reason, without capturing a stack. */
-export function abortErrorWithoutStack(): DOMException {
+function abortErrorWithoutStack(): DOMException {
   const limit = Error.stackTraceLimit;
   Error.stackTraceLimit = 0;
   try {
@@ -38,8 +38,7 @@ export function installStacklessAbortErrors(): void {
   if (original) return;
   const descriptor = Object.getOwnPropertyDescriptor(AbortController.prototype, 'abort');
   if (typeof descriptor?.value !== 'function') throw new Error('AbortController.prototype.abort is not a method here');
-  const nodeAbort = descriptor.value as AbortController['abort'];
-  original = nodeAbort;
+  const nodeAbort = (original = descriptor.value as AbortController['abort']);
   Object.defineProperty(AbortController.prototype, 'abort', {
     ...descriptor,
     value: function abort(this: AbortController, reason?: unknown) {
