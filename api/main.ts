@@ -15,9 +15,8 @@ import { dictClientFromConfig } from '../config/dict-client.js';
 import { resilientLookups } from '../bridge/resilience.js';
 import type { Logger } from 'pino';
 import { createLogger } from '../config/logger.js';
-import { setupTracing, tracing } from '../config/tracing.js';
+import { setupTracing, tracing, workflowClientInterceptors } from '../config/tracing.js';
 import { installStacklessAbortErrors } from '../config/abort-errors.js';
-import { OpenTelemetryWorkflowClientInterceptor } from '@temporalio/interceptors-opentelemetry';
 import { clusterExposition, collectProcessMetrics, joinClusterMetrics, watchCircuit, watchDatabase, watchDependency } from '../config/metrics.js';
 import { startApiMetricsServer, type ApiMetricsServer } from './metrics-server.js';
 import { createSql } from '../store/db.js';
@@ -42,7 +41,7 @@ const WORKER_STOP_SLACK_MS = 5_000;
 async function serve(config: ApiConfig): Promise<void> {
   const log = createLogger('core-dict-api', config.LOG_LEVEL);
   if (!config.API_ABORT_ERROR_STACKS) installStacklessAbortErrors();
-  setupTracing({ serviceName: 'core-dict-api', endpoint: config.OTEL_EXPORTER_OTLP_ENDPOINT });
+  await setupTracing({ serviceName: 'core-dict-api', endpoint: config.OTEL_EXPORTER_OTLP_ENDPOINT });
   // Refuse to start without a usable verifier (bad JWKS, `none`/HS algorithms): never serve unauthenticated.
   // The IdP's keys unreachable: calls answer UNAVAILABLE; one warning per 10 s says how many.
   let keyFailures = 0;
@@ -138,7 +137,7 @@ async function serve(config: ApiConfig): Promise<void> {
   const codec = new AesGcmPayloadCodec(readPayloadKeys(config.PAYLOAD_KEYS_FILE, config.PAYLOAD_KEY_ID));
   const connection = await Connection.connect({ address: config.TEMPORAL_ADDRESS });
   // StartWorkflow spans, and the trace context handed to the workflow in its headers.
-  const temporal = new Client({ connection, namespace: config.TEMPORAL_NAMESPACE, dataConverter: dataConverter(codec), interceptors: { workflow: [new OpenTelemetryWorkflowClientInterceptor()] } });
+  const temporal = new Client({ connection, namespace: config.TEMPORAL_NAMESPACE, dataConverter: dataConverter(codec), interceptors: { workflow: await workflowClientInterceptors() } });
   // Connecting switched the client's call context (and Node's promise hooks) on: off until a write needs it.
   callContextOf(temporal).settle();
 

@@ -5,8 +5,7 @@ import { Redis } from 'ioredis';
 import { claimPeriodsFromConfig, loadWorkerConfig } from '../config/index.js';
 import { dictClientFromConfig } from '../config/dict-client.js';
 import { createLogger } from '../config/logger.js';
-import { setupTracing } from '../config/tracing.js';
-import { OpenTelemetryWorkflowClientInterceptor } from '@temporalio/interceptors-opentelemetry';
+import { setupTracing, workflowClientInterceptors } from '../config/tracing.js';
 import { createSql } from '../store/db.js';
 import { createLookupCache } from '../store/lookup-cache.js';
 import { AesGcmPayloadCodec, dataConverter, readPayloadKeys } from '../config/payload-codec.js';
@@ -17,7 +16,7 @@ import { collectProcessMetrics, watchDatabase, watchDependency } from '../config
 async function main(): Promise<void> {
   const config = loadWorkerConfig();
   const log = createLogger('core-dict-worker', config.LOG_LEVEL);
-  const traces = setupTracing({ serviceName: 'core-dict-worker', endpoint: config.OTEL_EXPORTER_OTLP_ENDPOINT });
+  const traces = await setupTracing({ serviceName: 'core-dict-worker', endpoint: config.OTEL_EXPORTER_OTLP_ENDPOINT });
   // Temporal Core's own metrics (polls, task latencies, slots, sticky cache) on a loopback port,
   // appended to our /metrics by the worker's metrics server.
   const coreMetricsAddress = config.TEMPORAL_METRICS_PORT ? `127.0.0.1:${config.TEMPORAL_METRICS_PORT}` : undefined;
@@ -36,7 +35,7 @@ async function main(): Promise<void> {
   const connection = await NativeConnection.connect({ address: config.TEMPORAL_ADDRESS });
   // Activities that hand claims to their workflows (signal-with-start) need a client.
   const clientConnection = await Connection.connect({ address: config.TEMPORAL_ADDRESS });
-  const temporal = new Client({ connection: clientConnection, namespace: config.TEMPORAL_NAMESPACE, dataConverter: converter, interceptors: { workflow: [new OpenTelemetryWorkflowClientInterceptor()] } });
+  const temporal = new Client({ connection: clientConnection, namespace: config.TEMPORAL_NAMESPACE, dataConverter: converter, interceptors: { workflow: await workflowClientInterceptors() } });
   const claimPeriods = claimPeriodsFromConfig(config);
   collectProcessMetrics();
   watchDatabase(sql, config.METRICS_DB_MIN_INTERVAL_MS);

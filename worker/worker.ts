@@ -3,9 +3,6 @@
 import { WorkflowIdConflictPolicy, type DataConverter } from '@temporalio/common';
 import type { Client } from '@temporalio/client';
 import { NativeConnection, Worker, type WorkerOptions as WorkerCreateOptions } from '@temporalio/worker';
-import { makeWorkflowExporter, OpenTelemetryActivityInboundInterceptor, OpenTelemetryActivityOutboundInterceptor } from '@temporalio/interceptors-opentelemetry';
-import { Resource } from '@opentelemetry/resources';
-import { NoopSpanProcessor } from '@opentelemetry/sdk-trace-base';
 import { tracing } from '../config/tracing.js';
 import type { Logger } from 'pino';
 import { createActivities, type ActivityDeps } from '../activities/index.js';
@@ -40,11 +37,16 @@ export const workflowInterceptorModules = [require.resolve('@temporalio/intercep
  * Tracing of workflows and activities (Temporal's OpenTelemetry interceptors): workflow spans
  * leave the sandbox through a sink into this process's span processor; activities continue the
  * workflow's trace. Without tracing set up, workflows run without the interceptors (a prebuilt
- * bundle that has them gets a sink that drops spans).
+ * bundle that has them gets a sink that drops spans), and none of them is loaded.
  */
-function tracingOptions(prebuilt: boolean): Pick<WorkerCreateOptions, 'interceptors' | 'sinks'> {
+async function tracingOptions(prebuilt: boolean): Promise<Pick<WorkerCreateOptions, 'interceptors' | 'sinks'>> {
   const t = tracing();
   if (!t && !prebuilt) return {};
+  const [{ makeWorkflowExporter, OpenTelemetryActivityInboundInterceptor, OpenTelemetryActivityOutboundInterceptor }, { Resource }, { NoopSpanProcessor }] = await Promise.all([
+    import('@temporalio/interceptors-opentelemetry'),
+    import('@opentelemetry/resources'),
+    import('@opentelemetry/sdk-trace-base'),
+  ]);
   const processor = t?.spanProcessor ?? new NoopSpanProcessor();
   return {
     interceptors: {
@@ -66,7 +68,7 @@ export async function createWorker(o: WorkerOptions): Promise<Worker> {
     maxConcurrentActivityTaskExecutions: o.maxConcurrentActivities ?? 100,
     ...(o.maxCachedWorkflows ? { maxCachedWorkflows: o.maxCachedWorkflows } : {}),
     ...(o.shutdownGraceMs !== undefined ? { shutdownGraceTime: o.shutdownGraceMs } : {}),
-    ...tracingOptions(o.workflowBundle !== undefined),
+    ...(await tracingOptions(o.workflowBundle !== undefined)),
   });
 }
 

@@ -14,7 +14,7 @@ const exporter = new InMemorySpanExporter();
 let s: Stack;
 
 before(async () => {
-  setupTracing({ serviceName: 'core-dict-test', exporter });
+  await setupTracing({ serviceName: 'core-dict-test', exporter });
   s = await startStack();
 });
 

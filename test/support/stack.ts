@@ -19,6 +19,7 @@ import { rateLimiter, type RateLimitOptions } from '../../api/rate-limit.js';
 import { build, type ApiServer, type BuildOptions } from '../../api/server.js';
 import { codecAuthorizer, type AuthorizeCodec } from '../../api/codec-server.js';
 import { AesGcmPayloadCodec, dataConverter, failureConverterPath, readPayloadKeys } from '../../config/payload-codec.js';
+import { workflowClientInterceptors } from '../../config/tracing.js';
 import { CoreDictService } from '../../gen/dict/core/v1/service_pb.js';
 import { ensureDevPki, type DevPki } from '../../scripts/pki.js';
 import { DEV_AUDIENCE, DEV_ISSUER, mintToken, type MintOptions } from '../../scripts/token.js';
@@ -28,7 +29,6 @@ import { createSql, type Sql } from '../../store/db.js';
 import { createOwnEntryCache, type OwnEntryCache } from '../../store/own-entries.js';
 import { createLookupCache, type LookupCache } from '../../store/lookup-cache.js';
 import { createWorker, ensureClaimPoller, workflowInterceptorModules, workflowsPath } from '../../worker/worker.js';
-import { OpenTelemetryWorkflowClientInterceptor } from '@temporalio/interceptors-opentelemetry';
 import { claimPollerWorkflowId } from '../../workflows/claim-poller.js';
 import { bearer } from './bearer.js';
 
@@ -290,7 +290,7 @@ export async function startStack(o: StackOptions = {}): Promise<Stack> {
   const codec = testPayloadCodec(pki);
   const converter = dataConverter(codec);
   const connection = await Connection.connect({ address: env.temporalAddress });
-  const temporal = new Client({ connection, namespace: env.namespace, dataConverter: converter, interceptors: { workflow: [new OpenTelemetryWorkflowClientInterceptor()] } });
+  const temporal = new Client({ connection, namespace: env.namespace, dataConverter: converter, interceptors: { workflow: await workflowClientInterceptors() } });
   const nativeConnection = await NativeConnection.connect({ address: env.temporalAddress });
   const bundle = await testWorkflowBundle();
   let running: { worker: Worker; run: Promise<void> } | undefined;
