@@ -136,7 +136,7 @@ async function serve(config: ApiConfig): Promise<void> {
   // Workflow data is encrypted before it reaches Temporal; a bad keys file stops the start.
   const codec = new AesGcmPayloadCodec(readPayloadKeys(config.PAYLOAD_KEYS_FILE, config.PAYLOAD_KEY_ID));
   const connection = await Connection.connect({ address: config.TEMPORAL_ADDRESS });
-  // StartWorkflow spans, and the trace context handed to the workflow in its headers.
+  // With tracing set up: StartWorkflow spans, and the trace context handed to the workflow in its headers.
   const temporal = new Client({ connection, namespace: config.TEMPORAL_NAMESPACE, dataConverter: dataConverter(codec), interceptors: { workflow: await workflowClientInterceptors() } });
   // Connecting switched the client's call context (and Node's promise hooks) on: off until a write needs it.
   callContextOf(temporal).settle();

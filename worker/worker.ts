@@ -3,7 +3,7 @@
 import { WorkflowIdConflictPolicy, type DataConverter } from '@temporalio/common';
 import type { Client } from '@temporalio/client';
 import { NativeConnection, Worker, type WorkerOptions as WorkerCreateOptions } from '@temporalio/worker';
-import { tracing } from '../config/tracing.js';
+import { tracingSetUp } from '../config/tracing.js';
 import type { Logger } from 'pino';
 import { createActivities, type ActivityDeps } from '../activities/index.js';
 import { claimPollerWorkflowId, type ClaimPollerInput } from '../workflows/claim-poller.js';
@@ -40,7 +40,7 @@ export const workflowInterceptorModules = [require.resolve('@temporalio/intercep
  * bundle that has them gets a sink that drops spans), and none of them is loaded.
  */
 async function tracingOptions(prebuilt: boolean): Promise<Pick<WorkerCreateOptions, 'interceptors' | 'sinks'>> {
-  const t = tracing();
+  const t = await tracingSetUp();
   if (!t && !prebuilt) return {};
   const [{ makeWorkflowExporter, OpenTelemetryActivityInboundInterceptor, OpenTelemetryActivityOutboundInterceptor }, { Resource }, { NoopSpanProcessor }] = await Promise.all([
     import('@temporalio/interceptors-opentelemetry'),

@@ -1,5 +1,5 @@
 // config/tracing.ts with tracing off loads none of OpenTelemetry's SDK, its OTLP exporter or
-// Temporal's OpenTelemetry interceptors (about 260 modules and 3–4 MB of every API process's heap),
+// Temporal's OpenTelemetry interceptors (in an API process 277 modules and 3.5 MB of heap),
 // and with an endpoint it loads them and hands the Temporal client its interceptor. Each case
 // runs in a child process, so the module cache it inspects is that process's alone.
 import assert from 'node:assert/strict';
@@ -10,6 +10,7 @@ import { test } from 'node:test';
 
 const DIST = join(__dirname, '..', '..');
 // What only tracing needs; @opentelemetry/api (the no-op API the bridge and the API's metrics call) stays.
+const MARK = 'tracing-lazy-result:';
 const SDK = /node_modules\/(@opentelemetry\/(?!api\/)[^/]+|@temporalio\/interceptors-opentelemetry)\//;
 
 /** Everything an entry point's main module requires (its packages and our modules), without running it. */
@@ -18,19 +19,26 @@ function importsOf(main: string): string[] {
   return [...src.matchAll(/\brequire\("([^"]+)"\)/g)].map((m) => (m[1]!.startsWith('.') ? join(DIST, main, '..', m[1]!) : m[1]!));
 }
 
-/** Runs `body` (an async function's body) in a child node whose cwd resolves our packages; its printed JSON. */
+/**
+ * Runs `body` (an async function's body) in a child node, after requiring `modules`: what it
+ * returned and which tracing-only packages its module cache holds then. Printed after a marker, so
+ * a module that writes to stdout as it loads cannot garble it; NODE_OPTIONS cleared, so a preload
+ * from the environment (an auto-instrumentation) does not load OpenTelemetry by itself.
+ */
 function child(modules: string[], body: string): { sdk: string[]; out: unknown } {
   const script = `
     const SDK = ${SDK};
+    const MARK = ${JSON.stringify(MARK)};
     for (const m of ${JSON.stringify(modules)}) require(m);
     const t = require(${JSON.stringify(join(DIST, 'config', 'tracing.js'))});
     (async () => {
       const out = await (async () => { ${body} })();
       const sdk = [...new Set(Object.keys(require.cache).map((k) => SDK.exec(k)?.[1]).filter(Boolean))].sort();
-      process.stdout.write(JSON.stringify({ sdk, out }));
+      process.stdout.write('\\n' + MARK + JSON.stringify({ sdk, out }));
       process.exit(0);
     })().catch((e) => { console.error(e); process.exit(1); });`;
-  return JSON.parse(execFileSync(process.execPath, ['-e', script], { cwd: DIST, encoding: 'utf8' }));
+  const stdout = execFileSync(process.execPath, ['-e', script], { cwd: DIST, encoding: 'utf8', timeout: 60_000, env: { ...process.env, NODE_OPTIONS: '' } });
+  return JSON.parse(stdout.slice(stdout.lastIndexOf(MARK) + MARK.length));
 }
 
 test('tracing off: the API and the worker, with all their modules loaded, load no OpenTelemetry SDK, exporter or Temporal interceptor', () => {
@@ -45,14 +53,16 @@ test('tracing off: the API and the worker, with all their modules loaded, load n
 });
 
 test('tracing on: setupTracing loads the SDK and the OTLP exporter once, and the client gets the OpenTelemetry interceptor', () => {
+  // Everything asked while the set-up is still importing waits for it.
   const r = child([], `
-    const [a, b] = await Promise.all([
+    const [a, b, meanwhile, interceptors] = await Promise.all([
       t.setupTracing({ serviceName: 'on', endpoint: 'http://127.0.0.1:9' }),
       t.setupTracing({ serviceName: 'on', endpoint: 'http://127.0.0.1:9' }),
+      t.setupTracing({ serviceName: 'no endpoint' }),
+      t.workflowClientInterceptors(),
     ]);
-    const interceptors = await t.workflowClientInterceptors();
     const again = await t.setupTracing({ serviceName: 'off' });
-    const out = { same: a === b && a === t.tracing() && again === a, interceptors: interceptors.map((i) => i.constructor.name), service: a.resource.attributes['service.name'] };
+    const out = { same: a === b && a === meanwhile && a === t.tracing() && again === a, interceptors: interceptors.map((i) => i.constructor.name), service: a.resource.attributes['service.name'] };
     await a.shutdown();
     return out;`);
   assert.deepEqual(r.out, { same: true, interceptors: ['OpenTelemetryWorkflowClientInterceptor'], service: 'on' });
