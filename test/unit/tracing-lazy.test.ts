@@ -1,5 +1,5 @@
 // config/tracing.ts with tracing off loads none of OpenTelemetry's SDK, its OTLP exporter or
-// Temporal's OpenTelemetry interceptors (in an API process 277 modules and 3.5 MB of heap),
+// Temporal's OpenTelemetry interceptors (in an API process 277 modules and 3.4 MB of heap),
 // and with an endpoint it loads them and hands the Temporal client its interceptor. Each case
 // runs in a child process, so the module cache it inspects is that process's alone.
 import assert from 'node:assert/strict';
