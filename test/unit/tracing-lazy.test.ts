@@ -9,8 +9,8 @@ import { join } from 'node:path';
 import { test } from 'node:test';
 
 const DIST = join(__dirname, '..', '..');
-// What only tracing needs; @opentelemetry/api (the no-op API the bridge and the API's metrics call) stays.
 const MARK = 'tracing-lazy-result:';
+// What only tracing needs; @opentelemetry/api (the no-op API the bridge and the API's metrics call) stays.
 const SDK = /node_modules\/(@opentelemetry\/(?!api\/)[^/]+|@temporalio\/interceptors-opentelemetry)\//;
 
 /** Everything an entry point's main module requires (its packages and our modules), without running it. */
