@@ -1,14 +1,16 @@
 // The RPC chain's checks layer (api/interceptors.ts gateInterceptor) and what lets a call pass it
 // without a promise: its order, refusals thrown at once or later, the admission slot taken around
 // the handler and given back whatever the outcome, and the verifier's remembered tokens
-// (api/auth.ts `cached`), which the auth step tries before verifying.
+// (api/auth.ts `cached`), which the auth step tries before verifying. Also the outer layer's
+// `rpc stats` line (api/interceptors.ts observeInterceptor): what it counts per interval.
 import assert from 'node:assert/strict';
 import { generateKeyPairSync } from 'node:crypto';
 import { test } from 'node:test';
+import { pino } from 'pino';
 import { Code, ConnectError, createContextValues } from '@connectrpc/connect';
 import { slots } from '../../api/admission.js';
 import { createVerifier } from '../../api/auth.js';
-import { gateInterceptor } from '../../api/interceptors.js';
+import { gateInterceptor, observeInterceptor } from '../../api/interceptors.js';
 import type { CallRequest, Step } from '../../api/request-context.js';
 import { DEV_AUDIENCE, DEV_ISSUER, mintToken } from '../../scripts/token.js';
 import { rpcError } from '../support/errors.js';
@@ -119,4 +121,41 @@ test("the verifier's `cached`: nothing before a token is verified, its principal
   // Without a cache there is nothing to answer from.
   const uncached = createVerifier({ participant: '12345678', issuer: DEV_ISSUER, audience: DEV_AUDIENCE, jwks: { keys: { keys: [{ ...key.publicKey.export({ format: 'jwk' }), kty: 'EC', alg: 'ES256' }] } } });
   assert.equal(uncached.cached, undefined);
+});
+
+test('the rpc stats line: calls, codes and latency percentiles per RPC over each interval, in milliseconds, then counted afresh', async () => {
+  const lines: Record<string, unknown>[] = [];
+  const log = pino({ level: 'info' }, { write: (l: string) => void lines.push(JSON.parse(l) as Record<string, unknown>) });
+  const chain = observeInterceptor(log, { statsIntervalMs: 1_000 });
+  const answer = (ms: number, code?: Code) =>
+    chain((async () => {
+      await new Promise((r) => setTimeout(r, ms));
+      if (code !== undefined) throw new ConnectError('refused', code);
+      return { stream: false, message: {}, header: new Headers(), trailer: new Headers() };
+    }) as unknown as Next);
+  const stats = () => lines.filter((l) => l.msg === 'rpc stats');
+
+  // 19 quick answers, one NotFound, one that takes at least 60 ms.
+  await Promise.all([...Array.from({ length: 19 }, () => answer(0)(request())), rpcError(() => answer(0, Code.NotFound)(request())), answer(60)(request())]);
+  const deadline = Date.now() + 5_000;
+  while (!stats().length && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
+  const [line] = stats();
+  assert.ok(line, 'an rpc stats line within 5 s');
+  assert.equal(line.rpc, 'dict.core.v1.CoreDictService/LookupKey');
+  assert.equal(line.calls, 21);
+  assert.deepEqual(line.codes, { OK: 20, NotFound: 1 });
+  const [p50, p99, max] = [line.p50Ms as number, line.p99Ms as number, line.maxMs as number];
+  // The slow call is the maximum (milliseconds, not microseconds); most calls answered at once.
+  assert.ok(max >= 59 && max < 1_000, `maxMs ${max}`);
+  assert.ok(p99 >= 59 && p99 <= max, `p99Ms ${p99}`);
+  assert.ok(p50 < 30 && p50 <= p99, `p50Ms ${p50}`);
+
+  // The next interval starts from nothing: a single 30-ms call is all its line reports.
+  await answer(30)(request());
+  while (stats().length < 2 && Date.now() < deadline + 5_000) await new Promise((r) => setTimeout(r, 20));
+  const next = stats()[1];
+  assert.ok(next, 'a second rpc stats line');
+  assert.equal(next.calls, 1);
+  assert.deepEqual(next.codes, { OK: 1 });
+  assert.ok((next.maxMs as number) >= 29 && (next.maxMs as number) < 59, `second maxMs ${next.maxMs}`);
 });
